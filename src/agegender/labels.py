@@ -1,0 +1,249 @@
+"""The label system (DESIGN §1): 8 Adience age groups, 2 genders, tuple and 2-hot views, and the
+"Undefined" rule that turns a model's two distributions into an answer a user can trust.
+
+Everything that names an age group or a gender goes through this module, so the order of the
+classes is fixed in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: The 8 Adience age groups, in index order 0–7.
+AGE_GROUPS: tuple[str, ...] = ("0-2", "4-6", "8-13", "15-20", "25-32", "38-43", "48-53", "60+")
+#: Inclusive year bounds of each group; ``None`` = open-ended (60 and above).
+AGE_BOUNDS: tuple[tuple[int, int | None], ...] = (
+    (0, 2), (4, 6), (8, 13), (15, 20), (25, 32), (38, 43), (48, 53), (60, None),
+)
+#: How the Adience fold files spell the groups (note ``(8, 12)`` for 8-13, ``(60, 100)`` for 60+).
+ADIENCE_AGE_STRINGS: tuple[str, ...] = (
+    "(0, 2)", "(4, 6)", "(8, 12)", "(15, 20)", "(25, 32)", "(38, 43)", "(48, 53)", "(60, 100)",
+)
+#: Gender codes in index order 0–1, and their names.
+GENDERS: tuple[str, ...] = ("m", "f")
+GENDER_NAMES: tuple[str, ...] = ("male", "female")
+
+NUM_AGE_GROUPS = len(AGE_GROUPS)
+NUM_GENDERS = len(GENDERS)
+TWO_HOT_SIZE = NUM_AGE_GROUPS + NUM_GENDERS
+
+UNDEFINED = "Undefined"
+
+
+def age_index(label: str) -> int:
+    """Index of an age-group label such as ``"25-32"``; raises ``ValueError`` for anything else."""
+    try:
+        return AGE_GROUPS.index(label)
+    except ValueError:
+        raise ValueError(f"unknown age group {label!r}; expected one of {', '.join(AGE_GROUPS)}") from None
+
+
+def gender_index(code: str) -> int:
+    """Index of a gender code ``"m"``/``"f"`` (also accepts ``male``/``female``, any case)."""
+    c = code.strip().lower()
+    if c in GENDERS:
+        return GENDERS.index(c)
+    if c in GENDER_NAMES:
+        return GENDER_NAMES.index(c)
+    raise ValueError(f"unknown gender {code!r}; expected 'm' or 'f'")
+
+
+def to_two_hot(age: int, gender: int) -> np.ndarray:
+    """Tuple label ``(age_index, gender_index)`` → 10-vector (age one-hot, then gender one-hot)."""
+    _check_tuple(age, gender)
+    v = np.zeros(TWO_HOT_SIZE, dtype=np.float32)
+    v[age] = 1.0
+    v[NUM_AGE_GROUPS + gender] = 1.0
+    return v
+
+
+def from_two_hot(vector: Sequence[float] | np.ndarray) -> tuple[int, int]:
+    """Exact inverse of :func:`to_two_hot`; raises ``ValueError`` unless the vector is a valid 2-hot."""
+    v = np.asarray(vector, dtype=np.float64).reshape(-1)
+    if v.shape[0] != TWO_HOT_SIZE:
+        raise ValueError(f"a 2-hot label has {TWO_HOT_SIZE} entries, got {v.shape[0]}")
+    if not np.all((v == 0) | (v == 1)):
+        raise ValueError("a 2-hot label holds only 0s and 1s")
+    age_hits = np.flatnonzero(v[:NUM_AGE_GROUPS])
+    gender_hits = np.flatnonzero(v[NUM_AGE_GROUPS:])
+    if len(age_hits) != 1 or len(gender_hits) != 1:
+        raise ValueError(
+            f"a 2-hot label has exactly one age and one gender entry set, got {len(age_hits)} and {len(gender_hits)}"
+        )
+    return int(age_hits[0]), int(gender_hits[0])
+
+
+def two_hot_matrix(tuples: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Many tuple labels → an ``(n, 10)`` float32 matrix (the seed's ``One_Hot_Labels`` view)."""
+    m = np.zeros((len(tuples), TWO_HOT_SIZE), dtype=np.float32)
+    for i, (a, g) in enumerate(tuples):
+        _check_tuple(a, g)
+        m[i, a] = 1.0
+        m[i, NUM_AGE_GROUPS + g] = 1.0
+    return m
+
+
+def _check_tuple(age: int, gender: int) -> None:
+    if not (0 <= int(age) < NUM_AGE_GROUPS):
+        raise ValueError(f"age index must be 0..{NUM_AGE_GROUPS - 1}, got {age}")
+    if not (0 <= int(gender) < NUM_GENDERS):
+        raise ValueError(f"gender index must be 0..{NUM_GENDERS - 1}, got {gender}")
+
+
+# --------------------------------------------------------------------------- ages in years
+
+def age_group_of_years(years: float) -> int | None:
+    """Strict mapping (DESIGN §3): the group whose bounds contain ``years``; ``None`` in a gap."""
+    for i, (lo, hi) in enumerate(AGE_BOUNDS):
+        if years >= lo and (hi is None or years <= hi):
+            return i
+    return None
+
+
+def nearest_age_group(years: float) -> int:
+    """The group containing ``years``, else the nearest one; a tie goes to the older group.
+
+    This is the documented training rule for gap ages and the lenient rule for bare Adience numbers.
+    """
+    inside = age_group_of_years(years)
+    if inside is not None:
+        return inside
+    best, best_dist = 0, float("inf")
+    for i, (lo, hi) in enumerate(AGE_BOUNDS):
+        dist = lo - years if years < lo else years - (hi if hi is not None else years)
+        if dist <= best_dist:  # "<=" so that a tie moves on to the older group
+            best, best_dist = i, dist
+    return best
+
+
+def age_group_of_range(lo: int, hi: int) -> int | None:
+    """The group holding most of the integer years ``lo..hi`` (order-insensitive); ``None`` on a tie."""
+    lo, hi = min(lo, hi), max(lo, hi)
+    overlaps = []
+    for glo, ghi in AGE_BOUNDS:
+        top = hi if ghi is None else min(hi, ghi)
+        overlaps.append(max(0, top - max(lo, glo) + 1))
+    best = max(overlaps)
+    if best == 0 or overlaps.count(best) > 1:
+        return None
+    return overlaps.index(best)
+
+
+# --------------------------------------------------------------------------- the Undefined rule
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Confidence thresholds for the Undefined rule; chosen on validation data, stored with a model."""
+
+    age: float = 0.5
+    gender: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("age", "gender"):
+            value = getattr(self, name)
+            if not (0.0 <= value <= 1.0):
+                raise ValueError(f"{name} threshold must be within [0, 1], got {value}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A decoded prediction: a valid 2-hot label, or Undefined with the reason why."""
+
+    age: int | None
+    gender: int | None
+    reason: str | None
+    age_probs: tuple[float, ...] = field(default=(), repr=False)
+    gender_probs: tuple[float, ...] = field(default=(), repr=False)
+
+    @property
+    def undefined(self) -> bool:
+        return self.reason is not None
+
+    @property
+    def best_age(self) -> int | None:
+        """The most probable age group, even when the answer is Undefined (the caller's best guess)."""
+        return int(np.argmax(self.age_probs)) if self.age_probs else None
+
+    @property
+    def best_gender(self) -> int | None:
+        return int(np.argmax(self.gender_probs)) if self.gender_probs else None
+
+    @property
+    def age_label(self) -> str:
+        return AGE_GROUPS[self.age] if self.age is not None else UNDEFINED
+
+    @property
+    def gender_label(self) -> str:
+        return GENDERS[self.gender] if self.gender is not None else UNDEFINED
+
+    @property
+    def text(self) -> str:
+        if self.undefined:
+            return f"{UNDEFINED} ({self.reason})"
+        return f"{AGE_GROUPS[self.age]}, {GENDER_NAMES[self.gender]}"
+
+    def two_hot(self) -> np.ndarray:
+        if self.undefined:
+            raise ValueError(f"an Undefined answer has no 2-hot label: {self.reason}")
+        return to_two_hot(self.age, self.gender)
+
+    def to_dict(self) -> dict:
+        return {
+            "age_group": None if self.age is None else AGE_GROUPS[self.age],
+            "gender": None if self.gender is None else GENDERS[self.gender],
+            "undefined": self.undefined,
+            "reason": self.reason,
+            "best_age_group": None if self.best_age is None else AGE_GROUPS[self.best_age],
+            "best_gender": None if self.best_gender is None else GENDERS[self.best_gender],
+            "age_probs": dict(zip(AGE_GROUPS, map(float, self.age_probs))),
+            "gender_probs": dict(zip(GENDERS, map(float, self.gender_probs))),
+        }
+
+
+def undefined(reason: str) -> Answer:
+    """An Undefined answer with no distributions (no face, unreadable image, …)."""
+    return Answer(age=None, gender=None, reason=reason)
+
+
+def decode(age_probs: Sequence[float], gender_probs: Sequence[float], thresholds: Thresholds = Thresholds()) -> Answer:
+    """Threshold each distribution; exactly one entry passing in each part gives a 2-hot answer.
+
+    0 entries passing ("not sure") or 2+ entries passing ("ambiguous") in either part → Undefined,
+    with the reason naming the part.
+    """
+    a = np.asarray(age_probs, dtype=np.float64).reshape(-1)
+    g = np.asarray(gender_probs, dtype=np.float64).reshape(-1)
+    if a.shape[0] != NUM_AGE_GROUPS or g.shape[0] != NUM_GENDERS:
+        raise ValueError(f"expected {NUM_AGE_GROUPS} age and {NUM_GENDERS} gender scores, got {a.shape[0]} and {g.shape[0]}")
+    reasons = []
+    picked = []
+    for part, probs, thr in (("age", a, thresholds.age), ("gender", g, thresholds.gender)):
+        hits = np.flatnonzero(probs >= thr) if thr > 0 else np.flatnonzero(probs > 0)
+        if len(hits) == 1:
+            picked.append(int(hits[0]))
+            continue
+        picked.append(None)
+        top = float(probs.max()) if probs.size else 0.0
+        if len(hits) == 0:
+            reasons.append(f"{part} not sure (best {top:.2f} < threshold {thr:.2f})")
+        else:
+            reasons.append(f"{part} ambiguous ({len(hits)} classes pass threshold {thr:.2f})")
+    reason = "; ".join(reasons) or None
+    return Answer(
+        age=None if reason else picked[0],
+        gender=None if reason else picked[1],
+        reason=reason,
+        age_probs=tuple(float(x) for x in a),
+        gender_probs=tuple(float(x) for x in g),
+    )
+
+
+def decode_two_hot(scores: Sequence[float], thresholds: Thresholds = Thresholds()) -> Answer:
+    """:func:`decode` for a single 10-vector (age scores then gender scores)."""
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if s.shape[0] != TWO_HOT_SIZE:
+        raise ValueError(f"expected {TWO_HOT_SIZE} scores, got {s.shape[0]}")
+    return decode(s[:NUM_AGE_GROUPS], s[NUM_AGE_GROUPS:], thresholds)

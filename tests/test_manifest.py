@@ -1,0 +1,63 @@
+import json
+
+import pytest
+
+from agegender import manifest as mf
+from agegender.datasets import adience
+from agegender.manifest import Manifest, Record
+from conftest import FIXTURES
+
+
+def test_csv_round_trip_keeps_every_field(tmp_path):
+    recs = [
+        Record(path="a.jpg", source="utkface", key="a", root="/r", age_group=3, gender=1, age_years=17.0),
+        Record(path="male/b.jpg", source="celeba-gender", key="b", gender=0),  # no age: stays empty
+        Record(path="x/c.jpg", source="adience", key="c", subject="u1", fold=2, age_group=0, gender=0),
+    ]
+    out = mf.write(Manifest(recs), tmp_path / "m.csv")
+    back = mf.read(out)
+    assert back.records == recs
+    assert "celeba-gender,b,,,,m," in out.read_text()
+    summary = json.loads(mf.summary_path(out).read_text())
+    assert summary["images"] == 3 and summary["labelled_both"] == 2 and summary["by_source"]["utkface"] == 1
+
+
+def test_parquet_round_trip(tmp_path):
+    pytest.importorskip("pyarrow")
+    m = adience.load(FIXTURES / "adience")
+    back = mf.read(mf.write(m, tmp_path / "m.parquet"))
+    assert back.records == m.records
+    assert back.drops.counts == m.drops.counts
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path):
+    class Boom(Record):
+        def to_row(self):
+            raise RuntimeError("disk full")
+
+    good = tmp_path / "m.csv"
+    mf.write(Manifest([Record(path="a", source="s", key="a")]), good)
+    before = good.read_text()
+    with pytest.raises(RuntimeError):
+        mf.write(Manifest([Record(path="a", source="s", key="a"), Boom(path="b", source="s", key="b")]), good)
+    assert good.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv", "m.summary.json"]
+
+
+def test_bad_rows_name_file_and_line(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("path,root,source,key,subject,fold,age_group,gender,age_years\na,,s,a,,,25-32,m,\nb,,s,b,,,70-80,m,\n")
+    with pytest.raises(mf.ManifestError, match=r"m.csv:3: unknown age group '70-80'"):
+        mf.read(p)
+    (tmp_path / "x.csv").write_text("foo,bar\n1,2\n")
+    with pytest.raises(mf.ManifestError, match="not a manifest"):
+        mf.read(tmp_path / "x.csv")
+
+
+def test_report_styles():
+    m = adience.load(FIXTURES / "adience")
+    text = mf.report(m)
+    assert "13 images" in text and "dropped 14" in text
+    md = mf.report(m, "markdown")
+    assert md.splitlines()[1].startswith("|---")
+    assert mf.report(m, "csv").splitlines()[-1] == "total,6,7,0,13"

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from agegender import splits
+from agegender.datasets import adience
+from agegender.manifest import Record
+from conftest import FIXTURES, shared_path
+
+
+def _records(n_subjects=40, per=5, folds=5, extra=30):
+    recs = []
+    for s in range(n_subjects):
+        for j in range(per):
+            recs.append(Record(path=f"{s}/{j}.jpg", source="adience", key=f"{s}/{j}", subject=f"u{s}",
+                               fold=s % folds, age_group=(s + j) % 8, gender=s % 2))
+    for e in range(extra):  # a merged extra source without folds
+        recs.append(Record(path=f"x{e}.jpg", source="utkface", key=f"x{e}", age_group=e % 8, gender=e % 2))
+    return recs
+
+
+@pytest.mark.parametrize("k", range(5))
+def test_adience_fold_is_subject_exclusive_and_extra_sources_never_test(k):
+    recs = _records()
+    sp = splits.adience_fold(recs, k, val_fraction=0.2, seed=3)
+    assert {recs[i].fold for i in sp.test} == {k}
+    assert all(recs[i].source == "adience" for i in sp.test)
+    assert not splits.subjects_overlap(recs, sp.train, sp.test)
+    assert not splits.subjects_overlap(recs, sp.val, sp.test)
+    assert not splits.subjects_overlap(recs, sp.train, sp.val)
+    assert all(recs[i].fold != k for i in np.r_[sp.train, sp.val] if recs[i].source == "adience")
+    assert len(set(sp.train) | set(sp.val) | set(sp.test)) == len(recs)
+    assert 0.1 < len(sp.val) / (len(sp.train) + len(sp.val)) < 0.3
+    assert not sp.leaky
+
+
+def test_adience_fold_reproducible_from_seed():
+    recs = _records()
+    a, b = splits.adience_fold(recs, 1, seed=7), splits.adience_fold(recs, 1, seed=7)
+    assert np.array_equal(a.val, b.val) and np.array_equal(a.train, b.train)
+    assert not np.array_equal(a.val, splits.adience_fold(recs, 1, seed=8).val)
+
+
+def test_random_split_is_labelled_leaky_and_reproducible():
+    recs = _records()
+    a, b = splits.random_split(recs, seed=1), splits.random_split(recs, seed=1)
+    assert a.leaky and "LEAKY" in a.describe()
+    assert np.array_equal(a.test, b.test)
+    # with 5 photos per subject a random split almost surely shares subjects: that is the leak
+    assert splits.subjects_overlap(recs, a.train, a.test)
+
+
+def test_stratified_kfold_covers_everything_once():
+    recs = _records(extra=0)
+    folds = splits.stratified_kfold(recs, k=5, seed=0)
+    tests = np.concatenate([f.test for f in folds])
+    assert sorted(tests) == list(range(len(recs)))
+    for f in folds:
+        assert not set(f.test) & set(f.train) and not set(f.val) & set(f.train)
+
+
+def test_fixture_folds_isolated():
+    m = adience.load(FIXTURES / "adience")
+    for k in range(5):
+        sp = splits.adience_fold(m.records, k, val_fraction=0.3)
+        assert not splits.subjects_overlap(m.records, np.r_[sp.train, sp.val], sp.test)
+
+
+def test_real_folds_subject_exclusive():
+    m = adience.load(shared_path("data", "adience", "Folds"))
+    for k in range(5):
+        sp = splits.adience_fold(m.records, k)
+        assert not splits.subjects_overlap(m.records, np.r_[sp.train, sp.val], sp.test)
+        assert len(sp.train) + len(sp.val) + len(sp.test) == 16156

@@ -18,3 +18,19 @@ def shared_path(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"needs {p} (../shared is not present in a fresh clone)")
     return p
+
+
+@pytest.fixture(scope="session")
+def astronaut():
+    """The bundled public-domain NASA portrait (one face) as an RGB array."""
+    from agegender.cli import default_photo
+    from agegender.imaging import load_image
+
+    return load_image(default_photo())
+
+
+@pytest.fixture(scope="session")
+def retina():
+    from agegender.faces import FacePipeline
+
+    return FacePipeline("retinaface")

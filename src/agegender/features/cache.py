@@ -1,0 +1,170 @@
+"""Features for a whole manifest, cached by image content and resumable after an interruption.
+
+The cache is one SQLite file: a row per (content hash, setting) where the setting names the extractor
+version and the face detector. Each batch is committed as soon as it is computed, so a run that is
+stopped (Ctrl-C, a kill) loses at most one batch and the next run skips everything already done.
+Images that fail (unreadable, no face) are recorded with their reason and reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from agegender.faces import FacePipeline
+from agegender.features.base import Extractor
+from agegender.imaging import ImageError, load_image
+from agegender.manifest import Manifest, atomic_write
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+class FeatureCache:
+    """SQLite store: (hash, setting) → vector or error."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS features (hash TEXT, setting TEXT, vec BLOB, faces INTEGER, error TEXT,"
+            " PRIMARY KEY (hash, setting))"
+        )
+        self._db.commit()
+
+    def get(self, h: str, setting: str) -> tuple[np.ndarray | None, int, str | None] | None:
+        row = self._db.execute("SELECT vec, faces, error FROM features WHERE hash=? AND setting=?", (h, setting)).fetchone()
+        if row is None:
+            return None
+        vec, faces, error = row
+        return (None if vec is None else np.frombuffer(vec, dtype=np.float32).copy()), faces, error
+
+    def put_many(self, rows: list[tuple[str, str, np.ndarray | None, int, str | None]]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?)",
+            [(h, s, None if v is None else np.asarray(v, dtype=np.float32).tobytes(), n, e) for h, s, v, n, e in rows],
+        )
+        self._db.commit()
+
+    def count(self, setting: str) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM features WHERE setting=?", (setting,)).fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass
+class FeatureSet:
+    """Vectors for the manifest rows that worked, and the reasons for those that did not."""
+
+    features: np.ndarray            # (n_ok, dim) float32
+    rows: np.ndarray                # index of each vector's record in the manifest
+    extractor: str
+    setting: str
+    failed: dict[int, str] = field(default_factory=dict)  # manifest row → reason
+    cache_hits: int = 0
+    computed: int = 0
+
+    def save(self, path: str | Path, manifest: Manifest) -> Path:
+        """Write an ``.npz`` (atomically) holding the vectors, their row indices, keys and the failures."""
+        keys = np.array([manifest.records[i].key for i in self.rows], dtype=str)
+        meta = {"extractor": self.extractor, "setting": self.setting,
+                "failed": {manifest.records[i].key: why for i, why in self.failed.items()}}
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, features=self.features, rows=self.rows, keys=keys, meta=np.array(json.dumps(meta)))
+
+        path = Path(path)
+        atomic_write(path, write)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FeatureSet:
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            return cls(z["features"], z["rows"], meta["extractor"], meta["setting"])
+
+
+def compute_features(
+    manifest: Manifest,
+    extractor: Extractor,
+    pipeline: FacePipeline,
+    cache_path: str | Path,
+    batch_size: int = 32,
+    progress: bool = True,
+    on_batch: Callable[[int], None] | None = None,
+) -> FeatureSet:
+    """Features of the largest face in each manifest image; cached, resumable, failures reported."""
+    from tqdm import tqdm
+
+    setting = f"{extractor.version}|detector={pipeline.detector_name}"
+    cache = FeatureCache(cache_path)
+    vectors: dict[int, np.ndarray] = {}
+    failed: dict[int, str] = {}
+    pending: list[tuple[int, str, list[np.ndarray], int]] = []
+    hits = computed = batches = 0
+
+    def flush() -> None:
+        nonlocal computed, batches
+        if not pending:
+            return
+        stacks = [np.stack([p[2][j] for p in pending]) for j in range(len(extractor.chips))]
+        out = extractor.extract(stacks)
+        cache.put_many([(h, setting, out[k], n, None) for k, (_, h, _, n) in enumerate(pending)])
+        for k, (i, *_rest) in enumerate(pending):
+            vectors[i] = out[k]
+        computed += len(pending)
+        pending.clear()
+        batches += 1
+        if on_batch is not None:
+            on_batch(batches)
+
+    try:
+        bar = tqdm(manifest.records, desc=f"features {extractor.name}", unit="img", disable=not progress)
+        for i, rec in enumerate(bar):
+            path = rec.full_path
+            try:
+                data = path.read_bytes()
+            except OSError as e:
+                failed[i] = f"{path}: cannot read ({e.strerror or e})"
+                continue
+            h = content_hash(data)
+            hit = cache.get(h, setting)
+            if hit is not None:
+                hits += 1
+                vec, _, err = hit
+                if vec is None:
+                    failed[i] = f"{path}: {err}"
+                else:
+                    vectors[i] = vec
+                continue
+            try:
+                image = load_image(data, name=str(path))
+            except ImageError as e:
+                cache.put_many([(h, setting, None, 0, e.problem)])
+                failed[i] = str(e)
+                continue
+            faces = pipeline.faces(image)
+            if not faces:
+                cache.put_many([(h, setting, None, 0, "no face found")])
+                failed[i] = f"{path}: no face found"
+                continue
+            chips = [pipeline.chip(image, faces[0], s.size, s.padding) for s in extractor.chips]
+            pending.append((i, h, chips, len(faces)))
+            if len(pending) >= batch_size:
+                flush()
+        flush()
+    finally:
+        cache.close()
+    rows = np.array(sorted(vectors), dtype=np.int64)
+    feats = np.stack([vectors[i] for i in rows]).astype(np.float32) if len(rows) else np.zeros((0, extractor.dim), np.float32)
+    return FeatureSet(feats, rows, extractor.name, setting, failed, hits, computed)

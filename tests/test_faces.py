@@ -1,0 +1,95 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender.faces import FacePipeline, RetinaFaceDetector
+from agegender.imaging import load_image
+
+
+def _inside(pt, box):
+    return box[0] <= pt[0] <= box[2] and box[1] <= pt[1] <= box[3]
+
+
+def test_astronaut_one_face_with_landmarks_in_place(astronaut, retina):
+    faces = retina.faces(astronaut)
+    assert len(faces) == 1
+    f = faces[0]
+    assert f.score > 0.9
+    # the face is in the upper middle of the 512x512 portrait
+    assert 150 < f.box[0] < 220 and 230 < f.box[2] < 300 and 30 < f.box[1] < 90 and 150 < f.box[3] < 200
+    le, re, nose, ml, mr = f.landmarks
+    assert all(_inside(p, f.box) for p in f.landmarks)
+    assert le[0] < nose[0] < re[0]                       # eyes either side of the nose
+    assert max(le[1], re[1]) < nose[1] < min(ml[1], mr[1])  # eyes above nose above mouth
+    assert ml[0] < mr[0]
+    assert 30 < re[0] - le[0] < 60                       # plausible eye distance for this face size
+    # dlib's refined eye corners agree with RetinaFace's eye centres
+    corners = np.array([[f.shape.part(i).x, f.shape.part(i).y] for i in range(4)])
+    assert np.abs(corners[2:].mean(0) - le).max() < 8 and np.abs(corners[:2].mean(0) - re).max() < 8
+
+
+def test_hog_alternative_finds_the_same_face(astronaut):
+    faces = FacePipeline("hog").faces(astronaut)
+    assert faces, "HOG should find the astronaut"
+    f = faces[0]  # largest first
+    assert _inside(((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2), (177, 56, 272, 176))
+    assert np.isnan(f.landmarks[3:]).all() and not np.isnan(f.landmarks[:3]).any()
+
+
+def test_group_of_pasted_faces_all_found_largest_first(astronaut, retina):
+    face = Image.fromarray(astronaut).crop((150, 30, 300, 200))
+    canvas = Image.new("RGB", (900, 500), (90, 120, 150))
+    spots = [(20, 40, 220), (300, 60, 170), (520, 200, 120), (720, 100, 150)]
+    for i, (x, y, side) in enumerate(spots):
+        f = face.resize((side, round(side * 170 / 150)))
+        canvas.paste(f.transpose(Image.FLIP_LEFT_RIGHT) if i % 2 else f, (x, y))
+    faces = retina.faces(np.asarray(canvas))
+    assert len(faces) == 4
+    areas = [f.area for f in faces]
+    assert areas == sorted(areas, reverse=True)
+    centres = sorted((f.box[0] + f.box[2]) / 2 for f in faces)
+    for (x, _, side), c in zip(sorted(spots), centres):
+        assert x < c < x + side
+
+
+def test_blank_image_has_no_face_and_is_not_an_error(retina):
+    assert retina.faces(np.full((300, 400, 3), 128, np.uint8)) == []
+    assert FacePipeline("hog").faces(np.zeros((64, 64, 3), np.uint8)) == []
+
+
+def test_exif_rotated_photo_is_found_upright(astronaut, retina):
+    im = Image.fromarray(astronaut).transpose(Image.ROTATE_90)  # stored sideways
+    exif = im.getexif()
+    exif[0x0112] = 6  # "rotate 90° CW to display" → upright again
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif)
+    faces = retina.faces(load_image(buf.getvalue()))
+    assert len(faces) == 1 and faces[0].landmarks[0][1] < faces[0].landmarks[2][1]
+
+
+@pytest.mark.parametrize("size,padding", [(32, 0.2), (64, 0.2), (150, 0.25), (112, 0.5)])
+def test_chip_size_and_margin(astronaut, retina, size, padding):
+    f = retina.faces(astronaut)[0]
+    chip = retina.chip(astronaut, f, size, padding)
+    assert chip.shape == (size, size, 3) and chip.dtype == np.uint8
+    assert chip.std() > 10  # real content, not padding
+
+
+def test_aligned_mode_skips_detection(astronaut):
+    crop = astronaut[40:200, 160:290]
+    faces = FacePipeline("aligned").faces(crop)
+    assert len(faces) == 1 and faces[0].box == (0.0, 0.0, 130.0, 160.0)
+
+
+def test_retinaface_box_conversion_is_taller_narrower_lower():
+    x0, y0, x1, y1 = RetinaFaceDetector.to_dlib_box((100, 100, 195, 230))
+    assert x1 - x0 == pytest.approx(100) and y1 - y0 == pytest.approx(100)
+    assert (y0 + y1) / 2 > 165
+
+
+def test_large_photo_is_detected_on_a_downscaled_copy(astronaut, retina):
+    big = np.asarray(Image.fromarray(astronaut).resize((2048, 2048)))
+    faces = retina.faces(big)
+    assert len(faces) == 1 and 700 < faces[0].box[0] < 880  # boxes come back in full-size pixels

@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender import manifest as mf
+from agegender.faces import FacePipeline
+from agegender.features import get_extractor, list_extractors
+from agegender.features.cache import FeatureSet, compute_features
+from agegender.manifest import Manifest, Record
+
+
+@pytest.fixture(scope="module")
+def chips(astronaut, retina):
+    f = retina.faces(astronaut)[0]
+    return lambda ex: [np.stack([retina.chip(astronaut, f, s.size, s.padding)] * 2) for s in ex.chips]
+
+
+@pytest.mark.parametrize("name,dim", [("pixels", 3072), ("dlib128", 128), ("agnet", 83), ("dlib128+agnet", 211)])
+def test_shapes_and_determinism(chips, name, dim):
+    ex = get_extractor(name)
+    assert ex.dim == dim
+    a = ex.extract(chips(ex))
+    b = get_extractor(name).extract(chips(ex))
+    assert a.shape == (2, dim) and a.dtype == np.float32 and np.isfinite(a).all()
+    assert np.array_equal(a, b)
+    assert np.array_equal(a[0], a[1])
+
+
+def test_agnet_reads_the_astronaut_as_an_adult_woman(chips):
+    v = get_extractor("agnet").extract(chips(get_extractor("agnet")))[0]
+    probs = np.exp(v[:81])
+    assert probs.sum() == pytest.approx(1.0, abs=1e-3)
+    assert 20 < v[81] < 50          # expected age in years
+    assert v[82] < 0                # gender logit log(p_male / p_female): female
+
+
+def test_dlib_embedding_is_unit_scale_and_identity_aware(astronaut, retina, chips):
+    ex = get_extractor("dlib128")
+    v = ex.extract(chips(ex))[0]
+    assert 0.5 < np.linalg.norm(v) < 1.5
+    flipped = np.ascontiguousarray(astronaut[:, ::-1])
+    f = retina.faces(flipped)[0]
+    w = ex.extract([np.stack([retina.chip(flipped, f, 150, 0.25)])])[0]
+    assert np.linalg.norm(v - w) < 0.4  # same person mirrored: dlib's same-identity distance is < 0.6
+
+
+def test_unknown_extractor():
+    with pytest.raises(ValueError, match="unknown extractor 'vgg'"):
+        get_extractor("agnet+vgg")
+    assert set(list_extractors()) == {"pixels", "dlib128", "agnet"}
+
+
+@pytest.fixture()
+def small_manifest(tmp_path, astronaut):
+    paths = []
+    for i in range(5):  # five different crops of the face → five different files
+        p = tmp_path / f"face{i}.png"
+        Image.fromarray(astronaut[30 + 4 * i: 210 + 4 * i, 150:300]).save(p)
+        paths.append(p)
+    (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(tmp_path / "blank.png")
+    recs = [Record(path=p.name, root=str(tmp_path), source="t", key=p.name) for p in paths]
+    recs.insert(2, Record(path="corrupt.jpg", root=str(tmp_path), source="t", key="corrupt"))
+    recs.insert(4, Record(path="blank.png", root=str(tmp_path), source="t", key="blank"))
+    recs.append(Record(path="missing.jpg", root=str(tmp_path), source="t", key="missing"))
+    return Manifest(recs)
+
+
+def test_cache_miss_then_hit_and_failures_reported(tmp_path, small_manifest):
+    ex, pipe = get_extractor("agnet"), FacePipeline("retinaface")
+    cache = tmp_path / "c.sqlite"
+    first = compute_features(small_manifest, ex, pipe, cache, batch_size=2, progress=False)
+    assert len(first.rows) == 5 and first.computed == 5 and first.cache_hits == 0
+    reasons = {small_manifest.records[i].key: why for i, why in first.failed.items()}
+    assert set(reasons) == {"corrupt", "blank", "missing"}
+    assert "corrupt.jpg: truncated" in reasons["corrupt"] and "no face found" in reasons["blank"] and "cannot read" in reasons["missing"]
+    second = compute_features(small_manifest, ex, pipe, cache, batch_size=2, progress=False)
+    assert second.computed == 0 and second.cache_hits == 7  # 5 faces + 2 cached failures; the missing file is re-tried
+    assert np.array_equal(first.features, second.features) and np.array_equal(first.rows, second.rows)
+    # another detector is another setting: nothing is reused wrongly
+    third = compute_features(small_manifest, ex, FacePipeline("aligned"), cache, batch_size=2, progress=False)
+    assert third.cache_hits == 0 and "blank" not in {small_manifest.records[i].key for i in third.failed}
+
+
+def test_resume_after_interruption_recomputes_nothing_done(tmp_path, small_manifest):
+    ex, pipe = get_extractor("agnet"), FacePipeline("retinaface")
+    cache = tmp_path / "c.sqlite"
+
+    def stop_after_first_batch(n):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compute_features(small_manifest, ex, pipe, cache, batch_size=2, progress=False, on_batch=stop_after_first_batch)
+    resumed = compute_features(small_manifest, ex, pipe, cache, batch_size=2, progress=False)
+    assert resumed.computed == 3 and len(resumed.rows) == 5
+    fresh = compute_features(small_manifest, ex, pipe, tmp_path / "other.sqlite", batch_size=5, progress=False)
+    assert np.allclose(resumed.features, fresh.features, atol=1e-5)
+
+
+def test_save_and_load_npz(tmp_path, small_manifest):
+    fs = compute_features(small_manifest, get_extractor("pixels"), FacePipeline("aligned"), tmp_path / "c.sqlite", progress=False)
+    out = fs.save(tmp_path / "f.npz", small_manifest)
+    back = FeatureSet.load(out)
+    assert back.features.shape == (6, 3072) and np.array_equal(back.rows, fs.rows)
+    with np.load(out) as z:
+        assert "corrupt" in str(z["meta"]) and list(z["keys"])[0] == "face0.png"
+
+
+def test_cli_features(tmp_path, small_manifest, capsys):
+    from agegender.cli import main
+
+    man = mf.write(small_manifest, tmp_path / "m.csv")
+    out = tmp_path / "feat.npz"
+    args = ["features", str(man), "--extractor", "agnet", "--detector", "retinaface", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "5 of 8 images" in text and "3 failed" in text and "corrupt.jpg" in text
+    assert main(args) == 0
+    assert "0 computed" in capsys.readouterr().out

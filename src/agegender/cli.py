@@ -129,7 +129,7 @@ def cmd_bench_speed(args) -> int:
     for threads in args.threads:
         print(f"\n## per step, {threads} thread(s), photo {photo}")
         for name, ms in speed.step_timings(photo, threads=threads, repeat=args.repeat):
-            print(f"  {ms:9.2f} ms  {name}")
+            print(f"  {ms:9.3f} ms  {name}")
         if args.folder:
             r = speed.folder_throughput(args.folder, extractor=args.extractor, detector=args.detector,
                                         threads=threads, limit=args.limit)

@@ -78,7 +78,7 @@ class RetinaFaceDetector:
 
     name = "retinaface"
 
-    def __init__(self, score_threshold: float = 0.8, max_side: int = 640, threads: int = 1, nms: float = 0.4):
+    def __init__(self, score_threshold: float = 0.5, max_side: int = 640, threads: int = 1, nms: float = 0.4):
         import onnxruntime as ort
         from retinaface.weights import WEIGHTS
 

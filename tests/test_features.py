@@ -47,7 +47,7 @@ def test_dlib_embedding_is_unit_scale_and_identity_aware(astronaut, retina, chip
 def test_unknown_extractor():
     with pytest.raises(ValueError, match="unknown extractor 'vgg'"):
         get_extractor("agnet+vgg")
-    assert set(list_extractors()) == {"pixels", "dlib128", "agnet"}
+    assert set(list_extractors()) == {"pixels", "pixels64", "dlib128", "agnet"}
 
 
 @pytest.fixture()
@@ -117,3 +117,10 @@ def test_cli_features(tmp_path, small_manifest, capsys):
     assert "5 of 8 images" in text and "3 failed" in text and "corrupt.jpg" in text
     assert main(args) == 0
     assert "0 computed" in capsys.readouterr().out
+
+
+def test_two_extractors_share_one_cache_without_mixing(tmp_path, small_manifest):
+    cache, pipe = tmp_path / "c.sqlite", FacePipeline("aligned")
+    a = compute_features(small_manifest, get_extractor("agnet"), pipe, cache, progress=False)
+    p = compute_features(small_manifest, get_extractor("pixels"), pipe, cache, progress=False)
+    assert p.cache_hits == 0 and p.features.shape[1] == 3072 and a.features.shape[1] == 83

@@ -61,6 +61,14 @@ def cmd_data_stats(args) -> int:
     return _finish_manifest(m, args)
 
 
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", nargs="?", help="TOML config (see configs/); defaults for anything it leaves out")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. --set train.epochs=20")
+    p.add_argument("--manifest", help="shortcut for --set data.manifest=…")
+    p.add_argument("--features", help="shortcut for --set data.features=… (comma-separated .npz files)")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+
 def _add_manifest_output(p: argparse.ArgumentParser, check: bool = True) -> None:
     p.add_argument("--out", metavar="FILE", help="write the manifest here (.csv or .parquet) plus FILE.summary.json")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="breakdown table style")
@@ -150,6 +158,74 @@ def cmd_bench_detect(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- train / evaluate / benchmark
+
+def _config(args):
+    from agegender import config
+
+    cfg = config.load(args.config, args.set)
+    for key in ("manifest", "features", "protocol"):
+        value = getattr(args, key, None)
+        if value:
+            setattr(cfg.data, key, value)
+    return cfg
+
+
+def cmd_train(args) -> int:
+    from agegender import training, trainset
+
+    cfg = _config(args)
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed)
+    print(split.describe())
+    res = training.fit(cfg, data, split, args.out, resume=args.resume, progress=not args.quiet)
+    print(f"run: {res.run_dir} ({res.epochs} epochs, {res.seconds:.0f} s); thresholds age {res.thresholds.age:.2f}, "
+          f"gender {res.thresholds.gender:.2f} (chosen on validation)")
+    for name, sc in (("validation", res.val), ("test", res.test)):
+        if sc:
+            print(f"{name}: " + _scores_line(sc))
+    return 0
+
+
+def _scores_line(sc) -> str:
+    def pct(v):
+        return "—" if v is None else f"{100 * v:.1f}"
+
+    return (f"gender {pct(sc.gender)}  age exact {pct(sc.age_exact)}  1-off {pct(sc.age_1off)}  joint {pct(sc.joint)}  "
+            f"coverage {pct(sc.coverage)}  joint on covered {pct(sc.covered_joint)}  (n age {sc.n_age}, gender {sc.n_gender})")
+
+
+def cmd_evaluate(args) -> int:
+    import json
+
+    from agegender import evaluation, labels, training, trainset
+
+    model, meta = training.load_run(args.run)
+    data = trainset.load(args.manifest, args.features, args.root)
+    if data.X.shape[1] != meta["preprocessing"]["input_dim"]:
+        raise CliError(f"{args.features}: {data.X.shape[1]} features, the model takes {meta['preprocessing']['input_dim']} "
+                       f"({'+'.join(meta['preprocessing']['extractors'])})")
+    t = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
+    sc = evaluation.score(*training.predict_probs(model, data.X, meta["output"]), data.y_age, data.y_gender, t)
+    print(f"{len(data)} images: " + _scores_line(sc))
+    if args.json:
+        Path(args.json).write_text(json.dumps(sc.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_benchmark(args) -> int:
+    from agegender import benchmark
+
+    cfg = _config(args)
+    cfg.data.protocol = args.protocol
+    folds = [int(f) for f in args.folds.split(",")] if args.folds else None
+    report = benchmark.run(cfg, args.out, folds=folds, progress=not args.quiet)
+    print(benchmark.markdown(report))
+    print(f"\nreport: {Path(args.out) / 'report.md'}, {Path(args.out) / 'report.json'}, {Path(args.out) / 'confusion.png'}")
+    return 0
+
+
 def default_photo() -> Path:
     """The bundled public-domain test photo (NASA astronaut portrait, from scikit-image)."""
     return Path(__file__).parent / "data" / "astronaut.jpg"
@@ -227,6 +303,30 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--quiet", action="store_true", help="no progress bar")
     fe.set_defaults(func=cmd_features)
 
+    tr = sub.add_parser("train", help="train a model from a config file (TOML) → a run directory",
+                        description="Train one model. Overrides: --set section.key=value (e.g. train.epochs=20).")
+    _add_config_args(tr)
+    tr.add_argument("--out", required=True, help="run directory to create")
+    tr.add_argument("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="score a trained run on a manifest + features")
+    ev.add_argument("run", help="run directory (from agegender train)")
+    ev.add_argument("--manifest", required=True)
+    ev.add_argument("--features", required=True, help="feature .npz file(s), comma-separated, as the model was trained on")
+    ev.add_argument("--root", help="resolve manifest image paths against this folder")
+    ev.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    ev.set_defaults(func=cmd_evaluate)
+
+    bm = sub.add_parser("benchmark", help="run a protocol (train + test per fold, peer beside), write a report",
+                        description="Protocols: utkface-a8 (stratified 5-fold), adience-5fold (subject-exclusive "
+                        "folds of the Adience fold files), random-split (the seed's leaky split).")
+    bm.add_argument("protocol", choices=("utkface-a8", "adience-5fold", "random-split"))
+    _add_config_args(bm)
+    bm.add_argument("--out", required=True, help="benchmark folder (a run directory per fold + report)")
+    bm.add_argument("--folds", help="only these folds, e.g. 0,1 (default: all)")
+    bm.set_defaults(func=cmd_benchmark)
+
     b = sub.add_parser("bench", help="speed and detection benchmarks (print their figures)")
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     bs = bsub.add_parser("speed", help="ms per face for decode, detection, alignment and each extractor")
@@ -254,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, FileNotFoundError, ValueError, OSError) as e:
+    except (CliError, FileNotFoundError, FileExistsError, ValueError, OSError) as e:
         print(f"agegender: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

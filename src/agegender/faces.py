@@ -66,11 +66,27 @@ def _dlib():
     return dlib
 
 
+def dlib_model_file(name: str) -> str:
+    """Path of a model file shipped in ``face-recognition-models``.
+
+    Found without importing that package: its ``__init__`` needs ``pkg_resources``, which recent
+    setuptools no longer provide.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("face-recognition-models is not installed (pip install face-recognition-models)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file missing from face-recognition-models")
+    return str(path)
+
+
 @cache
 def _shape_predictor():
-    import face_recognition_models
-
-    return _dlib().shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
+    return _dlib().shape_predictor(dlib_model_file("shape_predictor_5_face_landmarks.dat"))
 
 
 class RetinaFaceDetector:

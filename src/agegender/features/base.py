@@ -50,13 +50,22 @@ class Concat:
 def _registry() -> dict[str, type]:
     from agegender.features.agnet import AgeGenderNets
     from agegender.features.dlib_embedding import DlibEmbedding
-    from agegender.features.pixels import Pixels
+    from agegender.features.pixels import Pixels, Pixels64
 
-    return {"pixels": Pixels, "dlib128": DlibEmbedding, "agnet": AgeGenderNets}
+    return {"pixels": Pixels, "pixels64": Pixels64, "dlib128": DlibEmbedding, "agnet": AgeGenderNets}
 
 
 def list_extractors() -> list[str]:
     return list(_registry())
+
+
+def extractor_dim(name: str) -> int:
+    """Output size of an extractor (or a ``+`` concatenation) without loading any model."""
+    reg = _registry()
+    try:
+        return sum(reg[p.strip()].dim for p in name.split("+"))
+    except KeyError as e:
+        raise ValueError(f"unknown extractor {e.args[0]!r}; choose from {', '.join(reg)}") from None
 
 
 def get_extractor(name: str, threads: int = 1) -> Extractor:

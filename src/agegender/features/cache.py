@@ -106,7 +106,7 @@ def compute_features(
     """Features of the largest face in each manifest image; cached, resumable, failures reported."""
     from tqdm import tqdm
 
-    setting = f"{extractor.version}|detector={pipeline.detector_name}"
+    setting = f"{extractor.name}@{extractor.version}|detector={pipeline.detector_name}"
     cache = FeatureCache(cache_path)
     vectors: dict[int, np.ndarray] = {}
     failed: dict[int, str] = {}

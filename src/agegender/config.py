@@ -1,0 +1,215 @@
+"""Training configuration: one TOML file (the refinement checklist) plus ``section.key=value`` overrides.
+
+Every field has a default, unknown keys and bad values are refused with a message naming the key,
+and each run writes the fully resolved configuration next to its weights.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+#: The seed project's fully-connected architectures (hidden sizes), by preset name.
+PRESETS: dict[str, dict[str, Any]] = {
+    "seed-fcn-large": {"kind": "fcn", "hidden": [1024, 512, 256, 128, 32], "output": "two_hot"},
+    "seed-fcn-small": {"kind": "fcn", "hidden": [64, 32, 32, 16, 16], "output": "two_hot"},
+    "seed-fcn-tuple": {"kind": "fcn", "hidden": [32, 32, 16, 16, 10], "output": "tuple"},
+    "logreg": {"kind": "head", "hidden": [], "output": "two_hot"},
+}
+
+CHOICES = {
+    "model.kind": ("head", "fcn", "cnn"),
+    "model.output": ("two_hot", "tuple"),
+    "model.regularizer": ("none", "l2", "l1", "l1l2", "max_norm"),
+    "train.optimizer": ("adam", "rmsprop", "adadelta", "sgd"),
+    "train.schedule": ("constant", "cosine", "exponential"),
+    "train.loss": ("categorical_crossentropy", "mse", "hinge", "squared_hinge", "categorical_hinge", "kl_divergence"),
+    "train.class_weights": ("none", "balanced"),
+    "data.protocol": ("utkface-a8", "adience-5fold", "random-split", "all"),
+    "data.gap_ages": ("drop", "nearest"),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, naming the key (and file) at fault."""
+
+
+@dataclass
+class DataConfig:
+    manifest: str = ""             # a manifest file (CSV/Parquet)
+    features: str = ""             # the .npz from `agegender features` for that manifest
+    root: str = ""                 # resolve manifest image paths against this folder
+    protocol: str = "utkface-a8"   # how train/val/test are split
+    fold: int = 0                  # test fold for the k-fold protocols
+    folds: int = 5
+    val_fraction: float = 0.1
+    seed: int = 0
+    gap_ages: str = "drop"         # UTKFace ages between groups: drop from age training, or nearest group
+    standardize: bool = True       # z-score features with training-set statistics (stored in the model)
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "head"             # head: MLP/logistic head on features; fcn: the seed's net; cnn: compact CNN
+    preset: str = ""               # one of PRESETS (fills kind/hidden/output)
+    hidden: list[int] = field(default_factory=list)
+    activation: str = "relu"
+    dropout: list[float] | float = 0.0  # one value for all hidden layers, or one per layer
+    regularizer: str = "l2"
+    reg_value: float = 1e-4
+    max_norm: float = 3.0          # with regularizer = "max_norm"
+    initializer: str = "glorot_uniform"
+    output: str = "two_hot"        # two softmax heads (age 8, gender 2), or the seed's 2-number tuple
+    conv_filters: list[int] = field(default_factory=lambda: [32, 64, 96])  # cnn only
+    image_size: int = 64           # cnn only: side of the square chip in the pixels features
+    augment: bool = True           # cnn only: random flip / shift / contrast
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 256
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9          # sgd only
+    schedule: str = "constant"
+    loss: str = "categorical_crossentropy"
+    early_stopping: int = 8        # patience in epochs on validation loss (0 = off)
+    class_weights: str = "none"
+    gender_loss_weight: float = 1.0
+    min_coverage: float = 0.85     # Undefined thresholds: keep at least this share of validation answered
+    verbose: int = 0
+
+
+@dataclass
+class Config:
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def _coerce(key: str, value: Any, default: Any, annotation: str) -> Any:
+    """Check/convert ``value`` to the type of the field (annotations are strings under __future__)."""
+    if "list[int]" in annotation and isinstance(value, list):
+        if not all(isinstance(v, int) and v > 0 for v in value):
+            raise ConfigError(f"{key}: expected a list of positive integers, got {value!r}")
+        return value
+    if "list[float]" in annotation:
+        if isinstance(value, list):
+            if not all(isinstance(v, int | float) and 0 <= v < 1 for v in value):
+                raise ConfigError(f"{key}: dropout rates must be in [0, 1), got {value!r}")
+            return [float(v) for v in value]
+        if isinstance(value, int | float) and 0 <= value < 1:
+            return float(value)
+        raise ConfigError(f"{key}: expected a rate in [0, 1) or a list of them, got {value!r}")
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ConfigError(f"{key}: {value!r} is not one of {', '.join(CHOICES[key])}")
+        return value
+    return value
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise ConfigError(f"override {text!r}: expected section.key=value (e.g. train.epochs=20)")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word: take it as a string
+    return key.strip(), value
+
+
+def from_dict(raw: dict, source: str = "config") -> Config:
+    cfg = Config()
+    for top, value in raw.items():
+        if top == "name":
+            cfg.name = str(value)
+            continue
+        if top not in _SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{top}] (expected name, [data], [model], [train])")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{top}] must be a table")
+        section = getattr(cfg, top)
+        known = {f.name: f for f in fields(section)}
+        preset = value.get("preset") if top == "model" else None
+        if preset:
+            if preset not in PRESETS:
+                raise ConfigError(f"model.preset: {preset!r} is not one of {', '.join(PRESETS)}")
+            for k, v in PRESETS[preset].items():
+                setattr(section, k, v)
+        for k, v in value.items():
+            if k not in known:
+                raise ConfigError(f"{source}: unknown key {top}.{k} (known: {', '.join(known)})")
+            setattr(section, k, _coerce(f"{top}.{k}", v, getattr(Config(), top).__dict__[k], str(known[k].type)))
+    validate(cfg)
+    return cfg
+
+
+def load(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read a TOML config (or start from defaults) and apply ``section.key=value`` overrides."""
+    raw: dict = {}
+    source = "overrides"
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: no such config file")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: not valid TOML ({e})") from None
+        source = str(p)
+    for text in overrides or []:
+        key, value = _parse_override(text)
+        if key == "name":
+            raw["name"] = value
+            continue
+        if "." not in key:
+            raise ConfigError(f"override {text!r}: expected section.key=value")
+        sec, k = key.split(".", 1)
+        raw.setdefault(sec, {})[k] = value
+    return from_dict(raw, source)
+
+
+def validate(cfg: Config) -> None:
+    m, t, d = cfg.model, cfg.train, cfg.data
+    if isinstance(m.dropout, list) and m.dropout and len(m.dropout) != len(m.hidden):
+        raise ConfigError(f"model.dropout: {len(m.dropout)} rates for {len(m.hidden)} hidden layers")
+    if m.output == "tuple" and t.loss != "mse":
+        raise ConfigError("model.output = 'tuple' regresses (age index, gender index): set train.loss = 'mse'")
+    for key, value, lo in (("train.epochs", t.epochs, 1), ("train.batch_size", t.batch_size, 1), ("data.folds", d.folds, 2)):
+        if value < lo:
+            raise ConfigError(f"{key}: must be ≥ {lo}, got {value}")
+    if not 0 < t.learning_rate < 10:
+        raise ConfigError(f"train.learning_rate: must be in (0, 10), got {t.learning_rate}")
+    if not 0 <= d.val_fraction < 1:
+        raise ConfigError(f"data.val_fraction: must be in [0, 1), got {d.val_fraction}")
+    if not 0 <= d.fold < d.folds:
+        raise ConfigError(f"data.fold: must be in 0..{d.folds - 1}, got {d.fold}")

@@ -1,0 +1,130 @@
+"""Metrics (DESIGN §4), Undefined thresholds chosen on validation data, and fold summaries.
+
+Everything here is plain numpy on predicted distributions, so it scores any model — ours, a peer
+package, or one run on another framework — the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agegender import labels
+
+EPS = 1e-7
+
+
+@dataclass
+class Scores:
+    """Metrics of one test set. Accuracies are fractions; ``None`` where a part has no labelled rows."""
+
+    n_age: int
+    n_gender: int
+    n_joint: int
+    age_exact: float | None
+    age_1off: float | None
+    gender: float | None
+    joint: float | None
+    age_xent: float | None
+    gender_xent: float | None
+    age_confusion: list[list[int]]
+    gender_confusion: list[list[int]]
+    coverage: float | None = None            # share of rows whose answer is not Undefined
+    covered_age_exact: float | None = None
+    covered_age_1off: float | None = None
+    covered_gender: float | None = None
+    covered_joint: float | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _acc(mask: np.ndarray) -> float | None:
+    return float(mask.mean()) if mask.size else None
+
+
+def confusion(true: np.ndarray, pred: np.ndarray, n: int) -> list[list[int]]:
+    m = np.zeros((n, n), dtype=np.int64)
+    np.add.at(m, (true, pred), 1)
+    return m.tolist()
+
+
+def score(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray,
+          thresholds: labels.Thresholds | None = None) -> Scores:
+    """Score distributions against labels (−1 = label missing: that part is skipped for that row)."""
+    age_probs = np.asarray(age_probs, dtype=np.float64)
+    gender_probs = np.asarray(gender_probs, dtype=np.float64)
+    y_age = np.asarray(y_age)
+    y_gender = np.asarray(y_gender)
+    pa, pg = age_probs.argmax(1), gender_probs.argmax(1)
+    ha, hg = y_age >= 0, y_gender >= 0
+    both = ha & hg
+    exact = pa[ha] == y_age[ha]
+    one_off = np.abs(pa[ha] - y_age[ha]) <= 1
+    gender_ok = pg[hg] == y_gender[hg]
+    joint_ok = (pa[both] == y_age[both]) & (pg[both] == y_gender[both])
+    s = Scores(
+        n_age=int(ha.sum()), n_gender=int(hg.sum()), n_joint=int(both.sum()),
+        age_exact=_acc(exact), age_1off=_acc(one_off), gender=_acc(gender_ok), joint=_acc(joint_ok),
+        age_xent=float(-np.log(age_probs[ha, y_age[ha]] + EPS).mean()) if ha.any() else None,
+        gender_xent=float(-np.log(gender_probs[hg, y_gender[hg]] + EPS).mean()) if hg.any() else None,
+        age_confusion=confusion(y_age[ha], pa[ha], labels.NUM_AGE_GROUPS),
+        gender_confusion=confusion(y_gender[hg], pg[hg], labels.NUM_GENDERS),
+    )
+    if thresholds is not None:
+        defined = covered(age_probs, gender_probs, thresholds)
+        s.coverage = float(defined.mean()) if defined.size else None
+        ca, cg, cb = ha & defined, hg & defined, both & defined
+        s.covered_age_exact = _acc(pa[ca] == y_age[ca])
+        s.covered_age_1off = _acc(np.abs(pa[ca] - y_age[ca]) <= 1)
+        s.covered_gender = _acc(pg[cg] == y_gender[cg])
+        s.covered_joint = _acc((pa[cb] == y_age[cb]) & (pg[cb] == y_gender[cb]))
+    return s
+
+
+def covered(age_probs: np.ndarray, gender_probs: np.ndarray, t: labels.Thresholds) -> np.ndarray:
+    """Rows the Undefined rule answers: exactly one age and exactly one gender entry pass."""
+    return ((age_probs >= t.age).sum(1) == 1) & ((gender_probs >= t.gender).sum(1) == 1)
+
+
+def choose_thresholds(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray,
+                      min_coverage: float = 0.85) -> labels.Thresholds:
+    """Per part, the threshold (≥ 0.5, so at most one class passes) that maximises the accuracy on the
+    covered validation rows while keeping at least ``min_coverage`` of them answered."""
+
+    def pick(probs: np.ndarray, y: np.ndarray) -> float:
+        has = y >= 0
+        if not has.any():
+            return 0.5
+        p, y = probs[has], y[has]
+        top, right = p.max(1), p.argmax(1) == y
+        best_t, best_acc = 0.5, -1.0
+        for t in np.unique(np.r_[0.5, np.quantile(top, np.linspace(0, 1 - min_coverage, 50))]):
+            t = float(max(t, 0.5))
+            keep = top >= t
+            if keep.mean() + 1e-12 < min_coverage or not keep.any():
+                continue
+            acc = right[keep].mean()
+            if acc > best_acc + 1e-12:
+                best_t, best_acc = t, acc
+        return round(best_t, 4)
+
+    return labels.Thresholds(age=pick(age_probs, y_age), gender=pick(gender_probs, y_gender))
+
+
+METRICS = ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint")
+
+
+def summarize(per_fold: list[Scores]) -> dict[str, tuple[float, float]]:
+    """Mean ± standard deviation (ddof=0) of each metric over folds, in percent."""
+    out = {}
+    for m in METRICS:
+        vals = [getattr(s, m) for s in per_fold if getattr(s, m) is not None]
+        if vals:
+            out[m] = (100 * float(np.mean(vals)), 100 * float(np.std(vals, ddof=0)))
+    return out
+
+
+def fmt(mean_std: tuple[float, float] | None) -> str:
+    return "—" if mean_std is None else f"{mean_std[0]:.1f} ± {mean_std[1]:.1f}"

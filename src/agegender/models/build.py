@@ -1,0 +1,92 @@
+"""Build the three model families from a :class:`~agegender.config.Config`."""
+
+from __future__ import annotations
+
+from agegender.config import Config
+
+
+def _regularizer(cfg: Config):
+    import keras
+
+    m = cfg.model
+    if m.regularizer == "l2":
+        return keras.regularizers.L2(m.reg_value), None
+    if m.regularizer == "l1":
+        return keras.regularizers.L1(m.reg_value), None
+    if m.regularizer == "l1l2":
+        return keras.regularizers.L1L2(l1=m.reg_value, l2=m.reg_value), None
+    if m.regularizer == "max_norm":
+        return None, keras.constraints.MaxNorm(m.max_norm)
+    return None, None
+
+
+def _dropouts(cfg: Config, n: int) -> list[float]:
+    d = cfg.model.dropout
+    return list(d) if isinstance(d, list) and d else [float(d or 0.0)] * n
+
+
+def _outputs(cfg: Config, x):
+    import keras
+
+    reg, con = _regularizer(cfg)
+    init = cfg.model.initializer
+    if cfg.model.output == "tuple":
+        return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init)(x)}
+    return {
+        "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
+                                  kernel_regularizer=reg, kernel_constraint=con)(x),
+        "gender": keras.layers.Dense(2, activation="softmax", name="gender", kernel_initializer=init,
+                                     kernel_regularizer=reg, kernel_constraint=con)(x),
+    }
+
+
+def _dense_stack(cfg: Config, x):
+    import keras
+
+    reg, con = _regularizer(cfg)
+    for i, (units, rate) in enumerate(zip(cfg.model.hidden, _dropouts(cfg, len(cfg.model.hidden)))):
+        x = keras.layers.Dense(units, activation=cfg.model.activation, kernel_initializer=cfg.model.initializer,
+                               kernel_regularizer=reg, kernel_constraint=con, name=f"dense_{i}")(x)
+        if rate > 0:
+            x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
+    return x
+
+
+def build_model(cfg: Config, input_dim: int, mean=None, variance=None):
+    """``head``/``fcn``: dense layers on a feature vector; ``cnn``: a compact CNN on the pixel chip
+    (``input_dim`` = image_size² × 3, reshaped inside the model so every family takes the same input).
+
+    ``mean``/``variance`` (training-set statistics) become a Normalization layer inside the model, so
+    the standardisation travels with the weights into every export.
+    """
+    import keras
+
+    inp = keras.Input((input_dim,), name="features")
+    x = inp
+    if mean is not None:
+        x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
+    if cfg.model.kind in ("head", "fcn"):
+        x = _dense_stack(cfg, x)
+    elif cfg.model.kind == "cnn":
+        s = cfg.model.image_size
+        if s * s * 3 != input_dim:
+            raise ValueError(f"model.image_size={s} needs {s * s * 3} pixel features, the features have {input_dim}")
+        x = keras.layers.Reshape((s, s, 3))(x)
+        if cfg.model.augment:
+            x = keras.layers.RandomFlip("horizontal")(x)
+            x = keras.layers.RandomTranslation(0.06, 0.06, fill_mode="reflect")(x)
+            x = keras.layers.RandomContrast(0.2)(x)
+        reg, _ = _regularizer(cfg)
+        for i, f in enumerate(cfg.model.conv_filters):
+            x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}a")(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Activation(cfg.model.activation)(x)
+            x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}b")(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Activation(cfg.model.activation)(x)
+            x = keras.layers.MaxPooling2D()(x)
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        x = _dense_stack(cfg, x)
+    else:
+        raise ValueError(f"unknown model.kind {cfg.model.kind!r}")
+    return keras.Model(inp, _outputs(cfg, x), name=f"agegender_{cfg.model.kind}")

@@ -1,0 +1,105 @@
+"""A manifest joined with its feature files: the arrays every model trains and is evaluated on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from agegender import labels, splits
+from agegender import manifest as mf
+from agegender.features.cache import FeatureSet
+from agegender.manifest import Record
+
+MISSING = -1
+
+
+@dataclass
+class LabelledFeatures:
+    """Rows that have features; labels are indices, ``-1`` where the source has no such label."""
+
+    X: np.ndarray
+    y_age: np.ndarray          # strict Adience group (evaluation uses only this)
+    y_gender: np.ndarray
+    age_years: np.ndarray      # NaN when unknown
+    records: list[Record]
+    extractors: list[str]      # one per feature file, in column order
+    dims: list[int]
+    settings: list[str]        # extractor version + detector of each feature file (the preprocessing)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def train_age_labels(self, idx: np.ndarray, gap_ages: str) -> np.ndarray:
+        """Age labels for training rows: a gap age gets its nearest group when ``gap_ages='nearest'``."""
+        y = self.y_age[idx].copy()
+        if gap_ages == "nearest":
+            gap = (y == MISSING) & ~np.isnan(self.age_years[idx])
+            y[gap] = [labels.nearest_age_group(a) for a in self.age_years[idx][gap]]
+        return y
+
+    def columns_of(self, extractor: str) -> slice | None:
+        """Where one extractor's features sit in ``X`` (also inside a ``a+b`` concatenation)."""
+        from agegender.features import extractor_dim
+
+        start = 0
+        for name, dim in zip(self.extractors, self.dims):
+            parts = name.split("+")
+            for part, pdim in zip(parts, [extractor_dim(p) for p in parts] if len(parts) > 1 else [dim]):
+                if part == extractor:
+                    return slice(start, start + pdim)
+                start += pdim
+        return None
+
+
+def load(manifest_path: str | Path, feature_paths: str | list[str], root: str | None = None) -> LabelledFeatures:
+    """Join a manifest with one or more feature ``.npz`` files (comma-separated) on manifest rows."""
+    m = mf.read(manifest_path)
+    if root:
+        m = m.with_root(root)
+    paths = [p.strip() for p in feature_paths.split(",")] if isinstance(feature_paths, str) else list(feature_paths)
+    if not paths or not paths[0]:
+        raise ValueError("no feature file given (data.features): compute one with `agegender features`")
+    sets = []
+    for p in paths:
+        if not Path(p).is_file():
+            raise FileNotFoundError(f"{p}: no such feature file")
+        fs = FeatureSet.load(p)
+        if len(fs.rows) and fs.rows.max() >= len(m):
+            raise ValueError(f"{p}: rows beyond the manifest's {len(m)} records — was it made from {manifest_path}?")
+        sets.append(fs)
+    common = sets[0].rows
+    for fs in sets[1:]:
+        common = np.intersect1d(common, fs.rows)
+    blocks = []
+    for fs in sets:
+        pos = {r: i for i, r in enumerate(fs.rows)}
+        blocks.append(fs.features[[pos[r] for r in common]])
+    X = np.concatenate(blocks, axis=1).astype(np.float32) if blocks else np.zeros((0, 0), np.float32)
+    recs = [m.records[i] for i in common]
+    return LabelledFeatures(
+        X=X,
+        y_age=np.array([MISSING if r.age_group is None else r.age_group for r in recs], dtype=np.int64),
+        y_gender=np.array([MISSING if r.gender is None else r.gender for r in recs], dtype=np.int64),
+        age_years=np.array([np.nan if r.age_years is None else r.age_years for r in recs], dtype=np.float64),
+        records=recs,
+        extractors=[fs.extractor for fs in sets],
+        dims=[fs.features.shape[1] for fs in sets],
+        settings=[fs.setting for fs in sets],
+    )
+
+
+def make_split(data: LabelledFeatures, protocol: str, fold: int, folds: int = 5, val_fraction: float = 0.1,
+               seed: int = 0) -> splits.Split:
+    """The train/val/test indices of one fold of a protocol (DESIGN §5)."""
+    if protocol == "utkface-a8":
+        return splits.stratified_kfold(data.records, k=folds, seed=seed, val_fraction=val_fraction)[fold]
+    if protocol == "adience-5fold":
+        return splits.adience_fold(data.records, fold, val_fraction=val_fraction, seed=seed)
+    if protocol == "random-split":
+        return splits.random_split(data.records, test_size=1.0 / folds, seed=seed + fold, val_fraction=val_fraction)
+    if protocol == "all":
+        sp = splits.random_split(data.records, test_size=max(val_fraction, 1e-9), seed=seed)
+        return splits.Split(sp.train, sp.test, np.array([], dtype=np.int64), "all data (validation only)")
+    raise ValueError(f"unknown protocol {protocol!r}")

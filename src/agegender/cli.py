@@ -52,6 +52,15 @@ def cmd_data_gender_folders(args) -> int:
     return _finish_manifest(gender_folders.load(args.root, source=args.source), args)
 
 
+def cmd_data_adience_sample(args) -> int:
+    from agegender.datasets import adience_sample
+
+    info = adience_sample.build_tree(args.faces, args.out, n=args.n, per_user=args.per_user, seed=args.seed)
+    print(f"wrote an Adience-format tree: {info['images']} images of {info['users']} users, per fold {info['folds']}, "
+          f"in {info['root']} (aligned/, faces/, Folds/original_txt_files/)")
+    return 0
+
+
 def cmd_data_stats(args) -> int:
     from agegender import manifest as mf
 
@@ -268,6 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--source", help="source name stored in the manifest (default: the folder name)")
     _add_manifest_output(g)
     g.set_defaults(func=cmd_data_gender_folders)
+
+    sa = dsub.add_parser("adience-sample", help="build an Adience-format tree from UTKFace-named face crops",
+                         description="Write aligned/, faces/ (coarsely aligned copies) and Folds/ fold files in the "
+                         "Adience download's layout, from labelled face crops: proves the Adience path without the download.")
+    sa.add_argument("faces", help="folder of UTKFace-named crops (e.g. ../shared/data/utkface/crop_part1)")
+    sa.add_argument("--out", required=True, help="folder to create")
+    sa.add_argument("--n", type=int, default=500, help="number of faces (default: %(default)s)")
+    sa.add_argument("--per-user", type=int, default=4, help="photos per synthetic user (default: %(default)s)")
+    sa.add_argument("--seed", type=int, default=0)
+    sa.set_defaults(func=cmd_data_adience_sample)
 
     s = dsub.add_parser("stats", help="breakdown table of a manifest")
     s.add_argument("manifest", help="a manifest file (.csv or .parquet)")

@@ -53,12 +53,15 @@ class LabelledFeatures:
         return None
 
 
-def load(manifest_path: str | Path, feature_paths: str | list[str], root: str | None = None) -> LabelledFeatures:
-    """Join a manifest with one or more feature ``.npz`` files (comma-separated) on manifest rows."""
+def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path], root: str | None = None) -> LabelledFeatures:
+    """Join a manifest with one or more feature ``.npz`` files (a list, or comma-separated) on manifest rows."""
     m = mf.read(manifest_path)
     if root:
         m = m.with_root(root)
-    paths = [p.strip() for p in feature_paths.split(",")] if isinstance(feature_paths, str) else list(feature_paths)
+    if isinstance(feature_paths, str | Path):
+        paths = [p.strip() for p in str(feature_paths).split(",")]
+    else:
+        paths = [str(p) for p in feature_paths]
     if not paths or not paths[0]:
         raise ValueError("no feature file given (data.features): compute one with `agegender features`")
     sets = []

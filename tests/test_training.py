@@ -1,0 +1,104 @@
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from agegender import config, training, trainset
+from agegender.splits import subjects_overlap
+from training_data import learnable
+
+pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def syn(tmp_path_factory):
+    return learnable(tmp_path_factory.mktemp("syn"))
+
+
+def _cfg(man, feats, *extra):
+    return config.load(None, [f'data.manifest="{man}"', f'data.features="{feats}"', "data.protocol=utkface-a8",
+                              "train.epochs=25", "train.batch_size=64", "train.learning_rate=0.01", *extra])
+
+
+def test_learning_happens_and_run_dir_is_complete(tmp_path, syn):
+    cfg = _cfg(*syn, "model.hidden=[32]")
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
+    res = training.fit(cfg, data, split, tmp_path / "run", progress=False)
+    hist = list(csv.DictReader((tmp_path / "run" / "history.csv").open()))
+    assert float(hist[-1]["loss"]) < 0.6 * float(hist[0]["loss"])          # loss falls
+    assert res.test.age_exact > 0.5 and res.test.gender > 0.85             # chance: 0.125 and 0.5
+    assert res.test.age_1off > res.test.age_exact
+    for f in ("model.keras", "metadata.json", "config.json", "curves.png", "history.csv"):
+        assert (tmp_path / "run" / f).is_file(), f
+    assert any((tmp_path / "run" / "tensorboard").rglob("*tfevents*"))
+    model, meta = training.load_run(tmp_path / "run")
+    assert meta["thresholds"]["chosen_on"] == "validation" and 0.5 <= meta["thresholds"]["age"] <= 1
+    assert meta["training"]["train"] == len(split.train) and "non-commercial" in meta["licence"]
+    assert meta["labels"]["age_groups"][7] == "60+"
+    # save/load gives identical outputs
+    again = training.predict_probs(model, data.X[split.test], "two_hot")
+    assert np.allclose(again[0], res.test_probs[0], atol=1e-6) and np.allclose(again[1], res.test_probs[1], atol=1e-6)
+
+
+@pytest.mark.parametrize("extra", [
+    ["model.preset=seed-fcn-tuple", "train.loss=mse"],
+    ["model.hidden=[16, 16]", "model.regularizer=max_norm", "train.optimizer=sgd", "train.class_weights=balanced",
+     "train.schedule=cosine", "model.activation=tanh", "train.loss=squared_hinge"],
+    ["model.regularizer=l1l2", "train.optimizer=rmsprop", "train.schedule=exponential", "model.dropout=0.2", "model.hidden=[8]"],
+])
+def test_checklist_variants_train(tmp_path, syn, extra):
+    cfg = _cfg(*syn, "train.epochs=3", *extra)
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    res = training.fit(cfg, data, trainset.make_split(data, "utkface-a8", 1, 5, 0.1, 0), tmp_path / "r", progress=False)
+    assert res.test.gender is not None and res.epochs == 3
+
+
+def test_refuses_to_overwrite_a_finished_run(tmp_path, syn):
+    cfg = _cfg(*syn, "train.epochs=1")
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
+    training.fit(cfg, data, split, tmp_path / "r", progress=False)
+    with pytest.raises(FileExistsError, match="finished run"):
+        training.fit(cfg, data, split, tmp_path / "r", progress=False)
+
+
+def test_folds_are_disjoint_and_cover(syn):
+    data = trainset.load(syn[0], syn[1])
+    tests = []
+    for k in range(5):
+        sp = trainset.make_split(data, "utkface-a8", k, 5, 0.1, 0)
+        assert not set(sp.test) & (set(sp.train) | set(sp.val))
+        tests.extend(sp.test)
+        assert not subjects_overlap(data.records, sp.train, sp.test)
+    assert sorted(tests) == list(range(len(data)))
+
+
+def test_kill_then_resume_continues_from_the_last_epoch(tmp_path):
+    man, feats = learnable(tmp_path, n=24000, dim=64, name="big")
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "agegender", "train", "--manifest", str(man), "--features", str(feats),
+           "--set", "train.epochs=40", "--set", "train.batch_size=16", "--set", "train.early_stopping=0",
+           "--set", "model.hidden=[64]", "--out", str(run), "--quiet"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "backup").exists():
+        time.sleep(0.2)
+    time.sleep(1.5)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = [int(r["epoch"]) for r in csv.DictReader((run / "history.csv").open())]
+    assert done and not (run / "model.keras").exists()
+    r = subprocess.run(cmd[:-1] + ["--set", "train.epochs=" + str(max(done) + 3), "--resume", "--quiet"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    epochs = [int(row["epoch"]) for row in csv.DictReader((run / "history.csv").open())]
+    assert epochs[: len(done)] == done and epochs[-1] == max(done) + 2   # continued, not restarted
+    assert (run / "model.keras").exists() and not (run / "backup").exists()

@@ -86,7 +86,10 @@ def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_f
     for f, (train, test) in enumerate(skf.split(idx, strata)):
         val = np.array([], dtype=np.int64)
         if val_fraction > 0:
-            train, val = train_test_split(train, test_size=val_fraction, random_state=seed + f, stratify=strata[train])
+            try:
+                train, val = train_test_split(train, test_size=val_fraction, random_state=seed + f, stratify=strata[train])
+            except ValueError:  # too few rows per stratum for a stratified validation part
+                train, val = train_test_split(train, test_size=val_fraction, random_state=seed + f)
         out.append(Split(np.sort(train), np.sort(val), np.sort(test), f"stratified {k}-fold (fold {f}, seed {seed})"))
     return out
 

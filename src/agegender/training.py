@@ -22,8 +22,6 @@ from agegender.config import Config
 from agegender.splits import Split
 from agegender.trainset import LabelledFeatures
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of reports
-
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 NON_COMMERCIAL = ("Trained on face datasets licensed for non-commercial research only (Adience, UTKFace, "
@@ -39,6 +37,7 @@ class RunResult:
     seconds: float
     epochs: int
     test_probs: tuple[np.ndarray, np.ndarray] | None = None
+    infer_ms_per_face: float | None = None  # batched model time on the test set (features → distributions)
 
 
 def _one_hot(y: np.ndarray, n: int) -> np.ndarray:
@@ -148,18 +147,22 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     thresholds = labels.Thresholds()
     val_scores = test_scores = None
     test_probs = None
+    infer_ms = None
     if len(va):
         pa, pg = predict_probs(model, X[va], out)
         if out == "two_hot":
             thresholds = evaluation.choose_thresholds(pa, pg, data.y_age[va], data.y_gender[va], cfg.train.min_coverage)
         val_scores = evaluation.score(pa, pg, data.y_age[va], data.y_gender[va], thresholds)
     if len(te):
+        predict_probs(model, X[te][:8], out)  # warm-up (graph tracing)
+        t1 = time.perf_counter()
         test_probs = predict_probs(model, X[te], out)
+        infer_ms = (time.perf_counter() - t1) * 1000 / len(te)
         test_scores = evaluation.score(*test_probs, data.y_age[te], data.y_gender[te], thresholds)
     epochs = len(hist.history.get("loss", []))
     write_metadata(run_dir, cfg, data, split, thresholds, val_scores, test_scores, seconds, epochs)
     plot_curves(run_dir)
-    return RunResult(run_dir, thresholds, val_scores, test_scores, seconds, epochs, test_probs)
+    return RunResult(run_dir, thresholds, val_scores, test_scores, seconds, epochs, test_probs, infer_ms)
 
 
 def build(cfg: Config, dim: int, mean=None, var=None):
@@ -234,6 +237,8 @@ def plot_curves(run_dir: Path) -> Path | None:
 def load_run(run_dir: str | Path):
     """``(keras model, metadata dict)`` of a finished run."""
     import keras
+
+    import agegender.models.layers  # noqa: F401  (registers the custom layers for loading)
 
     run_dir = Path(run_dir)
     if not (run_dir / METADATA_FILE).is_file():

@@ -56,7 +56,7 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None):
     """``head``/``fcn``: dense layers on a feature vector; ``cnn``: a compact CNN on the pixel chip
     (``input_dim`` = image_size² × 3, reshaped inside the model so every family takes the same input).
 
-    ``mean``/``variance`` (training-set statistics) become a Normalization layer inside the model, so
+    ``mean``/``variance`` (training-set statistics) become a :class:`Standardize` layer inside the model, so
     the standardisation travels with the weights into every export.
     """
     import keras
@@ -64,7 +64,11 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None):
     inp = keras.Input((input_dim,), name="features")
     x = inp
     if mean is not None:
-        x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
+        from agegender.models.layers import Standardize
+
+        std = Standardize(input_dim, name="standardize")
+        x = std(x)
+        std.set_statistics(mean, variance)
     if cfg.model.kind in ("head", "fcn"):
         x = _dense_stack(cfg, x)
     elif cfg.model.kind == "cnn":

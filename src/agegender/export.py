@@ -1,0 +1,85 @@
+"""Export a trained run for runtimes without a deep-learning framework: ONNX (onnxruntime, the web,
+desktop) and LiteRT/TFLite (phones), with a check that every format agrees with Keras."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+FORMATS = ("onnx", "litert")
+#: Largest allowed |difference| between Keras and an export on the same inputs (probabilities).
+TOLERANCE = 1e-4
+
+
+def export(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> Path:
+    """Write ``model.onnx`` or ``model.tflite`` (+ ``metadata.json``) into ``out`` (default: the run dir)."""
+    from agegender.training import load_run
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    run_dir = Path(run_dir)
+    out = Path(out) if out else run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    model, meta = load_run(run_dir)
+    dim = meta["preprocessing"]["input_dim"]
+    model.predict(np.zeros((1, dim), np.float32), verbose=0)  # a model must have been called to export
+    target = out / ("model.onnx" if fmt == "onnx" else "model.tflite")
+    model.export(str(target), format=fmt, verbose=False)
+    meta = {**meta, "runtime": {**meta.get("runtime", {}), fmt: target.name, "output_order": output_names(model)}}
+    (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if out != run_dir:
+        shutil.copy2(run_dir / "config.json", out / "config.json")
+    return target
+
+
+def output_names(model) -> list[str]:
+    return sorted(model.output.keys()) if isinstance(model.output, dict) else ["output"]
+
+
+def run_onnx(path: str | Path, X: np.ndarray) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
+    s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in s.get_outputs()]
+    return dict(zip(names, s.run(None, {s.get_inputs()[0].name: X.astype(np.float32)})))
+
+
+def run_litert(path: str | Path, X: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """LiteRT with a fixed batch of 1: rows one at a time. Outputs are matched to ``names`` by width."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(str(path))
+    it.allocate_tensors()
+    inp = it.get_input_details()[0]
+    outs = it.get_output_details()
+    rows: dict[int, list[np.ndarray]] = {o["index"]: [] for o in outs}
+    for x in X.astype(np.float32):
+        it.set_tensor(inp["index"], x[None, :])
+        it.invoke()
+        for o in outs:
+            rows[o["index"]].append(it.get_tensor(o["index"])[0].copy())
+    by_width = {np.stack(v).shape[1]: np.stack(v) for v in rows.values()}
+    return {n: by_width[{"age": 8, "gender": 2, "tuple": 2}[n]] for n in names}
+
+
+def check_agreement(run_dir: str | Path, n: int = 64, seed: int = 0) -> dict[str, float]:
+    """Max |Keras − export| per exported format on ``n`` random standardised-scale inputs."""
+    from agegender.training import load_run
+
+    run_dir = Path(run_dir)
+    model, meta = load_run(run_dir)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, meta["preprocessing"]["input_dim"])).astype(np.float32)
+    ref = model.predict(X, verbose=0)
+    names = output_names(model)
+    diffs = {}
+    if (run_dir / "model.onnx").is_file():
+        got = run_onnx(run_dir / "model.onnx", X)
+        diffs["onnx"] = max(float(np.abs(got[k] - np.asarray(ref[k])).max()) for k in names)
+    if (run_dir / "model.tflite").is_file():
+        got = run_litert(run_dir / "model.tflite", X, names)
+        diffs["litert"] = max(float(np.abs(got[k] - np.asarray(ref[k])).max()) for k in names)
+    return diffs

@@ -1,0 +1,152 @@
+"""The runtime: a model artifact (ONNX + metadata.json) + the face pipeline → answers for any image.
+
+Needs numpy, onnxruntime, dlib and Pillow — no deep-learning framework. The preprocessing (which
+extractors, which chips) and the Undefined thresholds come from the artifact's metadata, so
+prediction is the same path the model was trained and evaluated on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from agegender import labels
+from agegender.faces import Face, FacePipeline
+from agegender.features import get_extractor
+from agegender.imaging import ImageError, load_image
+
+#: The built-in model, shipped inside the package.
+DEFAULT_MODEL = Path(__file__).parent / "data" / "model"
+
+
+@dataclass
+class FaceAnswer:
+    """One face and what the model says about it."""
+
+    face: Face
+    answer: labels.Answer
+
+    def to_dict(self) -> dict:
+        return {**self.face.to_dict(), **self.answer.to_dict()}
+
+
+@dataclass
+class ImageResult:
+    """All faces of one image (largest first); ``error`` set when the image could not be used."""
+
+    source: str
+    faces: list[FaceAnswer] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def summary(self) -> str:
+        """One line for people: the error, "no face", or the answers."""
+        if self.error:
+            return f"error: {self.error}"
+        if not self.faces:
+            return f"{labels.UNDEFINED} (no face found)"
+        return "; ".join(f.answer.text for f in self.faces)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "width": self.width, "height": self.height, "error": self.error,
+                "faces": [f.to_dict() for f in self.faces],
+                "undefined_reason": "no face found" if self.ok and not self.faces else None}
+
+
+class Predictor:
+    """``Predictor.default()`` or ``Predictor.load(dir)``; then ``predict(image)``."""
+
+    def __init__(self, model_dir: str | os.PathLike, detector: str = "retinaface", threads: int = 1,
+                 max_pixels: int | None = None):
+        import onnxruntime as ort
+
+        self.model_dir = Path(model_dir)
+        meta_path = self.model_dir / "metadata.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{self.model_dir}: not a model artifact (no metadata.json)")
+        self.metadata = json.loads(meta_path.read_text())
+        onnx_name = self.metadata.get("runtime", {}).get("onnx")
+        if not onnx_name or not (self.model_dir / onnx_name).is_file():
+            raise FileNotFoundError(f"{self.model_dir}: no ONNX model (run `agegender export RUN --format onnx`)")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(self.model_dir / onnx_name), opts, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [o.name for o in self._session.get_outputs()]
+        pre = self.metadata["preprocessing"]
+        self.extractors = [get_extractor(name, threads=threads) for name in pre["extractors"]]
+        self.pipeline = FacePipeline(detector, threads=threads)
+        t = self.metadata["thresholds"]
+        self.thresholds = labels.Thresholds(t["age"], t["gender"])
+        self.output = self.metadata.get("output", "two_hot")
+        self.max_pixels = max_pixels
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike, **kw) -> Predictor:
+        return cls(model_dir, **kw)
+
+    @classmethod
+    def default(cls, **kw) -> Predictor:
+        """The built-in model (see docs/MODEL.md for its data, metrics and licence)."""
+        return cls(DEFAULT_MODEL, **kw)
+
+    # ------------------------------------------------------------------ core
+
+    def features(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """The model's input vector for each face, cut and computed exactly as in training."""
+        blocks = []
+        for ex in self.extractors:
+            chips = [np.stack([self.pipeline.chip(image, f, s.size, s.padding) for f in faces]) for s in ex.chips]
+            blocks.append(ex.extract(chips))
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    def distributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = dict(zip(self._outputs, self._session.run(None, {self._input: X})))
+        if self.output == "tuple":
+            t = out[self._outputs[0]]
+            a = np.clip(np.rint(t[:, 0]), 0, 7).astype(int)
+            g = np.clip(np.rint(t[:, 1]), 0, 1).astype(int)
+            return np.eye(8)[a], np.eye(2)[g]
+        return np.asarray(out["age"], dtype=np.float64), np.asarray(out["gender"], dtype=np.float64)
+
+    def predict_array(self, image: np.ndarray, source: str = "<array>", max_faces: int | None = None) -> ImageResult:
+        faces = self.pipeline.faces(image)[:max_faces]
+        res = ImageResult(source, width=int(image.shape[1]), height=int(image.shape[0]))
+        if not faces:
+            return res
+        age, gender = self.distributions(self.features(image, faces))
+        res.faces = [FaceAnswer(f, labels.decode(a, g, self.thresholds)) for f, a, g in zip(faces, age, gender)]
+        return res
+
+    def predict(self, image: str | os.PathLike | bytes | np.ndarray, name: str | None = None,
+                max_faces: int | None = None) -> ImageResult:
+        """Answers for every face in ``image`` (a path, the file's bytes, or an RGB array).
+
+        An unreadable image gives a result with ``error`` set (the message names the file and the
+        problem) rather than an exception, so a batch goes on.
+        """
+        if isinstance(image, np.ndarray):
+            return self.predict_array(image, name or "<array>", max_faces)
+        source = name or ("<bytes>" if isinstance(image, bytes | bytearray) else str(image))
+        try:
+            kw = {"max_pixels": self.max_pixels} if self.max_pixels else {}
+            array = load_image(image, name=source, **kw)
+        except ImageError as e:
+            return ImageResult(source, error=e.problem)
+        return self.predict_array(array, source, max_faces)
+
+    def predict_many(self, images, max_faces: int | None = None):
+        """Yield one :class:`ImageResult` per input, in order; bad inputs yield an error result."""
+        for im in images:
+            yield self.predict(im, max_faces=max_faces)

@@ -1,0 +1,117 @@
+"""Export agreement and the framework-free runtime, on a small model trained here on real face features."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender import export, labels
+from agegender.cli import main
+
+pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, astronaut):
+    """A logistic head trained on agnet features of 40 jittered crops of the bundled portrait."""
+    d = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(0)
+    ages = [1, 5, 10, 18, 28, 40, 50, 65]
+    faces = d / "faces"
+    faces.mkdir()
+    for i in range(40):
+        x, y, s = 150 + int(rng.integers(-10, 10)), 40 + int(rng.integers(-10, 10)), 150 + int(rng.integers(-15, 15))
+        Image.fromarray(astronaut[y:y + s, x:x + s]).resize((200, 200)).save(
+            faces / f"{ages[i % 8]}_{i % 2}_0_20170101{i:09d}.jpg.chip.jpg", quality=90)
+    assert main(["data", "utkface", str(faces), "--out", str(d / "m.csv")]) == 0
+    assert main(["features", str(d / "m.csv"), "--extractor", "agnet", "--out", str(d / "f.npz"), "--quiet"]) == 0
+    assert main(["train", "--manifest", str(d / "m.csv"), "--features", str(d / "f.npz"), "--set", "train.epochs=3",
+                 "--set", "model.hidden=[8]", "--out", str(d / "run"), "--quiet"]) == 0
+    return d / "run"
+
+
+def test_export_onnx_and_litert_agree_with_keras(tiny_run, capsys):
+    assert main(["export", str(tiny_run), "--format", "onnx", "litert"]) == 0
+    out = capsys.readouterr().out
+    assert "onnx: max |Keras - onnx|" in out and "litert: max" in out and "DISAGREES" not in out
+    diffs = export.check_agreement(tiny_run)
+    assert set(diffs) == {"onnx", "litert"} and max(diffs.values()) <= export.TOLERANCE
+    meta = json.loads((tiny_run / "metadata.json").read_text())
+    assert meta["runtime"]["onnx"] == "model.onnx" and meta["runtime"]["litert"] == "model.tflite"
+
+
+def test_predictor_on_the_photo(tiny_run):
+    from agegender.cli import default_photo
+    from agegender.predictor import Predictor
+
+    if not (tiny_run / "model.onnx").exists():
+        export.export(tiny_run, "onnx")
+    p = Predictor.load(tiny_run)
+    res = p.predict(default_photo())
+    assert res.ok and len(res.faces) == 1 and res.width == 512
+    fa = res.faces[0]
+    assert len(fa.answer.age_probs) == 8 and sum(fa.answer.age_probs) == pytest.approx(1, abs=1e-4)
+    d = res.to_dict()
+    assert set(d["faces"][0]) >= {"box", "score", "landmarks", "age_group", "gender", "undefined", "reason",
+                                  "best_age_group", "best_gender", "age_probs", "gender_probs"}
+    # strict thresholds make the same face Undefined, with the reason, and keep the best guess
+    p.thresholds = labels.Thresholds(age=1.0, gender=1.0)
+    fa = p.predict(default_photo()).faces[0]
+    assert fa.answer.undefined and "not sure" in fa.answer.reason and fa.answer.best_age is not None
+    # no face / unreadable image
+    blank = p.predict(np.full((200, 300, 3), 200, np.uint8))
+    assert blank.ok and not blank.faces and blank.summary.startswith("Undefined (no face found)")
+    bad = p.predict(b"not an image", name="upload.bin")
+    assert not bad.ok and "not an image" in bad.error and bad.to_dict()["error"]
+
+
+@pytest.fixture()
+def mixed_folder(tmp_path, astronaut):
+    d = tmp_path / "in"
+    (d / "sub").mkdir(parents=True)
+    Image.fromarray(astronaut).save(d / "a.jpg")
+    Image.fromarray(astronaut).convert("L").save(d / "sub" / "gray.png")
+    Image.new("RGB", (120, 90), (30, 90, 200)).save(d / "blank.png")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut")
+    (d / "notes.jpg").write_text("not an image")
+    return d
+
+
+def test_cli_predict_folder_json_csv_annotate(tiny_run, mixed_folder, tmp_path, capsys):
+    if not (tiny_run / "model.onnx").exists():
+        export.export(tiny_run, "onnx")
+    ann = tmp_path / "ann"
+    args = ["predict", str(mixed_folder), "--model", str(tiny_run), "--quiet"]
+    assert main(args + ["--json", "--annotate", str(ann)]) == 0
+    cap = capsys.readouterr()
+    rows = [json.loads(line) for line in cap.out.splitlines()]
+    by = {r["source"].split("/")[-1]: r for r in rows}
+    assert set(by) == {"a.jpg", "gray.png", "blank.png", "broken.jpg", "notes.jpg"}
+    assert len(by["a.jpg"]["faces"]) == 1 and len(by["gray.png"]["faces"]) == 1
+    assert by["blank.png"]["undefined_reason"] == "no face found" and by["blank.png"]["error"] is None
+    assert "truncated" in by["broken.jpg"]["error"] and "not an image" in by["notes.jpg"]["error"]
+    assert "3 image(s) processed, 2 skipped" in cap.err and "broken.jpg" in cap.err
+    assert sorted(p.name for p in ann.iterdir()) == ["a.annotated.jpg", "blank.annotated.jpg", "gray.annotated.jpg"]
+    assert main(args + ["--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("source,face,x0,y0,x1,y1,score,age_group,gender,undefined,reason")
+    assert len(lines) == 1 + 5
+
+
+def test_cli_predict_exit_code_and_video(tiny_run, tmp_path, astronaut, capsys):
+    import cv2
+
+    if not (tiny_run / "model.onnx").exists():
+        export.export(tiny_run, "onnx")
+    assert main(["predict", str(tmp_path / "missing.jpg"), "--model", str(tiny_run)]) == 1
+    assert "no such file" in capsys.readouterr().err
+    video = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    for _ in range(20):
+        w.write(np.ascontiguousarray(astronaut[:, :, ::-1]))
+    w.release()
+    assert main(["predict", str(video), "--model", str(tiny_run), "--every", "5", "--json", "--quiet"]) == 0
+    frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [f["source"].split("#")[1].split("@")[0] for f in frames] == ["frame=0", "frame=5", "frame=10", "frame=15"]
+    assert all(len(f["faces"]) == 1 for f in frames)

@@ -9,7 +9,7 @@ ag() { agegender "$@"; }
 
 # 1. the unified UTKFace manifest and its features (cached: a rerun recomputes nothing)
 ag data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
-for ex in agnet dlib128 pixels pixels64; do
+for ex in agnet dlib128 pixels; do
   ag features "$W/utk.csv" --extractor $ex --out "$W/utk-$ex.npz" --cache "$W/features.sqlite" --quiet
 done
 
@@ -18,9 +18,9 @@ B="--manifest $W/utk.csv"
 ag benchmark utkface-a8 configs/logreg-dlib128-agnet.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet" --quiet
 ag benchmark utkface-a8 configs/mlp-dlib128-agnet.toml    $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-mlp-dlib128-agnet" --quiet
 ag benchmark utkface-a8 configs/logreg-dlib128-agnet.toml $B --features "$W/utk-agnet.npz" --set name='"logreg-agnet"' --out "$W/a8-logreg-agnet" --quiet
-ag benchmark utkface-a8 configs/seed-fcn-pixels.toml      $B --features "$W/utk-pixels.npz,$W/utk-agnet.npz" --set data.features='"'"$W/utk-pixels.npz"'"' --out "$W/a8-seed-fcn-pixels" --quiet
+ag benchmark utkface-a8 configs/seed-fcn-pixels.toml      $B --features "$W/utk-pixels.npz" --out "$W/a8-seed-fcn-pixels" --quiet
 ag benchmark utkface-a8 configs/seed-fcn-tuple.toml       $B --features "$W/utk-pixels.npz" --out "$W/a8-seed-fcn-tuple" --quiet
-ag benchmark utkface-a8 configs/cnn-pixels64.toml         $B --features "$W/utk-pixels64.npz" --out "$W/a8-cnn-pixels64" --quiet
+ag benchmark utkface-a8 configs/cnn-pixels.toml           $B --features "$W/utk-pixels.npz" --out "$W/a8-cnn-pixels" --quiet
 
 # 3. the same best experiment on Keras/PyTorch (pip install torch==2.13.0)
 KERAS_BACKEND=torch ag benchmark utkface-a8 configs/logreg-dlib128-agnet.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet-torch" --quiet

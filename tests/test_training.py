@@ -102,3 +102,15 @@ def test_kill_then_resume_continues_from_the_last_epoch(tmp_path):
     epochs = [int(row["epoch"]) for row in csv.DictReader((run / "history.csv").open())]
     assert epochs[: len(done)] == done and epochs[-1] == max(done) + 2   # continued, not restarted
     assert (run / "model.keras").exists() and not (run / "backup").exists()
+
+
+def test_cnn_builds_trains_and_reloads(tmp_path):
+    man, feats = learnable(tmp_path, n=300, dim=8 * 8 * 3, name="img")
+    cfg = _cfg(man, feats, "model.kind=cnn", "model.image_size=8", "model.conv_filters=[4, 8]", "model.hidden=[8]",
+               "train.epochs=2", "data.standardize=false")
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    res = training.fit(cfg, data, trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0), tmp_path / "cnn", progress=False)
+    model, meta = training.load_run(tmp_path / "cnn")
+    assert meta["model"]["kind"] == "cnn" and res.epochs == 2
+    with pytest.raises(ValueError, match="model.image_size=9 needs 243 pixel features"):
+        training.build(config.load(None, ["model.kind=cnn", "model.image_size=9"]), 192)

@@ -63,8 +63,8 @@ class ModelConfig:
     max_norm: float = 3.0          # with regularizer = "max_norm"
     initializer: str = "glorot_uniform"
     output: str = "two_hot"        # two softmax heads (age 8, gender 2), or the seed's 2-number tuple
-    conv_filters: list[int] = field(default_factory=lambda: [32, 64, 96])  # cnn only
-    image_size: int = 64           # cnn only: side of the square chip in the pixels features
+    conv_filters: list[int] = field(default_factory=lambda: [32, 64, 128])  # cnn only
+    image_size: int = 32           # cnn only: side of the square chip in the pixels features
     augment: bool = True           # cnn only: random flip / shift / contrast
 
 

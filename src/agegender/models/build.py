@@ -81,11 +81,9 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None):
             x = keras.layers.RandomTranslation(0.06, 0.06, fill_mode="reflect")(x)
             x = keras.layers.RandomContrast(0.2)(x)
         reg, _ = _regularizer(cfg)
+        # Levi & Hassner's shape (three conv layers, each pooled, then dense layers), sized for a CPU.
         for i, f in enumerate(cfg.model.conv_filters):
-            x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}a")(x)
-            x = keras.layers.BatchNormalization()(x)
-            x = keras.layers.Activation(cfg.model.activation)(x)
-            x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}b")(x)
+            x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}")(x)
             x = keras.layers.BatchNormalization()(x)
             x = keras.layers.Activation(cfg.model.activation)(x)
             x = keras.layers.MaxPooling2D()(x)

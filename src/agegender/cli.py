@@ -155,6 +155,17 @@ def cmd_bench_speed(args) -> int:
     return 0
 
 
+def cmd_bench_predict(args) -> int:
+    from agegender.bench import speed
+
+    photo = args.photo or str(default_photo())
+    for threads in args.threads:
+        print(f"\n## prediction, {threads} thread(s), model {args.model or 'built-in'}")
+        for name, value in speed.predictor_timings(args.model, photo, args.folder, threads, args.repeat, args.limit):
+            print(f"  {value:>14}  {name}")
+    return 0
+
+
 def cmd_bench_detect(args) -> int:
     from agegender.bench import detection
 
@@ -489,6 +500,14 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--extractor", default="agnet", help="extractor for --folder")
     bs.add_argument("--limit", type=int, default=500, help="images of --folder to use")
     bs.set_defaults(func=cmd_bench_speed)
+    bp = bsub.add_parser("predict", help="prediction speed: model alone, end to end, faces/s, size; beside the peer")
+    bp.add_argument("--model", help="model artifact folder (default: the built-in model)")
+    bp.add_argument("--photo", help="photo with one face (default: the bundled astronaut portrait)")
+    bp.add_argument("--folder", help="also measure faces/s over this folder of aligned face crops")
+    bp.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    bp.add_argument("--repeat", type=int, default=20)
+    bp.add_argument("--limit", type=int, default=300, help="images of --folder to use")
+    bp.set_defaults(func=cmd_bench_predict)
     bd = bsub.add_parser("detect", help="found-rate of each detector on scenes pasted from real face crops")
     bd.add_argument("faces", help="folder of face crops (e.g. ../shared/data/utkface/crop_part1)")
     bd.add_argument("--scenes", type=int, default=100)

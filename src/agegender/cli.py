@@ -61,6 +61,29 @@ def cmd_data_adience_sample(args) -> int:
     return 0
 
 
+def cmd_data_extra(args) -> int:
+    from agegender.datasets import extra
+
+    if args.data_command == "cfd":
+        m = extra.load_cfd(args.root, workbook=args.workbook, age=args.age)
+    elif args.data_command == "feret":
+        m = extra.load_feret(args.root, resolution=args.resolution)
+    elif args.data_command == "kdef":
+        m = extra.load_kdef(args.root, frontal_only=args.frontal_only)
+    elif args.data_command == "facetracer":
+        m = extra.load_facetracer(args.root, args.images, coarse_age=args.coarse_age)
+    else:
+        m = extra.load_pal(args.root, labels_csv=args.labels, pattern=args.pattern)
+    return _finish_manifest(m, args)
+
+
+def cmd_data_merge(args) -> int:
+    from agegender import manifest as mf
+
+    m = mf.merge([mf.read(p) for p in args.manifests], names=args.manifests)
+    return _finish_manifest(m, args)
+
+
 def cmd_data_stats(args) -> int:
     from agegender import manifest as mf
 
@@ -319,18 +342,19 @@ def cmd_predict(args) -> int:
             undefined += sum(f.answer.undefined for f in res.faces)
         else:
             failed += 1
-            bar.write(f"agegender: skipped {res.source}: {res.error}", file=sys.stderr)
+            print(f"agegender: skipped {res.source}: {res.error}", file=sys.stderr, flush=True)
         if args.json:
             print(json.dumps(res.to_dict()), flush=True)
         elif writer:
             writer.writerows(_csv_rows(res))
             sys.stdout.flush()
         elif res.ok:
-            bar.write(f"{res.source}: {res.summary}")
+            lines = [f"{res.source}: {res.summary}"]
             if len(res.faces) > 1:
                 for i, fa in enumerate(res.faces, 1):
                     x0, y0, x1, y1 = fa.face.box
-                    bar.write(f"  face {i} at ({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}): {fa.answer.text}")
+                    lines.append(f"  face {i} at ({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}): {fa.answer.text}")
+            print("\n".join(lines), flush=True)
         if annotate and image is not None:
             from agegender.annotate import draw
 
@@ -344,9 +368,9 @@ def cmd_export(args) -> int:
     from agegender import export
 
     for fmt in args.format:
-        target = export.export(args.run, fmt, args.out)
+        target = export.export(args.run, fmt, args.out, metrics=args.metrics)
         print(f"wrote {target} ({target.stat().st_size / 1024:.1f} KiB)")
-    diffs = export.check_agreement(args.out or args.run)
+    diffs = export.check_agreement(args.run, args.out)
     for fmt, d in diffs.items():
         verdict = "agrees" if d <= export.TOLERANCE else "DISAGREES"
         print(f"{fmt}: max |Keras - {fmt}| = {d:.2e} on 64 inputs — {verdict} (tolerance {export.TOLERANCE:g})")
@@ -405,6 +429,41 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--per-user", type=int, default=4, help="photos per synthetic user (default: %(default)s)")
     sa.add_argument("--seed", type=int, default=0)
     sa.set_defaults(func=cmd_data_adience_sample)
+
+    c = dsub.add_parser("cfd", help="Chicago Face Database (norming-data workbook) → manifest")
+    c.add_argument("root", help="the CFD folder (images + the '* Norming Data and Codebook.xlsx')")
+    c.add_argument("--workbook", help="the norming-data workbook, if not found under root")
+    c.add_argument("--age", choices=("auto", "self", "rated"), default="auto",
+                   help="self-reported or raters' mean age (auto: self-reported where the sheet has it)")
+    _add_manifest_output(c)
+    c.set_defaults(func=cmd_data_extra)
+    fr = dsub.add_parser("feret", help="Color FERET (ground_truths + image names) → manifest")
+    fr.add_argument("root", help="the colorferet folder (dvd1/, dvd2/ with data/ground_truths and data/images)")
+    fr.add_argument("--resolution", choices=("images", "smaller", "thumbnails"), default="images")
+    _add_manifest_output(fr)
+    fr.set_defaults(func=cmd_data_extra)
+    kd = dsub.add_parser("kdef", help="KDEF (file-name codes; gender only) → manifest")
+    kd.add_argument("root", help="the KDEF folder")
+    kd.add_argument("--frontal-only", action="store_true", help="only the straight (S) angle")
+    _add_manifest_output(kd)
+    kd.set_defaults(func=cmd_data_extra)
+    ft = dsub.add_parser("facetracer", help="FaceTracer (facelabels.txt + downloaded images) → manifest")
+    ft.add_argument("root", help="facelabels.txt or the folder holding it")
+    ft.add_argument("--images", required=True, help="folder of downloaded images named <face_id>.<ext>")
+    ft.add_argument("--coarse-age", action="store_true", help="map baby → 0-2 and senior → 60+ (others: no age)")
+    _add_manifest_output(ft)
+    ft.set_defaults(func=cmd_data_extra)
+    pa = dsub.add_parser("pal", help="PAL / Aging Mind faces (labels from a CSV or a file-name pattern) → manifest")
+    pa.add_argument("root", help="the image folder")
+    grp = pa.add_mutually_exclusive_group(required=True)
+    grp.add_argument("--labels", help="CSV with columns file, age, gender")
+    grp.add_argument("--pattern", help="regex with named groups age and gender, searched in each relative path")
+    _add_manifest_output(pa)
+    pa.set_defaults(func=cmd_data_extra)
+    mg = dsub.add_parser("merge", help="merge manifests (de-duplicated) → one manifest")
+    mg.add_argument("manifests", nargs="+", help="manifest files")
+    _add_manifest_output(mg)
+    mg.set_defaults(func=cmd_data_merge)
 
     s = dsub.add_parser("stats", help="breakdown table of a manifest")
     s.add_argument("manifest", help="a manifest file (.csv or .parquet)")
@@ -487,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("run", help="run directory (from agegender train)")
     ex.add_argument("--format", nargs="+", choices=("onnx", "litert"), default=["onnx"])
     ex.add_argument("--out", help="write here instead of into the run directory")
+    ex.add_argument("--metrics", metavar="REPORT", help="a benchmark report.json whose summary is recorded in the metadata")
     ex.set_defaults(func=cmd_export)
 
     b = sub.add_parser("bench", help="speed and detection benchmarks (print their figures)")

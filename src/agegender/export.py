@@ -14,8 +14,12 @@ FORMATS = ("onnx", "litert")
 TOLERANCE = 1e-4
 
 
-def export(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> Path:
-    """Write ``model.onnx`` or ``model.tflite`` (+ ``metadata.json``) into ``out`` (default: the run dir)."""
+def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, metrics: str | Path | None = None) -> Path:
+    """Write ``model.onnx`` or ``model.tflite`` (+ ``metadata.json``) into ``out`` (default: the run dir).
+
+    ``metrics``: a benchmark ``report.json`` made with the same config; its summary (mean ± std over
+    folds, ours and the peer) is recorded in the exported metadata.
+    """
     from agegender.training import load_run
 
     if fmt not in FORMATS:
@@ -28,7 +32,13 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> Path
     model.predict(np.zeros((1, dim), np.float32), verbose=0)  # a model must have been called to export
     target = out / ("model.onnx" if fmt == "onnx" else "model.tflite")
     model.export(str(target), format=fmt, verbose=False)
+    if (out / "metadata.json").is_file():  # keep what an earlier export of the other format recorded
+        meta = {**meta, **{k: v for k, v in json.loads((out / "metadata.json").read_text()).items() if k in ("runtime", "benchmark")}}
     meta = {**meta, "runtime": {**meta.get("runtime", {}), fmt: target.name, "output_order": output_names(model)}}
+    if metrics:
+        rep = json.loads(Path(metrics).read_text())
+        meta["benchmark"] = {"protocol": rep["protocol"], "folds": len(rep["folds"]), "summary": rep["summary"],
+                             "train_seconds_total": rep["train_seconds_total"], "report": str(metrics)}
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     if out != run_dir:
         shutil.copy2(run_dir / "config.json", out / "config.json")
@@ -65,12 +75,12 @@ def run_litert(path: str | Path, X: np.ndarray, names: list[str]) -> dict[str, n
     return {n: by_width[{"age": 8, "gender": 2, "tuple": 2}[n]] for n in names}
 
 
-def check_agreement(run_dir: str | Path, n: int = 64, seed: int = 0) -> dict[str, float]:
-    """Max |Keras − export| per exported format on ``n`` random standardised-scale inputs."""
+def check_agreement(run_dir: str | Path, export_dir: str | Path | None = None, n: int = 64, seed: int = 0) -> dict[str, float]:
+    """Max |Keras − export| per format found in ``export_dir`` (default: the run) on ``n`` random inputs."""
     from agegender.training import load_run
 
-    run_dir = Path(run_dir)
     model, meta = load_run(run_dir)
+    run_dir = Path(export_dir or run_dir)
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, meta["preprocessing"]["input_dim"])).astype(np.float32)
     ref = model.predict(X, verbose=0)

@@ -64,6 +64,13 @@ def load_image(src: str | os.PathLike | bytes, *, max_pixels: int = MAX_PIXELS, 
         data = path.read_bytes()
     if not data:
         raise ImageError(label, "empty file (0 bytes)")
+    if data.startswith(b"BZh"):  # bzip2-compressed image (Color FERET ships .ppm.bz2)
+        import bz2
+
+        try:
+            data = bz2.decompress(data)
+        except (OSError, ValueError, EOFError):
+            raise ImageError(label, "corrupt bzip2-compressed file") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -207,6 +207,36 @@ class Manifest:
         }
 
 
+def merge(manifests: list[Manifest], names: list[str] | None = None) -> Manifest:
+    """One manifest from several; a row whose (source, key) or image file was already taken is
+    dropped as a duplicate (first wins) and counted. Drops and notes of the inputs are kept."""
+    names = names or [f"input {i + 1}" for i in range(len(manifests))]
+    drops = DropLog()
+    notes: list[str] = []
+    seen_keys: set[tuple[str, str]] = set()
+    seen_files: set[str] = set()
+    records = []
+    for name, m in zip(names, manifests):
+        drops.extend(m.drops)
+        notes.extend(m.notes)
+        kept = 0
+        for r in m.records:
+            fp = str(r.full_path.resolve()) if r.root else ""
+            if (r.source, r.key) in seen_keys:
+                drops.add("duplicate (same source and key)", name, r.key)
+                continue
+            if fp and fp in seen_files:
+                drops.add("duplicate (same image file)", name, r.path)
+                continue
+            seen_keys.add((r.source, r.key))
+            if fp:
+                seen_files.add(fp)
+            records.append(r)
+            kept += 1
+        notes.append(f"merge: {kept} of {len(m)} rows from {name}")
+    return Manifest(records, drops, notes)
+
+
 # --------------------------------------------------------------------------- atomic I/O
 
 def atomic_write(path: str | os.PathLike, write) -> None:

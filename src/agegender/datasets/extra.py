@@ -1,0 +1,330 @@
+"""Loaders that add other public face datasets to the unified manifest, one function each.
+
+Every loader maps ages in years strictly onto the 8 Adience groups (DESIGN §3: an age in a gap gets
+no group but keeps its years and gender), counts what it drops by reason, and reports images that the
+labels name but the folder lacks (and the reverse) without failing. Where a dataset's age labels
+cannot be mapped onto the groups, the rows are used for gender only; docs/DATASETS.md says why.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from agegender import labels
+from agegender.manifest import DropLog, Manifest, Record
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".ppm.bz2", ".pgm", ".webp")
+
+
+def _images(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES))
+
+
+def _gender(value: object) -> int | None:
+    s = str(value or "").strip().lower()
+    return {"m": 0, "male": 0, "man": 0, "f": 1, "female": 1, "woman": 1}.get(s)
+
+
+def _record(root: Path, path: Path, source: str, subject: str, gender: int | None, years: float | None) -> Record:
+    rel = path.relative_to(root).as_posix()
+    group = None if years is None else labels.age_group_of_years(years)
+    return Record(path=rel, root=str(root), source=source, key=rel, subject=subject, gender=gender,
+                  age_group=group, age_years=years)
+
+
+def _require(root: Path, what: str) -> Path:
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder (expected {what})")
+    return root
+
+
+# --------------------------------------------------------------------------- Chicago Face Database
+
+def load_cfd(root: str | Path, workbook: str | Path | None = None, age: str = "auto") -> Manifest:
+    """Chicago Face Database (v2.0.3 or v3.0): labels from its norming-data workbook.
+
+    The header row is the one whose first cell is ``Target`` (v2: row 5) or ``Model`` (v3); every
+    sheet holding such a row is read (v3's U.S., MR, I and INDIA sheets). ``age``: ``self`` uses a
+    self-reported column (``AgeSelf``) when present, ``rated`` the raters' mean (``Age`` in v2,
+    ``AgeRated`` in v3), ``auto`` (default) self-reported when the sheet has it, else rated — the notes
+    say which. Images ``CFD-<model>-….jpg`` are matched to rows by the model id in their name.
+    """
+    from openpyxl import load_workbook
+
+    root = _require(Path(root), "the Chicago Face Database folder")
+    if workbook is None:
+        books = sorted(p for p in root.rglob("*.xlsx") if "norming" in p.name.lower())
+        if not books:
+            raise FileNotFoundError(f"{root}: no '* Norming Data and Codebook.xlsx' workbook found (pass workbook=)")
+        workbook = books[0]
+    workbook = Path(workbook)
+    drops = DropLog()
+    notes = []
+    rows: dict[str, tuple[int | None, float | None, str]] = {}
+    wb = load_workbook(workbook, read_only=True, data_only=True)
+    for ws in wb.worksheets:
+        header_at, header = None, None
+        for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            first = str(row[0]).strip() if row and row[0] is not None else ""
+            if header is None:
+                if first in ("Target", "Model"):
+                    header_at, header = i, [str(c).strip() if c is not None else "" for c in row]
+                    col = {name: j for j, name in enumerate(header)}
+                    gcol = col.get("GenderSelf", col.get("Gender"))
+                    self_col = col.get("AgeSelf")
+                    rated_col = col.get("AgeRated", col.get("Age"))
+                    acol = {"self": self_col, "rated": rated_col}.get(age, self_col if self_col is not None else rated_col)
+                    kind = "self-reported" if acol is not None and acol == self_col else "rated"
+                    notes.append(f"cfd: sheet '{ws.title}', header on row {i}, age {kind} "
+                                 f"({header[acol] if acol is not None else 'none'}), gender {header[gcol] if gcol is not None else 'none'}")
+                continue
+            if not first:
+                continue
+            where = f"{workbook.name}[{ws.title}]:{i}"
+            g = _gender(row[gcol]) if gcol is not None else None
+            try:
+                years = float(row[acol]) if acol is not None and row[acol] not in (None, "") else None
+            except (TypeError, ValueError):
+                drops.add("unreadable age (kept for gender)", where, repr(row[acol]))
+                years = None
+            if g is None and gcol is not None:
+                drops.add("unreadable gender", where, repr(row[gcol]))
+            if first in rows:
+                drops.add("model listed twice (first row kept)", where, first)
+                continue
+            rows[first] = (g, years, where)
+        if header_at is None:
+            notes.append(f"cfd: sheet '{ws.title}' has no Target/Model header row (skipped)")
+    wb.close()
+    if not rows:
+        raise ValueError(f"{workbook}: no sheet with a header row starting 'Target' (v2) or 'Model' (v3)")
+    pattern = re.compile(r"^CFD-(.+)-[A-Z]+\.jpe?g$", re.IGNORECASE)
+    records, used = [], set()
+    for p in _images(root):
+        m = pattern.match(p.name)
+        if not m:
+            continue
+        stem = m.group(1)
+        model = next((k for k in (stem, *("-".join(stem.split("-")[:n]) for n in range(len(stem.split("-")) - 1, 0, -1))) if k in rows), None)
+        if model is None:
+            drops.add("image without a norming row", p.relative_to(root).as_posix())
+            continue
+        g, years, _ = rows[model]
+        used.add(model)
+        records.append(_record(root, p, "cfd", model, g, years))
+    for model in sorted(set(rows) - used):
+        drops.add("norming row without an image", rows[model][2], model)
+    return Manifest(records, drops, notes)
+
+
+# --------------------------------------------------------------------------- Color FERET
+
+_FERET_NAME = re.compile(r"^(?P<subj>\d{5})_(?P<date>\d{6})_(?P<pose>[a-z]{2})(?:_[a-z])?\.(ppm|ppm\.bz2|jpg|png)$", re.IGNORECASE)
+
+
+def _feret_truth(root: Path, drops: DropLog) -> dict[str, dict[str, str]]:
+    truth: dict[str, dict[str, str]] = {}
+    for p in sorted(root.rglob("*")):
+        if not p.is_file():
+            continue
+        parts = {q.lower() for q in p.parts}
+        if "ground_truths" not in parts:
+            continue
+        if p.suffix.lower() == ".txt" and "name_value" in parts:
+            kv = {}
+            for line in p.read_text(errors="replace").splitlines():
+                if "=" in line:
+                    k, v = line.split("=", 1)
+                    kv[k.strip().lower()] = v.strip()
+            sid = kv.get("id", "")
+            m = re.search(r"(\d{5})", sid)
+            if not m:
+                drops.add("ground-truth file without a subject id", p.name)
+                continue
+            truth.setdefault(m.group(1), {}).update({k: v for k, v in kv.items() if k in ("gender", "yob", "race")})
+        elif p.suffix.lower() == ".xml" and "xml" in parts and p.stem.isdigit():
+            text = p.read_text(errors="replace")
+            got = {k.lower(): v for k, v in re.findall(r"<(Gender|YOB|Race)\s+value=\"([^\"]*)\"", text)}
+            if got:
+                truth.setdefault(p.stem, {}).update({k: v for k, v in got.items() if k not in truth.get(p.stem, {})})
+    return truth
+
+
+def load_feret(root: str | Path, resolution: str = "images") -> Manifest:
+    """Color FERET: gender and year of birth from ``ground_truths`` (name/value files, or XML), the
+    capture date from the image name ``SSSSS_YYMMDD_PP[_x].ppm.bz2`` → age = 19YY − yob (±1 year).
+
+    ``resolution``: which image folder to read (``images``, ``smaller`` or ``thumbnails``).
+    """
+    root = _require(Path(root), "the colorferet folder")
+    drops = DropLog()
+    truth = _feret_truth(root, drops)
+    if not truth:
+        raise FileNotFoundError(f"{root}: no ground_truths/name_value/*.txt or ground_truths/xml/*.xml found")
+    records = []
+    seen_subjects = set()
+    for p in _images(root):
+        if resolution not in {q.lower() for q in p.parts}:
+            continue
+        rel = p.relative_to(root).as_posix()
+        m = _FERET_NAME.match(p.name)
+        if not m:
+            drops.add("malformed image name", rel)
+            continue
+        subj = m["subj"]
+        t = truth.get(subj)
+        if t is None:
+            drops.add("image of a subject without ground truth", rel)
+            continue
+        seen_subjects.add(subj)
+        g = _gender(t.get("gender"))
+        years = None
+        yob = t.get("yob", "")
+        if yob.isdigit():
+            yy = int(m["date"][:2])
+            years = float((1900 + yy if yy >= 30 else 2000 + yy) - int(yob))
+        else:
+            drops.add("no year of birth (kept for gender)", rel, repr(yob))
+        records.append(_record(root, p, "feret", subj, g, years))
+    for subj in sorted(set(truth) - seen_subjects):
+        drops.add("subject with ground truth but no image", subj)
+    notes = [f"feret: {len(truth)} subjects with ground truth, {resolution}/ images; age = capture year − year of birth (±1)"]
+    return Manifest(records, drops, notes)
+
+
+# --------------------------------------------------------------------------- KDEF
+
+_KDEF_NAME = re.compile(r"^([AB])([FM])(\d\d)(AF|AN|DI|HA|NE|SA|SU)(S|HL|HR|FL|FR)\.jpe?g$", re.IGNORECASE)
+
+
+def load_kdef(root: str | Path, frontal_only: bool = False) -> Manifest:
+    """KDEF: gender and identity from the file-name code (``AF01ANS.JPG``).
+
+    All 70 actors are documented only as "aged 20 to 30", a range that spans 15-20, the 21-24 gap and
+    25-32: no age group is assigned (gender only), and no age in years is invented.
+    """
+    root = _require(Path(root), "the KDEF folder")
+    drops = DropLog()
+    records = []
+    for p in _images(root):
+        m = _KDEF_NAME.match(p.name)
+        if not m:
+            drops.add("name does not follow the KDEF code", p.relative_to(root).as_posix())
+            continue
+        if frontal_only and m.group(5).upper() != "S":
+            continue
+        g = 0 if m.group(2).upper() == "M" else 1
+        records.append(_record(root, p, "kdef", f"{m.group(2).upper()}{m.group(3)}", g, None))
+    notes = ["kdef: ages documented only as 20-30 for everyone: gender only (no age group)"]
+    return Manifest(records, drops, notes)
+
+
+# --------------------------------------------------------------------------- FaceTracer
+
+#: FaceTracer's coarse age words → an Adience group, only where the word clearly falls in one group.
+FACETRACER_AGE = {"baby": 0, "senior": 7}
+
+
+def load_facetracer(labels_dir: str | Path, images_dir: str | Path, coarse_age: bool = False) -> Manifest:
+    """FaceTracer: ``facelabels.txt`` (face_id, attribute, label; ``#`` comments, tab-separated).
+
+    Gender from ``gender`` male/female. The ``age`` attribute is coarse (baby, child, youth,
+    middle_aged, senior); by default it is not mapped (gender only). ``coarse_age=True`` maps only
+    ``baby`` → 0-2 and ``senior`` → 60+ and leaves the others without a group. FaceTracer ships URLs,
+    not images: ``images_dir`` is a folder of already-downloaded images named ``<face_id>.<ext>``;
+    labelled faces without an image are reported as missing.
+    """
+    labels_dir = Path(labels_dir)
+    lab = labels_dir / "facelabels.txt" if labels_dir.is_dir() else labels_dir
+    if not lab.is_file():
+        raise FileNotFoundError(f"{lab}: no facelabels.txt")
+    images_dir = _require(Path(images_dir), "a folder of downloaded FaceTracer images")
+    drops = DropLog()
+    attrs: dict[str, dict[str, str]] = defaultdict(dict)
+    for n, line in enumerate(lab.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = [c.strip() for c in line.split("\t")]
+        if len(cells) < 3 or not cells[0].isdigit():
+            drops.add("malformed label line", f"{lab.name}:{n}", repr(line[:60]))
+            continue
+        attrs[cells[0]][cells[1].lower()] = cells[2].lower()
+    by_id = {p.name.split(".")[0]: p for p in _images(images_dir)}
+    records = []
+    for fid, a in sorted(attrs.items(), key=lambda kv: int(kv[0])):
+        g = _gender(a.get("gender"))
+        group = FACETRACER_AGE.get(a.get("age", "")) if coarse_age else None
+        if g is None and group is None:
+            drops.add("no usable label (gender or mapped age)", fid)
+            continue
+        p = by_id.get(fid)
+        if p is None:
+            drops.add("labelled face without a downloaded image", fid)
+            continue
+        r = _record(images_dir, p, "facetracer", fid, g, None)
+        r.age_group = group
+        records.append(r)
+    notes = ["facetracer: coarse age words " + ("mapped only baby→0-2, senior→60+" if coarse_age else "not mapped (gender only)")]
+    return Manifest(records, drops, notes)
+
+
+# --------------------------------------------------------------------------- PAL / Aging Mind
+
+def load_pal(root: str | Path, labels_csv: str | Path | None = None, pattern: str | None = None) -> Manifest:
+    """PAL / Minear & Park face database (adults 18–93): ages and genders from a CSV or the file names.
+
+    The on-disk naming of the download is not documented consistently, so the caller says where the
+    labels are: ``labels_csv`` with columns ``file`` (path relative to ``root``), ``age`` and
+    ``gender`` (m/f/male/female), or ``pattern``, a regular expression with named groups ``age`` and
+    ``gender`` searched in each path relative to ``root`` (e.g. ``r"(?P<gender>[MF])_(?P<age>\\d+)"``).
+    """
+    root = _require(Path(root), "the PAL image folder")
+    if (labels_csv is None) == (pattern is None):
+        raise ValueError("give exactly one of labels_csv= (file, age, gender columns) or pattern= (named groups age, gender)")
+    drops = DropLog()
+    records = []
+    if labels_csv is not None:
+        with open(labels_csv, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            need = {"file", "age", "gender"} - {c.strip().lower() for c in reader.fieldnames or []}
+            if need:
+                raise ValueError(f"{labels_csv}:1: missing column(s) {', '.join(sorted(need))}")
+            for n, row in enumerate(reader, start=2):
+                row = {k.strip().lower(): (v or "").strip() for k, v in row.items()}
+                where = f"{Path(labels_csv).name}:{n}"
+                p = root / row["file"]
+                if not p.is_file():
+                    drops.add("listed image missing", where, row["file"])
+                    continue
+                try:
+                    years = float(row["age"])
+                except ValueError:
+                    drops.add("unreadable age (kept for gender)", where, repr(row["age"]))
+                    years = None
+                g = _gender(row["gender"])
+                if g is None and years is None:
+                    drops.add("no usable label", where)
+                    continue
+                records.append(_record(root, p, "pal", Path(row["file"]).stem, g, years))
+        notes = [f"pal: labels from {labels_csv}"]
+    else:
+        rx = re.compile(pattern)
+        if not {"age", "gender"} <= set(rx.groupindex):
+            raise ValueError("pattern needs named groups (?P<age>…) and (?P<gender>…)")
+        for p in _images(root):
+            rel = p.relative_to(root).as_posix()
+            m = rx.search(rel)
+            if not m:
+                drops.add("name does not match the pattern", rel)
+                continue
+            g = _gender(m["gender"])
+            try:
+                years = float(m["age"])
+            except (TypeError, ValueError):
+                years = None
+            records.append(_record(root, p, "pal", p.stem, g, years))
+        notes = [f"pal: labels from file names with pattern {pattern!r}"]
+    return Manifest(records, drops, notes)

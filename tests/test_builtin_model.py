@@ -1,0 +1,51 @@
+"""The built-in models shipped in the package, and the framework-free runtime."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from agegender.cli import default_photo
+from agegender.predictor import DEFAULT_MODEL, Predictor
+
+FAST_MODEL = DEFAULT_MODEL.parent / "model-fast"
+
+
+@pytest.mark.parametrize("model_dir", [DEFAULT_MODEL, FAST_MODEL], ids=["default", "fast"])
+def test_builtin_model_reads_the_astronaut(model_dir):
+    p = Predictor.load(model_dir)
+    res = p.predict(default_photo())
+    assert res.ok and len(res.faces) == 1
+    a = res.faces[0].answer
+    assert a.best_gender == 1                    # Eileen Collins: female
+    assert 3 <= a.best_age <= 6                  # an adult (she was 36-ish): 15-20 … 48-53 at worst
+    assert a.undefined == (a.reason is not None)
+    meta = p.metadata
+    assert meta["thresholds"]["chosen_on"] == "validation" and "non-commercial" in meta["licence"]
+    assert meta["benchmark"]["protocol"] == "utkface-a8" and meta["benchmark"]["folds"] == 5
+    size = sum(f.stat().st_size for f in model_dir.iterdir())
+    assert size < 15 * 1024 * 1024
+
+
+def test_default_is_the_accurate_model():
+    assert Predictor.default().model_dir == DEFAULT_MODEL
+
+
+def test_prediction_imports_no_deep_learning_framework():
+    code = (
+        "import sys; from agegender.predictor import Predictor; from agegender.cli import default_photo; "
+        "r = Predictor.default().predict(default_photo()); assert r.faces; "
+        "bad = [m for m in ('tensorflow', 'keras', 'torch', 'jax') if m in sys.modules]; "
+        "assert not bad, bad; print('ok')"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_cli_main_job(capsys):
+    from agegender.cli import main
+
+    assert main(["predict", str(default_photo()), "--json", "--quiet"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["width"] == 512 and len(row["faces"]) == 1 and row["faces"][0]["best_gender"] == "f"

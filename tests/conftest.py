@@ -34,3 +34,20 @@ def retina():
     from agegender.faces import FacePipeline
 
     return FacePipeline("retinaface")
+
+
+@pytest.fixture(scope="session")
+def utk_named_faces(tmp_path_factory, astronaut):
+    """40 real-face crops (jittered crops of the bundled portrait) named like UTKFace files,
+    8 age groups × 2 genders (labels arbitrary: for exercising pipelines, not for accuracy)."""
+    import numpy as np
+    from PIL import Image
+
+    d = tmp_path_factory.mktemp("faces")
+    rng = np.random.default_rng(0)
+    ages = [1, 5, 10, 18, 28, 40, 50, 65]
+    for i in range(40):
+        x, y, s = 150 + int(rng.integers(-10, 10)), 40 + int(rng.integers(-10, 10)), 150 + int(rng.integers(-15, 15))
+        crop = Image.fromarray(astronaut[y:y + s, x:x + s]).resize((200, 200))
+        crop.save(d / f"{ages[i % 8]}_{i % 2}_0_20170101{i:09d}.jpg.chip.jpg", quality=90)
+    return d

@@ -2,26 +2,11 @@
 
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from agegender.cli import main
 
 pytest.importorskip("keras")
-
-
-@pytest.fixture(scope="module")
-def utk_named_faces(tmp_path_factory, astronaut):
-    """40 real-face crops (jittered crops of the bundled portrait) named like UTKFace files."""
-    d = tmp_path_factory.mktemp("faces")
-    rng = np.random.default_rng(0)
-    ages = [1, 5, 10, 18, 28, 40, 50, 65]
-    for i in range(40):
-        x, y, s = 150 + int(rng.integers(-10, 10)), 40 + int(rng.integers(-10, 10)), 150 + int(rng.integers(-15, 15))
-        crop = Image.fromarray(astronaut[y:y + s, x:x + s]).resize((200, 200))
-        crop.save(d / f"{ages[i % 8]}_{i % 2}_0_20170101{i:09d}.jpg.chip.jpg", quality=90)
-    return d
 
 
 def test_adience_tree_runs_the_5fold_protocol(tmp_path, utk_named_faces, capsys):

@@ -13,18 +13,10 @@ pytest.importorskip("keras")
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, astronaut):
-    """A logistic head trained on agnet features of 40 jittered crops of the bundled portrait."""
+def tiny_run(tmp_path_factory, utk_named_faces):
+    """A small head trained on agnet features of 40 jittered crops of the bundled portrait."""
     d = tmp_path_factory.mktemp("tiny")
-    rng = np.random.default_rng(0)
-    ages = [1, 5, 10, 18, 28, 40, 50, 65]
-    faces = d / "faces"
-    faces.mkdir()
-    for i in range(40):
-        x, y, s = 150 + int(rng.integers(-10, 10)), 40 + int(rng.integers(-10, 10)), 150 + int(rng.integers(-15, 15))
-        Image.fromarray(astronaut[y:y + s, x:x + s]).resize((200, 200)).save(
-            faces / f"{ages[i % 8]}_{i % 2}_0_20170101{i:09d}.jpg.chip.jpg", quality=90)
-    assert main(["data", "utkface", str(faces), "--out", str(d / "m.csv")]) == 0
+    assert main(["data", "utkface", str(utk_named_faces), "--out", str(d / "m.csv")]) == 0
     assert main(["features", str(d / "m.csv"), "--extractor", "agnet", "--out", str(d / "f.npz"), "--quiet"]) == 0
     assert main(["train", "--manifest", str(d / "m.csv"), "--features", str(d / "f.npz"), "--set", "train.epochs=3",
                  "--set", "model.hidden=[8]", "--out", str(d / "run"), "--quiet"]) == 0
@@ -115,3 +107,14 @@ def test_cli_predict_exit_code_and_video(tiny_run, tmp_path, astronaut, capsys):
     frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [f["source"].split("#")[1].split("@")[0] for f in frames] == ["frame=0", "frame=5", "frame=10", "frame=15"]
     assert all(len(f["faces"]) == 1 for f in frames)
+
+
+def test_cli_webcam_absent_is_a_clear_error(tiny_run, capsys):
+    import cv2
+
+    if cv2.VideoCapture(0).isOpened():
+        pytest.skip("this machine has a camera")
+    if not (tiny_run / "model.onnx").exists():
+        export.export(tiny_run, "onnx")
+    assert main(["predict", "--webcam", "--model", str(tiny_run)]) == 1
+    assert "no webcam found" in capsys.readouterr().err

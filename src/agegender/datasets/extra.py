@@ -14,13 +14,12 @@ from collections import defaultdict
 from pathlib import Path
 
 from agegender import labels
+from agegender.datasets.files import image_files
 from agegender.manifest import DropLog, Manifest, Record
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".ppm.bz2", ".pgm", ".webp")
 
 
 def _images(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES))
+    return [p for p, _ in image_files(root)]
 
 
 def _gender(value: object) -> int | None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agegender.datasets.files import image_files
 from agegender.manifest import DropLog, Manifest, Record
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 FOLDERS = {"male": 0, "m": 0, "men": 0, "female": 1, "f": 1, "women": 1}
 
 
@@ -29,13 +29,7 @@ def load(root: str | Path, source: str | None = None) -> Manifest:
             drops.add("folder is not a gender name (skipped)", d.name)
     for d in gender_dirs:
         gender = FOLDERS[d.name.lower()]
-        for p in sorted(d.rglob("*")):
-            if not p.is_file():
-                continue
-            rel = p.relative_to(base).as_posix()
-            if not p.name.lower().endswith(IMAGE_SUFFIXES):
-                drops.add("not an image file name", rel)
-                continue
+        for _, rel in image_files(d, base, drops):
             records.append(Record(path=rel, root=str(base), source=source, key=rel, gender=gender))
     notes = [f"{source}: {len(records)} gender-only images from {base} (age left empty)"]
     return Manifest(records, drops, notes)

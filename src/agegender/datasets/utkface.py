@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 from agegender import labels
+from agegender.datasets.files import image_files
 from agegender.manifest import DropLog, Manifest, Record
 
 SOURCE = "utkface"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 _NAME = re.compile(r"^(?P<age>\d+)_(?P<gender>\d+)_(?P<race>\d+)_(?P<stamp>\d+)\s*\.?(jpe?g|png)", re.IGNORECASE)
 MAX_AGE = 116
 
@@ -46,13 +46,7 @@ def load(root: str | Path, drops: DropLog | None = None) -> Manifest:
     drops = drops if drops is not None else DropLog()
     records = []
     gap = 0
-    for p in sorted(base.rglob("*")):
-        if not p.is_file():
-            continue
-        rel = p.relative_to(base).as_posix()
-        if not p.name.lower().endswith(IMAGE_SUFFIXES):
-            drops.add("not an image file name", rel)
-            continue
+    for p, rel in image_files(base, base, drops):
         parsed = parse_name(p.name)
         if isinstance(parsed, str):
             drops.add(parsed, rel)

@@ -1,0 +1,152 @@
+"""`agegender data …`: build, merge and inspect unified dataset manifests."""
+
+from __future__ import annotations
+
+from agegender.cli.common import (
+    add_manifest_output,
+    finish_manifest,
+)
+
+
+def cmd_data_adience(args) -> int:
+    from agegender.datasets import adience
+
+    m = adience.load(args.folds, mode=args.mode, layout=args.layout, images_root=args.images)
+    code = finish_manifest(m, args)
+    if args.lists:
+        print("\n".join(adience.compare_fold_lists(m, args.lists).lines()))
+    return code
+
+
+def cmd_data_utkface(args) -> int:
+    from agegender.datasets import utkface
+
+    return finish_manifest(utkface.load(args.root), args)
+
+
+def cmd_data_gender_folders(args) -> int:
+    from agegender.datasets import gender_folders
+
+    return finish_manifest(gender_folders.load(args.root, source=args.source), args)
+
+
+def cmd_data_adience_sample(args) -> int:
+    from agegender.datasets import adience_sample
+
+    info = adience_sample.build_tree(args.faces, args.out, n=args.n, per_user=args.per_user, seed=args.seed)
+    print(f"wrote an Adience-format tree: {info['images']} images of {info['users']} users, per fold {info['folds']}, "
+          f"in {info['root']} (aligned/, faces/, Folds/original_txt_files/)")
+    return 0
+
+
+def cmd_data_extra(args) -> int:
+    from agegender.datasets import extra
+
+    if args.data_command == "cfd":
+        m = extra.load_cfd(args.root, workbook=args.workbook, age=args.age)
+    elif args.data_command == "feret":
+        m = extra.load_feret(args.root, resolution=args.resolution)
+    elif args.data_command == "kdef":
+        m = extra.load_kdef(args.root, frontal_only=args.frontal_only)
+    elif args.data_command == "facetracer":
+        m = extra.load_facetracer(args.root, args.images, coarse_age=args.coarse_age)
+    else:
+        m = extra.load_pal(args.root, labels_csv=args.labels, pattern=args.pattern)
+    return finish_manifest(m, args)
+
+
+def cmd_data_merge(args) -> int:
+    from agegender import manifest as mf
+
+    m = mf.merge([mf.read(p) for p in args.manifests], names=args.manifests)
+    return finish_manifest(m, args)
+
+
+def cmd_data_stats(args) -> int:
+    from agegender import manifest as mf
+
+    m = mf.read(args.manifest)
+    if args.root:
+        m = m.with_root(args.root)
+    return finish_manifest(m, args)
+
+
+def register(sub) -> None:
+    data = sub.add_parser("data", help="build and inspect unified dataset manifests")
+    dsub = data.add_subparsers(dest="data_command", metavar="SOURCE", required=True)
+
+    a = dsub.add_parser(
+        "adience",
+        help="Adience fold files → unified dataset",
+        description="Read Adience fold_{0..4}_data.txt and build the unified dataset (strict: 16,156 images).",
+    )
+    a.add_argument("folds", help="folder holding fold_0_data.txt … fold_4_data.txt (or the download's Folds/)")
+    a.add_argument("--mode", choices=("strict", "lenient"), default="strict",
+                   help="strict: the 8 standard groups only (benchmark); lenient: also map odd age strings (training only)")
+    a.add_argument("--layout", choices=("aligned", "faces"), default="aligned", help="which image layout the paths point to")
+    a.add_argument("--images", metavar="ROOT", help="Adience image root holding aligned/ and faces/")
+    a.add_argument("--lists", metavar="DIR", help="also read train_val_txt_files_per_fold and report disagreements")
+    add_manifest_output(a)
+    a.set_defaults(func=cmd_data_adience)
+
+    u = dsub.add_parser("utkface", help="UTKFace images (labels from file names) → manifest")
+    u.add_argument("root", help="folder of UTKFace images (searched recursively)")
+    add_manifest_output(u)
+    u.set_defaults(func=cmd_data_utkface)
+
+    g = dsub.add_parser("gender-folders", help="<root>/male, <root>/female images (gender only) → manifest")
+    g.add_argument("root", help="folder holding male/ and female/")
+    g.add_argument("--source", help="source name stored in the manifest (default: the folder name)")
+    add_manifest_output(g)
+    g.set_defaults(func=cmd_data_gender_folders)
+
+    sa = dsub.add_parser("adience-sample", help="build an Adience-format tree from UTKFace-named face crops",
+                         description="Write aligned/, faces/ (coarsely aligned copies) and Folds/ fold files in the "
+                         "Adience download's layout, from labelled face crops: proves the Adience path without the download.")
+    sa.add_argument("faces", help="folder of UTKFace-named crops (e.g. ../shared/data/utkface/crop_part1)")
+    sa.add_argument("--out", required=True, help="folder to create")
+    sa.add_argument("--n", type=int, default=500, help="number of faces (default: %(default)s)")
+    sa.add_argument("--per-user", type=int, default=4, help="photos per synthetic user (default: %(default)s)")
+    sa.add_argument("--seed", type=int, default=0)
+    sa.set_defaults(func=cmd_data_adience_sample)
+
+    c = dsub.add_parser("cfd", help="Chicago Face Database (norming-data workbook) → manifest")
+    c.add_argument("root", help="the CFD folder (images + the '* Norming Data and Codebook.xlsx')")
+    c.add_argument("--workbook", help="the norming-data workbook, if not found under root")
+    c.add_argument("--age", choices=("auto", "self", "rated"), default="auto",
+                   help="self-reported or raters' mean age (auto: self-reported where the sheet has it)")
+    add_manifest_output(c)
+    c.set_defaults(func=cmd_data_extra)
+    fr = dsub.add_parser("feret", help="Color FERET (ground_truths + image names) → manifest")
+    fr.add_argument("root", help="the colorferet folder (dvd1/, dvd2/ with data/ground_truths and data/images)")
+    fr.add_argument("--resolution", choices=("images", "smaller", "thumbnails"), default="images")
+    add_manifest_output(fr)
+    fr.set_defaults(func=cmd_data_extra)
+    kd = dsub.add_parser("kdef", help="KDEF (file-name codes; gender only) → manifest")
+    kd.add_argument("root", help="the KDEF folder")
+    kd.add_argument("--frontal-only", action="store_true", help="only the straight (S) angle")
+    add_manifest_output(kd)
+    kd.set_defaults(func=cmd_data_extra)
+    ft = dsub.add_parser("facetracer", help="FaceTracer (facelabels.txt + downloaded images) → manifest")
+    ft.add_argument("root", help="facelabels.txt or the folder holding it")
+    ft.add_argument("--images", required=True, help="folder of downloaded images named <face_id>.<ext>")
+    ft.add_argument("--coarse-age", action="store_true", help="map baby → 0-2 and senior → 60+ (others: no age)")
+    add_manifest_output(ft)
+    ft.set_defaults(func=cmd_data_extra)
+    pa = dsub.add_parser("pal", help="PAL / Aging Mind faces (labels from a CSV or a file-name pattern) → manifest")
+    pa.add_argument("root", help="the image folder")
+    grp = pa.add_mutually_exclusive_group(required=True)
+    grp.add_argument("--labels", help="CSV with columns file, age, gender")
+    grp.add_argument("--pattern", help="regex with named groups age and gender, searched in each relative path")
+    add_manifest_output(pa)
+    pa.set_defaults(func=cmd_data_extra)
+    mg = dsub.add_parser("merge", help="merge manifests (de-duplicated) → one manifest")
+    mg.add_argument("manifests", nargs="+", help="manifest files")
+    add_manifest_output(mg)
+    mg.set_defaults(func=cmd_data_merge)
+
+    s = dsub.add_parser("stats", help="breakdown table of a manifest")
+    s.add_argument("manifest", help="a manifest file (.csv or .parquet)")
+    s.add_argument("--root", help="resolve image paths against this folder (with --check-images)")
+    add_manifest_output(s)
+    s.set_defaults(func=cmd_data_stats)

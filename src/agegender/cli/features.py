@@ -1,0 +1,92 @@
+"""`agegender faces` and `agegender features`: faces in images, features for manifests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from agegender.cli.common import (
+    DETECTORS,
+)
+
+
+def cmd_faces(args) -> int:
+    import json
+
+    from agegender.faces import FacePipeline
+    from agegender.imaging import ImageError, load_image
+
+    pipe = FacePipeline(args.detector, threads=args.threads)
+    ok = 0
+    for path in args.images:
+        try:
+            image = load_image(path, max_pixels=args.max_pixels)
+        except ImageError as e:
+            print(f"agegender: skipped {e}", file=sys.stderr)
+            continue
+        ok += 1
+        faces = pipe.faces(image)
+        if args.json:
+            print(json.dumps({"image": path, "faces": [f.to_dict() for f in faces]}))
+            continue
+        print(f"{path}: {len(faces)} face(s)" + ("" if faces else " (no face found)"))
+        for i, f in enumerate(faces):
+            x0, y0, x1, y1 = f.box
+            print(f"  #{i + 1} box ({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}) score {f.score:.3f}")
+    print(f"{ok} of {len(args.images)} image(s) read", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def cmd_features(args) -> int:
+    from agegender import manifest as mf
+    from agegender.faces import FacePipeline
+    from agegender.features import get_extractor
+    from agegender.features.cache import compute_features
+
+    m = mf.read(args.manifest)
+    if args.root:
+        m = m.with_root(args.root)
+    if args.limit:
+        m = mf.Manifest(m.records[: args.limit], m.drops)
+    ex = get_extractor(args.extractor, threads=args.threads)
+    pipe = FacePipeline(args.detector, threads=args.threads)
+    cache = args.cache or str(Path(args.out).with_suffix(".cache.sqlite"))
+    fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet)
+    out = fs.save(args.out, m)
+    print(f"{len(fs.rows)} of {len(m)} images → {fs.features.shape[1]}-D {ex.name} features in {out} "
+          f"({fs.cache_hits} from cache {cache}, {fs.computed} computed, {len(fs.failed)} failed)")
+    for _i, why in list(fs.failed.items())[: args.show_failures]:
+        print(f"  failed: {why}")
+    if len(fs.failed) > args.show_failures:
+        print(f"  … and {len(fs.failed) - args.show_failures} more (all listed in {out})")
+    return 0 if len(fs.rows) else 1
+
+
+def register(sub) -> None:
+    f = sub.add_parser("faces", help="find faces and landmarks in images")
+    f.add_argument("images", nargs="+", help="image files")
+    f.add_argument("--detector", choices=DETECTORS, default="retinaface", help="face detector (default: %(default)s)")
+    f.add_argument("--json", action="store_true", help="one JSON object per image")
+    f.add_argument("--max-pixels", type=int, default=50_000_000, help="refuse larger images (default: %(default)s)")
+    f.add_argument("--threads", type=int, default=1)
+    f.set_defaults(func=cmd_faces)
+
+    fe = sub.add_parser(
+        "features",
+        help="compute pretrained face features for a manifest (cached, resumable)",
+        description="Compute features of the largest face in each manifest image. Results are cached by "
+        "image content + extractor version + detector, so an interrupted run resumes where it stopped.",
+    )
+    fe.add_argument("manifest", help="manifest file (.csv or .parquet)")
+    fe.add_argument("--extractor", required=True, help="pixels, dlib128, agnet, or a '+'-joined concatenation")
+    fe.add_argument("--out", required=True, metavar="FILE", help="output .npz (features, rows, keys, failures)")
+    fe.add_argument("--detector", choices=DETECTORS, default="aligned",
+                    help="'aligned' (default) for images that are already face crops; retinaface/hog for photos")
+    fe.add_argument("--cache", metavar="FILE", help="SQLite cache (default: FILE with suffix .cache.sqlite)")
+    fe.add_argument("--root", help="resolve manifest paths against this folder")
+    fe.add_argument("--batch-size", type=int, default=32)
+    fe.add_argument("--threads", type=int, default=1)
+    fe.add_argument("--limit", type=int, default=0, help="only the first N manifest rows (0 = all)")
+    fe.add_argument("--show-failures", type=int, default=10)
+    fe.add_argument("--quiet", action="store_true", help="no progress bar")
+    fe.set_defaults(func=cmd_features)

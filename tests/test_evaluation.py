@@ -50,3 +50,11 @@ def test_summary_mean_std_ddof0():
     out = evaluation.summarize([sc(0.8), sc(0.9)])
     assert out["gender"] == pytest.approx((85.0, 5.0))
     assert evaluation.fmt(out["gender"]) == "85.0 ± 5.0"
+
+
+def test_gender_accuracy_by_age_group():
+    age = np.eye(8)[[0, 0, 4, 4]]
+    gen = np.eye(2)[[0, 1, 0, 0]]
+    s = evaluation.score(age, gen, np.array([0, 0, 4, -1]), np.array([0, 0, 0, 1]))
+    assert s.gender_by_age == {"gap": {"accuracy": 0.0, "n": 1}, "0-2": {"accuracy": 0.5, "n": 2},
+                               "25-32": {"accuracy": 1.0, "n": 1}}

@@ -124,6 +124,11 @@ def markdown(report: dict) -> str:
         if summ:
             lines.append(f"| {who} | " + " | ".join(evaluation.fmt(summ.get(m)) for m in
                                                       ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint")) + " |")
+    by_age = _pooled_gender_by_age(report)
+    if by_age:
+        lines += ["", "Gender accuracy by true age group, all test folds pooled (ours / peer):", "",
+                  "| " + " | ".join(by_age) + " |", "|" + "---|" * len(by_age),
+                  "| " + " | ".join(by_age.values()) + " |"]
     lines += ["", "Per fold (ours / peer):", "",
               "| fold | train | val | test (age-labelled) | gender | age exact | age 1-off | thresholds age/gender | s |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -137,6 +142,22 @@ def markdown(report: dict) -> str:
                      f"{pair('gender')} | {pair('age_exact')} | {pair('age_1off')} | "
                      f"{r['thresholds']['age']:.2f} / {r['thresholds']['gender']:.2f} | {r['seconds']:.0f} |")
     return "\n".join(lines)
+
+
+def _pooled_gender_by_age(report: dict) -> dict[str, str]:
+    """Gender accuracy per true age group over all test folds pooled ("ours / peer")."""
+    out = {}
+    for g in ["gap", *labels.AGE_GROUPS]:
+        cells = []
+        for who in ("ours", "peer"):
+            parts = [(r.get(who) or {}).get("gender_by_age", {}).get(g) for r in report["folds"]]
+            parts = [p for p in parts if p]
+            if parts:
+                n = sum(p["n"] for p in parts)
+                cells.append(f"{100 * sum(p['accuracy'] * p['n'] for p in parts) / n:.1f}")
+        if cells:
+            out[g] = " / ".join(cells)
+    return out
 
 
 def plot_confusion(conf: np.ndarray, path: Path, title: str) -> Path:

@@ -30,6 +30,7 @@ class Scores:
     gender_xent: float | None
     age_confusion: list[list[int]]
     gender_confusion: list[list[int]]
+    gender_by_age: dict[str, dict] | None = None  # per true age group ("gap": none): {"accuracy", "n"}
     coverage: float | None = None            # share of rows whose answer is not Undefined
     covered_age_exact: float | None = None
     covered_age_1off: float | None = None
@@ -71,6 +72,9 @@ def score(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray, y_
         gender_xent=float(-np.log(gender_probs[hg, y_gender[hg]] + EPS).mean()) if hg.any() else None,
         age_confusion=confusion(y_age[ha], pa[ha], labels.NUM_AGE_GROUPS),
         gender_confusion=confusion(y_gender[hg], pg[hg], labels.NUM_GENDERS),
+        gender_by_age={name: {"accuracy": float((pg[m] == y_gender[m]).mean()), "n": int(m.sum())}
+                       for name, m in ((("gap" if a < 0 else labels.AGE_GROUPS[a]), hg & (y_age == a)) for a in range(-1, 8))
+                       if m.any()},
     )
     if thresholds is not None:
         defined = covered(age_probs, gender_probs, thresholds)

@@ -80,6 +80,8 @@ def test_feret_name_value_and_xml(tmp_path):
     (gt / "name_value/00001/00001.txt").write_text("id=cfrS00001\ngender=Male\nyob=1943\nrace=White\n")
     (gt / "name_value/00002").mkdir(parents=True)
     (gt / "name_value/00002/00002.txt").write_text("race=Asian\nid=cfrS00002\nyob=1970\ngender=Female\n")  # any order
+    # a per-recording file in the subject's folder: must not be taken for a subject
+    (gt / "name_value/00002/00002_940128_fb.txt").write_text("id=cfrR00004\nsubject=cfrS00002\ncapture_date=01/28/1994\n")
     (gt / "xml/00003").mkdir(parents=True)
     (gt / "xml/00003/00003.xml").write_text('<Subject id="cfrS00003"><Gender value="Female"/><YOB value="1980"/></Subject>')
     imgs = tmp_path / "dvd1/data/images"

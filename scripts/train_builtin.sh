@@ -7,7 +7,8 @@ W=${1:-bench-work}
 FEATS=${2:-dlib128,agnet}
 SHARED=${AGEGENDER_SHARED:-../shared}
 OUT=src/agegender/data/model
-[ "$FEATS" = "agnet" ] && OUT=src/agegender/data/model-fast
+CONFIG=configs/builtin.toml
+if [ "$FEATS" = "agnet" ]; then OUT=src/agegender/data/model-fast; CONFIG=configs/logreg.toml; fi
 mkdir -p "$W"
 agegender data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
 files=()
@@ -18,7 +19,7 @@ done
 list=$(IFS=,; echo "${files[*]}")
 tag=${FEATS//,/+}
 rm -rf "$W/builtin-$tag"
-agegender train configs/builtin.toml --manifest "$W/utk.csv" --features "$list" --out "$W/builtin-$tag" --quiet
-agegender benchmark utkface-a8 configs/builtin.toml --manifest "$W/utk.csv" --features "$list" --out "$W/a8-builtin-$tag" --quiet
+agegender train "$CONFIG" --manifest "$W/utk.csv" --features "$list" --out "$W/builtin-$tag" --quiet
+agegender benchmark utkface-a8 "$CONFIG" --manifest "$W/utk.csv" --features "$list" --out "$W/a8-builtin-$tag" --quiet
 rm -rf "$OUT"
 agegender export "$W/builtin-$tag" --format onnx litert --out "$OUT" --metrics "$W/a8-builtin-$tag/report.json"

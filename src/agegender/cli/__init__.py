@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from agegender import __version__
-from agegender.cli import bench, data, features, learn, predict
+from agegender.cli import bench, data, features, learn, predict, serve
 from agegender.cli.common import CliError, default_photo
 
 __all__ = ["build_parser", "default_photo", "main"]
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"agegender {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data, features, learn, predict, bench):
+    for module in (data, features, learn, predict, serve, bench):
         module.register(sub)
     return p
 

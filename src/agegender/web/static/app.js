@@ -1,0 +1,82 @@
+// The page: send the chosen photo to /api/predict, draw the boxes and answers, explain Undefined.
+"use strict";
+const statusEl = document.getElementById("status");
+const canvas = document.getElementById("canvas");
+const list = document.getElementById("faces");
+
+function setStatus(text, kind) {
+  statusEl.textContent = text;
+  statusEl.className = kind || "";
+}
+
+function label(face) {
+  if (face.undefined) return "Undefined";
+  return `${face.age_group}, ${face.gender === "f" ? "female" : "male"}`;
+}
+
+function draw(img, result) {
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  const sx = img.naturalWidth / result.width, sy = img.naturalHeight / result.height;
+  const line = Math.max(2, Math.round(canvas.width / 250));
+  ctx.font = `${Math.max(14, Math.round(canvas.width / 35))}px system-ui, sans-serif`;
+  list.innerHTML = "";
+  result.faces.forEach((face, i) => {
+    const [x0, y0, x1, y1] = face.box;
+    const colour = face.undefined ? "#f0aa14" : "#28c85a";
+    ctx.lineWidth = line;
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy);
+    const text = `${i + 1}: ${label(face)}`;
+    const h = parseInt(ctx.font, 10) + 6;
+    const w = ctx.measureText(text).width + 8;
+    const ty = y0 * sy > h ? y0 * sy - h : y1 * sy;
+    ctx.fillStyle = colour;
+    ctx.fillRect(x0 * sx, ty, w, h);
+    ctx.fillStyle = "#000";
+    ctx.fillText(text, x0 * sx + 4, ty + h - 6);
+    const li = document.createElement("li");
+    li.className = face.undefined ? "undefined" : "";
+    li.textContent = face.undefined
+      ? `Undefined — ${face.reason}. Best guess: ${face.best_age_group}, ${face.best_gender === "f" ? "female" : "male"}. Try another photo: face the camera, good light.`
+      : `${label(face)} (age ${(100 * face.age_probs[face.age_group]).toFixed(0)} %, gender ${(100 * face.gender_probs[face.gender]).toFixed(0)} %)`;
+    list.appendChild(li);
+  });
+}
+
+async function predict(file) {
+  if (!file) return;
+  setStatus("Looking for faces…");
+  list.innerHTML = "";
+  const form = new FormData();
+  form.append("file", file);
+  let body;
+  try {
+    const resp = await fetch("/api/predict", { method: "POST", body: form });
+    body = await resp.json();
+    if (!resp.ok) {
+      setStatus(`Could not use this photo: ${body.error}. Please try another one.`, "error");
+      return;
+    }
+  } catch (err) {
+    setStatus(`The server could not be reached (${err}). Please try again.`, "error");
+    return;
+  }
+  const img = new Image();
+  img.onload = () => {
+    draw(img, body);
+    const n = body.faces.length;
+    const undef = body.faces.filter((f) => f.undefined).length;
+    if (n === 0) setStatus("Undefined: no face found. Please try another photo with a clearly visible face.", "undefined");
+    else if (undef) setStatus(`${n} face(s); ${undef} Undefined — the model is not sure. See below.`, "undefined");
+    else setStatus(`${n} face(s) found.`);
+  };
+  img.onerror = () => setStatus(`${body.faces.length} face(s) found (this browser cannot show the photo).`);
+  img.src = URL.createObjectURL(file);
+}
+
+for (const id of ["camera", "file"]) {
+  document.getElementById(id).addEventListener("change", (e) => predict(e.target.files[0]));
+}

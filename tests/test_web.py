@@ -1,0 +1,108 @@
+"""The web app against a real running server (uvicorn in a subprocess), over HTTP."""
+
+import io
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), "--max-mb", "2",
+                             "--max-pixels", "4000000", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("server did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _post(base, data: bytes, name="photo.jpg", ctype="image/jpeg"):
+    return httpx.post(base + "/api/predict", files={"file": (name, data, ctype)}, timeout=120)
+
+
+def test_health_and_openapi(server):
+    h = httpx.get(server + "/health").json()
+    assert h["status"] == "ok" and h["model"] == "model"
+    spec = httpx.get(server + "/openapi.json").json()
+    assert "/api/predict" in spec["paths"]
+    page = httpx.get(server + "/")
+    assert page.status_code == 200 and 'capture="user"' in page.text and "http" not in page.text.split("<body>")[1].split("footer")[0].replace("/static", "")
+    assert httpx.get(server + "/static/app.js").status_code == 200
+
+
+def test_good_photo(server):
+    from agegender.cli import default_photo
+
+    r = _post(server, default_photo().read_bytes())
+    assert r.status_code == 200
+    body = r.json()
+    assert body["width"] == 512 and len(body["faces"]) == 1
+    face = body["faces"][0]
+    assert face["best_gender"] == "f" and set(face["age_probs"]) == {"0-2", "4-6", "8-13", "15-20", "25-32", "38-43", "48-53", "60+"}
+    assert body["source"] == "upload"  # the client's file name is never used
+
+
+def test_no_face_is_an_answer_not_an_error(server):
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 200), (30, 120, 200)).save(buf, "PNG")
+    r = _post(server, buf.getvalue(), "x.png", "image/png")
+    assert r.status_code == 200 and r.json()["faces"] == [] and r.json()["undefined_reason"] == "no face found"
+
+
+@pytest.mark.parametrize("data,name,status,words", [
+    (b"\xff\xd8\xff\xe0 corrupt", "bad.jpg", 422, "truncated"),
+    (b"%PDF-1.4 this is a pdf", "trick.jpg", 415, "not a supported image"),
+    (b"", "empty.jpg", 400, "empty upload"),
+])
+def test_bad_uploads_get_json_errors(server, data, name, status, words):
+    r = _post(server, data, name)
+    assert r.status_code == status and words in r.json()["error"]
+
+
+def test_oversize_and_pixel_bomb(server):
+    r = _post(server, b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024))
+    assert r.status_code == 413 and "too large" in r.json()["error"]
+    buf = io.BytesIO()
+    Image.new("L", (3000, 3000)).save(buf, "PNG")   # small file, 9 MP > the 4 MP limit
+    r = _post(server, buf.getvalue(), "big.png", "image/png")
+    assert r.status_code == 413 and "too large" in r.json()["error"]
+
+
+def test_concurrent_requests_all_answered(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agegender.cli import default_photo
+
+    photo = default_photo().read_bytes()
+    blank = io.BytesIO()
+    Image.fromarray(np.zeros((120, 160, 3), np.uint8)).save(blank, "PNG")
+    jobs = [photo, blank.getvalue()] * 4
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(lambda d: _post(server, d), jobs))
+    assert [r.status_code for r in results] == [200] * 8
+    assert [len(r.json()["faces"]) for r in results] == [1, 0] * 4

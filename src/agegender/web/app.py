@@ -1,7 +1,8 @@
 """FastAPI application: ``POST /api/predict`` (an image → faces and answers), ``GET /health``, the page.
 
-Safety: uploads are capped in bytes (read in chunks, so a huge body is refused early) and in pixels
-(checked from the image header before decoding); the format is sniffed from the content, never the
+Safety: uploads are capped in bytes (a declared Content-Length over the cap is refused before the
+body is read; the file itself is checked again) and in pixels (checked from the image header before
+decoding); the format is sniffed from the content, never the
 file name; nothing from the request ever becomes a file-system path; errors are JSON with a clear
 message and the right status code. Predictions run one at a time in a worker thread (the dlib
 objects are not documented as thread-safe), so concurrent requests are served correctly.
@@ -36,6 +37,13 @@ def create_app(predictor: Predictor | None = None, max_bytes: int = MAX_BYTES, m
     def run(data: bytes, name: str):
         with lock:
             return pred.predict(data, name=name)
+
+    @app.middleware("http")
+    async def refuse_oversize(request: Request, call_next):
+        declared = request.headers.get("content-length", "")
+        if request.url.path == "/api/predict" and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+            return JSONResponse({"error": f"file too large: over {max_bytes // (1024 * 1024)} MB"}, status_code=413)
+        return await call_next(request)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

@@ -7,9 +7,7 @@ import sys
 import pytest
 
 from agegender.cli import default_photo
-from agegender.predictor import DEFAULT_MODEL, Predictor
-
-FAST_MODEL = DEFAULT_MODEL.parent / "model-fast"
+from agegender.predictor import DEFAULT_MODEL, FAST_MODEL, Predictor
 
 
 @pytest.mark.parametrize("model_dir", [DEFAULT_MODEL, FAST_MODEL], ids=["default", "fast"])
@@ -28,8 +26,10 @@ def test_builtin_model_reads_the_astronaut(model_dir):
     assert size < 15 * 1024 * 1024
 
 
-def test_default_is_the_accurate_model():
+def test_default_is_the_accurate_model_and_fast_is_smaller():
     assert Predictor.default().model_dir == DEFAULT_MODEL
+    fast = Predictor.fast()
+    assert fast.model_dir == FAST_MODEL and fast.metadata["preprocessing"]["extractors"] == ["agnet"]
 
 
 def test_prediction_imports_no_deep_learning_framework():
@@ -46,6 +46,7 @@ def test_prediction_imports_no_deep_learning_framework():
 def test_cli_main_job(capsys):
     from agegender.cli import main
 
-    assert main(["predict", str(default_photo()), "--json", "--quiet"]) == 0
-    row = json.loads(capsys.readouterr().out)
-    assert row["width"] == 512 and len(row["faces"]) == 1 and row["faces"][0]["best_gender"] == "f"
+    for extra in ([], ["--fast"]):
+        assert main(["predict", str(default_photo()), "--json", "--quiet", *extra]) == 0
+        row = json.loads(capsys.readouterr().out)
+        assert row["width"] == 512 and len(row["faces"]) == 1 and row["faces"][0]["best_gender"] == "f"

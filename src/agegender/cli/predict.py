@@ -40,7 +40,10 @@ def cmd_predict(args) -> int:
     from agegender.predictor import ImageResult, Predictor
 
     kw = {"detector": args.detector, "threads": args.threads}
-    pred = Predictor.load(args.model, **kw) if args.model else Predictor.default(**kw)
+    if args.model:
+        pred = Predictor.load(args.model, **kw)
+    else:
+        pred = Predictor.fast(**kw) if args.fast else Predictor.default(**kw)
     items = inputs.expand(args.paths) if args.paths else []
     if not items and not args.webcam:
         raise CliError("nothing to predict: give image/video files, folders or globs, or --webcam")
@@ -109,6 +112,7 @@ def register(sub) -> None:
                         "skipped; the exit code is non-zero only when nothing could be processed.")
     pr.add_argument("paths", nargs="*", help="image or video files, folders (searched recursively), glob patterns")
     pr.add_argument("--model", help="model artifact folder (metadata.json + model.onnx); default: the built-in model")
+    pr.add_argument("--fast", action="store_true", help="the fast built-in model (agnet features only; see docs/MODEL.md)")
     pr.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     pr.add_argument("--csv", action="store_true", help="CSV, one row per face")
     pr.add_argument("--annotate", metavar="DIR", help="write copies with boxes and labels drawn into DIR")

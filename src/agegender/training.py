@@ -122,8 +122,9 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
     loss_weights = {"age": 1.0, "gender": cfg.train.gender_loss_weight} if "age" in y_tr else None
+    # weighted: a row without a label for a head (weight 0) must not count in that head's accuracy
     metrics = {k: (["accuracy"] if k != "tuple" else ["mae"]) for k in y_tr}
-    model.compile(optimizer=_optimizer(cfg, steps), loss=loss, loss_weights=loss_weights, metrics=metrics)
+    model.compile(optimizer=_optimizer(cfg, steps), loss=loss, loss_weights=loss_weights, weighted_metrics=metrics)
 
     callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),

@@ -23,7 +23,7 @@ ag benchmark utkface-a8 configs/seed-fcn-tuple.toml       $B --features "$W/utk-
 ag benchmark utkface-a8 configs/cnn-pixels.toml           $B --features "$W/utk-pixels.npz" --out "$W/a8-cnn-pixels" --quiet
 
 # 3. the same experiment on Keras/PyTorch (pip install torch==2.13.0)
-KERAS_BACKEND=torch ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/a8-logreg-dlib128-agnet-torch" --quiet
+KERAS_BACKEND=torch ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --set name='"logreg-torch"' --out "$W/a8-logreg-dlib128-agnet-torch" --quiet
 
 # 4. the seed's random split, labelled leaky, beside the honest protocol
 ag benchmark random-split configs/builtin.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --out "$W/random-builtin-mlp" --quiet
@@ -47,3 +47,17 @@ ag benchmark adience-5fold configs/logreg.toml --manifest "$W/adience-aligned+ut
 # 7. the summary table of docs/BENCHMARKS.md
 python scripts/collect_benchmarks.py "$W"/a8-* "$W"/random-*
 python scripts/collect_benchmarks.py "$W"/adience5-*
+
+# 8. gender of the built-in models on unseen CelebA crops (docs/MODEL.md)
+ag data gender-folders "$SHARED/data/celeba-gender" --out "$W/celeba.csv"
+for ex in agnet dlib128; do
+  ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features.sqlite" --quiet
+done
+ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlib128.npz,$W/celeba-agnet.npz" --peer
+ag evaluate src/agegender/data/model-fast --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz" --peer
+
+# 9. detection and speed (docs/FACES.md, docs/MODEL.md): best run with nothing else on the machine
+ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200
+ag bench speed --folder "$SHARED/data/utkface/crop_part1" --limit 300 --threads 1 2 --repeat 10
+ag bench predict --folder "$SHARED/data/utkface/crop_part1" --limit 100 --threads 1 --repeat 10
+ag bench predict --model src/agegender/data/model-fast --folder "$SHARED/data/utkface/crop_part1" --limit 200 --threads 1 --repeat 10

@@ -106,3 +106,13 @@ def test_concurrent_requests_all_answered(server):
         results = list(ex.map(lambda d: _post(server, d), jobs))
     assert [r.status_code for r in results] == [200] * 8
     assert [len(r.json()["faces"]) for r in results] == [1, 0] * 4
+
+
+def test_load_check_command_runs_and_refuses_other_hosts(server):
+    from agegender.bench import load
+    from agegender.cli import default_photo
+
+    r = load.run(server, default_photo(), clients=2, seconds=2, max_requests=6)
+    assert r["ok"] >= 1 and not r["errors"] and r["latency_ms"]["p50"] > 0
+    with pytest.raises(ValueError, match="only targets this machine"):
+        load.run("http://192.168.1.10:8000", default_photo(), seconds=1)

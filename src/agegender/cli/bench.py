@@ -47,6 +47,17 @@ def cmd_bench_detect(args) -> int:
     return 0
 
 
+def cmd_bench_load(args) -> int:
+    from agegender.bench import load
+
+    r = load.run(args.url, args.photo or str(default_photo()), clients=args.clients, seconds=args.seconds,
+                 max_requests=args.max_requests)
+    lat = r["latency_ms"]
+    print(f"{r['clients']} clients, {r['seconds']} s: {r['ok']} answered ({r['requests_per_s']}/s), "
+          f"errors {r['errors'] or 0}; latency ms p50 {lat['p50']}, p90 {lat['p90']}, p99 {lat['p99']}, max {lat['max']}")
+    return 0 if not r["errors"] else 1
+
+
 def register(sub) -> None:
     b = sub.add_parser("bench", help="speed and detection benchmarks (print their figures)")
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
@@ -67,6 +78,13 @@ def register(sub) -> None:
     bp.add_argument("--repeat", type=int, default=20)
     bp.add_argument("--limit", type=int, default=300, help="images of --folder to use")
     bp.set_defaults(func=cmd_bench_predict)
+    bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
+    bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")
+    bl.add_argument("--clients", type=int, default=4)
+    bl.add_argument("--seconds", type=float, default=60.0)
+    bl.add_argument("--max-requests", type=int, default=10_000, help="stop after this many requests in all")
+    bl.add_argument("--photo", help="image to send (default: the bundled astronaut portrait)")
+    bl.set_defaults(func=cmd_bench_load)
     bd = bsub.add_parser("detect", help="found-rate of each detector on scenes pasted from real face crops")
     bd.add_argument("faces", help="folder of face crops (e.g. ../shared/data/utkface/crop_part1)")
     bd.add_argument("--scenes", type=int, default=100)

@@ -116,3 +116,16 @@ def test_load_check_command_runs_and_refuses_other_hosts(server):
     assert r["ok"] >= 1 and not r["errors"] and r["latency_ms"]["p50"] > 0
     with pytest.raises(ValueError, match="only targets this machine"):
         load.run("http://192.168.1.10:8000", default_photo(), seconds=1)
+
+
+def test_pwa_manifest_icons_and_service_worker(server):
+    m = httpx.get(server + "/static/manifest.webmanifest").json()
+    assert m["start_url"] == "/" and m["display"] == "standalone" and m["name"].startswith("agegender")
+    for icon in m["icons"]:
+        r = httpx.get(server + icon["src"])
+        assert r.status_code == 200
+        w, h = Image.open(io.BytesIO(r.content)).size
+        assert f"{w}x{h}" == icon["sizes"]
+    sw = httpx.get(server + "/sw.js")
+    assert sw.status_code == 200 and "javascript" in sw.headers["content-type"] and "/api/" in sw.text
+    assert 'rel="manifest"' in httpx.get(server + "/").text

@@ -38,6 +38,9 @@ def test_upload_photo_shows_labels_on_a_phone_sized_page(server, browser, tmp_pa
 
     browser.get(server + "/")
     assert "agegender" in browser.title
+    # installable: the service worker registers and controls the page's scope
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return navigator.serviceWorker.getRegistration('/').then(r => !!(r && r.active))") is True)
     inp = browser.find_element(By.ID, "file")
     browser.execute_script("arguments[0].hidden = false;", inp)
     inp.send_keys(str(default_photo()))

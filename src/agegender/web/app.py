@@ -78,5 +78,10 @@ def create_app(predictor: Predictor | None = None, max_bytes: int = MAX_BYTES, m
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/sw.js", include_in_schema=False)
+    def service_worker() -> FileResponse:
+        # served from the root so that its scope covers the whole app
+        return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -80,3 +80,8 @@ async function predict(file) {
 for (const id of ["camera", "file"]) {
   document.getElementById(id).addEventListener("change", (e) => predict(e.target.files[0]));
 }
+
+// Installable app: the service worker (served from the root so its scope is the whole site).
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("service worker not registered", err));
+}

@@ -124,3 +124,15 @@ def test_two_extractors_share_one_cache_without_mixing(tmp_path, small_manifest)
     a = compute_features(small_manifest, get_extractor("agnet"), pipe, cache, progress=False)
     p = compute_features(small_manifest, get_extractor("pixels"), pipe, cache, progress=False)
     assert p.cache_hits == 0 and p.features.shape[1] == 3072 and a.features.shape[1] == 83
+
+
+def test_parallel_workers_give_the_same_features(tmp_path, small_manifest):
+    from agegender.features.cache import compute_features_parallel
+
+    one = compute_features(small_manifest, get_extractor("agnet"), FacePipeline("retinaface"), tmp_path / "a.sqlite",
+                           batch_size=2, progress=False)
+    two = compute_features_parallel(small_manifest, "agnet", "retinaface", tmp_path / "b.sqlite", workers=2,
+                                    batch_size=2, progress=False)
+    assert np.array_equal(one.rows, two.rows) and np.allclose(one.features, two.features, atol=1e-6)
+    assert set(one.failed) == set(two.failed)
+    assert (two.computed, two.failed_now, two.cache_hits) == (5, 2, 0)

@@ -41,7 +41,7 @@ def cmd_features(args) -> int:
     from agegender import manifest as mf
     from agegender.faces import FacePipeline
     from agegender.features import get_extractor
-    from agegender.features.cache import compute_features
+    from agegender.features.cache import compute_features, compute_features_parallel
 
     m = mf.read(args.manifest)
     if args.root:
@@ -51,7 +51,11 @@ def cmd_features(args) -> int:
     ex = get_extractor(args.extractor, threads=args.threads)
     pipe = FacePipeline(args.detector, threads=args.threads)
     cache = args.cache or str(Path(args.out).with_suffix(".cache.sqlite"))
-    fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet)
+    if args.workers > 1:
+        fs = compute_features_parallel(m, args.extractor, args.detector, cache, workers=args.workers,
+                                       batch_size=args.batch_size, progress=not args.quiet)
+    else:
+        fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet)
     out = fs.save(args.out, m)
     print(f"{len(fs.rows)} of {len(m)} images → {fs.features.shape[1]}-D {ex.name} features in {out} "
           f"({fs.cache_hits} from cache {cache}, {fs.computed} computed, {len(fs.failed)} failed)")
@@ -86,6 +90,8 @@ def register(sub) -> None:
     fe.add_argument("--root", help="resolve manifest paths against this folder")
     fe.add_argument("--batch-size", type=int, default=32)
     fe.add_argument("--threads", type=int, default=1)
+    fe.add_argument("--workers", type=int, default=1,
+                    help="processes sharing the cache (dlib runs on one core each: use the machine's core count)")
     fe.add_argument("--limit", type=int, default=0, help="only the first N manifest rows (0 = all)")
     fe.add_argument("--show-failures", type=int, default=10)
     fe.add_argument("--quiet", action="store_true", help="no progress bar")

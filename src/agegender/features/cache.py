@@ -33,7 +33,8 @@ class FeatureCache:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        self._db = sqlite3.connect(self.path, timeout=120)  # several worker processes may share one cache
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS features (hash TEXT, setting TEXT, vec BLOB, faces INTEGER, error TEXT,"
             " PRIMARY KEY (hash, setting))"
@@ -72,6 +73,7 @@ class FeatureSet:
     failed: dict[int, str] = field(default_factory=dict)  # manifest row → reason
     cache_hits: int = 0
     computed: int = 0
+    failed_now: int = 0  # failures found (and cached) by this run, not read from the cache
 
     def save(self, path: str | Path, manifest: Manifest) -> Path:
         """Write an ``.npz`` (atomically) holding the vectors, their row indices, keys and the failures."""
@@ -111,7 +113,7 @@ def compute_features(
     vectors: dict[int, np.ndarray] = {}
     failed: dict[int, str] = {}
     pending: list[tuple[int, str, list[np.ndarray], int]] = []
-    hits = computed = batches = 0
+    hits = computed = batches = failed_now = 0
 
     def flush() -> None:
         nonlocal computed, batches
@@ -152,11 +154,13 @@ def compute_features(
             except ImageError as e:
                 cache.put_many([(h, setting, None, 0, e.problem)])
                 failed[i] = str(e)
+                failed_now += 1
                 continue
             faces = pipeline.faces(image)
             if not faces:
                 cache.put_many([(h, setting, None, 0, "no face found")])
                 failed[i] = f"{path}: no face found"
+                failed_now += 1
                 continue
             chips = [pipeline.chip(image, faces[0], s.size, s.padding) for s in extractor.chips]
             pending.append((i, h, chips, len(faces)))
@@ -167,4 +171,39 @@ def compute_features(
         cache.close()
     rows = np.array(sorted(vectors), dtype=np.int64)
     feats = np.stack([vectors[i] for i in rows]).astype(np.float32) if len(rows) else np.zeros((0, extractor.dim), np.float32)
-    return FeatureSet(feats, rows, extractor.name, setting, failed, hits, computed)
+    return FeatureSet(feats, rows, extractor.name, setting, failed, hits, computed, failed_now)
+
+
+def _worker(args: tuple) -> tuple[int, int]:
+    """One process's share of :func:`compute_features_parallel` (top level so it pickles)."""
+    manifest, extractor, detector, cache_path, batch_size = args
+    from agegender.features import get_extractor
+
+    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector), cache_path,
+                          batch_size=batch_size, progress=False)
+    return fs.computed, fs.failed_now
+
+
+def compute_features_parallel(manifest: Manifest, extractor: str, detector: str, cache_path: str | Path,
+                              workers: int = 2, batch_size: int = 32, progress: bool = True) -> FeatureSet:
+    """:func:`compute_features` spread over ``workers`` processes sharing one cache.
+
+    Each process takes every ``workers``-th image and fills the cache; the caller then reads the whole
+    manifest back from the cache, so the result is the same as a single process's, in the same order.
+    """
+    import multiprocessing as mp
+
+    from agegender.features import get_extractor
+
+    shares = [Manifest(manifest.records[i::workers]) for i in range(workers)]
+    jobs = [(share, extractor, detector, str(cache_path), batch_size) for share in shares if len(share)]
+    with mp.get_context("spawn").Pool(len(jobs)) as pool:
+        done = pool.map(_worker, jobs)
+    computed, failed_now = sum(c for c, _ in done), sum(f for _, f in done)
+    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector), cache_path,
+                          batch_size=batch_size, progress=progress)
+    # what the workers put into the cache counts as computed by this run, not as cache hits
+    fs.computed += computed
+    fs.failed_now += failed_now
+    fs.cache_hits -= computed + failed_now
+    return fs

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,23 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(os.environ.get("AGEGENDER_SHARED", ROOT.parent / "shared"))
+
+
+def _adience_folds() -> Path:
+    """The small hand-written Adience-format fold files, under the names the loader expects.
+
+    They are committed as ``fixtures/adience-folds/fold_<k>.tsv`` (not under Adience's own file
+    names, so they cannot be mistaken for the real label files) and copied byte for byte, CRLF
+    included, into a temporary ``fold_<k>_data.txt`` folder for the session.
+    """
+    out = Path(tempfile.mkdtemp(prefix="agegender-adience-folds-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
+    for src in sorted((FIXTURES / "adience-folds").glob("fold_*.tsv")):
+        shutil.copyfile(src, out / f"{src.stem}_data.txt")
+    return out
+
+
+ADIENCE_FOLDS = _adience_folds()
 
 
 def shared_path(*parts: str) -> Path:

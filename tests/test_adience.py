@@ -4,9 +4,9 @@ import pytest
 
 from agegender import labels
 from agegender.datasets import adience
-from conftest import FIXTURES, shared_path
+from conftest import ADIENCE_FOLDS, shared_path
 
-FOLDS = FIXTURES / "adience"
+FOLDS = ADIENCE_FOLDS  # the hand-written fold files (see conftest)
 
 
 def test_fixture_reproduces_messy_cases_and_crlf():

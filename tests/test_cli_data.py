@@ -2,12 +2,12 @@ import subprocess
 import sys
 
 from agegender.cli import main
-from conftest import FIXTURES
+from conftest import ADIENCE_FOLDS
 
 
 def test_adience_build_writes_manifest(tmp_path, capsys):
     out = tmp_path / "a.csv"
-    assert main(["data", "adience", str(FIXTURES / "adience"), "--out", str(out)]) == 0
+    assert main(["data", "adience", str(ADIENCE_FOLDS), "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "total         6       7          0     13" in text
     assert "fold_1_data.txt:6" in text  # the malformed line is named

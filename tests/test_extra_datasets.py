@@ -11,7 +11,7 @@ from agegender import manifest as mf
 from agegender import splits
 from agegender.cli import main
 from agegender.datasets import adience, extra
-from conftest import FIXTURES
+from conftest import ADIENCE_FOLDS
 
 
 def _img(path, fmt="JPEG"):
@@ -137,7 +137,7 @@ def test_pal_csv_and_pattern(tmp_path):
 
 
 def test_merge_deduplicates_and_never_leaks_into_adience_test_folds(tmp_path, capsys):
-    a = adience.load(FIXTURES / "adience")
+    a = adience.load(ADIENCE_FOLDS)
     for name in ("AF01/AF01ANS.JPG", "BM02/BM02HAS.JPG"):
         _img(tmp_path / "KDEF" / name)
     k = extra.load_kdef(tmp_path / "KDEF")

@@ -5,7 +5,7 @@ import pytest
 from agegender import manifest as mf
 from agegender.datasets import adience
 from agegender.manifest import Manifest, Record
-from conftest import FIXTURES
+from conftest import ADIENCE_FOLDS
 
 
 def test_csv_round_trip_keeps_every_field(tmp_path):
@@ -24,7 +24,7 @@ def test_csv_round_trip_keeps_every_field(tmp_path):
 
 def test_parquet_round_trip(tmp_path):
     pytest.importorskip("pyarrow")
-    m = adience.load(FIXTURES / "adience")
+    m = adience.load(ADIENCE_FOLDS)
     back = mf.read(mf.write(m, tmp_path / "m.parquet"))
     assert back.records == m.records
     assert back.drops.counts == m.drops.counts
@@ -55,7 +55,7 @@ def test_bad_rows_name_file_and_line(tmp_path):
 
 
 def test_report_styles():
-    m = adience.load(FIXTURES / "adience")
+    m = adience.load(ADIENCE_FOLDS)
     text = mf.report(m)
     assert "13 images" in text and "dropped 14" in text
     md = mf.report(m, "markdown")

@@ -4,7 +4,7 @@ import pytest
 from agegender import splits
 from agegender.datasets import adience
 from agegender.manifest import Record
-from conftest import FIXTURES, shared_path
+from conftest import ADIENCE_FOLDS, shared_path
 
 
 def _records(n_subjects=40, per=5, folds=5, extra=30):
@@ -59,7 +59,7 @@ def test_stratified_kfold_covers_everything_once():
 
 
 def test_fixture_folds_isolated():
-    m = adience.load(FIXTURES / "adience")
+    m = adience.load(ADIENCE_FOLDS)
     for k in range(5):
         sp = splits.adience_fold(m.records, k, val_fraction=0.3)
         assert not splits.subjects_overlap(m.records, np.r_[sp.train, sp.val], sp.test)

@@ -20,25 +20,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def start_server(*extra: str) -> tuple[subprocess.Popen, str]:
+    """`agegender serve` in a subprocess on a free port; returns once /health answers."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), "--max-mb", "2",
-                             "--max-pixels", "4000000", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), "--quiet", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
             if httpx.get(base + "/health", timeout=2).status_code == 200:
-                break
+                return proc, base
         except httpx.HTTPError:
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield base
+    proc.kill()
+    pytest.fail("server did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+
+
+def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, base = start_server("--max-mb", "2", "--max-pixels", "4000000")
+    yield base
+    stop_server(proc)
 
 
 def _post(base, data: bytes, name="photo.jpg", ctype="image/jpeg"):
@@ -129,3 +137,30 @@ def test_pwa_manifest_icons_and_service_worker(server):
     sw = httpx.get(server + "/sw.js")
     assert sw.status_code == 200 and "javascript" in sw.headers["content-type"] and "/api/" in sw.text
     assert 'rel="manifest"' in httpx.get(server + "/").text
+
+
+def test_on_device_files_are_served_locally(server):
+    """What the installed app needs offline: settings, the four ONNX models and onnxruntime-web."""
+    import onnxruntime as ort
+
+    cfg = httpx.get(server + "/models/device.json").json()
+    assert cfg["thresholds"]["age"] > 0 and len(cfg["alignment"]["template"]) == 5
+    assert cfg["labels"]["age_groups"][0] == "0-2" and cfg["age_net"]["size"] == 64
+    for name in ("retinaface.onnx", "age.onnx", "gender.onnx", "head.onnx"):
+        r = httpx.get(server + "/models/" + name)
+        assert r.status_code == 200
+        ort.InferenceSession(r.content, providers=["CPUExecutionProvider"])  # a real ONNX model
+    head = ort.InferenceSession(httpx.get(server + "/models/head.onnx").content, providers=["CPUExecutionProvider"])
+    assert {o.name for o in head.get_outputs()} == set(cfg["head"]["outputs"])
+    for bad in ("nope.onnx", "..%2Fmetadata.json", "%2Fetc%2Fpasswd"):
+        assert httpx.get(server + "/models/" + bad).status_code == 404
+    # the wasm binary is stored gzipped and sent with Content-Encoding: gzip (httpx inflates it)
+    r = httpx.get(server + "/static/ort/ort-wasm-simd-threaded.wasm")
+    assert r.headers["content-encoding"] == "gzip" and r.headers["content-type"] == "application/wasm"
+    assert r.content[:4] == b"\0asm"
+    for js in ("/static/ort/ort.wasm.min.js", "/static/ort/ort-wasm-simd-threaded.mjs", "/static/device.js"):
+        r = httpx.get(server + js)
+        assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    sw = httpx.get(server + "/sw.js").text
+    for path in ("/models/age.onnx", "/models/head.onnx", "/static/ort/ort-wasm-simd-threaded.wasm", "/static/device.js"):
+        assert path in sw  # precached at install, so the app works offline

@@ -2,10 +2,11 @@
 
 import shutil
 
+import numpy as np
 import pytest
 
 pytest.importorskip("selenium")
-from test_web import server  # noqa: E402,F401  (the running-server fixture)
+from test_web import server, start_server, stop_server  # noqa: E402,F401  (the running-server fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -28,6 +29,38 @@ def browser(tmp_path):
     drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
     yield drv
     drv.quit()
+
+
+def _upload(browser, path, engine: str | None = None, timeout: int = 180) -> dict:
+    """Choose ``engine`` (server/device), upload ``path``, wait for the answer the page shows."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if engine:
+        browser.find_element(By.CSS_SELECTOR, f'input[name="engine"][value="{engine}"]').click()
+    browser.execute_script("window.agegenderLast = null;")
+    inp = browser.find_element(By.ID, "file")
+    browser.execute_script("arguments[0].hidden = false;", inp)
+    inp.send_keys(str(path))
+    status = lambda d: d.find_element(By.ID, "status").text  # noqa: E731
+    failed = lambda d: d.find_element(By.ID, "status").get_attribute("class") == "error"  # noqa: E731
+    WebDriverWait(browser, timeout).until(lambda d: d.execute_script("return window.agegenderLast") or failed(d))
+    result = browser.execute_script("return window.agegenderLast")
+    assert result, status(browser)
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#faces li") or not result["faces"])
+    return result
+
+
+def _same_answer(device: dict, python: dict) -> None:
+    """The browser's answer equals the Python pipeline's: same faces, labels, Undefined; close numbers."""
+    assert len(device["faces"]) == len(python["faces"]) >= 1
+    for d, p in zip(device["faces"], python["faces"]):
+        assert np.allclose(d["box"], p["box"], atol=0.5)
+        for key in ("age_group", "gender", "undefined", "best_age_group", "best_gender"):
+            assert d[key] == p[key], key
+        for part in ("age_probs", "gender_probs"):
+            assert d[part].keys() == p[part].keys()
+            assert np.allclose([d[part][k] for k in p[part]], list(p[part].values()), atol=0.01), part
 
 
 def test_upload_photo_shows_labels_on_a_phone_sized_page(server, browser, tmp_path):  # noqa: F811
@@ -53,3 +86,48 @@ def test_upload_photo_shows_labels_on_a_phone_sized_page(server, browser, tmp_pa
     assert viewport == 390 and width <= viewport  # fits a narrow phone screen: no horizontal scrolling
     assert browser.execute_script("return document.getElementById('canvas').width") == 512
     browser.save_screenshot(str(tmp_path / "phone.png"))
+
+
+def test_on_device_model_gives_the_same_answer_as_the_server(server, browser):  # noqa: F811
+    """onnxruntime-web in the page vs Python: the device model's answer equals the one the server
+    computes with the same model and alignment, and agrees with the server's default model."""
+    import httpx
+
+    from agegender.cli import default_photo
+    from agegender.predictor import Predictor
+    from agegender.web.device import device_model_dir
+
+    browser.get(server + "/")
+    on_device = _upload(browser, default_photo(), engine="device")
+    assert on_device["engine"] == "device"
+    device_pred = Predictor.load(device_model_dir(Predictor.default()), landmarks="retina5")  # as the browser aligns
+    _same_answer(on_device, device_pred.predict(default_photo()).to_dict())
+    served = httpx.post(server + "/api/predict", files={"file": ("a.jpg", default_photo().read_bytes(), "image/jpeg")},
+                        timeout=120).json()
+    assert on_device["faces"][0]["best_age_group"] == served["faces"][0]["age_group"]
+    assert on_device["faces"][0]["best_gender"] == served["faces"][0]["gender"]
+
+
+def test_installed_app_answers_offline(browser):
+    """Install (service worker caches page, runtime and models), stop the server, reload: the page
+    still opens and answers on the device."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from agegender.cli import default_photo
+
+    proc, base = start_server()
+    try:
+        browser.get(base + "/")
+        WebDriverWait(browser, 120).until(lambda d: d.execute_script(
+            "return caches.has('agegender-v2').then(ok => ok && caches.open('agegender-v2'))"
+            ".then(c => c && c.match('/models/age.onnx')).then(r => !!r)") is True)
+        online = _upload(browser, default_photo(), engine="device")
+    finally:
+        stop_server(proc)
+    browser.refresh()  # the server is gone: the service worker serves the app
+    assert "agegender" in browser.title
+    offline = _upload(browser, default_photo())  # "server" engine: unreachable, so the page runs the model itself
+    assert offline["engine"] == "device"
+    assert "on this device" in browser.find_element(By.ID, "status").text
+    _same_answer(offline, online)

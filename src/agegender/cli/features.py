@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agegender.cli.common import (
-    DETECTORS,
-)
+from agegender.cli.common import DETECTORS
+from agegender.faces import LANDMARKS
 
 
 def cmd_faces(args) -> int:
@@ -49,11 +48,11 @@ def cmd_features(args) -> int:
     if args.limit:
         m = mf.Manifest(m.records[: args.limit], m.drops)
     ex = get_extractor(args.extractor, threads=args.threads)
-    pipe = FacePipeline(args.detector, threads=args.threads)
+    pipe = FacePipeline(args.detector, threads=args.threads, landmarks=args.landmarks)
     cache = args.cache or str(Path(args.out).with_suffix(".cache.sqlite"))
     if args.workers > 1:
         fs = compute_features_parallel(m, args.extractor, args.detector, cache, workers=args.workers,
-                                       batch_size=args.batch_size, progress=not args.quiet)
+                                       batch_size=args.batch_size, progress=not args.quiet, landmarks=args.landmarks)
     else:
         fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet)
     out = fs.save(args.out, m)
@@ -86,6 +85,9 @@ def register(sub) -> None:
     fe.add_argument("--out", required=True, metavar="FILE", help="output .npz (features, rows, keys, failures)")
     fe.add_argument("--detector", choices=DETECTORS, default="aligned",
                     help="'aligned' (default) for images that are already face crops; retinaface/hog for photos")
+    fe.add_argument("--landmarks", choices=LANDMARKS, default="dlib",
+                    help="chip alignment: dlib's shape predictor (default, what the models use) or retina5 "
+                    "(RetinaFace's own 5 landmarks, as the in-browser app does; needs --detector retinaface)")
     fe.add_argument("--cache", metavar="FILE", help="SQLite cache (default: FILE with suffix .cache.sqlite)")
     fe.add_argument("--root", help="resolve manifest paths against this folder")
     fe.add_argument("--batch-size", type=int, default=32)

@@ -108,7 +108,7 @@ def compute_features(
     """Features of the largest face in each manifest image; cached, resumable, failures reported."""
     from tqdm import tqdm
 
-    setting = f"{extractor.name}@{extractor.version}|detector={pipeline.detector_name}"
+    setting = f"{extractor.name}@{extractor.version}|detector={pipeline.setting}"
     cache = FeatureCache(cache_path)
     vectors: dict[int, np.ndarray] = {}
     failed: dict[int, str] = {}
@@ -162,7 +162,8 @@ def compute_features(
                 failed[i] = f"{path}: no face found"
                 failed_now += 1
                 continue
-            chips = [pipeline.chip(image, faces[0], s.size, s.padding) for s in extractor.chips]
+            pyramid: list = []
+            chips = [pipeline.chip(image, faces[0], s.size, s.padding, pyramid) for s in extractor.chips]
             pending.append((i, h, chips, len(faces)))
             if len(pending) >= batch_size:
                 flush()
@@ -176,16 +177,17 @@ def compute_features(
 
 def _worker(args: tuple) -> tuple[int, int]:
     """One process's share of :func:`compute_features_parallel` (top level so it pickles)."""
-    manifest, extractor, detector, cache_path, batch_size = args
+    manifest, extractor, detector, landmarks, cache_path, batch_size = args
     from agegender.features import get_extractor
 
-    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector), cache_path,
+    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks), cache_path,
                           batch_size=batch_size, progress=False)
     return fs.computed, fs.failed_now
 
 
 def compute_features_parallel(manifest: Manifest, extractor: str, detector: str, cache_path: str | Path,
-                              workers: int = 2, batch_size: int = 32, progress: bool = True) -> FeatureSet:
+                              workers: int = 2, batch_size: int = 32, progress: bool = True,
+                              landmarks: str = "dlib") -> FeatureSet:
     """:func:`compute_features` spread over ``workers`` processes sharing one cache.
 
     Each process takes every ``workers``-th image and fills the cache; the caller then reads the whole
@@ -196,11 +198,11 @@ def compute_features_parallel(manifest: Manifest, extractor: str, detector: str,
     from agegender.features import get_extractor
 
     shares = [Manifest(manifest.records[i::workers]) for i in range(workers)]
-    jobs = [(share, extractor, detector, str(cache_path), batch_size) for share in shares if len(share)]
+    jobs = [(share, extractor, detector, landmarks, str(cache_path), batch_size) for share in shares if len(share)]
     with mp.get_context("spawn").Pool(len(jobs)) as pool:
         done = pool.map(_worker, jobs)
     computed, failed_now = sum(c for c, _ in done), sum(f for _, f in done)
-    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector), cache_path,
+    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks), cache_path,
                           batch_size=batch_size, progress=progress)
     # what the workers put into the cache counts as computed by this run, not as cache hits
     fs.computed += computed

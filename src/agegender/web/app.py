@@ -10,12 +10,13 @@ objects are not documented as thread-safe), so concurrent requests are served co
 
 from __future__ import annotations
 
+import mimetypes
 import threading
 from pathlib import Path
 
 from fastapi import FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from agegender import __version__
@@ -23,6 +24,8 @@ from agegender.imaging import sniff
 from agegender.predictor import Predictor
 
 STATIC = Path(__file__).parent / "static"
+WASM = STATIC / "ort" / "ort-wasm-simd-threaded.wasm.gz"
+mimetypes.add_type("text/javascript", ".mjs")  # onnxruntime-web's ES module (not known to every Python)
 MAX_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 
@@ -82,6 +85,30 @@ def create_app(predictor: Predictor | None = None, max_bytes: int = MAX_BYTES, m
     def service_worker() -> FileResponse:
         # served from the root so that its scope covers the whole app
         return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    # ---- the in-browser (offline) path: onnxruntime-web and the models it runs (web/device.py)
+    from agegender.web.device import device_files, device_settings
+
+    files = device_files(pred)
+    settings = device_settings(pred)
+
+    @app.get("/models/device.json", include_in_schema=False)
+    def device_json() -> JSONResponse:
+        return JSONResponse(settings, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/models/{name}", include_in_schema=False)
+    def model_file(name: str):
+        f = files.get(name)  # a fixed table: the request's name is never used as a path
+        if f is None:
+            raise HTTPException(404, f"no model file {name!r}")
+        if isinstance(f, bytes):
+            return Response(f, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
+        return FileResponse(f, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/ort/ort-wasm-simd-threaded.wasm", include_in_schema=False)
+    def ort_wasm() -> FileResponse:
+        # stored gzipped in the package (14 MB → 3.7 MB); the browser inflates it
+        return FileResponse(WASM, media_type="application/wasm", headers={"Content-Encoding": "gzip"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

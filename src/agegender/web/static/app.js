@@ -46,34 +46,54 @@ function draw(img, result) {
   });
 }
 
-async function predict(file) {
-  if (!file) return;
-  setStatus("Looking for faces…");
-  list.innerHTML = "";
+// Where the model runs: "server" (POST /api/predict, the most accurate model) or "device"
+// (device.js: onnxruntime-web on this phone, the fast model, works offline).
+function engine() {
+  return document.querySelector('input[name="engine"]:checked').value;
+}
+
+async function askServer(file) {
   const form = new FormData();
   form.append("file", file);
+  const resp = await fetch("/api/predict", { method: "POST", body: form });
+  const body = await resp.json();
+  if (!resp.ok) throw Object.assign(new Error(body.error), { fromServer: true });
+  return { ...body, engine: "server" };
+}
+
+async function predict(file) {
+  if (!file) return;
+  setStatus(engine() === "device" ? "Loading the model on this device…" : "Looking for faces…");
+  list.innerHTML = "";
   let body;
   try {
-    const resp = await fetch("/api/predict", { method: "POST", body: form });
-    body = await resp.json();
-    if (!resp.ok) {
-      setStatus(`Could not use this photo: ${body.error}. Please try another one.`, "error");
+    body = engine() === "device" ? await AgeGenderDevice.predict(file) : await askServer(file);
+  } catch (err) {
+    if (engine() === "server" && !err.fromServer) {  // offline or server down: answer on the device
+      try {
+        setStatus("The server could not be reached — running the model on this device…");
+        body = await AgeGenderDevice.predict(file);
+      } catch (err2) {
+        setStatus(`The server could not be reached and the on-device model failed (${err2.message}). Please try again.`, "error");
+        return;
+      }
+    } else {
+      setStatus(`Could not use this photo: ${err.message}. Please try another one.`, "error");
       return;
     }
-  } catch (err) {
-    setStatus(`The server could not be reached (${err}). Please try again.`, "error");
-    return;
   }
+  window.agegenderLast = body;  // for the browser tests and the curious
+  const where = body.engine === "device" ? " (on this device)" : "";
   const img = new Image();
   img.onload = () => {
     draw(img, body);
     const n = body.faces.length;
     const undef = body.faces.filter((f) => f.undefined).length;
-    if (n === 0) setStatus("Undefined: no face found. Please try another photo with a clearly visible face.", "undefined");
-    else if (undef) setStatus(`${n} face(s); ${undef} Undefined — the model is not sure. See below.`, "undefined");
-    else setStatus(`${n} face(s) found.`);
+    if (n === 0) setStatus(`Undefined: no face found${where}. Please try another photo with a clearly visible face.`, "undefined");
+    else if (undef) setStatus(`${n} face(s); ${undef} Undefined — the model is not sure${where}. See below.`, "undefined");
+    else setStatus(`${n} face(s) found${where}.`);
   };
-  img.onerror = () => setStatus(`${body.faces.length} face(s) found (this browser cannot show the photo).`);
+  img.onerror = () => setStatus(`${body.faces.length} face(s) found${where} (this browser cannot show the photo).`);
   img.src = URL.createObjectURL(file);
 }
 

@@ -1,12 +1,15 @@
-// Service worker: keeps the page itself available offline (the app shell). Predictions still need
-// the server; running the model in the browser (onnxruntime-web) is the next step.
+// Service worker: keeps the app — page, onnxruntime-web and the on-device models — available offline,
+// so the installed app answers without a network (device.js). Answers (/api/) are never cached.
 "use strict";
-const CACHE = "agegender-shell-v1";
-const SHELL = ["/", "/static/style.css", "/static/app.js", "/static/manifest.webmanifest",
+const CACHE = "agegender-v2";
+const SHELL = ["/", "/static/style.css", "/static/app.js", "/static/device.js", "/static/manifest.webmanifest",
                "/static/icon-192.png", "/static/icon-512.png"];
+const DEVICE = ["/static/ort/ort.wasm.min.js", "/static/ort/ort-wasm-simd-threaded.mjs",
+                "/static/ort/ort-wasm-simd-threaded.wasm", "/models/device.json", "/models/retinaface.onnx",
+                "/models/age.onnx", "/models/gender.onnx", "/models/head.onnx"];
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL.concat(DEVICE))).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -14,12 +17,15 @@ self.addEventListener("activate", (event) => {
     .then(() => self.clients.claim()));
 });
 
+// network first (a server's newer files win), the cache when offline
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.pathname.startsWith("/api/")) return;  // never cache answers
   event.respondWith(fetch(event.request).then((resp) => {
-    const copy = resp.clone();
-    caches.open(CACHE).then((c) => c.put(event.request, copy));
+    if (resp.ok) {
+      const copy = resp.clone();
+      caches.open(CACHE).then((c) => c.put(event.request, copy));
+    }
     return resp;
-  }).catch(() => caches.match(event.request)));
+  }).catch(() => caches.match(event.request, { ignoreVary: true })));
 });

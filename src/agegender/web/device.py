@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from agegender import alignment, faces, labels
-from agegender.features.agnet import EPS, models_dir
+from agegender.features.agnet import EPS, flushed_model, models_dir
 from agegender.predictor import FAST_MODEL, Predictor
 
 
@@ -39,8 +39,8 @@ def device_files(pred: Predictor) -> dict[str, Path | bytes]:
     meta = json.loads((head / "metadata.json").read_text())
     return {
         "retinaface.onnx": _retinaface_bytes(),
-        "age.onnx": models_dir() / manifest["models"]["age"]["artifact"]["filename"],
-        "gender.onnx": models_dir() / manifest["models"]["gender"]["artifact"]["filename"],
+        "age.onnx": flushed_model(models_dir() / manifest["models"]["age"]["artifact"]["filename"]),
+        "gender.onnx": flushed_model(models_dir() / manifest["models"]["gender"]["artifact"]["filename"]),
         "head.onnx": head / meta["runtime"]["onnx"],
     }
 
@@ -63,7 +63,7 @@ def device_settings(pred: Predictor) -> dict:
     return {
         "model": head.name,
         "detector": {"file": "retinaface.onnx", "score_threshold": faces.RETINA_SCORE_THRESHOLD,
-                     "max_side": faces.RETINA_MAX_SIDE, "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
+                     "max_side": getattr(pred.pipeline.detector, "max_side", faces.RETINA_MAX_SIDE), "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
                      "min_face": faces.MIN_FACE},
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
         "age_net": {"file": "age.onnx", **net(age), "age_weights": age["age_weights"]},

@@ -71,3 +71,20 @@ def test_real_folds_subject_exclusive():
         sp = splits.adience_fold(m.records, k)
         assert not splits.subjects_overlap(m.records, np.r_[sp.train, sp.val], sp.test)
         assert len(sp.train) + len(sp.val) + len(sp.test) == 16156
+
+
+def test_stratified_kfold_keeps_other_sources_train_only():
+    utk = [Record(path=f"u{i}.jpg", source="utkface", key=f"u{i}", age_group=i % 8, gender=i % 2) for i in range(200)]
+    extra = [Record(path=f"c{i}.jpg", source="celeba-gender", key=f"c{i}", gender=i % 2) for i in range(50)]
+    recs = utk[:100] + extra + utk[100:]
+    plain = splits.stratified_kfold(utk, k=5, seed=0)
+    mixed = splits.stratified_kfold(recs, k=5, seed=0, test_source="utkface")
+    extra_idx = set(range(100, 150))
+    seen = []
+    for sp, ref in zip(mixed, plain):
+        assert extra_idx <= set(sp.train.tolist())                      # every fold trains on the extra rows
+        assert not extra_idx & set(sp.test.tolist()) and not extra_idx & set(sp.val.tolist())  # never tests on them
+        seen += sp.test.tolist()
+        to_utk = lambda idx: sorted(i if i < 100 else i - 50 for i in idx if i not in extra_idx)  # noqa: E731
+        assert to_utk(sp.test) == ref.test.tolist()                      # UTKFace folds unchanged by the extra rows
+    assert sorted(seen) == sorted(set(range(250)) - extra_idx)

@@ -74,7 +74,8 @@ class Predictor:
     """``Predictor.default()`` or ``Predictor.load(dir)``; then ``predict(image)``.
 
     ``detect_size`` caps the longer side of the copy the detector sees (default 640 for RetinaFace):
-    320 halves the cost of a portrait but loses faces under ~30 px. ``landmarks`` overrides the
+    320 halves the cost of a portrait but finds 73 % instead of 98 % of the faces in group photos
+    (docs/MODEL.md). ``landmarks`` overrides the
     model's own alignment (``dlib`` or ``retina5``, see faces.py) —
     only to measure what a different alignment does; leave it ``None`` to use the model's.
     """
@@ -117,7 +118,7 @@ class Predictor:
 
     @classmethod
     def fast(cls, **kw) -> Predictor:
-        """The fast built-in model: about a quarter of the time per photo, lower gender accuracy."""
+        """The fast built-in model: about a fifth of the time per photo, a little less accurate (docs/MODEL.md)."""
         return cls(FAST_MODEL, **kw)
 
     # ------------------------------------------------------------------ core

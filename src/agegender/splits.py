@@ -75,22 +75,35 @@ def adience_fold(records: Sequence[Record], test_fold: int, val_fraction: float 
     return Split(np.sort(train), np.sort(val), test, f"adience-5fold (test fold {test_fold}, validation by subject)")
 
 
-def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_fraction: float = 0.1) -> list[Split]:
-    """k folds stratified by (age group, gender); validation stratified from each training part."""
+def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_fraction: float = 0.1,
+                     test_source: str | None = None) -> list[Split]:
+    """k folds stratified by (age group, gender); validation stratified from each training part.
+
+    With ``test_source``, only that source's records are folded; records of other sources (merged-in
+    extra data, e.g. gender-only crops) join the training part of every fold and are never tested on.
+    """
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
-    strata = np.array([f"{r.age_group}/{r.gender}" for r in records])
-    idx = np.arange(len(records))
+    all_idx = np.arange(len(records))
+    if test_source is None:
+        idx, extra = all_idx, np.array([], dtype=np.int64)
+    else:
+        mine = np.array([r.source == test_source for r in records], dtype=bool)
+        idx, extra = all_idx[mine], all_idx[~mine]
+    strata = np.array([f"{records[i].age_group}/{records[i].gender}" for i in idx])
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     out = []
-    for f, (train, test) in enumerate(skf.split(idx, strata)):
-        val = np.array([], dtype=np.int64)
+    for f, (train_pos, test_pos) in enumerate(skf.split(idx, strata)):
+        val_pos = np.array([], dtype=np.int64)
         if val_fraction > 0:
             try:
-                train, val = train_test_split(train, test_size=val_fraction, random_state=seed + f, stratify=strata[train])
+                train_pos, val_pos = train_test_split(train_pos, test_size=val_fraction, random_state=seed + f,
+                                                      stratify=strata[train_pos])
             except ValueError:  # too few rows per stratum for a stratified validation part
-                train, val = train_test_split(train, test_size=val_fraction, random_state=seed + f)
-        out.append(Split(np.sort(train), np.sort(val), np.sort(test), f"stratified {k}-fold (fold {f}, seed {seed})"))
+                train_pos, val_pos = train_test_split(train_pos, test_size=val_fraction, random_state=seed + f)
+        train = np.concatenate([idx[train_pos], extra])
+        what = f"stratified {k}-fold (fold {f}, seed {seed})" + (f"; {len(extra)} rows of other sources train only" if len(extra) else "")
+        out.append(Split(np.sort(train), np.sort(idx[val_pos]), np.sort(idx[test_pos]), what))
     return out
 
 

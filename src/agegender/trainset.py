@@ -96,8 +96,9 @@ def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path]
 def make_split(data: LabelledFeatures, protocol: str, fold: int, folds: int = 5, val_fraction: float = 0.1,
                seed: int = 0) -> splits.Split:
     """The train/val/test indices of one fold of a protocol (DESIGN §5)."""
-    if protocol == "utkface-a8":
-        return splits.stratified_kfold(data.records, k=folds, seed=seed, val_fraction=val_fraction)[fold]
+    if protocol == "utkface-a8":  # other sources merged in (gender-only crops …) only ever train
+        source = "utkface" if any(r.source == "utkface" for r in data.records) else None
+        return splits.stratified_kfold(data.records, k=folds, seed=seed, val_fraction=val_fraction, test_source=source)[fold]
     if protocol == "adience-5fold":
         return splits.adience_fold(data.records, fold, val_fraction=val_fraction, seed=seed)
     if protocol == "random-split":

@@ -145,6 +145,6 @@ def register(sub) -> None:
     pr.add_argument("--webcam", action="store_true", help="also read frames from the first webcam")
     pr.add_argument("--threads", type=int, default=1)
     pr.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
-                    "(default: 640 for RetinaFace; 320 is ~2x faster on a portrait but misses faces under ~30 px)")
+                    "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=cmd_predict)

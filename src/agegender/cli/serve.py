@@ -15,7 +15,10 @@ def cmd_serve(args) -> int:
     from agegender.predictor import Predictor
 
     kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size}
-    pred = Predictor.load(args.model, **kw) if args.model else Predictor.default(**kw)
+    if args.model:
+        pred = Predictor.load(args.model, **kw)
+    else:
+        pred = Predictor.fast(**kw) if args.fast else Predictor.default(**kw)
     app = create_app(pred, max_bytes=args.max_mb * 1024 * 1024, max_pixels=args.max_pixels)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
     return 0
@@ -29,11 +32,12 @@ def register(sub) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--model", help="model artifact folder (default: the built-in model)")
+    s.add_argument("--fast", action="store_true", help="the fast built-in model (the one the page can also run on the phone)")
     s.add_argument("--detector", choices=DETECTORS, default="retinaface")
     s.add_argument("--max-mb", type=int, default=15, help="upload size cap in MB (default: %(default)s)")
     s.add_argument("--max-pixels", type=int, default=40_000_000, help="image pixel limit (default: %(default)s)")
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
-                    "(default: 640 for RetinaFace; 320 is ~2x faster on a portrait but misses faces under ~30 px)")
+                    "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
     s.add_argument("--quiet", action="store_true", help="only warnings in the server log")
     s.set_defaults(func=cmd_serve)

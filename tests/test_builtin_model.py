@@ -46,7 +46,7 @@ def test_prediction_imports_no_deep_learning_framework():
 def test_cli_main_job(capsys):
     from agegender.cli import main
 
-    for extra in ([], ["--fast"]):
+    for extra in ([], ["--fast"], ["--fast", "--landmarks", "retina5", "--detect-size", "320"]):
         assert main(["predict", str(default_photo()), "--json", "--quiet", *extra]) == 0
         row = json.loads(capsys.readouterr().out)
         assert row["width"] == 512 and len(row["faces"]) == 1 and row["faces"][0]["best_gender"] == "f"

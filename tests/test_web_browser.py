@@ -88,7 +88,7 @@ def test_upload_photo_shows_labels_on_a_phone_sized_page(server, browser, tmp_pa
     browser.save_screenshot(str(tmp_path / "phone.png"))
 
 
-def test_on_device_model_gives_the_same_answer_as_the_server(server, browser):  # noqa: F811
+def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tmp_path):  # noqa: F811
     """onnxruntime-web in the page vs Python: the device model's answer equals the one the server
     computes with the same model and alignment, and agrees with the server's default model."""
     import httpx
@@ -102,27 +102,41 @@ def test_on_device_model_gives_the_same_answer_as_the_server(server, browser):  
     assert on_device["engine"] == "device"
     device_pred = Predictor.load(device_model_dir(Predictor.default()), landmarks="retina5")  # as the browser aligns
     _same_answer(on_device, device_pred.predict(default_photo()).to_dict())
+    # a broken file on the device path: a clear message, no answer
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    browser.execute_script("window.agegenderLast = null;")
+    browser.find_element(By.ID, "file").send_keys(str(broken))
+    status = browser.find_element(By.ID, "status")
+    WebDriverWait(browser, 60).until(lambda d: status.get_attribute("class") == "error")
+    assert "not a readable image" in status.text and browser.execute_script("return window.agegenderLast") is None
     served = httpx.post(server + "/api/predict", files={"file": ("a.jpg", default_photo().read_bytes(), "image/jpeg")},
                         timeout=120).json()
     assert on_device["faces"][0]["best_age_group"] == served["faces"][0]["age_group"]
     assert on_device["faces"][0]["best_gender"] == served["faces"][0]["gender"]
 
 
-def test_installed_app_answers_offline(browser):
+def test_installed_app_answers_offline_as_the_server_does(browser):
     """Install (service worker caches page, runtime and models), stop the server, reload: the page
-    still opens and answers on the device."""
+    still opens and answers on the device — the same answer the server gives with the same model
+    and alignment (`serve --fast --landmarks retina5`)."""
+    import httpx
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     from agegender.cli import default_photo
 
-    proc, base = start_server()
+    proc, base = start_server("--fast", "--landmarks", "retina5")
     try:
+        served = httpx.post(base + "/api/predict", files={"file": ("a.jpg", default_photo().read_bytes(), "image/jpeg")},
+                            timeout=120).json()
         browser.get(base + "/")
         WebDriverWait(browser, 120).until(lambda d: d.execute_script(
             "return caches.has('agegender-v2').then(ok => ok && caches.open('agegender-v2'))"
             ".then(c => c && c.match('/models/age.onnx')).then(r => !!r)") is True)
-        online = _upload(browser, default_photo(), engine="device")
     finally:
         stop_server(proc)
     browser.refresh()  # the server is gone: the service worker serves the app
@@ -130,4 +144,4 @@ def test_installed_app_answers_offline(browser):
     offline = _upload(browser, default_photo())  # "server" engine: unreachable, so the page runs the model itself
     assert offline["engine"] == "device"
     assert "on this device" in browser.find_element(By.ID, "status").text
-    _same_answer(offline, online)
+    _same_answer(offline, served)

@@ -9,6 +9,7 @@ from agegender.cli.common import (
     DETECTORS,
     CliError,
 )
+from agegender.faces import LANDMARKS
 
 CSV_FIELDS = ("source", "face", "x0", "y0", "x1", "y1", "score", "age_group", "gender", "undefined", "reason",
               "best_age_group", "best_gender", "p_age_best", "p_gender_best", "error")
@@ -39,7 +40,7 @@ def cmd_predict(args) -> int:
     from agegender.imaging import ImageError, load_image
     from agegender.predictor import ImageResult, Predictor
 
-    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size}
+    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size, "landmarks": args.landmarks}
     if args.model:
         pred = Predictor.load(args.model, **kw)
     else:
@@ -144,6 +145,8 @@ def register(sub) -> None:
     pr.add_argument("--max-frames", type=int, default=0, help="videos/webcam: stop after N frames (webcam default 10)")
     pr.add_argument("--webcam", action="store_true", help="also read frames from the first webcam")
     pr.add_argument("--threads", type=int, default=1)
+    pr.add_argument("--landmarks", choices=LANDMARKS, help="override the model's alignment: retina5 = RetinaFace's "
+                    "own landmarks, as the in-browser app aligns (default: what the model was trained with)")
     pr.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
                     "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agegender.cli.common import CliError
+from agegender.faces import LANDMARKS
 
 
 def cmd_serve(args) -> int:
@@ -14,7 +15,7 @@ def cmd_serve(args) -> int:
         raise CliError(f"the web app needs the web extra (pip install 'agegender[web]'): {e}") from None
     from agegender.predictor import Predictor
 
-    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size}
+    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size, "landmarks": args.landmarks}
     if args.model:
         pred = Predictor.load(args.model, **kw)
     else:
@@ -37,6 +38,8 @@ def register(sub) -> None:
     s.add_argument("--max-mb", type=int, default=15, help="upload size cap in MB (default: %(default)s)")
     s.add_argument("--max-pixels", type=int, default=40_000_000, help="image pixel limit (default: %(default)s)")
     s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--landmarks", choices=LANDMARKS, help="override the model's alignment: retina5 = RetinaFace's "
+                    "own landmarks, as the in-browser app aligns (default: what the model was trained with)")
     s.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
                     "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
     s.add_argument("--quiet", action="store_true", help="only warnings in the server log")

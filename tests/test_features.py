@@ -62,6 +62,26 @@ def test_agnet_with_denormal_weights_zeroed_gives_the_same_outputs(chips):
         assert np.allclose(ref, got, atol=1e-7)
 
 
+def test_onnx_descriptor_equals_dlibs_own(astronaut, retina):
+    """dlib128 runs dlib's ResNet rebuilt as ONNX from dlib's file: the same numbers as dlib computes."""
+    import dlib
+
+    from agegender.faces import dlib_model_file
+    from agegender.features.dlib_embedding import MODEL_FILE
+    from agegender.features.dlib_onnx import read_layers
+
+    layers = read_layers(dlib_model_file(MODEL_FILE))
+    assert [lay["kind"] for lay in layers].count("conv") == 29 and layers[-1]["weight"].shape == (256, 128)
+    face = retina.faces(astronaut)[0]
+    chips = np.stack([retina.chip(astronaut, face, 150, 0.25), retina.chip(astronaut[:, ::-1].copy(), retina.faces(
+        astronaut[:, ::-1].copy())[0], 150, 0.25), np.full((150, 150, 3), 90, np.uint8)])
+    ours = get_extractor("dlib128").extract([chips])
+    net = dlib.face_recognition_model_v1(dlib_model_file(MODEL_FILE))
+    theirs = np.array(net.compute_face_descriptor([np.ascontiguousarray(c) for c in chips]), dtype=np.float32)
+    assert ours.shape == (3, 128)
+    assert np.abs(ours - theirs).max() < 1e-5
+
+
 def test_dlib_embedding_is_unit_scale_and_identity_aware(astronaut, retina, chips):
     ex = get_extractor("dlib128")
     v = ex.extract(chips(ex))[0]

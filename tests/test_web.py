@@ -146,7 +146,10 @@ def test_on_device_files_are_served_locally(server):
     cfg = httpx.get(server + "/models/device.json").json()
     assert cfg["thresholds"]["age"] > 0 and len(cfg["alignment"]["template"]) == 5
     assert cfg["labels"]["age_groups"][0] == "0-2" and cfg["age_net"]["size"] == 64
-    for name in ("retinaface.onnx", "age.onnx", "gender.onnx", "head.onnx"):
+    # the default model runs on the device too: dlib's descriptor is served as ONNX
+    assert cfg["extractors"] == ["dlib128", "agnet"] and "/models/descriptor.onnx" in cfg["files"]
+    for name in ("retinaface.onnx", "age.onnx", "gender.onnx", "head.onnx", "descriptor.onnx"):
+        assert f"/models/{name}" in cfg["files"]
         r = httpx.get(server + "/models/" + name)
         assert r.status_code == 200
         ort.InferenceSession(r.content, providers=["CPUExecutionProvider"])  # a real ONNX model
@@ -162,5 +165,5 @@ def test_on_device_files_are_served_locally(server):
         r = httpx.get(server + js)
         assert r.status_code == 200 and "javascript" in r.headers["content-type"]
     sw = httpx.get(server + "/sw.js").text
-    for path in ("/models/age.onnx", "/models/head.onnx", "/static/ort/ort-wasm-simd-threaded.wasm", "/static/device.js"):
-        assert path in sw  # precached at install, so the app works offline
+    for path in ("/models/device.json", "cfg.files", "/static/ort/ort-wasm-simd-threaded.wasm", "/static/device.js"):
+        assert path in sw  # precached at install (the model files device.json lists), so the app works offline

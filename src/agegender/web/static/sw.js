@@ -4,12 +4,18 @@
 const CACHE = "agegender-v2";
 const SHELL = ["/", "/static/style.css", "/static/app.js", "/static/device.js", "/static/manifest.webmanifest",
                "/static/icon-192.png", "/static/icon-512.png"];
-const DEVICE = ["/static/ort/ort.wasm.min.js", "/static/ort/ort-wasm-simd-threaded.mjs",
-                "/static/ort/ort-wasm-simd-threaded.wasm", "/models/device.json", "/models/retinaface.onnx",
-                "/models/age.onnx", "/models/gender.onnx", "/models/head.onnx"];
+const RUNTIME = ["/static/ort/ort.wasm.min.js", "/static/ort/ort-wasm-simd-threaded.mjs",
+                 "/static/ort/ort-wasm-simd-threaded.wasm", "/models/device.json"];
+
+// the model files the server's on-device settings list (/models/device.json "files")
+async function install() {
+  const cfg = await (await fetch("/models/device.json")).json();
+  const c = await caches.open(CACHE);
+  await c.addAll(SHELL.concat(RUNTIME, cfg.files));
+}
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL.concat(DEVICE))).then(() => self.skipWaiting()));
+  event.waitUntil(install().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {

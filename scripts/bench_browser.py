@@ -76,9 +76,9 @@ def main() -> None:
     if isinstance(times, str) or isinstance(load_ms, str):
         sys.exit(f"the page failed: {load_ms if isinstance(load_ms, str) else times}")
     ms = sorted(t for t, _ in times)
-    print(f"model loading (runtime + 4 ONNX models, from the local server): {load_ms:.0f} ms")
+    print(f"model loading (runtime + the ONNX models device.json lists, from the local server): {load_ms:.0f} ms")
     print(f"on-device prediction, {args.photo}, {times[0][1]} face(s): median {ms[len(ms) // 2]:.0f} ms, "
-          f"best {ms[0]:.0f} ms over {len(ms)} runs (decode + detect + align + both nets + head, WebAssembly, 1 thread)")
+          f"best {ms[0]:.0f} ms over {len(ms)} runs (decode + detect + align + extractors + head, WebAssembly, 1 thread)")
 
 
 if __name__ == "__main__":

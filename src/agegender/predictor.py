@@ -118,7 +118,7 @@ class Predictor:
 
     @classmethod
     def fast(cls, **kw) -> Predictor:
-        """The fast built-in model: about a fifth of the time per photo, a little less accurate (docs/MODEL.md)."""
+        """The fast built-in model (agnet features only): ~2x the faces per second, less accurate (docs/MODEL.md)."""
         return cls(FAST_MODEL, **kw)
 
     # ------------------------------------------------------------------ core

@@ -133,7 +133,7 @@ def register(sub) -> None:
                         "skipped; the exit code is non-zero only when nothing could be processed.")
     pr.add_argument("paths", nargs="*", help="image or video files, folders (searched recursively), glob patterns")
     pr.add_argument("--model", help="model artifact folder (metadata.json + model.onnx); default: the built-in model")
-    pr.add_argument("--fast", action="store_true", help="the fast built-in model (agnet features only; see docs/MODEL.md)")
+    pr.add_argument("--fast", action="store_true", help="the fast built-in model (agnet features only: ~2x faster, less accurate; docs/MODEL.md)")
     pr.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     pr.add_argument("--csv", action="store_true", help="CSV, one row per face")
     pr.add_argument("--annotate", metavar="DIR", help="write copies with boxes and labels drawn into DIR")

@@ -33,7 +33,7 @@ def register(sub) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--model", help="model artifact folder (default: the built-in model)")
-    s.add_argument("--fast", action="store_true", help="the fast built-in model (the one the page can also run on the phone)")
+    s.add_argument("--fast", action="store_true", help="the fast built-in model (also a smaller download for the phone)")
     s.add_argument("--detector", choices=DETECTORS, default="retinaface")
     s.add_argument("--max-mb", type=int, default=15, help="upload size cap in MB (default: %(default)s)")
     s.add_argument("--max-pixels", type=int, default=40_000_000, help="image pixel limit (default: %(default)s)")

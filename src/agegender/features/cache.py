@@ -178,7 +178,13 @@ def compute_features(
 def _worker(args: tuple) -> tuple[int, int]:
     """One process's share of :func:`compute_features_parallel` (top level so it pickles)."""
     manifest, extractor, detector, landmarks, cache_path, batch_size = args
+    import threading
+
+    from tqdm import tqdm
+
     from agegender.features import get_extractor
+
+    tqdm.set_lock(threading.RLock())  # no multiprocessing lock: the pool ends workers before they could release one
 
     fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks), cache_path,
                           batch_size=batch_size, progress=False)

@@ -75,9 +75,9 @@ class Predictor:
 
     ``detect_size`` caps the longer side of the copy the detector sees (default 640 for RetinaFace):
     320 halves the cost of a portrait but finds 73 % instead of 98 % of the faces in group photos
-    (docs/MODEL.md). ``landmarks`` overrides the
-    model's own alignment (``dlib`` or ``retina5``, see faces.py) —
-    only to measure what a different alignment does; leave it ``None`` to use the model's.
+    (docs/MODEL.md). ``landmarks`` overrides the model's own alignment (``dlib`` or ``retina5``, see
+    faces.py) — to run what the in-browser app runs, or to measure what an alignment does; leave it
+    ``None`` to use the model's.
     """
 
     def __init__(self, model_dir: str | os.PathLike, detector: str = "retinaface", threads: int = 1,
@@ -172,7 +172,7 @@ class Predictor:
         return res, array, self.pipeline.faces(array)[:max_faces]
 
     def predict_array(self, image: np.ndarray, source: str = "<array>", max_faces: int | None = None) -> ImageResult:
-        return self._answer([self._detect(image, source, max_faces)])[0]
+        return self.predict(image, source, max_faces)
 
     def predict(self, image: str | os.PathLike | bytes | np.ndarray, name: str | None = None,
                 max_faces: int | None = None) -> ImageResult:

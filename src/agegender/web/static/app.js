@@ -46,8 +46,8 @@ function draw(img, result) {
   });
 }
 
-// Where the model runs: "server" (POST /api/predict, the most accurate model) or "device"
-// (device.js: onnxruntime-web on this phone, the fast model, works offline).
+// Where the model runs: "server" (POST /api/predict) or "device" (device.js: the server's model in
+// onnxruntime-web on this phone — the fast one if the server's cannot run there; works offline).
 function engine() {
   return document.querySelector('input[name="engine"]:checked').value;
 }

@@ -167,3 +167,18 @@ def test_on_device_files_are_served_locally(server):
     sw = httpx.get(server + "/sw.js").text
     for path in ("/models/device.json", "cfg.files", "/static/ort/ort-wasm-simd-threaded.wasm", "/static/device.js"):
         assert path in sw  # precached at install (the model files device.json lists), so the app works offline
+
+
+def test_the_phone_runs_the_servers_model_only_when_it_can():
+    from types import SimpleNamespace
+
+    from agegender.predictor import FAST_MODEL
+    from agegender.web.device import device_model_dir
+
+    def served(extractors, output="two_hot"):
+        return SimpleNamespace(metadata={"preprocessing": {"extractors": extractors}}, output=output, model_dir="served")
+
+    assert device_model_dir(served(["dlib128", "agnet"])) == "served"
+    assert device_model_dir(served(["dlib128+agnet"])) == "served"
+    assert device_model_dir(served(["pixels"])) == FAST_MODEL          # no browser version of that extractor
+    assert device_model_dir(served(["agnet"], "tuple")) == FAST_MODEL  # device.js reads two softmax heads

@@ -29,9 +29,9 @@ DEVICE_EXTRACTORS = {"agnet", "dlib128"}
 
 
 def device_model_dir(pred: Predictor) -> Path:
-    """The server's model if a browser can run its extractors, else the fast built-in one."""
-    parts = {p for name in pred.metadata["preprocessing"]["extractors"] for p in name.split("+")}
-    return pred.model_dir if parts <= DEVICE_EXTRACTORS else FAST_MODEL
+    """The server's model if a browser can run it (its extractors, two softmax heads), else the fast built-in one."""
+    runnable = set(_extractors(pred.metadata)) <= DEVICE_EXTRACTORS and pred.output == "two_hot"
+    return pred.model_dir if runnable else FAST_MODEL
 
 
 @cache

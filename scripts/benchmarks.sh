@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce every figure in docs/BENCHMARKS.md on this CPU. Needs ../shared (UTKFace) and the train extra.
+# Reproduce every figure in docs/BENCHMARKS.md, docs/MODEL.md and docs/FACES.md on this CPU. Needs ../shared (UTKFace) and the train extra.
 # Usage: bash scripts/benchmarks.sh [WORKDIR]   (default: ./bench-work; features are cached there)
 set -euo pipefail
 W=${1:-bench-work}
@@ -58,6 +58,31 @@ ag evaluate src/agegender/data/model-fast --manifest "$W/celeba.csv" --features 
 
 # 9. detection and speed (docs/FACES.md, docs/MODEL.md): best run with nothing else on the machine
 ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200
+ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200 --detectors retinaface --max-side 640 320
 ag bench speed --folder "$SHARED/data/utkface/crop_part1" --limit 300 --threads 1 2 --repeat 10
-ag bench predict --folder "$SHARED/data/utkface/crop_part1" --limit 100 --threads 1 --repeat 10
-ag bench predict --model src/agegender/data/model-fast --folder "$SHARED/data/utkface/crop_part1" --limit 200 --threads 1 --repeat 10
+for model in src/agegender/data/model src/agegender/data/model-fast; do
+  for size in 640 320; do
+    ag bench predict --model $model --detect-size $size --folder "$SHARED/data/utkface/crop_part1" --limit 1000 --threads 1 --repeat 20
+  done
+done
+python scripts/bench_browser.py --repeat 10          # needs chromium + chromedriver (apt)
+
+# 10. the phone's alignment (RetinaFace's landmarks) against dlib's, for both built-in models (docs/MODEL.md)
+python scripts/fit_retina5_template.py "$SHARED/data/utkface/crop_part1" --n 1000
+for ex in agnet dlib128; do for lm in dlib retina5; do
+  ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks $lm --out "$W/utk-$ex-rf-$lm.npz" --cache "$W/rf-feats.sqlite" --workers 2 --quiet
+done; done
+python scripts/compare_alignments.py "$W/a8-logreg-agnet" --manifest "$W/utk.csv" --train "$W/utk-agnet.npz" \
+  aligned+dlib="$W/utk-agnet.npz" retinaface+dlib="$W/utk-agnet-rf-dlib.npz" retinaface+retina5="$W/utk-agnet-rf-retina5.npz"
+python scripts/compare_alignments.py "$W/a8-mlp-dlib128-agnet" --manifest "$W/utk.csv" --train "$W/utk-dlib128.npz,$W/utk-agnet.npz" \
+  aligned+dlib="$W/utk-dlib128.npz,$W/utk-agnet.npz" retinaface+dlib="$W/utk-dlib128-rf-dlib.npz,$W/utk-agnet-rf-dlib.npz" \
+  retinaface+retina5="$W/utk-dlib128-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz"
+ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet-rf-retina5.npz" --out "$W/a8-logreg-retina5" --quiet
+
+# 11. gender-only crops in training (docs/MODEL.md) and int8 networks (docs/MODEL.md)
+bash scripts/celeba_gender_study.sh "$W"
+python scripts/int8_study.py agnet --calib "$SHARED/data/celeba-gender" --manifest "$W/utk.csv" --out "$W/utk-agnet-int8.npz"
+ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet-int8.npz" --out "$W/a8-logreg-agnet-int8" --quiet
+python scripts/int8_study.py dlib128 --calib "$SHARED/data/celeba-gender" --n 300 --manifest "$W/utk.csv" --out "$W/utk-dlib128-int8.npz"
+python scripts/compare_alignments.py "$W/a8-mlp-dlib128-agnet" --manifest "$W/utk.csv" --train "$W/utk-dlib128.npz,$W/utk-agnet.npz" \
+  float="$W/utk-dlib128.npz,$W/utk-agnet.npz" int8="$W/utk-dlib128-int8.npz,$W/utk-agnet.npz"

@@ -8,7 +8,7 @@ features of a manifest, to score with the usual commands:
     python scripts/int8_study.py agnet --calib ../shared/data/celeba-gender --manifest WORK/utk.csv --out WORK/utk-agnet-int8.npz
     agegender benchmark utkface-a8 configs/logreg.toml --manifest WORK/utk.csv --features WORK/utk-agnet-int8.npz --out WORK/a8-logreg-agnet-int8
 
-    python scripts/int8_study.py dlib128 --calib ../shared/data/celeba-gender --manifest WORK/utk.csv --out WORK/utk-dlib128-int8.npz
+    python scripts/int8_study.py dlib128 --calib ../shared/data/celeba-gender --n 300 --manifest WORK/utk.csv --out WORK/utk-dlib128-int8.npz
     python scripts/compare_alignments.py WORK/a8-mlp-dlib128-agnet --manifest WORK/utk.csv --train WORK/utk-dlib128.npz,WORK/utk-agnet.npz \\
         float=WORK/utk-dlib128.npz,WORK/utk-agnet.npz int8=WORK/utk-dlib128-int8.npz,WORK/utk-agnet.npz
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agegender.faces import DETECTORS  # noqa: F401  (re-exported for the command modules)
+from agegender.faces import DETECTORS, LANDMARKS
 
 
 class CliError(Exception):
@@ -35,6 +35,29 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", help="shortcut for --set data.manifest=…")
     p.add_argument("--features", help="shortcut for --set data.features=… (comma-separated .npz files)")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+
+def add_predictor_args(p: argparse.ArgumentParser, fast_help: str) -> None:
+    """Which model, and how it finds and aligns faces: shared by `predict` and `serve`."""
+    p.add_argument("--model", help="model artifact folder (metadata.json + model.onnx); default: the built-in model")
+    p.add_argument("--fast", action="store_true", help=fast_help)
+    p.add_argument("--detector", choices=DETECTORS, default="retinaface", help="face detector (default: %(default)s; "
+                   "'aligned' for images that are already face crops)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--landmarks", choices=LANDMARKS, help="override the model's alignment: retina5 = RetinaFace's "
+                   "own landmarks, as the in-browser app aligns (default: what the model was trained with)")
+    p.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
+                   "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
+
+
+def load_predictor(args):
+    """The Predictor that :func:`add_predictor_args`' options ask for."""
+    from agegender.predictor import Predictor
+
+    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size, "landmarks": args.landmarks}
+    if args.model:
+        return Predictor.load(args.model, **kw)
+    return Predictor.fast(**kw) if args.fast else Predictor.default(**kw)
 
 
 def add_manifest_output(p: argparse.ArgumentParser, check: bool = True) -> None:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agegender.cli.common import (
-    DETECTORS,
-    CliError,
-)
-from agegender.faces import LANDMARKS
+from agegender.cli.common import CliError, add_predictor_args, load_predictor
 
 CSV_FIELDS = ("source", "face", "x0", "y0", "x1", "y1", "score", "age_group", "gender", "undefined", "reason",
               "best_age_group", "best_gender", "p_age_best", "p_gender_best", "error")
@@ -38,13 +34,9 @@ def cmd_predict(args) -> int:
 
     from agegender import inputs
     from agegender.imaging import ImageError, load_image
-    from agegender.predictor import ImageResult, Predictor
+    from agegender.predictor import ImageResult
 
-    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size, "landmarks": args.landmarks}
-    if args.model:
-        pred = Predictor.load(args.model, **kw)
-    else:
-        pred = Predictor.fast(**kw) if args.fast else Predictor.default(**kw)
+    pred = load_predictor(args)
     items = inputs.expand(args.paths) if args.paths else []
     if not items and not args.webcam:
         raise CliError("nothing to predict: give image/video files, folders or globs, or --webcam")
@@ -132,22 +124,14 @@ def register(sub) -> None:
                         description="Predict with the built-in model (or --model DIR). Bad files are reported and "
                         "skipped; the exit code is non-zero only when nothing could be processed.")
     pr.add_argument("paths", nargs="*", help="image or video files, folders (searched recursively), glob patterns")
-    pr.add_argument("--model", help="model artifact folder (metadata.json + model.onnx); default: the built-in model")
-    pr.add_argument("--fast", action="store_true", help="the fast built-in model (agnet features only: ~2x faster, less accurate; docs/MODEL.md)")
+    add_predictor_args(pr, "the fast built-in model (agnet features only: ~2x faster, less accurate; docs/MODEL.md)")
     pr.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     pr.add_argument("--csv", action="store_true", help="CSV, one row per face")
     pr.add_argument("--annotate", metavar="DIR", help="write copies with boxes and labels drawn into DIR")
-    pr.add_argument("--detector", choices=DETECTORS, default="retinaface", help="face detector (default: %(default)s; "
-                    "'aligned' for images that are already face crops)")
     pr.add_argument("--max-faces", type=int, default=None, help="only the N largest faces per image")
     pr.add_argument("--every", type=int, default=0, help="videos: every N-th frame")
     pr.add_argument("--fps", type=float, default=1.0, help="videos: frames per second to sample (default: %(default)s)")
     pr.add_argument("--max-frames", type=int, default=0, help="videos/webcam: stop after N frames (webcam default 10)")
     pr.add_argument("--webcam", action="store_true", help="also read frames from the first webcam")
-    pr.add_argument("--threads", type=int, default=1)
-    pr.add_argument("--landmarks", choices=LANDMARKS, help="override the model's alignment: retina5 = RetinaFace's "
-                    "own landmarks, as the in-browser app aligns (default: what the model was trained with)")
-    pr.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
-                    "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=cmd_predict)

@@ -90,7 +90,7 @@ def create_app(predictor: Predictor | None = None, max_bytes: int = MAX_BYTES, m
     from agegender.web.device import device_files, device_settings
 
     files = device_files(pred)
-    settings = device_settings(pred)
+    settings = device_settings(pred, files)
 
     @app.get("/models/device.json", include_in_schema=False)
     def device_json() -> JSONResponse:

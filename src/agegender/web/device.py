@@ -61,8 +61,9 @@ def _extractors(meta: dict) -> list[str]:
     return [p for name in meta["preprocessing"]["extractors"] for p in name.split("+")]
 
 
-def device_settings(pred: Predictor) -> dict:
-    """Everything device.js needs besides the ONNX files: the same numbers the Python path uses."""
+def device_settings(pred: Predictor, files: dict[str, Path | bytes]) -> dict:
+    """Everything device.js needs besides the ONNX ``files`` (from :func:`device_files`): the same
+    numbers the Python path uses."""
     manifest = json.loads((models_dir() / "manifest.json").read_text())
     head = device_model_dir(pred)
     meta = json.loads((head / "metadata.json").read_text())
@@ -84,7 +85,7 @@ def device_settings(pred: Predictor) -> dict:
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
         "age_net": {"file": "age.onnx", **net(age), "age_weights": age["age_weights"]},
         "gender_net": {"file": "gender.onnx", **net(gender), "male_index": gender["labels"].index("male")},
-        "files": [f"/models/{name}" for name in device_files(pred)],  # what the service worker keeps offline
+        "files": [f"/models/{name}" for name in files],  # what the service worker keeps offline
         "extractors": _extractors(meta),  # in the order the head's input concatenates them
         "descriptor_net": {"file": "descriptor.onnx", "input": "chips", "size": DlibEmbedding.chips[0].size,
                            "padding": DlibEmbedding.chips[0].padding, "dim": DlibEmbedding.dim},

@@ -19,7 +19,7 @@ def test_defaults_and_presets(tmp_path):
     [
         (["train.epochz=3"], "unknown key train.epochz"),
         (["trainer.epochs=3"], "unknown section [trainer]"),
-        (["train.optimizer=adamw"], "train.optimizer: 'adamw' is not one of adam, rmsprop, adadelta, sgd"),
+        (["train.optimizer=nadam"], "train.optimizer: 'nadam' is not one of adam, adamw, rmsprop, adadelta, sgd"),
         (["train.epochs=many"], "train.epochs: expected an integer"),
         (["train.epochs=0"], "train.epochs: must be ≥ 1"),
         (["model.hidden=[64, 32]", "model.dropout=[0.1]"], "model.dropout: 1 rates for 2 hidden layers"),

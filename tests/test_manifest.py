@@ -10,14 +10,14 @@ from conftest import ADIENCE_FOLDS
 
 def test_csv_round_trip_keeps_every_field(tmp_path):
     recs = [
-        Record(path="a.jpg", source="utkface", key="a", root="/r", age_group=3, gender=1, age_years=17.0),
+        Record(path="a.jpg", source="utkface", key="a", root="/r", age_group=3, gender=1, age_years=17.0, race="asian"),
         Record(path="male/b.jpg", source="celeba-gender", key="b", gender=0),  # no age: stays empty
         Record(path="x/c.jpg", source="adience", key="c", subject="u1", fold=2, age_group=0, gender=0),
     ]
     out = mf.write(Manifest(recs), tmp_path / "m.csv")
     back = mf.read(out)
     assert back.records == recs
-    assert "celeba-gender,b,,,,m," in out.read_text()
+    assert "celeba-gender,b,,,,m,," in out.read_text() and ",17,asian" in out.read_text()
     summary = json.loads(mf.summary_path(out).read_text())
     assert summary["images"] == 3 and summary["labelled_both"] == 2 and summary["by_source"]["utkface"] == 1
 

@@ -7,9 +7,9 @@ from conftest import shared_path
 @pytest.mark.parametrize(
     "name,expected",
     [
-        ("26_1_0_20170104165609520.jpg.chip.jpg", (26, 1)),
-        ("24_0_1_20170116220224657 .jpg.chip.jpg", (24, 0)),  # stray space, labels intact
-        ("55_0_0_20170116232725357jpg.chip.jpg", (55, 0)),   # missing dot, labels intact
+        ("26_1_0_20170104165609520.jpg.chip.jpg", (26, 1, "white")),
+        ("24_0_1_20170116220224657 .jpg.chip.jpg", (24, 0, "black")),  # stray space, labels intact
+        ("55_0_3_20170116232725357jpg.chip.jpg", (55, 0, "indian")),   # missing dot, labels intact
         ("61_3_20170109150557335.jpg.chip.jpg", "race missing"),
         ("61_1_20170109142408075.jpg.chip.jpg", "race missing"),
         ("39_2_0_20170116174525125.jpg.chip.jpg", "gender 2"),

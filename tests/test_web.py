@@ -4,6 +4,7 @@ import io
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -20,11 +21,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(*extra: str) -> tuple[subprocess.Popen, str]:
+def start_server(*extra: str, **popen_kw) -> tuple[subprocess.Popen, str]:
     """`agegender serve` in a subprocess on a free port; returns once /health answers."""
     port = _free_port()
+    log = tempfile.NamedTemporaryFile(prefix="agegender-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), "--quiet", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, **popen_kw)
+    proc.log_path = log.name
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -33,8 +36,10 @@ def start_server(*extra: str) -> tuple[subprocess.Popen, str]:
                 return proc, base
         except httpx.HTTPError:
             time.sleep(0.3)
+        if proc.poll() is not None:
+            break
     proc.kill()
-    pytest.fail("server did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    pytest.fail("server did not start: " + open(proc.log_path, errors="replace").read()[-2000:])
 
 
 def stop_server(proc: subprocess.Popen) -> None:

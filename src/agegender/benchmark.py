@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agegender import evaluation, labels, trainset
+from agegender import calibration, evaluation, fairness, labels, trainset
 from agegender.config import Config
 from agegender.evaluation import Scores
 from agegender.splits import LEAKY_WARNING
@@ -54,10 +54,12 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     ours: list[Scores] = []
     peer: list[Scores] = []
     fold_rows = []
+    pooled: dict[str, list] = {k: [] for k in ("rows", "age", "gender", "covered", "peer_age", "peer_gender")}
     conf = np.zeros((8, 8), dtype=np.int64)
     t_all = time.perf_counter()
     for k in folds:
-        split = trainset.make_split(data, cfg.data.protocol, k, n_folds, cfg.data.val_fraction, cfg.data.seed)
+        split = trainset.make_split(data, cfg.data.protocol, k, n_folds, cfg.data.val_fraction, cfg.data.seed, cfg.data.test_on,
+                                     cfg.data.train_on_copies)
         fold_cfg = replace(cfg, data=replace(cfg.data, fold=k))
         res = training.fit(fold_cfg, data, split, out_dir / f"fold_{k}", resume=(out_dir / f"fold_{k}" / "backup").exists(),
                            progress=progress)
@@ -67,8 +69,14 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
                "test_age_labelled": res.test.n_age, "seconds": round(res.seconds, 1), "epochs": res.epochs,
                "infer_ms_per_face": round(res.infer_ms_per_face, 4),
                "thresholds": {"age": res.thresholds.age, "gender": res.thresholds.gender}, "ours": res.test.to_dict()}
+        pooled["rows"].append(split.test)
+        pooled["age"].append(res.test_probs[0])
+        pooled["gender"].append(res.test_probs[1])
+        pooled["covered"].append(evaluation.covered(*res.test_probs, res.thresholds))
         pp = peer_probs(data, split.test)
         if pp is not None:
+            pooled["peer_age"].append(pp[0])
+            pooled["peer_gender"].append(pp[1])
             ps = evaluation.score(*pp, data.y_age[split.test], data.y_gender[split.test])
             ps.age_xent = ps.gender_xent = None
             peer.append(ps)
@@ -77,6 +85,7 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
         if progress:
             print(f"fold {k}: gender {100 * res.test.gender:.1f}  age exact {100 * res.test.age_exact:.1f}  "
                   f"1-off {100 * res.test.age_1off:.1f}  ({res.seconds:.0f} s)", flush=True)
+    groups = _group_report(data, pooled, out_dir, cfg)
     report = {
         "protocol": cfg.data.protocol,
         "leaky": cfg.data.protocol == "random-split",
@@ -88,6 +97,7 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
         "config": cfg.to_dict(),
         "folds": fold_rows,
         "summary": {"ours": evaluation.summarize(ours), "peer": evaluation.summarize(peer) if peer else None},
+        **groups,
         "train_seconds_total": round(sum(r["seconds"] for r in fold_rows), 1),
         "infer_ms_per_face": round(float(np.mean([r["infer_ms_per_face"] for r in fold_rows])), 4),
         "wall_seconds": round(time.perf_counter() - t_all, 1),
@@ -97,6 +107,35 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     (out_dir / "report.md").write_text(markdown(report) + "\n")
     plot_confusion(conf, out_dir / "confusion.png", f"{cfg.name}: age groups, {cfg.data.protocol}, all test folds")
     return report
+
+
+def _group_report(data: trainset.LabelledFeatures, pooled: dict, out_dir: Path, cfg: Config) -> dict:
+    """Every test fold pooled: metrics by race / gender / age group (ours and the peer), calibration
+    error, accuracy-vs-coverage curves; plots ``fairness.png`` and ``reliability.png``."""
+    rows = np.concatenate(pooled["rows"])
+    pa, pg = np.concatenate(pooled["age"]), np.concatenate(pooled["gender"])
+    covered = np.concatenate(pooled["covered"])
+    ya, yg = data.y_age[rows], data.y_gender[rows]
+    groups = fairness.groupings(ya, yg, None if data.race is None else data.race[rows])
+    ours = fairness.breakdown(pa, pg, ya, yg, groups, covered)
+    peer = None
+    if pooled["peer_age"]:
+        peer = fairness.breakdown(np.concatenate(pooled["peer_age"]), np.concatenate(pooled["peer_gender"]), ya, yg, groups)
+    curves = {"all": fairness.coverage_curve(pa, pg, ya, yg)}
+    for value in ours.get("race", {}).get("groups", {}):
+        m = groups["race"] == value
+        curves[value] = fairness.coverage_curve(pa[m], pg[m], ya[m], yg[m])
+    both = (ya >= 0) & (yg >= 0)
+    point = fairness.group_metrics(pa[both], pg[both], ya[both], yg[both], covered[both])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fairness.plot(ours, curves, out_dir / "fairness.png", f"{cfg.name}: {cfg.data.protocol}, all test folds", peer,
+                  (point["coverage"], point["covered_joint"]) if point.get("covered_joint") is not None else None)
+    calibration.plot_reliability({"age": calibration.reliability(pa, ya), "gender": calibration.reliability(pg, yg)},
+                              out_dir / "reliability.png", f"{cfg.name}: reliability, all test folds")
+    return {"groups": {"ours": ours, "peer": peer},
+            "calibration": {"age_ece": calibration.expected_calibration_error(pa, ya),
+                            "gender_ece": calibration.expected_calibration_error(pg, yg)},
+            "coverage_curve": curves}
 
 
 def _backend() -> str:
@@ -117,18 +156,29 @@ def markdown(report: dict) -> str:
         f"(wall {report['wall_seconds']:.0f} s); model inference {report['infer_ms_per_face']:.3f} ms/face "
         "(batched, features → distributions). Single crop, no test-time augmentation.",
         "",
-        "| | gender | age exact | age 1-off | joint (2-hot) | coverage | joint on covered |",
-        "|---|---|---|---|---|---|---|",
     ]
+    cols = ["gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint"]
+    if "years_mae" in s["ours"]:
+        cols.append("years_mae")
+    names = {"age_exact": "age exact", "age_1off": "age 1-off", "joint": "joint (2-hot)", "covered_joint": "joint on covered",
+             "years_mae": "age in years: MAE"}
+    lines += ["| | " + " | ".join(names.get(c, c.replace("_", " ")) for c in cols) + " |", "|---|" + "---|" * len(cols)]
     for who, summ in (("ours", s["ours"]), (PEER, s["peer"])):
         if summ:
-            lines.append(f"| {who} | " + " | ".join(evaluation.fmt(summ.get(m)) for m in
-                                                      ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint")) + " |")
-    by_age = _pooled_gender_by_age(report)
-    if by_age:
-        lines += ["", "Gender accuracy by true age group, all test folds pooled (ours / peer):", "",
-                  "| " + " | ".join(by_age) + " |", "|" + "---|" * len(by_age),
-                  "| " + " | ".join(by_age.values()) + " |"]
+            lines.append(f"| {who} | " + " | ".join(evaluation.fmt(summ.get(m)) for m in cols) + " |")
+    if report.get("groups"):
+        cal = report["calibration"]
+        ece = " / ".join(f"{part} {100 * cal[part + '_ece']:.1f} %" for part in ("age", "gender") if cal.get(part + "_ece") is not None)
+        lines += ["", f"Calibration (all test folds pooled): expected calibration error {ece} (`reliability.png`). "
+                  "Accuracy by group (`fairness.png`: bars by group, and accuracy vs coverage as the Undefined "
+                  "threshold moves); the age-group table gives gender accuracy by true age:"]
+        lines += fairness.markdown(report["groups"]["ours"], report["groups"].get("peer"))
+    else:  # a report from before the group breakdowns
+        by_age = _pooled_gender_by_age(report)
+        if by_age:
+            lines += ["", "Gender accuracy by true age group, all test folds pooled (ours / peer):", "",
+                      "| " + " | ".join(by_age) + " |", "|" + "---|" * len(by_age),
+                      "| " + " | ".join(by_age.values()) + " |"]
     lines += ["", "Per fold (ours / peer):", "",
               "| fold | train | val | test (age-labelled) | gender | age exact | age 1-off | thresholds age/gender | s |",
               "|---|---|---|---|---|---|---|---|---|"]

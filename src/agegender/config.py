@@ -21,13 +21,15 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 CHOICES = {
-    "model.kind": ("head", "fcn", "cnn"),
+    "model.kind": ("head", "fcn", "cnn", "dlibtail"),
     "model.output": ("two_hot", "tuple"),
     "model.regularizer": ("none", "l2", "l1", "l1l2", "max_norm"),
-    "train.optimizer": ("adam", "rmsprop", "adadelta", "sgd"),
+    "train.optimizer": ("adam", "adamw", "rmsprop", "adadelta", "sgd"),
     "train.schedule": ("constant", "cosine", "exponential"),
     "train.loss": ("categorical_crossentropy", "mse", "hinge", "squared_hinge", "categorical_hinge", "kl_divergence"),
     "train.class_weights": ("none", "balanced"),
+    "train.balance": ("none", "race"),
+    "data.test_on": ("original", "augmented"),
     "data.protocol": ("utkface-a8", "adience-5fold", "random-split", "all"),
     "data.gap_ages": ("drop", "nearest"),
 }
@@ -49,6 +51,8 @@ class DataConfig:
     seed: int = 0
     gap_ages: str = "drop"         # UTKFace ages between groups: drop from age training, or nearest group
     standardize: bool = True       # z-score features with training-set statistics (stored in the model)
+    test_on: str = "original"      # utkface-a8: test on the originals, or on their augmented copies (data augment)
+    train_on_copies: bool = True   # augmented copies in the manifest join training (never a held-out face's)
 
 
 @dataclass
@@ -66,6 +70,8 @@ class ModelConfig:
     conv_filters: list[int] = field(default_factory=lambda: [32, 64, 128])  # cnn only
     image_size: int = 32           # cnn only: side of the square chip in the pixels features
     augment: bool = True           # cnn only: random flip / shift / contrast
+    tune_tail: bool = True         # dlibtail only: fine-tune dlib's last stage (False: keep dlib's weights)
+    years_head: bool = False       # a third head: the age in years (a distribution over 0–100)
 
 
 @dataclass
@@ -79,8 +85,14 @@ class TrainConfig:
     loss: str = "categorical_crossentropy"
     early_stopping: int = 8        # patience in epochs on validation loss (0 = off)
     class_weights: str = "none"
+    balance: str = "none"          # "race": every race group of the training data weighs the same (UTKFace labels)
     gender_loss_weight: float = 1.0
-    min_coverage: float = 0.85     # Undefined thresholds: keep at least this share of validation answered
+    years_loss_weight: float = 0.5
+    weight_decay: float = 1e-4     # adamw only
+    calibrate: bool = True         # temperature-scale both heads on validation data (the probabilities mean what they say)
+    min_coverage: float = 0.85     # Undefined thresholds: keep at least this share of validation answered …
+    target_gender_accuracy: float = 0.0  # … or, when > 0, the lowest gender threshold reaching this accuracy on
+    target_age_accuracy: float = 0.0     # the answered validation faces (likewise for age)
     verbose: int = 0
 
 
@@ -182,7 +194,9 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
         if not p.is_file():
             raise ConfigError(f"{p}: no such config file")
         try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+            raw = tomllib.loads(p.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{p}: not UTF-8 text (byte {e.start} cannot be read); save the config as UTF-8") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{p}: not valid TOML ({e})") from None
         source = str(p)
@@ -213,3 +227,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"data.val_fraction: must be in [0, 1), got {d.val_fraction}")
     if not 0 <= d.fold < d.folds:
         raise ConfigError(f"data.fold: must be in 0..{d.folds - 1}, got {d.fold}")
+    for key, value in (("train.target_gender_accuracy", t.target_gender_accuracy), ("train.target_age_accuracy", t.target_age_accuracy)):
+        if not 0 <= value < 1:
+            raise ConfigError(f"{key}: must be in [0, 1) (0 = use train.min_coverage), got {value}")
+    if m.output == "tuple" and (m.years_head or m.kind == "dlibtail"):
+        raise ConfigError("model.output = 'tuple' has no years head and no dlibtail variant")

@@ -36,6 +36,7 @@ class Scores:
     covered_age_1off: float | None = None
     covered_gender: float | None = None
     covered_joint: float | None = None
+    years_mae: float | None = None           # mean absolute error of the age in years (models with a years head)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -117,16 +118,33 @@ def choose_thresholds(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np
     return labels.Thresholds(age=pick(age_probs, y_age), gender=pick(gender_probs, y_gender))
 
 
-METRICS = ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint")
+def threshold_for_accuracy(probs: np.ndarray, y: np.ndarray, target: float, min_coverage: float = 0.05) -> float:
+    """The lowest threshold (≥ 0.5) whose answered validation rows reach ``target`` accuracy — as many
+    answers as that accuracy allows. If no threshold reaches it with at least ``min_coverage``
+    answered, the threshold at that coverage (the best this head can do)."""
+    has = y >= 0
+    if not has.any():
+        return 0.5
+    top, right = probs[has].max(1), probs[has].argmax(1) == y[has]
+    order = np.argsort(-top, kind="stable")
+    acc = np.cumsum(right[order]) / np.arange(1, len(order) + 1)  # accuracy of the k most confident rows
+    ok = np.flatnonzero(acc >= target)
+    k_min = max(1, int(np.ceil(min_coverage * len(order))))
+    k = int(ok.max()) + 1 if ok.size and ok.max() + 1 >= k_min else k_min
+    return round(float(max(0.5, top[order][k - 1])), 4)
+
+
+METRICS = ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint", "years_mae")
 
 
 def summarize(per_fold: list[Scores]) -> dict[str, tuple[float, float]]:
-    """Mean ± standard deviation (ddof=0) of each metric over folds, in percent."""
+    """Mean ± standard deviation (ddof=0) of each metric over folds, in percent (``years_mae`` in years)."""
     out = {}
     for m in METRICS:
         vals = [getattr(s, m) for s in per_fold if getattr(s, m) is not None]
         if vals:
-            out[m] = (100 * float(np.mean(vals)), 100 * float(np.std(vals, ddof=0)))
+            k = 1.0 if m == "years_mae" else 100.0
+            out[m] = (k * float(np.mean(vals)), k * float(np.std(vals, ddof=0)))
     return out
 
 

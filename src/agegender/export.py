@@ -72,7 +72,7 @@ def run_litert(path: str | Path, X: np.ndarray, names: list[str]) -> dict[str, n
         for o in outs:
             rows[o["index"]].append(it.get_tensor(o["index"])[0].copy())
     by_width = {np.stack(v).shape[1]: np.stack(v) for v in rows.values()}
-    return {n: by_width[{"age": 8, "gender": 2, "tuple": 2}[n]] for n in names}
+    return {n: by_width[{"age": 8, "gender": 2, "tuple": 2, "years": 101}[n]] for n in names}
 
 
 def check_agreement(run_dir: str | Path, export_dir: str | Path | None = None, n: int = 64, seed: int = 0) -> dict[str, float]:

@@ -1,13 +1,17 @@
 """Decode any image a user may hand us into an upright 8-bit RGB array, or fail with a clear message.
 
-Handles JPEG/PNG/WebP/BMP/GIF (first frame)/TIFF, EXIF orientation, grayscale, CMYK, palette,
-alpha (composited on white), 16-bit and float images, and refuses empty, truncated, corrupt and
-non-image files and decompression bombs (an explicit pixel limit) with :class:`ImageError`, whose
-message names the file and the problem.
+Handles JPEG/PNG/WebP/BMP/GIF (first frame)/TIFF/PPM, EXIF orientation, grayscale, CMYK, palette,
+alpha (composited on white), 16-bit and float images, bzip2-compressed files, and numpy arrays of
+any of those kinds (:func:`array_to_rgb`). It refuses empty, truncated, corrupt, unreadable and
+non-image files and decompression bombs (an explicit pixel limit, checked from the header before any
+pixel is decoded — also inside a bzip2 stream) with :class:`ImageError`, whose message names the
+file and says what is wrong in plain words, the decoder's own detail after it.
 """
 
 from __future__ import annotations
 
+import bz2
+import errno
 import io
 import os
 import warnings
@@ -18,13 +22,30 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Default pixel limit (width × height): 50 megapixels, well above any phone photo.
 MAX_PIXELS = 50_000_000
-
+#: What a bzip2 stream may inflate to beyond the image's own pixels (PPM/PGM headers, comments).
+_BZ2_SLACK = 1 << 20
 
 #: File signatures, to tell "a damaged PNG" from "not an image at all".
 _MAGIC = {
     b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", b"BM": "BMP",
-    b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP",
+    b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP", b"P6": "PPM", b"P5": "PGM",
 }
+
+#: Decoder phrases → what they mean for the file, in plain words (the phrase itself follows).
+_PLAIN = (
+    ("truncated", "truncated image file: it ends before the picture does"),
+    ("broken data stream", "damaged image data: the file is corrupt"),
+    ("decoder error", "damaged image data: the file is corrupt"),
+    ("unrecognized data stream", "damaged image data: the file is corrupt"),
+    ("could not create decoder", "damaged image data: the file is corrupt"),
+    ("failed to read next frame", "damaged image data: the file is corrupt"),
+    ("codec configuration", "damaged image data: the file is corrupt"),
+    ("unsupported", "an unsupported kind of {fmt} file"),
+    ("not supported", "an unsupported kind of {fmt} file"),
+    ("invalid literal", "damaged header: the file is corrupt"),
+    ("buffer is not large enough", "damaged image data: the file is corrupt"),
+    ("not enough image data", "truncated image file: it ends before the picture does"),
+)
 
 
 def sniff(data: bytes) -> str | None:
@@ -50,67 +71,132 @@ def _name(src: str | os.PathLike | bytes, name: str | None) -> str:
     return "<bytes>" if isinstance(src, bytes | bytearray) else str(src)
 
 
+def os_problem(e: OSError, what: str = "file") -> str:
+    """An OS error on reading a file or folder, in plain words (the system's phrase after it)."""
+    detail = e.strerror or type(e).__name__
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot read this {what}: permission denied"
+    if e.errno == errno.ELOOP:
+        return "symbolic link loop: the link leads back to itself"
+    if e.errno == errno.ENOENT:
+        return f"no such {what}"
+    if e.errno == errno.EISDIR:
+        return "not a file (a folder)"
+    if e.errno == errno.ENAMETOOLONG:
+        return "file name too long"
+    return f"cannot read this {what} ({detail})"
+
+
+def read_file(path: str | os.PathLike, label: str | None = None) -> bytes:
+    """The bytes of ``path``; any OS error becomes an :class:`ImageError` naming the file."""
+    p = Path(path)
+    label = label or str(path)
+    try:
+        p.stat()  # follows links: a loop raises ELOOP, a dangling link ENOENT
+    except OSError as e:
+        if e.errno == errno.ENOENT and p.is_symlink():
+            raise ImageError(label, "broken symbolic link: what it points to does not exist") from None
+        raise ImageError(label, os_problem(e)) from None
+    if not os.path.isfile(p):
+        raise ImageError(label, "not a file" + (" (a folder)" if os.path.isdir(p) else ""))
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise ImageError(label, os_problem(e)) from None
+
+
+def _inflate_bz2(data: bytes, label: str, max_pixels: int) -> bytes:
+    """A bzip2-compressed image (Color FERET ships .ppm.bz2), inflated only as far as its header allows.
+
+    The header is read from the first inflated bytes; a picture over ``max_pixels`` is refused before
+    the rest is decompressed, and the stream may not inflate past what the picture itself needs.
+    """
+    dec = bz2.BZ2Decompressor()
+    try:
+        out = dec.decompress(data, max_length=64 * 1024)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(io.BytesIO(out)) as im:
+                    w, h = im.size
+                    bands = len(im.getbands())
+        except Image.DecompressionBombError as e:
+            raise ImageError(label, f"image too large ({e})") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise ImageError(label, "bzip2-compressed file does not hold a readable image") from None
+        _check_size(label, w, h, max_pixels)
+        budget = w * h * bands * 2 + _BZ2_SLACK  # 16-bit samples at most, plus header and comments
+        if not dec.eof and budget > len(out):
+            out += dec.decompress(b"", max_length=budget - len(out))
+        if not dec.eof and not dec.needs_input:
+            raise ImageError(label, f"bzip2-compressed file inflates far beyond its {w}x{h} image (refused as a bomb)")
+    except ImageError:
+        raise
+    except (OSError, ValueError, EOFError):
+        raise ImageError(label, "corrupt bzip2-compressed file") from None
+    return out
+
+
+def _check_size(label: str, w: int, h: int, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise ImageError(label, f"image too large ({w}x{h} = {w * h / 1e6:.1f} MP > limit {max_pixels / 1e6:.1f} MP)")
+    if w == 0 or h == 0:
+        raise ImageError(label, f"image has no pixels ({w}x{h})")
+
+
+def _plain(msg: str, fmt: str | None) -> str:
+    low = msg.lower()
+    kind = f"{fmt} " if fmt else ""
+    for phrase, meaning in _PLAIN:
+        if phrase in low:
+            return f"{meaning.format(fmt=fmt or 'image')} ({kind}decoder: {msg})"
+    return f"unreadable {kind}image: the file is damaged or of a kind we cannot decode ({msg})"
+
+
 def load_image(src: str | os.PathLike | bytes, *, max_pixels: int = MAX_PIXELS, name: str | None = None) -> np.ndarray:
     """Read ``src`` (a path or the file's bytes) → ``(H, W, 3)`` uint8 RGB, upright per EXIF."""
     label = _name(src, name)
-    if isinstance(src, bytes | bytearray):
-        data = bytes(src)
-    else:
-        path = Path(src)
-        if not path.exists():
-            raise ImageError(label, "no such file")
-        if not path.is_file():
-            raise ImageError(label, "not a file")
-        data = path.read_bytes()
+    data = bytes(src) if isinstance(src, bytes | bytearray) else read_file(src, label)
     if not data:
         raise ImageError(label, "empty file (0 bytes)")
-    if data.startswith(b"BZh"):  # bzip2-compressed image (Color FERET ships .ppm.bz2)
-        import bz2
-
-        try:
-            data = bz2.decompress(data)
-        except (OSError, ValueError, EOFError):
-            raise ImageError(label, "corrupt bzip2-compressed file") from None
+    # We check the pixel count ourselves from the header, so Pillow's own bomb guard must not refuse
+    # first (its default stops at ~89 MP, below a limit a user may choose); raise it, never lower it.
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+    if data.startswith(b"BZh"):
+        data = _inflate_bz2(data, label, max_pixels)
+    fmt = sniff(data)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # decoders' chatter (EXIF, TIFF metadata): we report what matters
             with Image.open(io.BytesIO(data)) as im:
                 w, h = im.size
-                if w * h > max_pixels:
-                    raise ImageError(label, f"image too large ({w}x{h} = {w * h / 1e6:.1f} MP > limit {max_pixels / 1e6:.1f} MP)")
-                if w == 0 or h == 0:
-                    raise ImageError(label, f"image has no pixels ({w}x{h})")
+                _check_size(label, w, h, max_pixels)
                 im.seek(0)  # GIF / multi-page TIFF: the first frame
                 im.load()
-                return to_rgb(ImageOps.exif_transpose(im) or im)
+                return to_rgb(ImageOps.exif_transpose(im) or im, label)
     except ImageError:
         raise
     except UnidentifiedImageError:
-        fmt = sniff(data)
         if fmt:
-            raise ImageError(label, f"corrupt {fmt} file (its header is damaged)") from None
+            raise ImageError(label, f"corrupt {fmt} file: its header is damaged") from None
         raise ImageError(label, "not an image (unrecognised format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(label, f"image too large (decompression bomb guard: {e})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        msg = str(e) or type(e).__name__
-        if "truncated" in msg.lower():
-            raise ImageError(label, "truncated image file") from None
-        raise ImageError(label, f"corrupt or unreadable image ({msg})") from None
+    except Image.DecompressionBombError as e:  # over twice the limit: Pillow refuses before we see the size
+        raise ImageError(label, f"image too large ({e})") from None
+    except Exception as e:  # noqa: BLE001 — decoders fail on damaged files in many ways (OSError, TypeError,
+        # struct.error, IndexError…): every one is that file's problem, never the caller's
+        raise ImageError(label, _plain(f"{type(e).__name__}: {e}" if not isinstance(e, OSError | ValueError | SyntaxError)
+                                       else str(e) or type(e).__name__, fmt)) from None
 
 
-def to_rgb(im: Image.Image) -> np.ndarray:
+def to_rgb(im: Image.Image, label: str = "<image>") -> np.ndarray:
     """Any Pillow mode → ``(H, W, 3)`` uint8 RGB (16-bit and float scaled, alpha on white)."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         a = np.asarray(im, dtype=np.float64)
         if mode == "F":
-            lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-            a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
-        else:
-            a = a / 257.0 if a.max() > 255 or mode.startswith("I;16") else a
-        g = np.clip(np.rint(a), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(g[:, :, None], 3, axis=2))
+            return _grey_to_rgb(_stretch(a, label))
+        return _grey_to_rgb(a / 257.0 if a.max() > 255 or mode.startswith("I;16") else a)
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -121,3 +207,58 @@ def to_rgb(im: Image.Image) -> np.ndarray:
         a = np.asarray(im, dtype=np.float64) / 257.0
         return np.ascontiguousarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)[:, :, :3])
     return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
+
+
+def _stretch(a: np.ndarray, label: str) -> np.ndarray:
+    """Float samples of unknown range → 0–255 by their own minimum and maximum (float TIFFs)."""
+    if not np.isfinite(a).all():
+        raise ImageError(label, "float image holds NaN or infinite pixel values")
+    lo, hi = float(a.min()), float(a.max())
+    return (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
+
+
+def _grey_to_rgb(a: np.ndarray) -> np.ndarray:
+    g = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(g[:, :, None], 3, axis=2))
+
+
+def array_to_rgb(array, source: str = "<array>", max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A numpy image of any common kind → ``(H, W, 3)`` uint8 RGB, converted as files are.
+
+    Accepts ``H×W`` (grey) and ``H×W×C`` with C = 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA);
+    uint8; 16-bit and other integers (scaled by 257 when above 255, as 16-bit files are); bool; and
+    floats — in 0–1 (scaled by 255), in 0–255 (kept), otherwise stretched by their own range like a
+    float TIFF. Alpha is composited on white. Anything else is an :class:`ImageError`.
+    """
+    a = np.asarray(array)
+    if a.dtype.kind not in "buif":
+        raise ImageError(source, f"not an image array (dtype {a.dtype}; expected integers, floats or bool)")
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
+        raise ImageError(source, f"not an image array (shape {tuple(np.shape(array))}; expected H×W or H×W×1/2/3/4)")
+    _check_size(source, a.shape[1], a.shape[0], max_pixels)
+    if a.dtype.kind == "b":
+        a = a.astype(np.uint8) * 255
+    elif a.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):  # signalling NaNs: refused just below
+            f = a.astype(np.float64)
+        if not np.isfinite(f).all():
+            raise ImageError(source, "float image holds NaN or infinite pixel values")
+        lo, hi = float(f.min()), float(f.max())
+        if lo >= 0 and hi <= 1.0:
+            f = f * 255.0
+        elif lo < 0 or hi > 255:
+            f = _stretch(f, source)
+        a = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        f = a.astype(np.float64)
+        if f.max() > 255:
+            f = f / 257.0
+        a = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+    c = a.shape[2]
+    if c == 3:
+        return np.ascontiguousarray(a)
+    if c == 1:
+        return np.ascontiguousarray(np.repeat(a, 3, axis=2))
+    return to_rgb(Image.fromarray(np.ascontiguousarray(a), "LA" if c == 2 else "RGBA"), source)

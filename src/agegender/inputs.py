@@ -6,12 +6,15 @@ handles them the same way and one bad input never stops the batch.
 
 from __future__ import annotations
 
-import glob
+import errno
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from agegender.imaging import os_problem
+from agegender.paths import glob_files, has_magic, walk_files
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".ppm", ".pgm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -26,22 +29,38 @@ class Item:
 
 
 def expand(args: list[str]) -> list[Item]:
-    """Files as given; folders searched recursively for images and videos; ``*``/``?`` patterns globbed."""
+    """Files as given; folders searched recursively for images and videos; ``*``/``?``/``**`` patterns
+    matched. Each real file is listed once (link loops are not followed twice, see :mod:`agegender.paths`);
+    whatever cannot be listed or read becomes an item with an ``error`` in plain words."""
     items: list[Item] = []
+
+    def unreadable(where: str, e: OSError) -> None:
+        items.append(Item(where, error=os_problem(e, "folder")))
+
     for a in args:
         p = Path(a)
-        if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
-            if not found:
+        try:
+            p.stat()
+            exists = True
+        except OSError as e:
+            exists = False
+            if e.errno != errno.ENOENT or p.is_symlink():
+                items.append(Item(a, error=os_problem(e) if e.errno != errno.ENOENT else "broken symbolic link: what it points to does not exist"))
+                continue
+        if exists and p.is_dir():
+            start = len(items)
+            found = [q for q in walk_files(p, unreadable) if q.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES]
+            if not found and len(items) == start:
                 items.append(Item(a, error="folder holds no image or video files"))
             items.extend(Item(str(q), path=q) for q in found)
-        elif p.exists():
+        elif exists:
             items.append(Item(a, path=p))
-        elif any(c in a for c in "*?["):
-            matches = sorted(glob.glob(a, recursive=True))
-            if not matches:
+        elif has_magic(a):
+            start = len(items)
+            matches = glob_files(a, unreadable)
+            if not matches and len(items) == start:
                 items.append(Item(a, error="no file matches this pattern"))
-            items.extend(Item(m, path=Path(m)) for m in matches if Path(m).is_file())
+            items.extend(Item(str(m), path=m) for m in matches)
         else:
             items.append(Item(a, error="no such file or folder"))
     return items

@@ -22,6 +22,9 @@ AGE_BOUNDS: tuple[tuple[int, int | None], ...] = (
 ADIENCE_AGE_STRINGS: tuple[str, ...] = (
     "(0, 2)", "(4, 6)", "(8, 12)", "(15, 20)", "(25, 32)", "(38, 43)", "(48, 53)", "(60, 100)",
 )
+#: UTKFace's race codes 0–4 as its authors name them (the only race labels among our sources); used to
+#: break accuracy down by group, never as a model input.
+RACES: tuple[str, ...] = ("white", "black", "asian", "indian", "others")
 #: Gender codes in index order 0–1, and their names.
 GENDERS: tuple[str, ...] = ("m", "f")
 GENDER_NAMES: tuple[str, ...] = ("male", "female")
@@ -103,6 +106,31 @@ def age_group_of_years(years: float) -> int | None:
     return None
 
 
+MAX_YEARS = 130
+
+
+def parse_years(value) -> float | None:
+    """An age in years from a label file: a number, or text in ASCII digits (``"35"``, ``"35.5"``), 0–130.
+
+    ``None`` for anything else — other scripts' digits (``"٣٥"``, ``"３５"``, which ``float`` would
+    take), ``nan``/``inf``, negatives and impossible ages — so a loader drops the label rather than
+    reading a wrong one.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        years = float(value)
+    elif isinstance(value, str):
+        s = value.strip()
+        head, _, tail = s.partition(".")
+        if not (head.isascii() and head.isdigit() and (not tail or (tail.isascii() and tail.isdigit()))):
+            return None
+        years = float(s)
+    else:
+        return None
+    return years if 0 <= years <= MAX_YEARS else None
+
+
 def nearest_age_group(years: float) -> int:
     """The group containing ``years``, else the nearest one; a tie goes to the older group.
 
@@ -132,6 +160,16 @@ def age_group_of_range(lo: int, hi: int) -> int | None:
     return overlaps.index(best)
 
 
+def years_summary(years_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A years head's distributions over ages 0, 1, … → (expected age, standard deviation) per row."""
+    p = np.asarray(years_probs, dtype=np.float64)
+    p = p / p.sum(-1, keepdims=True)
+    grid = np.arange(p.shape[-1], dtype=np.float64)
+    mean = p @ grid
+    std = np.sqrt(np.maximum(p @ grid**2 - mean**2, 0.0))
+    return mean, std
+
+
 # --------------------------------------------------------------------------- the Undefined rule
 
 @dataclass(frozen=True)
@@ -157,6 +195,10 @@ class Answer:
     reason: str | None
     age_probs: tuple[float, ...] = field(default=(), repr=False)
     gender_probs: tuple[float, ...] = field(default=(), repr=False)
+    #: The age in years (expected value) and its spread (standard deviation), from a model with a years
+    #: head; None otherwise. Shown beside the group, also when the group is Undefined.
+    years: float | None = None
+    years_spread: float | None = None
 
     @property
     def undefined(self) -> bool:
@@ -180,15 +222,23 @@ class Answer:
         return GENDERS[self.gender] if self.gender is not None else UNDEFINED
 
     @property
+    def years_text(self) -> str:
+        """``"≈ 29 years (± 5)"``, or empty without a years estimate."""
+        if self.years is None:
+            return ""
+        return f"≈ {self.years:.0f} years (± {self.years_spread:.0f})"
+
+    @property
     def text(self) -> str:
+        years = f"; {self.years_text}" if self.years is not None else ""
         if self.undefined:
             guess = ""
             if self.age_probs and self.gender_probs:
                 guess = (f"; best guess {AGE_GROUPS[self.best_age]} ({max(self.age_probs):.0%}), "
                          f"{GENDER_NAMES[self.best_gender]} ({max(self.gender_probs):.0%})")
-            return f"{UNDEFINED} ({self.reason}{guess})"
+            return f"{UNDEFINED} ({self.reason}{guess}){years}"
         return (f"{AGE_GROUPS[self.age]}, {GENDER_NAMES[self.gender]} "
-                f"({self.age_probs[self.age]:.0%}, {self.gender_probs[self.gender]:.0%})")
+                f"({self.age_probs[self.age]:.0%}, {self.gender_probs[self.gender]:.0%}){years}")
 
     def two_hot(self) -> np.ndarray:
         if self.undefined:
@@ -205,6 +255,8 @@ class Answer:
             "best_gender": None if self.best_gender is None else GENDERS[self.best_gender],
             "age_probs": dict(zip(AGE_GROUPS, map(float, self.age_probs))),
             "gender_probs": dict(zip(GENDERS, map(float, self.gender_probs))),
+            "age_years": None if self.years is None else round(float(self.years), 1),
+            "age_years_spread": None if self.years_spread is None else round(float(self.years_spread), 1),
         }
 
 

@@ -12,6 +12,8 @@ drops by reason. Columns (in this order):
 ``age_group``   one of ``labels.AGE_GROUPS`` or empty
 ``gender``      ``m`` / ``f`` or empty
 ``age_years``   the age in years when the source gives it, else empty
+``race``        the source's race label (UTKFace: white, black, asian, indian, others), else empty; for
+                per-group accuracy only
 
 A missing label stays empty; it is never guessed. Writes go to a temporary file renamed into place,
 so a failed write never leaves a partial manifest.
@@ -32,7 +34,7 @@ import numpy as np
 
 from agegender import labels
 
-COLUMNS = ("path", "root", "source", "key", "subject", "fold", "age_group", "gender", "age_years")
+COLUMNS = ("path", "root", "source", "key", "subject", "fold", "age_group", "gender", "age_years", "race")
 
 
 class ManifestError(ValueError):
@@ -52,6 +54,7 @@ class Record:
     age_group: int | None = None
     gender: int | None = None
     age_years: float | None = None
+    race: str | None = None
 
     @property
     def full_path(self) -> Path:
@@ -72,6 +75,7 @@ class Record:
             "age_group": "" if self.age_group is None else labels.AGE_GROUPS[self.age_group],
             "gender": "" if self.gender is None else labels.GENDERS[self.gender],
             "age_years": "" if self.age_years is None else f"{self.age_years:g}",
+            "race": self.race or "",
         }
 
     @classmethod
@@ -91,6 +95,7 @@ class Record:
             age_group=None if age is None else labels.age_index(age),
             gender=None if gender is None else labels.gender_index(gender),
             age_years=None if years is None else float(years),
+            race=opt("race"),
         )
 
 
@@ -181,7 +186,9 @@ class Manifest:
 
     def check_images(self) -> list[Record]:
         """Records whose image file does not exist; reported, never fatal."""
-        return [r for r in self.records if not r.full_path.is_file()]
+        from agegender.paths import is_file
+
+        return [r for r in self.records if not is_file(r.full_path)]
 
     # ----- statistics -----
 
@@ -294,20 +301,30 @@ def read(path: str | os.PathLike) -> Manifest:
         raw: Iterable[dict] = pd.read_parquet(path).fillna("").astype(str).to_dict("records")
         start = 2
     else:
-        f = open(path, newline="", encoding="utf-8")
+        f = open(path, newline="", encoding="utf-8-sig")
         raw = csv.DictReader(f)
         start = 2
-        missing = {"path", "source"} - set(raw.fieldnames or [])
+        try:
+            fieldnames = raw.fieldnames
+        except (csv.Error, UnicodeDecodeError) as e:
+            f.close()
+            raise ManifestError(f"{path}:1: not a manifest ({e})") from None
+        missing = {"path", "source"} - set(fieldnames or [])
         if missing:
             f.close()
             raise ManifestError(f"{path}:1: not a manifest (missing column(s) {', '.join(sorted(missing))})")
     records = []
+    i = start - 1
     try:
         for i, row in enumerate(raw, start=start):
             try:
                 records.append(Record.from_row(row))
             except (ValueError, KeyError, TypeError) as e:
                 raise ManifestError(f"{path}:{i}: {e}") from None
+    except csv.Error as e:  # e.g. a field over the csv module's size limit
+        raise ManifestError(f"{path}:{i + 1}: not a readable CSV row ({e})") from None
+    except UnicodeDecodeError as e:
+        raise ManifestError(f"{path}: not valid UTF-8 (byte {e.start})") from None
     finally:
         if not isinstance(raw, list):
             f.close()

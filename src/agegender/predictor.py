@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from agegender import labels
 from agegender.faces import Face, FacePipeline
 from agegender.features import get_extractor
-from agegender.imaging import ImageError, load_image
+from agegender.imaging import ImageError, array_to_rgb, load_image
 
 #: The built-in models, shipped inside the package (docs/MODEL.md).
 DEFAULT_MODEL = Path(__file__).parent / "data" / "model"
@@ -84,6 +84,10 @@ class Predictor:
                  max_pixels: int | None = None, landmarks: str | None = None, detect_size: int | None = None):
         import onnxruntime as ort
 
+        from agegender.resources import check_detect_size, check_threads
+
+        check_threads(threads)
+        check_detect_size(detect_size)
         self.model_dir = Path(model_dir)
         meta_path = self.model_dir / "metadata.json"
         if not meta_path.is_file():
@@ -138,36 +142,53 @@ class Predictor:
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
     def distributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(age (n, 8), gender (n, 2))`` probabilities for feature rows ``X``."""
+        return self.outputs(X)[:2]
+
+    def outputs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`distributions` plus the years head's distribution over ages 0–100 (None without one)."""
         out = dict(zip(self._outputs, self._session.run(None, {self._input: X})))
         if self.output == "tuple":
             t = out[self._outputs[0]]
             a = np.clip(np.rint(t[:, 0]), 0, 7).astype(int)
             g = np.clip(np.rint(t[:, 1]), 0, 1).astype(int)
-            return np.eye(8)[a], np.eye(2)[g]
-        return np.asarray(out["age"], dtype=np.float64), np.asarray(out["gender"], dtype=np.float64)
+            return np.eye(8)[a], np.eye(2)[g], None
+        years = np.asarray(out["years"], dtype=np.float64) if "years" in out else None
+        return np.asarray(out["age"], dtype=np.float64), np.asarray(out["gender"], dtype=np.float64), years
 
     def _answer(self, pending: list[tuple[ImageResult, np.ndarray | None, list[Face]]]) -> list[ImageResult]:
         """Features and model for the faces of several images in one batch; fills in each result."""
         groups = [(image, faces) for _, image, faces in pending if faces]
         if groups:
-            age, gender = self.distributions(self.features_many(groups))
+            age, gender, years = self.outputs(self.features_many(groups))
+            mean, spread = labels.years_summary(years) if years is not None else (None, None)
             k = 0
             for res, _, faces in pending:
-                res.faces = [FaceAnswer(f, labels.decode(age[k + i], gender[k + i], self.thresholds)) for i, f in enumerate(faces)]
+                answers = [labels.decode(age[k + i], gender[k + i], self.thresholds) for i in range(len(faces))]
+                if mean is not None:
+                    answers = [replace(a, years=float(mean[k + i]), years_spread=float(spread[k + i]))
+                               for i, a in enumerate(answers)]
+                res.faces = [FaceAnswer(f, a) for f, a in zip(faces, answers)]
                 k += len(faces)
         return [res for res, _, _ in pending]
 
     def _detect(self, image, name: str | None, max_faces: int | None) -> tuple[ImageResult, np.ndarray | None, list[Face]]:
         """Decode (unless an array) and find the faces; an unreadable image gives a result with ``error``."""
-        if isinstance(image, np.ndarray):
-            array, source = np.ascontiguousarray(image), name or "<array>"  # dlib refuses strided views
-        else:
-            source = name or ("<bytes>" if isinstance(image, bytes | bytearray) else str(image))
-            try:
-                kw = {"max_pixels": self.max_pixels} if self.max_pixels else {}
+        if max_faces is not None and max_faces < 1:
+            raise ValueError(f"max_faces must be at least 1 (or None for all faces), got {max_faces}")
+        kw = {"max_pixels": self.max_pixels} if self.max_pixels else {}
+        try:
+            if isinstance(image, np.ndarray):
+                source = name or "<array>"
+                array = array_to_rgb(image, source, **kw)  # grey/alpha/16-bit/float as files are; contiguous for dlib
+            elif not isinstance(image, str | os.PathLike | bytes | bytearray):
+                raise ImageError(name or f"<{type(image).__name__}>",
+                                 "not an image: expected a path, the file's bytes or a numpy array")
+            else:
+                source = name or ("<bytes>" if isinstance(image, bytes | bytearray) else str(image))
                 array = load_image(image, name=source, **kw)
-            except ImageError as e:
-                return ImageResult(source, error=e.problem), None, []
+        except ImageError as e:
+            return ImageResult(e.source, error=e.problem), None, []
         res = ImageResult(source, width=int(array.shape[1]), height=int(array.shape[0]))
         return res, array, self.pipeline.faces(array)[:max_faces]
 

@@ -75,12 +75,21 @@ def adience_fold(records: Sequence[Record], test_fold: int, val_fraction: float 
     return Split(np.sort(train), np.sort(val), test, f"adience-5fold (test fold {test_fold}, validation by subject)")
 
 
+def copies_of(records: Sequence[Record], keys: set[str], candidates: np.ndarray) -> np.ndarray:
+    """Which ``candidates`` are augmented copies (``agegender data augment``) of the records ``keys``."""
+    return np.array([i for i in candidates if records[i].subject in keys and records[i].source.endswith("-aug")],
+                    dtype=np.int64)
+
+
 def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_fraction: float = 0.1,
-                     test_source: str | None = None) -> list[Split]:
+                     test_source: str | None = None, test_on_copies: bool = False, train_on_copies: bool = True) -> list[Split]:
     """k folds stratified by (age group, gender); validation stratified from each training part.
 
     With ``test_source``, only that source's records are folded; records of other sources (merged-in
     extra data, e.g. gender-only crops) join the training part of every fold and are never tested on.
+    Augmented copies of a validation or test face never train; ``test_on_copies`` tests on the test
+    faces' copies instead of the faces themselves (robustness to phone-like photos); without
+    ``train_on_copies`` no copy trains at all (a model of the originals, tested on copies).
     """
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
@@ -101,9 +110,18 @@ def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_f
                                                       stratify=strata[train_pos])
             except ValueError:  # too few rows per stratum for a stratified validation part
                 train_pos, val_pos = train_test_split(train_pos, test_size=val_fraction, random_state=seed + f)
-        train = np.concatenate([idx[train_pos], extra])
-        what = f"stratified {k}-fold (fold {f}, seed {seed})" + (f"; {len(extra)} rows of other sources train only" if len(extra) else "")
-        out.append(Split(np.sort(train), np.sort(idx[val_pos]), np.sort(idx[test_pos]), what))
+        held_keys = {records[i].key for i in np.concatenate([idx[val_pos], idx[test_pos]])}
+        held_copies = copies_of(records, held_keys, extra)
+        if not train_on_copies:
+            held_copies = np.array([i for i in extra if records[i].source.endswith("-aug")], dtype=np.int64)
+        extra_train = np.setdiff1d(extra, held_copies)
+        test = idx[test_pos]
+        if test_on_copies:
+            test = copies_of(records, {records[i].key for i in test}, extra)
+        train = np.concatenate([idx[train_pos], extra_train])
+        what = (f"stratified {k}-fold (fold {f}, seed {seed})" + (f"; {len(extra_train)} rows of other sources train only"
+                if len(extra_train) else "") + ("; tested on the test faces' augmented copies" if test_on_copies else ""))
+        out.append(Split(np.sort(train), np.sort(idx[val_pos]), np.sort(test), what))
     return out
 
 

@@ -24,6 +24,17 @@ from agegender.trainset import LabelledFeatures
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
+CLOCK_FILE = "clock.json"  # training seconds over the finished epochs of every session (kill + resume)
+#: Settings a resumed run may change: how long it goes on, and how much it prints.
+RESUMABLE_CHANGES = ("train.epochs", "train.verbose")
+
+
+class RunComplete(FileExistsError):
+    """``--resume`` on a run that already finished: there is nothing to do, and nothing is changed."""
+
+
+class ResumeError(ValueError):
+    """An interrupted run that cannot be resumed as asked (another config, a damaged checkpoint)."""
 NON_COMMERCIAL = ("Trained on face datasets licensed for non-commercial research only (Adience, UTKFace, "
                   "CelebA): the weights inherit that restriction.")
 
@@ -58,8 +69,40 @@ def _balanced(y: np.ndarray, n: int) -> np.ndarray:
     return w
 
 
-def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray) -> tuple[dict, dict]:
-    """Keras targets and sample weights; a missing label gets weight 0 for its head only."""
+def years_target(years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The years head's soft targets: a discretised Gaussian around each true age (its width grows with
+    age, as the uncertainty of an age read from a face does), and weight 0 where the age is unknown."""
+    from agegender.models.build import YEARS_BINS
+
+    known = ~np.isnan(years)
+    centre = np.clip(np.nan_to_num(years), 0, YEARS_BINS - 1)
+    sigma = np.maximum(1.5, 0.08 * centre)
+    grid = np.arange(YEARS_BINS, dtype=np.float64)
+    t = np.exp(-0.5 * ((grid[None, :] - centre[:, None]) / sigma[:, None]) ** 2)
+    t /= t.sum(1, keepdims=True)
+    return (t * known[:, None]).astype(np.float32), known.astype(np.float32)
+
+
+def group_balance(groups: np.ndarray | None) -> np.ndarray | None:
+    """Per-row weights that give each labelled group the same total weight (mean 1 over those rows;
+    rows without a group label keep weight 1)."""
+    if groups is None or not any(groups):
+        return None
+    w = np.ones(len(groups), dtype=np.float32)
+    labelled = np.array([bool(g) for g in groups])
+    values, counts = np.unique(groups[labelled], return_counts=True)
+    per = {v: labelled.sum() / (len(values) * c) for v, c in zip(values, counts)}
+    w[labelled] = [per[g] for g in groups[labelled]]
+    return w
+
+
+def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.ndarray | None = None,
+            race: np.ndarray | None = None) -> tuple[dict, dict]:
+    """Keras targets and sample weights; a missing label gets weight 0 for its head only.
+
+    ``train.balance = "race"`` multiplies every head's weights so each race group of these rows weighs
+    the same; the years head (``model.years_head``) learns from ``age_years`` where known.
+    """
     if cfg.model.output == "tuple":
         ok = (y_age >= 0) & (y_gender >= 0)
         return {"tuple": np.stack([y_age, y_gender], 1).astype(np.float32)}, {"tuple": ok.astype(np.float32)}
@@ -67,7 +110,15 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray) -> tuple[dict,
         wa, wg = _balanced(y_age, 8), _balanced(y_gender, 2)
     else:
         wa, wg = (y_age >= 0).astype(np.float32), (y_gender >= 0).astype(np.float32)
-    return {"age": _one_hot(y_age, 8), "gender": _one_hot(y_gender, 2)}, {"age": wa, "gender": wg}
+    y = {"age": _one_hot(y_age, 8), "gender": _one_hot(y_gender, 2)}
+    w = {"age": wa, "gender": wg}
+    if cfg.model.years_head:
+        years = age_years if age_years is not None else np.full(len(y_age), np.nan)
+        y["years"], w["years"] = years_target(years)
+    balance = group_balance(race) if cfg.train.balance == "race" else None
+    if balance is not None:
+        w = {k: v * balance for k, v in w.items()}
+    return y, w
 
 
 def predict_probs(model, X: np.ndarray, output: str, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +143,8 @@ def _optimizer(cfg: Config, steps_per_epoch: int):
         lr = keras.optimizers.schedules.ExponentialDecay(t.learning_rate, decay_steps=max(1, steps_per_epoch), decay_rate=0.9)
     if t.optimizer == "adam":
         return keras.optimizers.Adam(lr)
+    if t.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=t.weight_decay)
     if t.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(lr)
     if t.optimizer == "adadelta":
@@ -102,57 +155,89 @@ def _optimizer(cfg: Config, steps_per_epoch: int):
 def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, resume: bool = False,
         progress: bool = True) -> RunResult:
     """Train on ``split.train``, early-stop and pick thresholds on ``split.val``, score ``split.test``."""
-    import keras
-
     run_dir = Path(run_dir)
-    if (run_dir / MODEL_FILE).exists() and not resume:
+    if (run_dir / MODEL_FILE).exists():
+        if resume:
+            raise RunComplete(f"{run_dir}: this run is already complete ({_epochs_done(run_dir)} epochs); "
+                              "nothing to resume, nothing changed")
         raise FileExistsError(f"{run_dir}: a finished run is already there (choose another --out)")
+    before = 0.0
+    if resume and (run_dir / "config.json").is_file():
+        _check_resumable(run_dir, cfg)
+        before = _clock(run_dir)
+    import keras  # after the checks: refusing to resume needs no framework
+
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(cfg.to_json() + "\n")
     keras.utils.set_random_seed(cfg.data.seed)
 
     tr, va, te = split.train, split.val, split.test
     X = data.X
+    trunk = _trunk_columns(cfg, data)
     mean = var = None
     if cfg.data.standardize:
         mean = X[tr].mean(0)
         var = np.maximum(X[tr].var(0), 1e-6)
-    y_tr, w_tr = targets(cfg, data.train_age_labels(tr, cfg.data.gap_ages), data.y_gender[tr])
-    model = build(cfg, X.shape[1], mean, var)
+        if trunk:  # dlib's trunk activations feed dlib's own layers as they are
+            mean[:trunk], var[:trunk] = 0.0, 1.0
+    race = None if data.race is None else data.race
+    y_tr, w_tr = targets(cfg, data.train_age_labels(tr, cfg.data.gap_ages), data.y_gender[tr], data.age_years[tr],
+                         None if race is None else race[tr])
+    model = build(cfg, X.shape[1], mean, var, trunk)
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
-    loss_weights = {"age": 1.0, "gender": cfg.train.gender_loss_weight} if "age" in y_tr else None
+    loss_weights = ({"age": 1.0, "gender": cfg.train.gender_loss_weight} | ({"years": cfg.train.years_loss_weight}
+                    if "years" in y_tr else {})) if "age" in y_tr else None
     # weighted: a row without a label for a head (weight 0) must not count in that head's accuracy
-    metrics = {k: (["accuracy"] if k != "tuple" else ["mae"]) for k in y_tr}
+    metrics = {k: (["accuracy"] if k in ("age", "gender") else ["mae"]) for k in y_tr if k != "years"}
     model.compile(optimizer=_optimizer(cfg, steps), loss=loss, loss_weights=loss_weights, weighted_metrics=metrics)
 
+    class Clock(keras.callbacks.Callback):
+        """Writes the training seconds so far after each epoch, so a resumed run counts all of them."""
+
+        def on_train_begin(self, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            (run_dir / CLOCK_FILE).write_text(json.dumps({"seconds": before + time.perf_counter() - self.t0}))
+
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
+        Clock(),
     ]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
     validation = None
     if len(va):
-        y_va, w_va = targets(cfg, data.y_age[va], data.y_gender[va])
+        y_va, w_va = targets(cfg, data.y_age[va], data.y_gender[va], data.age_years[va])
         validation = (X[va], y_va, w_va)
         if cfg.train.early_stopping > 0:
             callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.train.early_stopping, restore_best_weights=True))
     t0 = time.perf_counter()
-    hist = model.fit(X[tr], y_tr, sample_weight=w_tr, validation_data=validation, epochs=cfg.train.epochs,
-                     batch_size=cfg.train.batch_size, callbacks=callbacks, verbose=2 if progress else 0, shuffle=True)
-    seconds = time.perf_counter() - t0
-    model.save(run_dir / MODEL_FILE)
+    try:
+        model.fit(X[tr], y_tr, sample_weight=w_tr, validation_data=validation, epochs=cfg.train.epochs,
+                  batch_size=cfg.train.batch_size, callbacks=callbacks, verbose=2 if progress else 0, shuffle=True)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+        if resume and (run_dir / "backup").is_dir() and _restore_failed(e):
+            raise ResumeError(f"{run_dir / 'backup'}: the interrupted run's checkpoint is damaged ({str(e).splitlines()[0][:120]}); "
+                              f"delete that folder to start the run over, or train into another --out") from None
+        raise
+    seconds = before + time.perf_counter() - t0
 
     out = cfg.model.output
     thresholds = labels.Thresholds()
     val_scores = test_scores = None
     test_probs = None
     infer_ms = None
+    calib = None
+    if len(va) and out == "two_hot" and cfg.train.calibrate:
+        model, calib = calibrate(model, X[va], data.y_age[va], data.y_gender[va])
+    model.save(run_dir / MODEL_FILE)
     if len(va):
         pa, pg = predict_probs(model, X[va], out)
         if out == "two_hot":
-            thresholds = evaluation.choose_thresholds(pa, pg, data.y_age[va], data.y_gender[va], cfg.train.min_coverage)
+            thresholds = choose_thresholds(cfg, pa, pg, data.y_age[va], data.y_gender[va])
         val_scores = evaluation.score(pa, pg, data.y_age[va], data.y_gender[va], thresholds)
     if len(te):
         predict_probs(model, X[te][:8], out)  # warm-up (graph tracing)
@@ -160,20 +245,131 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
         test_probs = predict_probs(model, X[te], out)
         infer_ms = (time.perf_counter() - t1) * 1000 / len(te)
         test_scores = evaluation.score(*test_probs, data.y_age[te], data.y_gender[te], thresholds)
-    epochs = len(hist.history.get("loss", []))
-    write_metadata(run_dir, cfg, data, split, thresholds, val_scores, test_scores, seconds, epochs)
+        if cfg.model.years_head:
+            test_scores.years_mae = years_mae(model, X[te], data.age_years[te])
+    epochs = _epochs_done(run_dir)  # every finished epoch, those before a kill + resume too
+    write_metadata(run_dir, cfg, data, split, thresholds, val_scores, test_scores, seconds, epochs, calib)
+    (run_dir / CLOCK_FILE).unlink(missing_ok=True)
     plot_curves(run_dir)
     return RunResult(run_dir, thresholds, val_scores, test_scores, seconds, epochs, test_probs, infer_ms)
 
 
-def build(cfg: Config, dim: int, mean=None, var=None):
+def _epochs_done(run_dir: Path) -> int:
+    """Finished epochs, from ``history.csv`` (one row each, appended across resumes)."""
+    import csv
+
+    path = run_dir / "history.csv"
+    if not path.is_file():
+        return 0
+    with path.open(newline="") as f:
+        return sum(1 for _ in csv.DictReader(f))
+
+
+def _clock(run_dir: Path) -> float:
+    try:
+        return float(json.loads((run_dir / CLOCK_FILE).read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _check_resumable(run_dir: Path, cfg: Config) -> None:
+    """Refuse, before anything is written, to resume a run under settings other than its own."""
+    try:
+        old = _flat(json.loads((run_dir / "config.json").read_text()))
+    except (OSError, ValueError) as e:
+        raise ResumeError(f"{run_dir / 'config.json'}: unreadable ({e}); cannot tell how the run was started") from None
+    new = _flat(cfg.to_dict())
+    diffs = [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(old)  # keys newer than the run: defaults
+             if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k)]
+    if diffs:
+        raise ResumeError(f"{run_dir}: the interrupted run was started with other settings ({'; '.join(diffs[:3])}"
+                          f"{'; …' if len(diffs) > 3 else ''}); resume with the same ones (only train.epochs may change) "
+                          "or train into another --out")
+
+
+def _restore_failed(e: BaseException) -> bool:
+    """Whether an error from ``fit`` came from reading the backup (h5 or JSON), not from training."""
+    text = f"{type(e).__name__} {e}".lower()
+    return any(w in text for w in ("h5", "hdf", "truncated", "signature", "json", "unable to", "weights", "epoch"))
+
+
+def build(cfg: Config, dim: int, mean=None, var=None, trunk_columns: int | None = None):
     from agegender.models import build_model
 
-    return build_model(cfg, dim, mean, var)
+    return build_model(cfg, dim, mean, var, trunk_columns)
+
+
+def _trunk_columns(cfg: Config, data: LabelledFeatures) -> int | None:
+    """How many leading feature columns are dlib's trunk (``dlibtail`` models; they must come first)."""
+    if cfg.model.kind != "dlibtail":
+        return None
+    if not data.extractors or data.extractors[0].split("+")[0] != "dlibtrunk":
+        raise ValueError(f"model.kind = 'dlibtail' needs the dlibtrunk features first in data.features (got "
+                         f"{', '.join(data.extractors)})")
+    from agegender.features import extractor_dim
+
+    return extractor_dim("dlibtrunk")
+
+
+def calibrate(model, X_val: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray):
+    """Temperature-scale both softmax heads on validation data: ``(model with Temperature layers, record)``.
+
+    Accuracy is unchanged (every argmax stays); the probabilities — and so the Undefined rule — become
+    honest. The temperatures live inside the model, so every export carries them.
+    """
+    import keras
+
+    from agegender import calibration
+    from agegender.models.layers import Temperature
+
+    out = model.predict(X_val, batch_size=1024, verbose=0)
+    record = {}
+    new_out = dict(model.output) if isinstance(model.output, dict) else {}
+    for head, y in (("age", y_age), ("gender", y_gender)):
+        p = np.asarray(out[head], dtype=np.float64)
+        t = calibration.fit_temperature(p, y)
+        record[head] = {"temperature": round(t, 4),
+                        "val_ece_before": calibration.expected_calibration_error(p, y),
+                        "val_ece_after": calibration.expected_calibration_error(calibration.apply_temperature(p, t), y)}
+        new_out[head] = Temperature(t, name=f"{head}_calibrated")(model.output[head])
+    return keras.Model(model.input, new_out, name=model.name), record
+
+
+def choose_thresholds(cfg: Config, pa: np.ndarray, pg: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray) -> labels.Thresholds:
+    """Undefined thresholds on validation data: from the stated target accuracies where set
+    (``train.target_*_accuracy``), else the most accurate ones keeping ``train.min_coverage`` answered."""
+    t = evaluation.choose_thresholds(pa, pg, y_age, y_gender, cfg.train.min_coverage)
+    age, gender = t.age, t.gender
+    if cfg.train.target_age_accuracy > 0:
+        age = evaluation.threshold_for_accuracy(pa, y_age, cfg.train.target_age_accuracy)
+    if cfg.train.target_gender_accuracy > 0:
+        gender = evaluation.threshold_for_accuracy(pg, y_gender, cfg.train.target_gender_accuracy)
+    return labels.Thresholds(age, gender)
+
+
+def years_mae(model, X: np.ndarray, age_years: np.ndarray) -> float | None:
+    """Mean absolute error (years) of the years head's expected age, on rows with a known age."""
+    known = ~np.isnan(age_years)
+    if not known.any():
+        return None
+    out = model.predict(X[known], batch_size=1024, verbose=0)
+    mean, _ = labels.years_summary(np.asarray(out["years"], dtype=np.float64))
+    return float(np.abs(mean - np.minimum(age_years[known], 100)).mean())
 
 
 def write_metadata(run_dir: Path, cfg: Config, data: LabelledFeatures, split: Split, thresholds: labels.Thresholds,
-                   val: evaluation.Scores | None, test: evaluation.Scores | None, seconds: float, epochs: int) -> dict:
+                   val: evaluation.Scores | None, test: evaluation.Scores | None, seconds: float, epochs: int,
+                   calib: dict | None = None) -> dict:
     import keras
 
     from agegender.manifest import atomic_write
@@ -189,8 +385,11 @@ def write_metadata(run_dir: Path, cfg: Config, data: LabelledFeatures, split: Sp
         "model": {"kind": cfg.model.kind, "hidden": cfg.model.hidden, "file": MODEL_FILE},
         "preprocessing": {"extractors": data.extractors, "dims": data.dims, "settings": data.settings,
                           "input_dim": int(data.X.shape[1]), "standardized_in_model": cfg.data.standardize},
-        "thresholds": {"age": thresholds.age, "gender": thresholds.gender,
-                       "chosen_on": "validation", "min_coverage": cfg.train.min_coverage},
+        "thresholds": {"age": thresholds.age, "gender": thresholds.gender, "chosen_on": "validation",
+                       "min_coverage": cfg.train.min_coverage, "target_age_accuracy": cfg.train.target_age_accuracy or None,
+                       "target_gender_accuracy": cfg.train.target_gender_accuracy or None},
+        "calibration": calib,
+        "years_head": cfg.model.years_head,
         "training": {"manifest": cfg.data.manifest, "features": cfg.data.features, "protocol": split.protocol,
                      "leaky": split.leaky, "train": int(len(split.train)), "val": int(len(split.val)),
                      "test": int(len(split.test)), "train_sources": sources, "gap_ages": cfg.data.gap_ages,

@@ -27,6 +27,7 @@ class LabelledFeatures:
     extractors: list[str]      # one per feature file, in column order
     dims: list[int]
     settings: list[str]        # extractor version + detector of each feature file (the preprocessing)
+    race: np.ndarray | None = None  # the source's race label per row ("" unknown): per-group reports only
 
     def __len__(self) -> int:
         return len(self.records)
@@ -90,20 +91,27 @@ def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path]
         extractors=[fs.extractor for fs in sets],
         dims=[fs.features.shape[1] for fs in sets],
         settings=[fs.setting for fs in sets],
+        race=np.asarray([r.race or "" for r in recs], dtype=object),
     )
 
 
 def make_split(data: LabelledFeatures, protocol: str, fold: int, folds: int = 5, val_fraction: float = 0.1,
-               seed: int = 0) -> splits.Split:
+               seed: int = 0, test_on: str = "original", train_on_copies: bool = True) -> splits.Split:
     """The train/val/test indices of one fold of a protocol (DESIGN §5)."""
-    if protocol == "utkface-a8":  # other sources merged in (gender-only crops …) only ever train
+    if protocol == "utkface-a8":  # other sources merged in (gender-only crops, augmented copies …) only ever train
         source = "utkface" if any(r.source == "utkface" for r in data.records) else None
-        return splits.stratified_kfold(data.records, k=folds, seed=seed, val_fraction=val_fraction, test_source=source)[fold]
+        return splits.stratified_kfold(data.records, k=folds, seed=seed, val_fraction=val_fraction, test_source=source,
+                                       test_on_copies=test_on == "augmented", train_on_copies=train_on_copies)[fold]
     if protocol == "adience-5fold":
         return splits.adience_fold(data.records, fold, val_fraction=val_fraction, seed=seed)
     if protocol == "random-split":
         return splits.random_split(data.records, test_size=1.0 / folds, seed=seed + fold, val_fraction=val_fraction)
-    if protocol == "all":
-        sp = splits.random_split(data.records, test_size=max(val_fraction, 1e-9), seed=seed)
-        return splits.Split(sp.train, sp.test, np.array([], dtype=np.int64), "all data (validation only)")
+    if protocol == "all":  # validation from the originals; their augmented copies never train
+        originals = np.array([i for i, r in enumerate(data.records) if not r.source.endswith("-aug")], dtype=np.int64)
+        copies = np.setdiff1d(np.arange(len(data.records)), originals)
+        sp = splits.random_split([data.records[i] for i in originals], test_size=max(val_fraction, 1e-9), seed=seed)
+        val = originals[sp.test]
+        held = splits.copies_of(data.records, {data.records[i].key for i in val}, copies)
+        train = np.sort(np.concatenate([originals[sp.train], np.setdiff1d(copies, held)]))
+        return splits.Split(train, np.sort(val), np.array([], dtype=np.int64), "all data (validation only)")
     raise ValueError(f"unknown protocol {protocol!r}")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from agegender.cli.common import (
-    DETECTORS,
-    default_photo,
-)
+from agegender.cli.common import DETECTORS, CliError, bounded, default_photo, detect_size_arg, threads_arg
 
 
 def cmd_bench_speed(args) -> int:
@@ -52,12 +49,56 @@ def cmd_bench_detect(args) -> int:
 def cmd_bench_load(args) -> int:
     from agegender.bench import load
 
-    r = load.run(args.url, args.photo or str(default_photo()), clients=args.clients, seconds=args.seconds,
-                 max_requests=args.max_requests)
-    lat = r["latency_ms"]
-    print(f"{r['clients']} clients, {r['seconds']} s: {r['ok']} answered ({r['requests_per_s']}/s), "
-          f"errors {r['errors'] or 0}; latency ms p50 {lat['p50']}, p90 {lat['p90']}, p99 {lat['p99']}, max {lat['max']}")
-    return 0 if not r["errors"] else 1
+    photo = args.photo or str(default_photo())
+
+    def line(r: dict, workers: str) -> str:
+        lat, busy = r["latency_ms"], r["busy_latency_ms"]
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(r["errors"].items())) or "0"
+        refusals = f"{busy['p99']:.0f}" if busy else "—"
+        return (f"| {workers} | {r['clients']} | {r['seconds']:.0f} | {r['ok']} | {r['requests_per_s']:.1f} | {errors} | "
+                f"{lat['p50']:.0f} / {lat['p90']:.0f} / {lat['p99']:.0f} | {refusals} |")
+
+    print("| workers | clients | s | answered | answers/s | errors | latency ms p50 / p90 / p99 | 503 p99 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    if args.serve:
+        bad = 0
+        for w, r in load.matrix(photo, args.serve, args.clients, args.seconds, ("--fast",) if args.fast else ()):
+            print(line(r, str(w)), flush=True)
+            bad += sum(v for k, v in r["errors"].items() if k != "HTTP 503")
+        return 0 if not bad else 1
+    bad = 0
+    for c in args.clients:
+        r = load.run(args.url, photo, clients=c, seconds=args.seconds, max_requests=args.max_requests)
+        print(line(r, "(running server)"), flush=True)
+        bad += sum(v for k, v in r["errors"].items() if k != "HTTP 503")
+    return 0 if not bad else 1
+
+
+def cmd_bench_fuzz(args) -> int:
+    from agegender.bench import fuzz
+
+    names = args.targets or [n for n in fuzz.targets()]
+    unknown = set(names) - set(fuzz.targets())
+    if unknown:
+        raise CliError(f"unknown fuzz target(s) {', '.join(sorted(unknown))}; choose from {', '.join(fuzz.targets())}")
+    if args.engine == "atheris":
+        import importlib.util
+
+        if importlib.util.find_spec("atheris") is None:
+            raise CliError("the atheris engine needs the atheris wheel (pip install 'agegender[fuzz]')")
+    print(f"fuzzing {len(names)} target(s), {args.inputs:,} inputs each"
+          + (f" or {args.seconds:g} s" if args.seconds else "") + f", engine {args.engine}; a hang is > {fuzz.HANG_SECONDS:g} s",
+          flush=True)
+    print("| target | engine | inputs | crashes | hangs | documented errors | speed | peak memory |")
+    print("|---|---|---|---|---|---|---|---|")
+    bad = 0
+    for name in names:
+        (rep,) = fuzz.campaign([name], args.inputs, args.seconds, args.engine, args.out, args.seed)
+        print(rep.row(), flush=True)
+        bad += rep.crashes + rep.hangs
+        for path in rep.saved[:3]:
+            print(f"  saved: {path}", flush=True)
+    return 1 if bad else 0
 
 
 def register(sub) -> None:
@@ -65,36 +106,50 @@ def register(sub) -> None:
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     bs = bsub.add_parser("speed", help="ms per face for decode, detection, alignment and each extractor")
     bs.add_argument("--photo", help="photo with one face (default: the bundled astronaut portrait)")
-    bs.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    bs.add_argument("--repeat", type=int, default=20)
+    bs.add_argument("--threads", type=threads_arg(), nargs="+", default=[1, 2])
+    bs.add_argument("--repeat", type=bounded(1), default=20)
     bs.add_argument("--folder", help="also measure faces/s over this folder of images")
     bs.add_argument("--detector", choices=DETECTORS, default="aligned", help="detector for --folder")
     bs.add_argument("--extractor", default="agnet", help="extractor for --folder")
-    bs.add_argument("--limit", type=int, default=500, help="images of --folder to use")
+    bs.add_argument("--limit", type=bounded(1), default=500, help="images of --folder to use")
     bs.set_defaults(func=cmd_bench_speed)
     bp = bsub.add_parser("predict", help="prediction speed: model alone, end to end, faces/s, size; beside the peer")
     bp.add_argument("--model", help="model artifact folder (default: the built-in model)")
     bp.add_argument("--photo", help="photo with one face (default: the bundled astronaut portrait)")
     bp.add_argument("--folder", help="also measure faces/s over this folder of aligned face crops")
-    bp.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    bp.add_argument("--repeat", type=int, default=20)
-    bp.add_argument("--limit", type=int, default=300, help="images of --folder to use")
-    bp.add_argument("--workers", type=int, default=2, help="processes for the --folder faces/s (also measured with 1)")
-    bp.add_argument("--detect-size", type=int, help="longer side the detector sees (default: 640 for RetinaFace)")
+    bp.add_argument("--threads", type=threads_arg(), nargs="+", default=[1, 2])
+    bp.add_argument("--repeat", type=bounded(1), default=20)
+    bp.add_argument("--limit", type=bounded(1), default=300, help="images of --folder to use")
+    bp.add_argument("--workers", type=bounded(1, 1024), default=2, help="processes for the --folder faces/s (also measured with 1)")
+    bp.add_argument("--detect-size", type=detect_size_arg(), help="longer side the detector sees (default: 640 for RetinaFace)")
     bp.set_defaults(func=cmd_bench_predict)
     bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
     bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")
-    bl.add_argument("--clients", type=int, default=4)
-    bl.add_argument("--seconds", type=float, default=60.0)
-    bl.add_argument("--max-requests", type=int, default=10_000, help="stop after this many requests in all")
+    bl.add_argument("--clients", type=bounded(1, 1000), nargs="+", default=[4], help="concurrent clients (several: one run each)")
+    bl.add_argument("--serve", type=bounded(1, 64), nargs="+", metavar="WORKERS",
+                    help="start `agegender serve --workers N` for each N itself (instead of --url) and load each")
+    bl.add_argument("--fast", action="store_true", help="with --serve: the fast model")
+    bl.add_argument("--seconds", type=bounded(0.1, 3600, float), default=60.0)
+    bl.add_argument("--max-requests", type=bounded(1), default=10_000, help="stop after this many requests in all")
     bl.add_argument("--photo", help="image to send (default: the bundled astronaut portrait)")
     bl.set_defaults(func=cmd_bench_load)
+    bf = bsub.add_parser("fuzz", help="fuzz the decoder, the upload endpoint, label parsers, configs and manifests",
+                         description="Feed each target mutated inputs (or coverage-guided ones with atheris) and report "
+                         "inputs tried, crashes, hangs (> 5 s) and peak memory per target; crashing inputs are saved in --out.")
+    bf.add_argument("targets", nargs="*", help="targets (default: all): decoder, array, upload, adience, adience-lists, "
+                    "utkface-name, extra-labels, config, manifest")
+    bf.add_argument("--inputs", type=bounded(1), default=10_000, help="inputs per target (default: %(default)s)")
+    bf.add_argument("--seconds", type=bounded(1, 86_400, float), help="or stop each target after this long")
+    bf.add_argument("--engine", choices=("mutate", "atheris"), default="mutate")
+    bf.add_argument("--out", help="folder for crashing and hanging inputs (default: none kept)")
+    bf.add_argument("--seed", type=int, default=0)
+    bf.set_defaults(func=cmd_bench_fuzz)
     bd = bsub.add_parser("detect", help="found-rate of each detector on scenes pasted from real face crops")
     bd.add_argument("faces", help="folder of face crops (e.g. ../shared/data/utkface/crop_part1)")
-    bd.add_argument("--scenes", type=int, default=100)
+    bd.add_argument("--scenes", type=bounded(1), default=100)
     bd.add_argument("--seed", type=int, default=0)
     bd.add_argument("--detectors", nargs="+", choices=DETECTORS[:2], default=list(DETECTORS[:2]))
-    bd.add_argument("--threads", type=int, default=1)
-    bd.add_argument("--max-side", type=int, nargs="+", help="detect on copies scaled to these longer sides (default: "
+    bd.add_argument("--threads", type=threads_arg(), default=1)
+    bd.add_argument("--max-side", type=detect_size_arg(), nargs="+", help="detect on copies scaled to these longer sides (default: "
                     "each detector's own: RetinaFace 640, HOG 1024)")
     bd.set_defaults(func=cmd_bench_detect)

@@ -12,6 +12,34 @@ class CliError(Exception):
     """An error to print as one clear line (no traceback) with exit code 2."""
 
 
+def bounded(lo: float, hi: float | None = None, kind: type = int, what: str = ""):
+    """An argparse ``type`` that refuses values outside ``lo..hi`` with a message saying the range."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if value != value or value < lo or (hi is not None and value > hi):  # value != value: NaN
+            top = f" and {hi:g}" if hi is not None else ""
+            rng = f"between {lo:g}{top}" if hi is not None else f"at least {lo:g}"
+            raise argparse.ArgumentTypeError(f"must be {rng}{what}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def threads_arg():
+    from agegender.resources import THREADS_PER_CORE, max_threads
+
+    return bounded(1, max_threads(), what=f" ({THREADS_PER_CORE} per usable core)")
+
+
+def detect_size_arg():
+    from agegender.resources import DETECT_SIZE_RANGE
+
+    return bounded(*DETECT_SIZE_RANGE, what=" pixels")
 
 
 def finish_manifest(manifest, args) -> int:
@@ -43,10 +71,10 @@ def add_predictor_args(p: argparse.ArgumentParser, fast_help: str) -> None:
     p.add_argument("--fast", action="store_true", help=fast_help)
     p.add_argument("--detector", choices=DETECTORS, default="retinaface", help="face detector (default: %(default)s; "
                    "'aligned' for images that are already face crops)")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=threads_arg(), default=1, help="onnxruntime threads per process (default: %(default)s)")
     p.add_argument("--landmarks", choices=LANDMARKS, help="override the model's alignment: retina5 = RetinaFace's "
                    "own landmarks, as the in-browser app aligns (default: what the model was trained with)")
-    p.add_argument("--detect-size", type=int, metavar="PX", help="longer side of the copy the detector sees "
+    p.add_argument("--detect-size", type=detect_size_arg(), metavar="PX", help="longer side of the copy the detector sees "
                    "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
 
 

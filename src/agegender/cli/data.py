@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from agegender.cli.common import (
-    add_manifest_output,
-    finish_manifest,
-)
+from agegender.cli.common import add_manifest_output, bounded, finish_manifest
 
 
 def cmd_data_adience(args) -> int:
@@ -62,6 +59,17 @@ def cmd_data_merge(args) -> int:
     return finish_manifest(m, args)
 
 
+def cmd_data_augment(args) -> int:
+    from agegender import augment
+    from agegender import manifest as mf
+
+    m = mf.read(args.manifest)
+    if args.root:
+        m = m.with_root(args.root)
+    return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
+                                           progress=not args.quiet), args)
+
+
 def cmd_data_stats(args) -> int:
     from agegender import manifest as mf
 
@@ -100,13 +108,27 @@ def register(sub) -> None:
     add_manifest_output(g)
     g.set_defaults(func=cmd_data_gender_folders)
 
+    au = dsub.add_parser("augment", help="phone-like copies of a manifest's images (training, robustness tests)",
+                         description="Write COPIES degraded copies of every image (flip, tilt, crop, few pixels, blur, "
+                         "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them. Each copy keeps "
+                         "its original's labels and names it as its subject: splits keep copies with their originals.")
+    au.add_argument("manifest", help="the originals' manifest")
+    au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
+    au.add_argument("--copies", type=bounded(1, 50), default=2, help="copies per image (default: %(default)s)")
+    au.add_argument("--seed", type=int, default=0)
+    au.add_argument("--root", help="resolve the manifest's image paths against this folder")
+    au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
+    au.add_argument("--quiet", action="store_true")
+    add_manifest_output(au, check=False)
+    au.set_defaults(func=cmd_data_augment)
+
     sa = dsub.add_parser("adience-sample", help="build an Adience-format tree from UTKFace-named face crops",
                          description="Write aligned/, faces/ (coarsely aligned copies) and Folds/ fold files in the "
                          "Adience download's layout, from labelled face crops: proves the Adience path without the download.")
     sa.add_argument("faces", help="folder of UTKFace-named crops (e.g. ../shared/data/utkface/crop_part1)")
     sa.add_argument("--out", required=True, help="folder to create")
-    sa.add_argument("--n", type=int, default=500, help="number of faces (default: %(default)s)")
-    sa.add_argument("--per-user", type=int, default=4, help="photos per synthetic user (default: %(default)s)")
+    sa.add_argument("--n", type=bounded(1), default=500, help="number of faces (default: %(default)s)")
+    sa.add_argument("--per-user", type=bounded(1), default=4, help="photos per synthetic user (default: %(default)s)")
     sa.add_argument("--seed", type=int, default=0)
     sa.set_defaults(func=cmd_data_adience_sample)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agegender.cli.common import DETECTORS
+from agegender.cli.common import DETECTORS, bounded, threads_arg
 from agegender.faces import LANDMARKS
 
 
@@ -70,8 +70,8 @@ def register(sub) -> None:
     f.add_argument("images", nargs="+", help="image files")
     f.add_argument("--detector", choices=DETECTORS, default="retinaface", help="face detector (default: %(default)s)")
     f.add_argument("--json", action="store_true", help="one JSON object per image")
-    f.add_argument("--max-pixels", type=int, default=50_000_000, help="refuse larger images (default: %(default)s)")
-    f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--max-pixels", type=bounded(1, 2_000_000_000), default=50_000_000, help="refuse larger images (default: %(default)s)")
+    f.add_argument("--threads", type=threads_arg(), default=1)
     f.set_defaults(func=cmd_faces)
 
     fe = sub.add_parser(
@@ -90,11 +90,11 @@ def register(sub) -> None:
                     "(RetinaFace's own 5 landmarks, as the in-browser app does; needs --detector retinaface)")
     fe.add_argument("--cache", metavar="FILE", help="SQLite cache (default: FILE with suffix .cache.sqlite)")
     fe.add_argument("--root", help="resolve manifest paths against this folder")
-    fe.add_argument("--batch-size", type=int, default=32)
-    fe.add_argument("--threads", type=int, default=1)
-    fe.add_argument("--workers", type=int, default=1,
+    fe.add_argument("--batch-size", type=bounded(1, 4096), default=32)
+    fe.add_argument("--threads", type=threads_arg(), default=1)
+    fe.add_argument("--workers", type=bounded(1, 1024), default=1,
                     help="processes sharing the cache (dlib runs on one core each: use the machine's core count)")
-    fe.add_argument("--limit", type=int, default=0, help="only the first N manifest rows (0 = all)")
-    fe.add_argument("--show-failures", type=int, default=10)
+    fe.add_argument("--limit", type=bounded(0), default=0, help="only the first N manifest rows (0 = all)")
+    fe.add_argument("--show-failures", type=bounded(0), default=10)
     fe.add_argument("--quiet", action="store_true", help="no progress bar")
     fe.set_defaults(func=cmd_features)

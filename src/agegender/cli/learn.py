@@ -26,9 +26,14 @@ def cmd_train(args) -> int:
 
     cfg = _config(args)
     data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
-    split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed)
+    split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
+                                cfg.data.test_on, cfg.data.train_on_copies)
     print(split.describe())
-    res = training.fit(cfg, data, split, args.out, resume=args.resume, progress=not args.quiet)
+    try:
+        res = training.fit(cfg, data, split, args.out, resume=args.resume, progress=not args.quiet)
+    except training.RunComplete as e:
+        print(f"agegender: {e}")
+        return 0
     print(f"run: {res.run_dir} ({res.epochs} epochs, {res.seconds:.0f} s); thresholds age {res.thresholds.age:.2f}, "
           f"gender {res.thresholds.gender:.2f} (chosen on validation)")
     for name, sc in (("validation", res.val), ("test", res.test)):
@@ -50,7 +55,7 @@ def cmd_evaluate(args) -> int:
 
     import numpy as np
 
-    from agegender import evaluation, labels, trainset
+    from agegender import calibration, evaluation, fairness, labels, trainset
 
     data = trainset.load(args.manifest, args.features, args.root)
     if (Path(args.run) / "model.keras").is_file():  # a training run
@@ -69,6 +74,9 @@ def cmd_evaluate(args) -> int:
     t = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
     sc = evaluation.score(*probs, data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))
+    groups = fairness.groupings(data.y_age, data.y_gender, data.race)
+    ours = fairness.breakdown(*probs, data.y_age, data.y_gender, groups, evaluation.covered(*probs, t))
+    peer = None
     if args.peer:
         from agegender.benchmark import PEER, peer_probs
 
@@ -76,8 +84,14 @@ def cmd_evaluate(args) -> int:
         if pp is None:
             raise CliError("--peer needs agnet features among --features")
         print(f"{PEER}: " + _scores_line(evaluation.score(*pp, data.y_age, data.y_gender)))
+        peer = fairness.breakdown(*pp, data.y_age, data.y_gender, groups)
+    ece = {part: calibration.expected_calibration_error(p, y) for part, p, y in
+           (("age", probs[0], data.y_age), ("gender", probs[1], data.y_gender))}
+    print("calibration error (ECE): " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in ece.items() if v is not None))
+    print("\n".join(fairness.markdown(ours, peer)))
     if args.json:
-        Path(args.json).write_text(json.dumps(sc.to_dict(), indent=2) + "\n")
+        out = {**sc.to_dict(), "groups": {"ours": ours, "peer": peer}, "calibration": ece}
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 

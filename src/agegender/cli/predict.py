@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agegender.cli.common import CliError, add_predictor_args, load_predictor
+from agegender.cli.common import CliError, add_predictor_args, bounded, load_predictor
 
 CSV_FIELDS = ("source", "face", "x0", "y0", "x1", "y1", "score", "age_group", "gender", "undefined", "reason",
-              "best_age_group", "best_gender", "p_age_best", "p_gender_best", "error")
+              "best_age_group", "best_gender", "p_age_best", "p_gender_best", "age_years", "age_years_spread", "error")
 
 
 def _csv_rows(res) -> list[dict]:
@@ -22,7 +22,9 @@ def _csv_rows(res) -> list[dict]:
                      "score": round(fa.face.score, 4), "age_group": d["age_group"] or "", "gender": d["gender"] or "",
                      "undefined": d["undefined"], "reason": d["reason"] or "", "best_age_group": d["best_age_group"],
                      "best_gender": d["best_gender"], "p_age_best": round(max(fa.answer.age_probs), 4),
-                     "p_gender_best": round(max(fa.answer.gender_probs), 4), "error": ""})
+                     "p_gender_best": round(max(fa.answer.gender_probs), 4),
+                     "age_years": "" if d["age_years"] is None else d["age_years"],
+                     "age_years_spread": "" if d["age_years_spread"] is None else d["age_years_spread"], "error": ""})
     return rows
 
 
@@ -128,10 +130,10 @@ def register(sub) -> None:
     pr.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     pr.add_argument("--csv", action="store_true", help="CSV, one row per face")
     pr.add_argument("--annotate", metavar="DIR", help="write copies with boxes and labels drawn into DIR")
-    pr.add_argument("--max-faces", type=int, default=None, help="only the N largest faces per image")
-    pr.add_argument("--every", type=int, default=0, help="videos: every N-th frame")
-    pr.add_argument("--fps", type=float, default=1.0, help="videos: frames per second to sample (default: %(default)s)")
-    pr.add_argument("--max-frames", type=int, default=0, help="videos/webcam: stop after N frames (webcam default 10)")
+    pr.add_argument("--max-faces", type=bounded(1), default=None, help="only the N largest faces per image")
+    pr.add_argument("--every", type=bounded(0), default=0, help="videos: every N-th frame")
+    pr.add_argument("--fps", type=bounded(0.001, 1000, float), default=1.0, help="videos: frames per second to sample (default: %(default)s)")
+    pr.add_argument("--max-frames", type=bounded(0), default=0, help="videos/webcam: stop after N frames (webcam default 10)")
     pr.add_argument("--webcam", action="store_true", help="also read frames from the first webcam")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=cmd_predict)

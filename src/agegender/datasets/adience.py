@@ -31,8 +31,8 @@ LAYOUTS = {
 }
 MODES = ("strict", "lenient")
 
-_RANGE = re.compile(r"^\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
-_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+_RANGE = re.compile(r"^\(\s*(\d+)\s*,\s*(\d+)\s*\)$", re.ASCII)  # ASCII: "٣٥" is no age
+_NUMBER = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
 
 
 def image_path(user_id: str, face_id: str, original_image: str, layout: str = "aligned") -> str:
@@ -89,26 +89,61 @@ class FoldRow:
     gender: str
 
 
+#: A fold-file line longer than this is not a label row (real rows are ~100 bytes).
+MAX_LINE = 4096
+
+
+def label_lines(path: Path, drops: DropLog) -> list[tuple[int, str]]:
+    """``(line number, text)`` of a label file's non-empty lines, a UTF-8 BOM ignored.
+
+    Lines that are not valid UTF-8, hold NUL bytes or are longer than :data:`MAX_LINE` bytes are
+    dropped into ``drops`` with ``file:line`` — a damaged row never reaches a manifest or a path.
+    """
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    out = []
+    for n, line in enumerate(raw.splitlines(), start=1):  # \n, \r\n and \r alike
+        where = f"{path.name}:{n}"
+        if len(line) > MAX_LINE:
+            drops.add(f"malformed line (longer than {MAX_LINE} bytes)", where, f"{len(line):,} bytes")
+            continue
+        if b"\x00" in line:
+            drops.add("malformed line (NUL byte)", where, repr(line[:80]))
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            drops.add("malformed line (not valid UTF-8)", where, repr(line[:80]))
+            continue
+        if text.strip():
+            out.append((n, text))
+    return out
+
+
+def _path_part(text: str) -> bool:
+    """Whether ``text`` can be one component of an image path (no separators, not ``.``/``..``)."""
+    return bool(text) and text not in (".", "..") and not any(c in text for c in "/\\")
+
+
 def read_fold_file(path: Path, fold: int, drops: DropLog) -> list[FoldRow]:
     """Rows of one ``fold_k_data.txt``; malformed lines go to ``drops`` with ``file:line``."""
     rows: list[FoldRow] = []
-    text = path.read_text(encoding="utf-8", errors="replace")
-    lines = text.splitlines()  # handles \n, \r\n and \r alike
+    lines = label_lines(path, drops)
     if not lines:
         drops.add("empty fold file", str(path))
         return rows
-    header = [h.strip().lower() for h in lines[0].split("\t")]
+    first, head = lines[0]
+    header = [h.strip().lower() for h in head.split("\t")]
     if tuple(header[: len(HEADER)]) != HEADER:
-        raise ValueError(f"{path}:1: not an Adience fold file (header starts {header[:5]}, expected {list(HEADER)})")
-    for n, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
+        raise ValueError(f"{path}:{first}: not an Adience fold file (header starts {header[:5]}, expected {list(HEADER)})")
+    for n, line in lines[1:]:
         cells = line.split("\t")
         if len(cells) < len(HEADER):
             drops.add("malformed line (too few columns)", f"{path.name}:{n}", repr(line[:80]))
             continue
         user_id, original_image, face_id = (c.strip() for c in cells[:3])
-        if not user_id or not original_image or not face_id.isdigit():
+        if not (_path_part(user_id) and _path_part(original_image) and face_id.isascii() and face_id.isdigit()):
             drops.add("malformed line (bad user/image/face id)", f"{path.name}:{n}", repr(line[:80]))
             continue
         rows.append(FoldRow(fold, n, user_id, original_image, face_id, cells[3], cells[4]))
@@ -189,7 +224,7 @@ def find_fold_files(folds_dir: str | Path) -> list[tuple[int, Path]]:
 # --------------------------------------------------------------------------- per-fold lists
 
 _LIST_NAME = re.compile(r"^(age|gender)_(train|train_subset|val|test)\.txt$")
-_LIST_IMAGE = re.compile(r"^(?P<user>[^/]+)/landmark_aligned_face\.(?P<face>\d+)\.(?P<image>.+)$")
+_LIST_IMAGE = re.compile(r"^(?P<user>[^/]+)/landmark_aligned_face\.(?P<face>\d+)\.(?P<image>.+)$", re.ASCII)
 
 
 @dataclass
@@ -254,12 +289,10 @@ def read_fold_lists(lists_dir: str | Path) -> tuple[dict[str, dict], dict[int, s
                 continue
             found += 1
             task, split = m.groups()
-            for n, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-                if not line.strip():
-                    continue
+            for n, line in label_lines(f, drops):
                 parts = line.strip().rsplit(maxsplit=1)
                 im = _LIST_IMAGE.match(parts[0]) if len(parts) == 2 else None
-                if im is None or not parts[1].isdigit():
+                if im is None or not (parts[1].isascii() and parts[1].isdigit()):
                     drops.add("malformed list line", f"{d.name}/{f.name}:{n}", repr(line[:80]))
                     continue
                 cls = int(parts[1])

@@ -16,6 +16,7 @@ from pathlib import Path
 from agegender import labels
 from agegender.datasets.files import image_files
 from agegender.manifest import DropLog, Manifest, Record
+from agegender.paths import is_file
 
 
 def _images(root: Path) -> list[Path]:
@@ -84,11 +85,11 @@ def load_cfd(root: str | Path, workbook: str | Path | None = None, age: str = "a
                 continue
             where = f"{workbook.name}[{ws.title}]:{i}"
             g = _gender(row[gcol]) if gcol is not None else None
-            try:
-                years = float(row[acol]) if acol is not None and row[acol] not in (None, "") else None
-            except (TypeError, ValueError):
-                drops.add("unreadable age (kept for gender)", where, repr(row[acol]))
-                years = None
+            years = None
+            if acol is not None and row[acol] not in (None, ""):
+                years = labels.parse_years(row[acol])
+                if years is None:
+                    drops.add("unreadable age (kept for gender)", where, repr(row[acol]))
             if g is None and gcol is not None:
                 drops.add("unreadable gender", where, repr(row[gcol]))
             if first in rows:
@@ -121,7 +122,7 @@ def load_cfd(root: str | Path, workbook: str | Path | None = None, age: str = "a
 
 # --------------------------------------------------------------------------- Color FERET
 
-_FERET_NAME = re.compile(r"^(?P<subj>\d{5})_(?P<date>\d{6})_(?P<pose>[a-z]{2})(?:_[a-z])?\.(ppm|ppm\.bz2|jpg|png)$", re.IGNORECASE)
+_FERET_NAME = re.compile(r"^(?P<subj>\d{5})_(?P<date>\d{6})_(?P<pose>[a-z]{2})(?:_[a-z])?\.(ppm|ppm\.bz2|jpg|png)$", re.IGNORECASE | re.ASCII)
 
 
 def _feret_truth(root: Path, drops: DropLog) -> dict[str, dict[str, str]]:
@@ -141,12 +142,12 @@ def _feret_truth(root: Path, drops: DropLog) -> dict[str, dict[str, str]]:
             sid = kv.get("id", "")
             if not sid.lower().startswith("cfrs"):
                 continue  # a per-recording file (id=cfrR…) beside the subject's own <subj>.txt
-            m = re.search(r"(\d{5})", sid)
+            m = re.search(r"(\d{5})", sid, re.ASCII)
             if not m:
                 drops.add("ground-truth file without a subject id", p.name)
                 continue
             truth.setdefault(m.group(1), {}).update({k: v for k, v in kv.items() if k in ("gender", "yob", "race")})
-        elif p.suffix.lower() == ".xml" and "xml" in parts and p.stem.isdigit():
+        elif p.suffix.lower() == ".xml" and "xml" in parts and (p.stem.isascii() and p.stem.isdigit()):
             text = p.read_text(errors="replace")
             got = {k.lower(): v for k, v in re.findall(r"<(Gender|YOB|Race)\s+value=\"([^\"]*)\"", text)}
             if got:
@@ -184,7 +185,7 @@ def load_feret(root: str | Path, resolution: str = "images") -> Manifest:
         g = _gender(t.get("gender"))
         years = None
         yob = t.get("yob", "")
-        if yob.isdigit():
+        if yob.isascii() and yob.isdigit():
             yy = int(m["date"][:2])
             years = float((1900 + yy if yy >= 30 else 2000 + yy) - int(yob))
         else:
@@ -198,7 +199,7 @@ def load_feret(root: str | Path, resolution: str = "images") -> Manifest:
 
 # --------------------------------------------------------------------------- KDEF
 
-_KDEF_NAME = re.compile(r"^([AB])([FM])(\d\d)(AF|AN|DI|HA|NE|SA|SU)(S|HL|HR|FL|FR)\.jpe?g$", re.IGNORECASE)
+_KDEF_NAME = re.compile(r"^([AB])([FM])(\d\d)(AF|AN|DI|HA|NE|SA|SU)(S|HL|HR|FL|FR)\.jpe?g$", re.IGNORECASE | re.ASCII)
 
 
 def load_kdef(root: str | Path, frontal_only: bool = False) -> Manifest:
@@ -249,7 +250,7 @@ def load_facetracer(labels_dir: str | Path, images_dir: str | Path, coarse_age: 
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         cells = [c.strip() for c in line.split("\t")]
-        if len(cells) < 3 or not cells[0].isdigit():
+        if len(cells) < 3 or not (cells[0].isascii() and cells[0].isdigit()):
             drops.add("malformed label line", f"{lab.name}:{n}", repr(line[:60]))
             continue
         attrs[cells[0]][cells[1].lower()] = cells[2].lower()
@@ -288,23 +289,38 @@ def load_pal(root: str | Path, labels_csv: str | Path | None = None, pattern: st
     drops = DropLog()
     records = []
     if labels_csv is not None:
-        with open(labels_csv, newline="", encoding="utf-8") as f:
+        # undecodable bytes become U+FFFD: such a row names no file that exists and is dropped as missing
+        with open(labels_csv, newline="", encoding="utf-8-sig", errors="replace") as f:
             reader = csv.DictReader(f)
-            need = {"file", "age", "gender"} - {c.strip().lower() for c in reader.fieldnames or []}
+            try:
+                header = reader.fieldnames or []
+            except csv.Error as e:
+                raise ValueError(f"{labels_csv}:1: not a readable CSV header ({e})") from None
+            need = {"file", "age", "gender"} - {c.strip().lower() for c in header}
             if need:
                 raise ValueError(f"{labels_csv}:1: missing column(s) {', '.join(sorted(need))}")
-            for n, row in enumerate(reader, start=2):
-                row = {k.strip().lower(): (v or "").strip() for k, v in row.items()}
-                where = f"{Path(labels_csv).name}:{n}"
-                p = root / row["file"]
-                if not p.is_file():
-                    drops.add("listed image missing", where, row["file"])
-                    continue
+            rows = iter(reader)
+            while True:
                 try:
-                    years = float(row["age"])
-                except ValueError:
+                    row = next(rows)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    drops.add("unreadable CSV row", f"{Path(labels_csv).name}:{reader.line_num}", str(e))
+                    continue
+                row = {k.strip().lower(): (v if isinstance(v, str) else "").strip() for k, v in row.items() if k is not None}
+                where = f"{Path(labels_csv).name}:{reader.line_num}"
+                rel = Path(row["file"])
+                if rel.is_absolute() or ".." in rel.parts:
+                    drops.add("file outside the image folder", where, row["file"][:80])
+                    continue
+                p = root / rel
+                if not row["file"] or not is_file(p):
+                    drops.add("listed image missing", where, row["file"][:80])
+                    continue
+                years = labels.parse_years(row["age"])
+                if years is None:
                     drops.add("unreadable age (kept for gender)", where, repr(row["age"]))
-                    years = None
                 g = _gender(row["gender"])
                 if g is None and years is None:
                     drops.add("no usable label", where)
@@ -312,7 +328,7 @@ def load_pal(root: str | Path, labels_csv: str | Path | None = None, pattern: st
                 records.append(_record(root, p, "pal", Path(row["file"]).stem, g, years))
         notes = [f"pal: labels from {labels_csv}"]
     else:
-        rx = re.compile(pattern)
+        rx = re.compile(pattern, re.ASCII)
         if not {"age", "gender"} <= set(rx.groupindex):
             raise ValueError("pattern needs named groups (?P<age>…) and (?P<gender>…)")
         for p in _images(root):
@@ -322,10 +338,7 @@ def load_pal(root: str | Path, labels_csv: str | Path | None = None, pattern: st
                 drops.add("name does not match the pattern", rel)
                 continue
             g = _gender(m["gender"])
-            try:
-                years = float(m["age"])
-            except (TypeError, ValueError):
-                years = None
+            years = labels.parse_years(m["age"] or "")
             records.append(_record(root, p, "pal", p.stem, g, years))
         notes = [f"pal: labels from file names with pattern {pattern!r}"]
     return Manifest(records, drops, notes)

@@ -16,16 +16,16 @@ from agegender.datasets.files import image_files
 from agegender.manifest import DropLog, Manifest, Record
 
 SOURCE = "utkface"
-_NAME = re.compile(r"^(?P<age>\d+)_(?P<gender>\d+)_(?P<race>\d+)_(?P<stamp>\d+)\s*\.?(jpe?g|png)", re.IGNORECASE)
+_NAME = re.compile(r"^(?P<age>\d+)_(?P<gender>\d+)_(?P<race>\d+)_(?P<stamp>\d+)\s*\.?(jpe?g|png)", re.IGNORECASE | re.ASCII)
 MAX_AGE = 116
 
 
-def parse_name(name: str) -> tuple[int, int] | str:
-    """``(age_years, gender_index)`` from a UTKFace file name, or the reason it is malformed."""
+def parse_name(name: str) -> tuple[int, int, str] | str:
+    """``(age_years, gender_index, race)`` from a UTKFace file name, or the reason it is malformed."""
     m = _NAME.match(name)
     if m is None:
         fields = name.split(".")[0].split("_")
-        if len(fields) == 3 and all(f.isdigit() for f in fields):
+        if len(fields) == 3 and all(f.isascii() and f.isdigit() for f in fields):
             return "malformed name: 3 fields instead of 4 (race missing, gender untrustworthy)"
         return "malformed name: expected <age>_<gender>_<race>_<datetime>.jpg"
     age, gender, race = int(m["age"]), int(m["gender"]), int(m["race"])
@@ -35,7 +35,7 @@ def parse_name(name: str) -> tuple[int, int] | str:
         return f"malformed name: race {race} is not 0-4"
     if age > MAX_AGE:
         return f"malformed name: age {age} out of range"
-    return age, gender
+    return age, gender, labels.RACES[race]
 
 
 def load(root: str | Path, drops: DropLog | None = None) -> Manifest:
@@ -51,12 +51,11 @@ def load(root: str | Path, drops: DropLog | None = None) -> Manifest:
         if isinstance(parsed, str):
             drops.add(parsed, rel)
             continue
-        age, gender = parsed
+        age, gender, race = parsed
         group = labels.age_group_of_years(age)
         gap += group is None
-        records.append(
-            Record(path=rel, root=str(base), source=SOURCE, key=rel, age_group=group, gender=gender, age_years=float(age))
-        )
+        records.append(Record(path=rel, root=str(base), source=SOURCE, key=rel, age_group=group, gender=gender,
+                              age_years=float(age), race=race))
     if not records and not drops.total:
         raise FileNotFoundError(f"{base}: no images found")
     notes = [

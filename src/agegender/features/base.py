@@ -49,10 +49,10 @@ class Concat:
 
 def _registry() -> dict[str, type]:
     from agegender.features.agnet import AgeGenderNets
-    from agegender.features.dlib_embedding import DlibEmbedding
+    from agegender.features.dlib_embedding import DlibEmbedding, DlibTrunk
     from agegender.features.pixels import Pixels, Pixels64
 
-    return {"pixels": Pixels, "pixels64": Pixels64, "dlib128": DlibEmbedding, "agnet": AgeGenderNets}
+    return {"pixels": Pixels, "pixels64": Pixels64, "dlib128": DlibEmbedding, "dlibtrunk": DlibTrunk, "agnet": AgeGenderNets}
 
 
 def list_extractors() -> list[str]:

@@ -1,6 +1,8 @@
-"""dlib's 128-D face embedding (ResNet, ``face-recognition-models``, CC0/MIT) on its own 150 px chip.
+"""dlib's face-recognition ResNet (``face-recognition-models``, CC0) on its own 150 px chip, as features.
 
-The network runs in onnxruntime, rebuilt from dlib's own model file by :mod:`dlib_onnx` — the same
+``dlib128``: its 128-D face embedding. ``dlibtrunk``: the activation map where its last stage begins
+(128 × 8 × 8, flattened) — the input of the tail that ``models/dlibtail.py`` fine-tunes for age and
+gender. Both run in onnxruntime, rebuilt from dlib's own model file by :mod:`dlib_onnx` — the same
 descriptors as ``dlib.face_recognition_model_v1`` (to ~1e-6, tested) about 25× faster than
 ``dlib-bin``, which is built without BLAS.
 """
@@ -18,6 +20,7 @@ class DlibEmbedding:
     name = "dlib128"
     version = "1"
     dim = 128
+    cut = "descriptor"
     #: dlib's descriptor is trained on 150×150 chips with padding 0.25 (dlib's get_face_chip default).
     chips = (ChipSpec(150, 0.25),)
 
@@ -30,7 +33,7 @@ class DlibEmbedding:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(descriptor_onnx(dlib_model_file(MODEL_FILE)), opts,
+        self._session = ort.InferenceSession(descriptor_onnx(dlib_model_file(MODEL_FILE), self.cut), opts,
                                              providers=["CPUExecutionProvider"])
 
     def extract(self, chips: list[np.ndarray]) -> np.ndarray:
@@ -38,3 +41,12 @@ class DlibEmbedding:
             return np.zeros((0, self.dim), dtype=np.float32)
         x = np.ascontiguousarray(np.asarray(chips[0], dtype=np.float32))
         return self._session.run(None, {"chips": x})[0].astype(np.float32)
+
+
+class DlibTrunk(DlibEmbedding):
+    """The network up to its last (256-channel) stage: a model that fine-tunes that stage takes these."""
+
+    name = "dlibtrunk"
+    version = "1"
+    dim = 128 * 8 * 8
+    cut = "trunk"

@@ -90,19 +90,52 @@ def _out_size(n: int, window: int, stride: int, pad: int) -> int:
     return 1 + (n + 2 * pad - window) // stride
 
 
-@cache
-def descriptor_onnx(path: str) -> bytes:
-    """dlib's face descriptor network as ONNX: input ``(N, 150, 150, 3)`` uint8-valued float RGB chips
-    (what ``dlib.extract_image_chip`` gives, as float32) → ``(N, 128)`` descriptors."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    layers = read_layers(path)
+def residual_blocks(layers: list[dict]) -> tuple[list[dict], dict]:
+    """dlib's ResNet as blocks: ``[{"conv1", "affine1", "conv2", "affine2", "pool"|None}, …]`` (input first)
+    and the final fully connected layer. Checks the file's layout against dlib's architecture."""
     kinds = "".join({"input": "I", "conv": "C", "affine": "A", "maxpool": "M", "avgpool": "P", "fc": "F"}[lay["kind"]] for lay in layers)
     # input, conv 7×7 + affine, max pool, 15 residual blocks (conv, affine, conv, affine, [avg pool if
     # it halves the size]), the global average pool and the 128-output fully connected layer
     if not re.fullmatch(r"ICAM(CACAP?)+PF", kinds):
-        raise ValueError(f"{path}: not the expected dlib ResNet layout ({kinds})")
+        raise ValueError(f"not the expected dlib ResNet layout ({kinds})")
+    blocks, i = [], 4
+    while layers[i]["kind"] == "conv":
+        block = {"conv1": layers[i], "affine1": layers[i + 1], "conv2": layers[i + 2], "affine2": layers[i + 3], "pool": None}
+        i += 4
+        if layers[i]["kind"] == "avgpool" and layers[i]["window"] != (0, 0):  # a down block: the shortcut is pooled
+            block["pool"] = layers[i]
+            i += 1
+        blocks.append(block)
+    return blocks, layers[i + 1]
+
+
+def folded(conv_layer: dict, affine: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A convolution followed by dlib's affine layer as one convolution: ``(weight OIHW, bias)``."""
+    w, b = conv_layer["weight"], conv_layer["bias"]
+    g, beta = affine["gamma"], affine["beta"]
+    return w * g[:, None, None, None], b * g + beta
+
+
+#: Where the descriptor network can be cut: after the stem and each stage (blocks counted input first).
+#: ``trunk``: the end of the 128-channel stage — a 128 × 8 × 8 map, the input of the tail that
+#: ``models/dlibtail.py`` fine-tunes.
+TRUNK_BLOCKS = 10
+TRUNK_SHAPE = (128, 8, 8)
+
+
+@cache
+def descriptor_onnx(path: str, cut: str = "descriptor") -> bytes:
+    """dlib's face descriptor network as ONNX: input ``(N, 150, 150, 3)`` uint8-valued float RGB chips
+    (what ``dlib.extract_image_chip`` gives, as float32) → ``(N, 128)`` descriptors.
+
+    ``cut="trunk"`` stops after the first :data:`TRUNK_BLOCKS` residual blocks and outputs ``trunk``,
+    the ``(N, 128·8·8)`` activation map flattened in (channel, row, column) order.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    layers = read_layers(path)
+    blocks, fc = residual_blocks(layers)
     nodes, inits = [], []
     counter = iter(range(10_000))
 
@@ -117,13 +150,10 @@ def descriptor_onnx(path: str) -> bytes:
         return out
 
     def conv(x: str, shape: tuple[int, int, int], conv_layer: dict, affine: dict) -> tuple[str, tuple[int, int, int]]:
-        w, b = conv_layer["weight"], conv_layer["bias"]
-        g, beta = affine["gamma"], affine["beta"]  # folded: affine(conv(x)) = conv with scaled weights
-        wf = w * g[:, None, None, None]
-        bf = b * g + beta
+        wf, bf = folded(conv_layer, affine)
         (sy, sx), (py, px) = conv_layer["stride"], conv_layer["pad"]
-        y = node("Conv", [x, const(wf), const(bf)], kernel_shape=list(w.shape[2:]), strides=[sy, sx], pads=[py, px, py, px])
-        return y, (w.shape[0], _out_size(shape[1], w.shape[2], sy, py), _out_size(shape[2], w.shape[3], sx, px))
+        y = node("Conv", [x, const(wf), const(bf)], kernel_shape=list(wf.shape[2:]), strides=[sy, sx], pads=[py, px, py, px])
+        return y, (wf.shape[0], _out_size(shape[1], wf.shape[2], sy, py), _out_size(shape[2], wf.shape[3], sx, px))
 
     def pad_to(x: str, shape: tuple[int, int, int], target: tuple[int, int, int]) -> str:
         """dlib's add_prev adds tensors of different sizes over their overlap, zeros elsewhere."""
@@ -142,33 +172,37 @@ def descriptor_onnx(path: str) -> bytes:
     (wy, wx), (sy, sx), (py, px) = mp["window"], mp["stride"], mp["pad"]
     x = node("MaxPool", [x], kernel_shape=[wy, wx], strides=[sy, sx], pads=[py, px, py, px])
     shape = (shape[0], _out_size(shape[1], wy, sy, py), _out_size(shape[2], wx, sx, px))
-    i = 4
-    while layers[i]["kind"] == "conv":
-        y, s1 = conv(x, shape, layers[i], layers[i + 1])
+    for b in blocks[:TRUNK_BLOCKS] if cut == "trunk" else blocks:
+        y, s1 = conv(x, shape, b["conv1"], b["affine1"])
         y = node("Relu", [y])
-        y, s2 = conv(y, s1, layers[i + 2], layers[i + 3])
-        i += 4
-        if layers[i]["kind"] == "avgpool" and layers[i]["window"] != (0, 0):  # a down block: the shortcut is pooled
-            ap = layers[i]
+        y, s2 = conv(y, s1, b["conv2"], b["affine2"])
+        if b["pool"] is not None:
+            ap = b["pool"]
             (wy, wx), (sy, sx), (py, px) = ap["window"], ap["stride"], ap["pad"]
             short = node("AveragePool", [x], kernel_shape=[wy, wx], strides=[sy, sx], pads=[py, px, py, px])
             s_short = (shape[0], _out_size(shape[1], wy, sy, py), _out_size(shape[2], wx, sx, px))
-            i += 1
         else:
             short, s_short = x, shape
         target = tuple(max(a, b) for a, b in zip(s2, s_short))
         x = node("Relu", [node("Add", [pad_to(y, s2, target), pad_to(short, s_short, target)])])
         shape = target
-    x = node("GlobalAveragePool", [x])
-    x = node("Flatten", [x])
-    fc = layers[i + 1]
-    x = node("MatMul", [x, const(fc["weight"])])
-    if fc["bias"] is not None:
-        x = node("Add", [x, const(fc["bias"])])
-    nodes[-1].output[0] = "descriptor"
-    graph = helper.make_graph(nodes, "dlib_face_recognition_resnet_model_v1", [
+    if cut == "trunk":
+        if shape != TRUNK_SHAPE:
+            raise ValueError(f"{path}: the trunk ends in {shape}, expected {TRUNK_SHAPE}")
+        x = node("Flatten", [x])
+        nodes[-1].output[0] = out_name = "trunk"
+        out_dim = int(np.prod(TRUNK_SHAPE))
+    else:
+        x = node("GlobalAveragePool", [x])
+        x = node("Flatten", [x])
+        x = node("MatMul", [x, const(fc["weight"])])
+        if fc["bias"] is not None:
+            x = node("Add", [x, const(fc["bias"])])
+        nodes[-1].output[0] = out_name = "descriptor"
+        out_dim = 128
+    graph = helper.make_graph(nodes, f"dlib_face_recognition_resnet_model_v1_{cut}", [
         helper.make_tensor_value_info("chips", TensorProto.FLOAT, ["N", 150, 150, 3])],
-        [helper.make_tensor_value_info("descriptor", TensorProto.FLOAT, ["N", 128])], inits)
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, ["N", out_dim])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="agegender")
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from agegender.config import Config
 
+#: The years head: a distribution over ages 0, 1, …, 100 (older ages count as 100).
+YEARS_BINS = 101
+
 
 def _regularizer(cfg: Config):
     import keras
@@ -32,12 +35,16 @@ def _outputs(cfg: Config, x):
     init = cfg.model.initializer
     if cfg.model.output == "tuple":
         return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init)(x)}
-    return {
+    out = {
         "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
                                   kernel_regularizer=reg, kernel_constraint=con)(x),
         "gender": keras.layers.Dense(2, activation="softmax", name="gender", kernel_initializer=init,
                                      kernel_regularizer=reg, kernel_constraint=con)(x),
     }
+    if cfg.model.years_head:
+        out["years"] = keras.layers.Dense(YEARS_BINS, activation="softmax", name="years", kernel_initializer=init,
+                                          kernel_regularizer=reg, kernel_constraint=con)(x)
+    return out
 
 
 def _dense_stack(cfg: Config, x):
@@ -52,12 +59,16 @@ def _dense_stack(cfg: Config, x):
     return x
 
 
-def build_model(cfg: Config, input_dim: int, mean=None, variance=None):
+def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_columns: int | None = None):
     """``head``/``fcn``: dense layers on a feature vector; ``cnn``: a compact CNN on the pixel chip
     (``input_dim`` = image_size² × 3, reshaped inside the model so every family takes the same input).
 
     ``mean``/``variance`` (training-set statistics) become a :class:`Standardize` layer inside the model, so
     the standardisation travels with the weights into every export.
+
+    ``dlibtail``: the first ``trunk_columns`` features are dlib's trunk activations (the ``dlibtrunk``
+    extractor); dlib's last stage runs on them (fine-tuned unless ``model.tune_tail`` is false), its
+    pooled 256 values join the remaining (standardised) features, and the dense stack follows.
     """
     import keras
 
@@ -89,6 +100,18 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None):
             x = keras.layers.MaxPooling2D()(x)
         x = keras.layers.GlobalAveragePooling2D()(x)
         x = _dense_stack(cfg, x)
+    elif cfg.model.kind == "dlibtail":
+        from agegender.faces import dlib_model_file
+        from agegender.features.dlib_embedding import MODEL_FILE
+        from agegender.models.dlibtail import TRUNK_DIM, Columns, tail
+
+        if trunk_columns != TRUNK_DIM:
+            raise ValueError(f"model.kind = 'dlibtail' needs the dlibtrunk features ({TRUNK_DIM} values) first in data.features")
+        pooled = tail(Columns(0, TRUNK_DIM, name="trunk")(x), dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail)
+        pooled = keras.layers.LayerNormalization(name="pooled_norm")(pooled)
+        if input_dim > TRUNK_DIM:
+            pooled = keras.layers.Concatenate(name="with_other_features")([pooled, Columns(TRUNK_DIM, input_dim, name="other")(x)])
+        x = _dense_stack(cfg, pooled)
     else:
         raise ValueError(f"unknown model.kind {cfg.model.kind!r}")
     return keras.Model(inp, _outputs(cfg, x), name=f"agegender_{cfg.model.kind}")

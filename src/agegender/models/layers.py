@@ -29,3 +29,19 @@ class Standardize(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable("agegender")
+class Temperature(keras.layers.Layer):
+    """``softmax(log p / T)`` on a softmax head's output: calibration fitted on validation data
+    (``agegender.calibration``), kept inside the model so every export carries it."""
+
+    def __init__(self, temperature: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, p):
+        return keras.ops.softmax(keras.ops.log(keras.ops.maximum(p, 1e-7)) / self.temperature, axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "temperature": self.temperature}

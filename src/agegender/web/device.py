@@ -13,6 +13,7 @@ Every file is served under a fixed name from :func:`device_files`; nothing in a 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -22,13 +23,38 @@ from agegender.features.agnet import EPS, flushed_model, models_dir
 from agegender.features.dlib_embedding import MODEL_FILE as DESCRIPTOR_FILE
 from agegender.features.dlib_embedding import DlibEmbedding
 from agegender.features.dlib_onnx import descriptor_onnx
-from agegender.predictor import FAST_MODEL, Predictor
+from agegender.predictor import FAST_MODEL
 
-#: Extractors the page can compute (device.js): both exist as ONNX.
-DEVICE_EXTRACTORS = {"agnet", "dlib128"}
+YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework import here)
+
+#: Extractors the page can compute (device.js): all exist as ONNX.
+DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk"}
+#: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
+DLIB_NETS = {"dlib128": ("descriptor.onnx", "descriptor", 128), "dlibtrunk": ("trunk.onnx", "trunk", 128 * 8 * 8)}
 
 
-def device_model_dir(pred: Predictor) -> Path:
+@dataclass
+class ServedModel:
+    """What the server serves, read from the model folder alone (the server process loads no model:
+    its worker processes do)."""
+
+    model_dir: Path
+    metadata: dict
+    output: str
+    detect_size: int | None = None
+    max_pixels: int | None = None
+
+    @classmethod
+    def from_dir(cls, model_dir: str | Path, detect_size: int | None = None, max_pixels: int | None = None) -> ServedModel:
+        model_dir = Path(model_dir)
+        meta_path = model_dir / "metadata.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{model_dir}: not a model artifact (no metadata.json)")
+        meta = json.loads(meta_path.read_text())
+        return cls(model_dir, meta, meta.get("output", "two_hot"), detect_size, max_pixels)
+
+
+def device_model_dir(pred: ServedModel) -> Path:
     """The server's model if a browser can run it (its extractors, two softmax heads), else the fast built-in one."""
     runnable = set(_extractors(pred.metadata)) <= DEVICE_EXTRACTORS and pred.output == "two_hot"
     return pred.model_dir if runnable else FAST_MODEL
@@ -41,7 +67,7 @@ def _retinaface_bytes() -> bytes:
     return WEIGHTS
 
 
-def device_files(pred: Predictor) -> dict[str, Path | bytes]:
+def device_files(pred: ServedModel) -> dict[str, Path | bytes]:
     """File name → file (or bytes) for the ``/models/`` route."""
     manifest = json.loads((models_dir() / "manifest.json").read_text())
     head = device_model_dir(pred)
@@ -52,8 +78,9 @@ def device_files(pred: Predictor) -> dict[str, Path | bytes]:
         "gender.onnx": flushed_model(models_dir() / manifest["models"]["gender"]["artifact"]["filename"]),
         "head.onnx": head / meta["runtime"]["onnx"],
     }
-    if "dlib128" in _extractors(meta):
-        files["descriptor.onnx"] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE))
+    for name, (file, cut, _) in DLIB_NETS.items():
+        if name in _extractors(meta):
+            files[file] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE), cut)
     return files
 
 
@@ -61,7 +88,7 @@ def _extractors(meta: dict) -> list[str]:
     return [p for name in meta["preprocessing"]["extractors"] for p in name.split("+")]
 
 
-def device_settings(pred: Predictor, files: dict[str, Path | bytes]) -> dict:
+def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
     """Everything device.js needs besides the ONNX ``files`` (from :func:`device_files`): the same
     numbers the Python path uses."""
     manifest = json.loads((models_dir() / "manifest.json").read_text())
@@ -80,16 +107,17 @@ def device_settings(pred: Predictor, files: dict[str, Path | bytes]) -> dict:
     return {
         "model": head.name,
         "detector": {"file": "retinaface.onnx", "score_threshold": faces.RETINA_SCORE_THRESHOLD,
-                     "max_side": getattr(pred.pipeline.detector, "max_side", faces.RETINA_MAX_SIDE), "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
+                     "max_side": pred.detect_size or faces.RETINA_MAX_SIDE, "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
                      "min_face": faces.MIN_FACE},
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
         "age_net": {"file": "age.onnx", **net(age), "age_weights": age["age_weights"]},
         "gender_net": {"file": "gender.onnx", **net(gender), "male_index": gender["labels"].index("male")},
         "files": [f"/models/{name}" for name in files],  # what the service worker keeps offline
         "extractors": _extractors(meta),  # in the order the head's input concatenates them
-        "descriptor_net": {"file": "descriptor.onnx", "input": "chips", "size": DlibEmbedding.chips[0].size,
-                           "padding": DlibEmbedding.chips[0].padding, "dim": DlibEmbedding.dim},
-        "head": {"file": "head.onnx", "outputs": meta["runtime"]["output_order"]},
+        "dlib_nets": {name: {"file": file, "input": "chips", "size": DlibEmbedding.chips[0].size,
+                             "padding": DlibEmbedding.chips[0].padding, "dim": dim}
+                      for name, (file, _, dim) in DLIB_NETS.items()},
+        "head": {"file": "head.onnx", "outputs": meta["runtime"]["output_order"], "years_bins": YEARS_BINS},
         "eps": EPS,
         "thresholds": {"age": meta["thresholds"]["age"], "gender": meta["thresholds"]["gender"]},
         "labels": {"age_groups": list(labels.AGE_GROUPS), "genders": list(labels.GENDERS)},

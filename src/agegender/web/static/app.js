@@ -39,9 +39,10 @@ function draw(img, result) {
     ctx.fillText(text, x0 * sx + 4, ty + h - 6);
     const li = document.createElement("li");
     li.className = face.undefined ? "undefined" : "";
-    li.textContent = face.undefined
+    const years = face.age_years == null ? "" : ` About ${Math.round(face.age_years)} years old (± ${Math.round(face.age_years_spread)}).`;
+    li.textContent = (face.undefined
       ? `Undefined — ${face.reason}. Best guess: ${face.best_age_group}, ${face.best_gender === "f" ? "female" : "male"}. Try another photo: face the camera, good light.`
-      : `${label(face)} (age ${(100 * face.age_probs[face.age_group]).toFixed(0)} %, gender ${(100 * face.gender_probs[face.gender]).toFixed(0)} %)`;
+      : `${label(face)} (age ${(100 * face.age_probs[face.age_group]).toFixed(0)} %, gender ${(100 * face.gender_probs[face.gender]).toFixed(0)} %).`) + years;
     list.appendChild(li);
   });
 }

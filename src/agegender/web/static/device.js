@@ -15,10 +15,11 @@ const AgeGenderDevice = (() => {
       ort.env.wasm.numThreads = 1;
       const cfg = await (await fetch("/models/device.json")).json();
       const open = (file) => ort.InferenceSession.create(`/models/${file}`, { executionProviders: ["wasm"] });
-      const [det, age, gender, head, descriptor] = await Promise.all(
+      const dlibNames = cfg.extractors.filter((name) => name in cfg.dlib_nets);
+      const [det, age, gender, head, ...dlib] = await Promise.all(
         [cfg.detector.file, cfg.age_net.file, cfg.gender_net.file, cfg.head.file].map(open)
-          .concat(cfg.extractors.includes("dlib128") ? [open(cfg.descriptor_net.file)] : []));
-      return { cfg, sessions: { det, age, gender, head, descriptor } };
+          .concat(dlibNames.map((name) => open(cfg.dlib_nets[name].file))));
+      return { cfg, sessions: { det, age, gender, head, dlib: Object.fromEntries(dlibNames.map((n, i) => [n, dlib[i]])) } };
     })();
     ready.catch(() => { ready = null; });  // let a later call retry
     return ready;
@@ -202,13 +203,14 @@ const AgeGenderDevice = (() => {
     });
   }
 
-  // features/dlib_embedding.py: dlib's descriptor (rebuilt as ONNX) on raw 150 px chips, NHWC
-  async function dlib128(units, pyramid, cfg, sessions) {
-    const net = cfg.descriptor_net, s = net.size;
+  // features/dlib_embedding.py: dlib's network (rebuilt as ONNX: the descriptor, or its trunk) on raw
+  // 150 px chips, NHWC
+  async function dlibNet(name, units, pyramid, cfg, sessions) {
+    const net = cfg.dlib_nets[name], s = net.size, session = sessions.dlib[name];
     const x = new Float32Array(units.length * s * s * 3);
     units.forEach((t, f) => x.set(cutChip(pyramid, t, s, net.padding), f * s * s * 3));
-    const out = await sessions.descriptor.run({ [net.input]: new ort.Tensor("float32", x, [units.length, s, s, 3]) });
-    const d = out[sessions.descriptor.outputNames[0]].data;
+    const out = await session.run({ [net.input]: new ort.Tensor("float32", x, [units.length, s, s, 3]) });
+    const d = out[session.outputNames[0]].data;
     return units.map((_, f) => d.slice(f * net.dim, (f + 1) * net.dim));
   }
 
@@ -217,7 +219,9 @@ const AgeGenderDevice = (() => {
     const pyramid = [img];
     const units = faces.map((f) => similarity(f.landmarks, cfg.alignment.template));
     const parts = [];
-    for (const name of cfg.extractors) parts.push(await (name === "dlib128" ? dlib128 : agnet)(units, pyramid, cfg, sessions));
+    for (const name of cfg.extractors) {
+      parts.push(await (name in cfg.dlib_nets ? dlibNet(name, units, pyramid, cfg, sessions) : agnet(units, pyramid, cfg, sessions)));
+    }
     const dim = parts.reduce((n, p) => n + p[0].length, 0);
     const X = new Float32Array(faces.length * dim);
     faces.forEach((_, f) => {
@@ -253,6 +257,16 @@ const AgeGenderDevice = (() => {
   }
 
   const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
+
+  // labels.years_summary: the years head's distribution over ages 0… → expected age and its spread
+  function yearsSummary(years, i, n) {
+    if (!years) return { age_years: null, age_years_spread: null };
+    const p = years.subarray(i * n, (i + 1) * n);
+    let total = 0, mean = 0, second = 0;
+    for (let a = 0; a < n; a++) { total += p[a]; mean += a * p[a]; second += a * a * p[a]; }
+    mean /= total; second /= total;
+    return { age_years: round(mean, 1), age_years_spread: round(Math.sqrt(Math.max(0, second - mean * mean)), 1) };
+  }
   const LANDMARKS = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"];
 
   // file → the same JSON as POST /api/predict
@@ -266,13 +280,14 @@ const AgeGenderDevice = (() => {
     const X = await features(img, faces, cfg, sessions);
     const out = await sessions.head.run({ [sessions.head.inputNames[0]]: X });
     const nA = cfg.labels.age_groups.length, nG = cfg.labels.genders.length;
-    const age = out[cfg.head.outputs[0]].data, gender = out[cfg.head.outputs[1]].data;
+    const age = out.age.data, gender = out.gender.data, years = out.years ? out.years.data : null;
     faces.forEach((f, i) => {
       const ap = Array.from(age.subarray(i * nA, (i + 1) * nA)), gp = Array.from(gender.subarray(i * nG, (i + 1) * nG));
       result.faces.push({
         box: f.box.map((v) => round(v, 1)), score: round(f.score, 4),
         landmarks: Object.fromEntries(LANDMARKS.map((n, k) => [n, f.landmarks[k].map((v) => round(v, 1))])),
         ...decode(ap, gp, cfg.thresholds, cfg.labels),
+        ...yearsSummary(years, i, cfg.head.years_bins),
       });
     });
     return result;

@@ -1,0 +1,120 @@
+"""Copies of clean face photos that look like ordinary phone photos: for training, and to test robustness.
+
+UTKFace's crops are sharp, well lit and centred; the photos users bring are not. Each copy draws a
+few changes that phones and their users make — a mirror image, a tilt and a looser or tighter crop,
+a face only a few dozen pixels wide, blur, sensor noise, low light, a colour cast, heavy JPEG — with
+a seed per (image, copy), so a rerun writes the same files. A copy keeps its original's labels and
+names the original in its ``subject`` field: splits keep every copy on its original's side (a test
+face's copies never train) — see :func:`agegender.splits.stratified_kfold`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from agegender.manifest import DropLog, Manifest, Record
+
+SUFFIX = "-aug"
+
+
+def _rng(key: str, copy: int, seed: int) -> np.random.Generator:
+    digest = hashlib.sha256(f"{seed}:{copy}:{key}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def degrade(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """One phone-like version of ``image`` (RGB): every change is drawn independently."""
+    im = image.convert("RGB")
+    w, h = im.size
+    if rng.random() < 0.5:
+        im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if rng.random() < 0.7:  # tilt, and a looser or tighter crop around the face: one affine map
+        angle = np.deg2rad(float(rng.uniform(-12, 12)))
+        scale = float(rng.uniform(0.85, 1.15))
+        dx, dy = (float(v) for v in rng.uniform(-0.06, 0.06, 2) * (w, h))
+        c, s = np.cos(angle) / scale, np.sin(angle) / scale
+        cx, cy = w / 2, h / 2
+        im = im.transform((w, h), Image.Transform.AFFINE, (c, s, cx - c * cx - s * cy + dx, -s, c, cy + s * cx - c * cy + dy),
+                          Image.BILINEAR, fillcolor=tuple(int(v) for v in np.asarray(im).reshape(-1, 3).mean(0)))
+    if rng.random() < 0.6:  # a small face: few pixels, scaled back up as a detector's crop would be
+        side = int(rng.integers(28, 110))
+        im = im.resize((side, max(1, round(side * h / w))), Image.BILINEAR).resize((w, h), Image.BILINEAR)
+    if rng.random() < 0.35:
+        im = im.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.6, 2.2))))
+    a = np.asarray(im, dtype=np.float32) / 255.0
+    if rng.random() < 0.35:  # low light: darker, flatter, noisier
+        a = a ** float(rng.uniform(1.3, 2.3)) * float(rng.uniform(0.45, 0.9))
+    if rng.random() < 0.4:
+        a = a * rng.uniform(0.85, 1.15, 3).astype(np.float32)  # white balance off
+    if rng.random() < 0.4:
+        a = (a - 0.5) * float(rng.uniform(0.7, 1.25)) + 0.5 + float(rng.uniform(-0.08, 0.08))
+    if rng.random() < 0.45:
+        a = a + rng.normal(0, float(rng.uniform(0.01, 0.05)), a.shape).astype(np.float32)
+    im = Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=int(rng.integers(18, 80)) if rng.random() < 0.7 else 90)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def copy_record(rec: Record, copy: int, out_dir: Path) -> Record:
+    safe = hashlib.sha1(f"{rec.source}:{rec.key}".encode()).hexdigest()[:16]
+    return Record(path=f"images/{safe[:2]}/{safe}.{copy}.jpg", root=str(out_dir), source=rec.source + SUFFIX,
+                  key=f"{rec.key}#{copy}", subject=rec.key, fold=rec.fold, age_group=rec.age_group, gender=rec.gender,
+                  age_years=rec.age_years, race=rec.race)
+
+
+def _write_one(job: tuple[Record, int, int, str]) -> tuple[Record, str | None]:
+    from agegender.imaging import ImageError, load_image
+
+    rec, copy, seed, out_dir = job
+    new = copy_record(rec, copy, Path(out_dir))
+    target = new.full_path
+    if target.is_file():
+        return new, None  # written by an earlier (interrupted) run: same seed, same file
+    try:
+        image = Image.fromarray(load_image(rec.full_path))
+    except ImageError as e:
+        return new, e.problem
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    degrade(image, _rng(rec.key, copy, seed)).save(tmp, "JPEG", quality=95)
+    tmp.replace(target)
+    return new, None
+
+
+def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
+            progress: bool = True) -> Manifest:
+    """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
+    (resumable: files already there are kept)."""
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    jobs = [(r, k, seed, str(out_dir)) for r in manifest.records for k in range(copies)]
+    drops = DropLog()
+    records = []
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            results = list(tqdm(pool.imap(_write_one, jobs, chunksize=64), total=len(jobs), disable=not progress,
+                                desc="augment", unit="img"))
+    else:
+        results = [_write_one(j) for j in tqdm(jobs, disable=not progress, desc="augment", unit="img")]
+    for new, problem in results:
+        if problem:
+            drops.add("original unreadable", new.subject or "", problem)
+        else:
+            records.append(new)
+    notes = [f"augment: {copies} phone-like copies of each of {len(manifest)} images (seed {seed}) in {out_dir}; "
+             "each copy's subject is its original's key"]
+    return Manifest(records, drops, notes)
+
+
+def is_copy(rec: Record) -> bool:
+    return rec.source.endswith(SUFFIX) and bool(rec.subject)

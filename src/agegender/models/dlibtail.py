@@ -1,0 +1,95 @@
+"""The last stage of dlib's face-recognition ResNet as trainable Keras layers, started from dlib's weights.
+
+dlib's network was trained to tell people apart, so its 128-D descriptor keeps identity and throws away
+much of what age looks like. Its last stage (four residual blocks, 256 channels, on the 128 × 8 × 8 map
+that the ``dlibtrunk`` extractor gives) is where that happens; fine-tuning it on age groups and gender
+lets the network keep what the heads need, while the frozen trunk (90 % of the compute) still runs
+once per face in onnxruntime. The layers here reproduce dlib's exactly before training (tested:
+the same pooled 256-D activations as the ONNX rebuild), including its residual sums over tensors of
+different sizes (zeros where one is missing).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from agegender.features.dlib_onnx import TRUNK_BLOCKS, TRUNK_SHAPE, folded, read_layers, residual_blocks
+
+TRUNK_DIM = int(np.prod(TRUNK_SHAPE))
+
+
+@keras.saving.register_keras_serializable("agegender")
+class Columns(keras.layers.Layer):
+    """``x[:, start:stop]`` — one extractor's part of the concatenated feature vector."""
+
+    def __init__(self, start: int, stop: int, **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.stop = start, stop
+
+    def call(self, x):
+        return x[:, self.start:self.stop]
+
+    def compute_output_shape(self, shape):
+        return (shape[0], self.stop - self.start)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "start": self.start, "stop": self.stop}
+
+
+@keras.saving.register_keras_serializable("agegender")
+class PadAdd(keras.layers.Layer):
+    """dlib's ``add_prev``: the sum of two NHWC tensors of possibly different height, width and channels,
+    each zero-padded at the end to the larger size."""
+
+    def call(self, inputs):
+        a, b = inputs
+        target = [max(a.shape[i], b.shape[i]) for i in (1, 2, 3)]
+
+        def pad(t):
+            widths = [[0, 0]] + [[0, target[i] - t.shape[i + 1]] for i in range(3)]
+            return keras.ops.pad(t, widths) if any(w[1] for w in widths) else t
+
+        return pad(a) + pad(b)
+
+    def compute_output_shape(self, shapes):
+        a, b = shapes
+        return (a[0], *(max(a[i], b[i]) for i in (1, 2, 3)))
+
+
+def _conv(x, conv_layer: dict, affine: dict, name: str, trainable: bool):
+    w, b = folded(conv_layer, affine)
+    (sy, sx), (py, px) = conv_layer["stride"], conv_layer["pad"]
+    kh = w.shape[2]
+    if (py, px) == (0, 0):
+        padding = "valid"
+    elif (py, px) == (kh // 2, kh // 2) and (sy, sx) == (1, 1):
+        padding = "same"
+    else:  # dlib's file holds no other kind; refuse rather than build something different
+        raise ValueError(f"unsupported dlib convolution (stride {sy, sx}, padding {py, px})")
+    layer = keras.layers.Conv2D(w.shape[0], (w.shape[2], w.shape[3]), strides=(sy, sx), padding=padding, name=name,
+                                trainable=trainable)
+    y = layer(x)
+    layer.set_weights([np.ascontiguousarray(w.transpose(2, 3, 1, 0)), b.astype(np.float32)])
+    return y
+
+
+def tail(trunk_flat, model_file: str, trainable: bool = True, name: str = "dlibtail"):
+    """The Keras layers of dlib's last stage on ``trunk_flat`` (``(N, 8192)``, NCHW order as the
+    ``dlibtrunk`` extractor gives) → ``(N, 256)`` pooled activations, with dlib's weights loaded."""
+    blocks, _ = residual_blocks(read_layers(model_file))
+    x = keras.layers.Reshape(TRUNK_SHAPE, name=f"{name}_reshape")(trunk_flat)
+    x = keras.layers.Permute((2, 3, 1), name=f"{name}_nhwc")(x)
+    for i, b in enumerate(blocks[TRUNK_BLOCKS:]):
+        tag = f"{name}_b{i}"
+        y = _conv(x, b["conv1"], b["affine1"], f"{tag}_conv1", trainable)
+        y = keras.layers.ReLU(name=f"{tag}_relu1")(y)
+        y = _conv(y, b["conv2"], b["affine2"], f"{tag}_conv2", trainable)
+        short = x
+        if b["pool"] is not None:
+            (wy, wx), (sy, sx), pad = b["pool"]["window"], b["pool"]["stride"], b["pool"]["pad"]
+            if pad != (0, 0):
+                raise ValueError(f"unsupported dlib average pool padding {pad}")
+            short = keras.layers.AveragePooling2D((wy, wx), (sy, sx), padding="valid", name=f"{tag}_pool")(x)
+        x = keras.layers.ReLU(name=f"{tag}_relu2")(PadAdd(name=f"{tag}_add")([y, short]))
+    return keras.layers.GlobalAveragePooling2D(name=f"{name}_pooled")(x)

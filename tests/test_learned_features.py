@@ -1,0 +1,162 @@
+"""Learned features and calibrated answers (issue #11): dlib's last stage as trainable layers, phone-like
+augmented copies that never leak across a split, temperature scaling, thresholds from a target
+accuracy, and the age in years — end to end on real face features, through export and the Predictor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender import augment, labels
+from agegender.cli import main
+from agegender.manifest import Manifest, Record
+
+pytest.importorskip("keras")
+
+
+def test_the_keras_tail_reproduces_dlibs_own_network():
+    """Before training, dlibtail's layers give what dlib's network gives (its pooled 256 values)."""
+    import keras
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from agegender.faces import dlib_model_file
+    from agegender.features.dlib_embedding import MODEL_FILE
+    from agegender.features.dlib_onnx import descriptor_onnx
+    from agegender.models.dlibtail import TRUNK_DIM, tail
+
+    path = dlib_model_file(MODEL_FILE)
+    chips = np.random.default_rng(0).integers(0, 255, (3, 150, 150, 3)).astype(np.float32)
+    trunk = ort.InferenceSession(descriptor_onnx(path, "trunk"), providers=["CPUExecutionProvider"]).run(None, {"chips": chips})[0]
+    assert trunk.shape == (3, TRUNK_DIM)
+    full = onnx.load_from_string(descriptor_onnx(path))
+    gap = next(n for n in full.graph.node if n.op_type == "GlobalAveragePool")
+    full.graph.node.append(helper.make_node("Flatten", [gap.output[0]], ["pooled"]))
+    full.graph.output.append(helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["N", 256]))
+    pooled = ort.InferenceSession(full.SerializeToString(), providers=["CPUExecutionProvider"]).run(["pooled"], {"chips": chips})[0]
+    inp = keras.Input((TRUNK_DIM,))
+    got = keras.Model(inp, tail(inp, path)).predict(trunk, verbose=0)
+    assert np.abs(got - pooled).max() < 1e-4 * max(1.0, np.abs(pooled).max())
+
+
+def test_augmented_copies_are_deterministic_and_keep_labels(tmp_path, astronaut):
+    Image.fromarray(astronaut).save(tmp_path / "a.jpg")
+    rec = Record(path="a.jpg", root=str(tmp_path), source="utkface", key="a.jpg", age_group=4, gender=1, age_years=30.0,
+                 race="white")
+    m1 = augment.augment(Manifest([rec]), tmp_path / "aug", copies=3, seed=5, progress=False)
+    assert len(m1) == 3 and all(augment.is_copy(r) for r in m1.records)
+    assert {(r.subject, r.source, r.age_group, r.gender, r.age_years, r.race) for r in m1.records} == {
+        ("a.jpg", "utkface-aug", 4, 1, 30.0, "white")}
+    images = [np.asarray(Image.open(r.full_path)) for r in m1.records]
+    assert all(im.shape == astronaut.shape for im in images)
+    assert np.abs(images[0].astype(int) - astronaut).mean() > 3  # really changed
+    first = [r.full_path.read_bytes() for r in m1.records]
+    for r in m1.records:
+        r.full_path.unlink()
+    m2 = augment.augment(Manifest([rec]), tmp_path / "aug", copies=3, seed=5, progress=False)
+    assert [r.full_path.read_bytes() for r in m2.records] == first  # same seed, same files
+
+
+def test_copies_never_train_when_their_original_is_tested_or_validated():
+    from agegender.splits import stratified_kfold
+
+    originals = [Record(path=f"{i}.jpg", source="utkface", key=f"k{i}", age_group=i % 8, gender=i % 2) for i in range(400)]
+    copies = [Record(path=f"c{i}.{c}.jpg", source="utkface-aug", key=f"k{i}#{c}", subject=f"k{i}", age_group=i % 8,
+                     gender=i % 2) for i in range(400) for c in range(2)]
+    records = originals + copies
+    for test_on_copies in (False, True):
+        for sp in stratified_kfold(records, k=5, seed=0, val_fraction=0.1, test_source="utkface", test_on_copies=test_on_copies):
+            held = {records[i].key for i in sp.val} | {records[i].key for i in sp.test}
+            held |= {records[i].subject for i in sp.test if records[i].subject}
+            train_origins = {records[i].subject or records[i].key for i in sp.train}
+            assert not train_origins & held
+            assert len(sp.train) > 600
+            if test_on_copies:
+                assert all(augment.is_copy(records[i]) for i in sp.test) and len(sp.test) == 160
+            else:
+                assert not any(augment.is_copy(records[i]) for i in sp.test) and len(sp.test) == 80
+
+
+def test_thresholds_from_a_target_accuracy():
+    from agegender.evaluation import threshold_for_accuracy
+
+    conf = np.linspace(0.5, 1.0, 1000)
+    y = np.zeros(1000, int)
+    right = np.random.default_rng(0).random(1000) < conf  # confidence is honest
+    probs = np.stack([np.where(right, conf, 1 - conf), np.where(right, 1 - conf, conf)], 1)
+    t = threshold_for_accuracy(probs, y, 0.9)
+    answered = probs.max(1) >= t
+    assert (probs[answered].argmax(1) == 0).mean() >= 0.9
+    assert 0.25 < answered.mean() < 0.8  # as many answers as that accuracy allows
+    assert threshold_for_accuracy(probs, y, 0.6) == 0.5  # reached by answering everything
+
+
+def test_years_summary_and_targets():
+    from agegender.training import years_target
+
+    p = np.zeros((2, 101))
+    p[0, 30] = 1.0
+    p[1, [20, 40]] = 0.5
+    mean, std = labels.years_summary(p)
+    assert mean.tolist() == [30.0, 30.0] and std.tolist() == [0.0, 10.0]
+    t, w = years_target(np.array([30.0, np.nan, 120.0]))
+    assert t.shape == (3, 101) and w.tolist() == [1.0, 0.0, 1.0]
+    assert t[0].sum() == pytest.approx(1) and t[0].argmax() == 30 and t[1].sum() == 0 and t[2].argmax() == 100
+    a = labels.Answer(4, 1, None, (0,) * 4 + (0.9,) + (0.1 / 3,) * 3, (0.1, 0.9), years=29.4, years_spread=4.6)
+    assert a.text.endswith("; ≈ 29 years (± 5)") and a.to_dict()["age_years"] == 29.4
+
+
+@pytest.fixture(scope="module")
+def tail_run(tmp_path_factory, utk_named_faces):
+    """A dlibtail model with a years head, trained briefly on real faces (trunk + agnet features)."""
+    d = tmp_path_factory.mktemp("tail")
+    assert main(["data", "utkface", str(utk_named_faces), "--out", str(d / "m.csv")]) == 0
+    for ex in ("dlibtrunk", "agnet"):
+        assert main(["features", str(d / "m.csv"), "--extractor", ex, "--out", str(d / f"{ex}.npz"), "--quiet"]) == 0
+    assert main(["train", "configs/dlibtail.toml", "--manifest", str(d / "m.csv"), "--features",
+                 f"{d / 'dlibtrunk.npz'},{d / 'agnet.npz'}", "--set", "data.protocol=\"all\"", "--set", "data.val_fraction=0.25",
+                 "--set", "train.epochs=2", "--set", "model.hidden=[16]", "--out", str(d / "run"), "--quiet"]) == 0
+    return d / "run"
+
+
+def test_a_fine_tuned_model_exports_with_its_calibration_and_years(tail_run, capsys):
+    from agegender import export
+
+    meta = json.loads((tail_run / "metadata.json").read_text())
+    cal = meta["calibration"]
+    assert cal["age"]["temperature"] > 0 and cal["gender"]["temperature"] > 0 and meta["years_head"] is True
+    assert meta["preprocessing"]["extractors"] == ["dlibtrunk", "agnet"]
+    assert main(["export", str(tail_run), "--format", "onnx"]) == 0
+    assert "DISAGREES" not in capsys.readouterr().out
+    diffs = export.check_agreement(tail_run)
+    assert diffs["onnx"] <= export.TOLERANCE
+    meta = json.loads((tail_run / "metadata.json").read_text())
+    assert meta["runtime"]["output_order"] == ["age", "gender", "years"]
+
+
+def test_the_predictor_gives_the_age_in_years_everywhere(tail_run, tmp_path):
+    import csv
+    import io
+    import subprocess
+    import sys
+
+    from agegender.cli import default_photo
+    from agegender.predictor import Predictor
+
+    if not (tail_run / "model.onnx").exists():
+        from agegender import export
+
+        export.export(tail_run, "onnx")
+    res = Predictor.load(tail_run).predict(default_photo())
+    face = res.faces[0].answer
+    assert face.years is not None and 0 <= face.years <= 100 and face.years_spread > 0
+    assert res.to_dict()["faces"][0]["age_years"] == round(face.years, 1)
+    cmd = [sys.executable, "-m", "agegender", "predict", str(default_photo()), "--model", str(tail_run)]
+    table = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    assert " years (± " in table
+    rows = list(csv.DictReader(io.StringIO(subprocess.run([*cmd, "--csv"], capture_output=True, text=True, timeout=120).stdout)))
+    assert float(rows[0]["age_years"]) == pytest.approx(face.years, abs=0.06) and rows[0]["age_years_spread"]

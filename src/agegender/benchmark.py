@@ -53,6 +53,7 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     folds = list(range(n_folds)) if folds is None else folds
     ours: list[Scores] = []
     peer: list[Scores] = []
+    on_copies: dict[str, list[Scores]] = {"ours": [], "peer": []}
     fold_rows = []
     pooled: dict[str, list] = {k: [] for k in ("rows", "age", "gender", "covered", "peer_age", "peer_gender")}
     conf = np.zeros((8, 8), dtype=np.int64)
@@ -81,6 +82,14 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
             ps.age_xent = ps.gender_xent = None
             peer.append(ps)
             row["peer"] = ps.to_dict()
+        copies = _test_copies(data, split) if cfg.data.test_on == "original" else np.array([], dtype=np.int64)
+        if len(copies):  # the same fold model on phone-like copies of its test faces (data augment)
+            model, _ = training.load_run(out_dir / f"fold_{k}")
+            cp = training.predict_probs(model, data.X[copies], cfg.model.output)
+            row["ours_on_copies"] = _scored(on_copies["ours"], cp, data, copies, res.thresholds)
+            pcp = peer_probs(data, copies)
+            if pcp is not None:
+                row["peer_on_copies"] = _scored(on_copies["peer"], pcp, data, copies, None)
         fold_rows.append(row)
         if progress:
             print(f"fold {k}: gender {100 * res.test.gender:.1f}  age exact {100 * res.test.age_exact:.1f}  "
@@ -96,7 +105,9 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
                  "rows_with_age_group": int((data.y_age >= 0).sum()), "rows_with_gender": int((data.y_gender >= 0).sum())},
         "config": cfg.to_dict(),
         "folds": fold_rows,
-        "summary": {"ours": evaluation.summarize(ours), "peer": evaluation.summarize(peer) if peer else None},
+        "summary": {"ours": evaluation.summarize(ours), "peer": evaluation.summarize(peer) if peer else None,
+                    "ours_on_copies": evaluation.summarize(on_copies["ours"]) if on_copies["ours"] else None,
+                    "peer_on_copies": evaluation.summarize(on_copies["peer"]) if on_copies["peer"] else None},
         **groups,
         "train_seconds_total": round(sum(r["seconds"] for r in fold_rows), 1),
         "infer_ms_per_face": round(float(np.mean([r["infer_ms_per_face"] for r in fold_rows])), 4),
@@ -109,6 +120,24 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     return report
 
 
+def _test_copies(data: trainset.LabelledFeatures, split) -> np.ndarray:
+    """The augmented copies (``agegender data augment``) of a split's test faces, if the data holds any."""
+    from agegender.splits import copies_of
+
+    candidates = np.array([i for i, r in enumerate(data.records) if r.source.endswith("-aug")], dtype=np.int64)
+    if not len(candidates):
+        return candidates
+    return copies_of(data.records, {data.records[i].key for i in split.test}, candidates)
+
+
+def _scored(bucket: list, probs, data: trainset.LabelledFeatures, rows: np.ndarray, thresholds) -> dict:
+    s = evaluation.score(*probs, data.y_age[rows], data.y_gender[rows], thresholds)
+    if thresholds is None:
+        s.age_xent = s.gender_xent = None
+    bucket.append(s)
+    return s.to_dict()
+
+
 def _group_report(data: trainset.LabelledFeatures, pooled: dict, out_dir: Path, cfg: Config) -> dict:
     """Every test fold pooled: metrics by race / gender / age group (ours and the peer), calibration
     error, accuracy-vs-coverage curves; plots ``fairness.png`` and ``reliability.png``."""
@@ -116,7 +145,7 @@ def _group_report(data: trainset.LabelledFeatures, pooled: dict, out_dir: Path, 
     pa, pg = np.concatenate(pooled["age"]), np.concatenate(pooled["gender"])
     covered = np.concatenate(pooled["covered"])
     ya, yg = data.y_age[rows], data.y_gender[rows]
-    groups = fairness.groupings(ya, yg, None if data.race is None else data.race[rows])
+    groups = fairness.groupings(ya, yg, None if data.race is None else data.race[rows], data.age_years[rows])
     ours = fairness.breakdown(pa, pg, ya, yg, groups, covered)
     peer = None
     if pooled["peer_age"]:
@@ -163,7 +192,8 @@ def markdown(report: dict) -> str:
     names = {"age_exact": "age exact", "age_1off": "age 1-off", "joint": "joint (2-hot)", "covered_joint": "joint on covered",
              "years_mae": "age in years: MAE"}
     lines += ["| | " + " | ".join(names.get(c, c.replace("_", " ")) for c in cols) + " |", "|---|" + "---|" * len(cols)]
-    for who, summ in (("ours", s["ours"]), (PEER, s["peer"])):
+    for who, summ in (("ours", s["ours"]), (PEER, s["peer"]), ("ours, on phone-like copies of the test faces", s.get("ours_on_copies")),
+                      (f"{PEER}, on the copies", s.get("peer_on_copies"))):
         if summ:
             lines.append(f"| {who} | " + " | ".join(evaluation.fmt(summ.get(m)) for m in cols) + " |")
     if report.get("groups"):

@@ -71,6 +71,7 @@ class ModelConfig:
     image_size: int = 32           # cnn only: side of the square chip in the pixels features
     augment: bool = True           # cnn only: random flip / shift / contrast
     tune_tail: bool = True         # dlibtail only: fine-tune dlib's last stage (False: keep dlib's weights)
+    trunk_dropout: float = 0.0     # dlibtail only: dropout on the trunk activations while training (regularises)
     years_head: bool = False       # a third head: the age in years (a distribution over 0–100)
 
 

@@ -46,12 +46,22 @@ def group_metrics(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.nda
     return out
 
 
-def groupings(y_age: np.ndarray, y_gender: np.ndarray, race: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Group label of every row for each grouping the data has: ``race`` (where labelled), ``gender`` and
-    ``age`` (true group; "" where unknown, e.g. a UTKFace gap age)."""
+#: Adults for the race comparison of gender: children's gender is hard for everyone, and groups hold
+#: different shares of children, which would hide (or fake) a gap between groups of adults.
+ADULT_YEARS = 15
+
+
+def groupings(y_age: np.ndarray, y_gender: np.ndarray, race: np.ndarray | None = None,
+              age_years: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Group label of every row for each grouping the data has: ``race`` (where labelled), the same for
+    faces aged 15 and over (``race, 15+``), ``gender`` and ``age`` (true group; "" where unknown, e.g. a
+    UTKFace gap age)."""
     out = {}
     if race is not None and any(race):
         out["race"] = np.asarray([r or "" for r in race], dtype=object)
+        if age_years is not None:
+            adult = np.nan_to_num(age_years, nan=-1) >= ADULT_YEARS
+            out[f"race, {ADULT_YEARS}+"] = np.where(adult, out["race"], "")
     out["gender"] = np.asarray([labels.GENDER_NAMES[g] if g >= 0 else "" for g in y_gender], dtype=object)
     out["age"] = np.asarray([labels.AGE_GROUPS[a] if a >= 0 else "" for a in y_age], dtype=object)
     return out
@@ -90,7 +100,7 @@ def _size(g: dict, metric: str) -> int:
 def _order_key(grouping: str):
     if grouping == "age":
         return labels.AGE_GROUPS.index
-    if grouping == "race":
+    if grouping.startswith("race"):
         return lambda v: labels.RACES.index(v) if v in labels.RACES else len(labels.RACES)
     return lambda v: v
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +30,12 @@ class FaceAnswer:
 
     face: Face
     answer: labels.Answer
+    track: int | None = None       # live views: the face's track, its answer steadied over recent frames
+    age_check: str | None = None   # with an age check: over / under / not sure — check ID
 
     def to_dict(self) -> dict:
-        return {**self.face.to_dict(), **self.answer.to_dict()}
+        extra = {k: v for k, v in (("track", self.track), ("age_check", self.age_check)) if v is not None}
+        return {**self.face.to_dict(), **self.answer.to_dict(), **extra}
 
 
 @dataclass
@@ -57,6 +60,11 @@ class ImageResult:
         if not self.faces:
             return f"{labels.UNDEFINED} (no face found)"
         return "; ".join(f.answer.text for f in self.faces)
+
+    def detached(self) -> ImageResult:
+        """A copy without the dlib objects the chips were cut with: small and picklable (worker processes)."""
+        faces = [FaceAnswer(replace(f.face, shape=None, unit=None), f.answer) for f in self.faces]
+        return ImageResult(self.source, faces, self.width, self.height, self.error)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "width": self.width, "height": self.height, "error": self.error,
@@ -221,3 +229,23 @@ class Predictor:
                 yield from self._answer(pending)
                 pending, n = [], 0
         yield from self._answer(pending)
+
+
+@dataclass
+class PredictorSpec:
+    """How each worker builds its :class:`~agegender.predictor.Predictor` (picklable: sent to workers)."""
+
+    model: str | None = None        # a model folder; None = the built-in default (or fast)
+    fast: bool = False
+    detector: str = "retinaface"
+    threads: int = 1
+    landmarks: str | None = None
+    detect_size: int | None = None
+    max_pixels: int | None = None
+
+    def model_dir(self) -> Path:
+        return Path(self.model) if self.model else (FAST_MODEL if self.fast else DEFAULT_MODEL)
+
+    def load(self) -> Predictor:
+        kw = {k: v for k, v in asdict(self).items() if k not in ("model", "fast")}
+        return Predictor.load(self.model_dir(), **kw)

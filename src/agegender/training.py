@@ -231,8 +231,13 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     test_probs = None
     infer_ms = None
     calib = None
+    fused = None
+    if len(va) and out == "two_hot" and cfg.model.years_head:
+        model, fused = fuse_years(model, X[va], data.y_age[va])
     if len(va) and out == "two_hot" and cfg.train.calibrate:
         model, calib = calibrate(model, X[va], data.y_age[va], data.y_gender[va])
+    if fused is not None:
+        calib = {**(calib or {}), "years_fusion_weight": fused}
     model.save(run_dir / MODEL_FILE)
     if len(va):
         pa, pg = predict_probs(model, X[va], out)
@@ -343,6 +348,31 @@ def calibrate(model, X_val: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray)
                         "val_ece_after": calibration.expected_calibration_error(calibration.apply_temperature(p, t), y)}
         new_out[head] = Temperature(t, name=f"{head}_calibrated")(model.output[head])
     return keras.Model(model.input, new_out, name=model.name), record
+
+
+def fuse_years(model, X_val: np.ndarray, y_age: np.ndarray):
+    """Join the years head into the age-group answer (:class:`~agegender.models.layers.FuseYears`), with the
+    weight that maximises the validation log-likelihood of the age groups; ``(model, weight)``."""
+    import keras
+
+    from agegender.models.layers import FuseYears
+
+    out = model.predict(X_val, batch_size=1024, verbose=0)
+    has = y_age >= 0
+    if has.sum() < 10:
+        return model, 1.0
+    age, years = np.asarray(out["age"], np.float64)[has], np.asarray(out["years"], np.float64)[has]
+    grouped = years @ FuseYears().groups_of_years
+    best_w, best = 1.0, -np.inf
+    for w in np.linspace(0.0, 1.0, 21):
+        logp = w * np.log(np.maximum(age, 1e-7)) + (1 - w) * np.log(np.maximum(grouped, 1e-7))
+        logp -= logp.max(1, keepdims=True)
+        ll = (logp[np.arange(len(logp)), y_age[has]] - np.log(np.exp(logp).sum(1))).mean()
+        if ll > best + 1e-9:
+            best_w, best = float(w), ll
+    outputs = dict(model.output)
+    outputs["age"] = FuseYears(best_w, name="age_with_years")([model.output["age"], model.output["years"]])
+    return keras.Model(model.input, outputs, name=model.name), round(best_w, 3)
 
 
 def choose_thresholds(cfg: Config, pa: np.ndarray, pg: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray) -> labels.Thresholds:

@@ -74,6 +74,51 @@ def cmd_bench_load(args) -> int:
     return 0 if not bad else 1
 
 
+def cmd_bench_batch(args) -> int:
+    from agegender.bench import batch
+    from agegender.predictor import PredictorSpec
+
+    spec = PredictorSpec(model=args.model, fast=args.fast)
+    print("| folder | engine | images | faces | s | images/s | faces/s | peak MB per worker | worker memory (MB) at images |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for folder in args.folders:
+        rows = [batch.local(folder, w, args.limit, spec) for w in args.workers]
+        if args.ray:
+            rows.append(batch.ray(folder, max(args.workers), args.limit, spec))
+        for r in rows:
+            mem = ", ".join(f"{v:g} @ {k:,}" for k, v in r.get("memory_mb_at", {}).items())
+            print(f"| {folder} | {r['engine']} | {r['images']:,} | {r['faces']:,} | {r['seconds']} | {r['images_per_s']} | "
+                  f"{r['faces_per_s']} | {r.get('peak_mb_per_worker', '—')} | {mem or '—'} |", flush=True)
+    if args.stream:
+        checkpoints = tuple(sorted({min(args.stream, 10_000), args.stream // 2, args.stream}))
+        r = batch.local(args.folders[0], max(args.workers), args.stream, spec, checkpoints)
+        mem = ", ".join(f"{v:g} MB @ {k:,}" for k, v in r["memory_mb_at"].items())
+        print(f"\nlong stream: {r['images']:,} images ({args.folders[0]} repeated) with {r['engine']}: "
+              f"{r['images_per_s']} images/s; worker memory {mem}; peak {r['peak_mb_per_worker']} MB", flush=True)
+    return 0
+
+
+def cmd_bench_age_check(args) -> int:
+    import json
+    from pathlib import Path
+
+    from agegender import agecheck
+
+    val, test = agecheck.fold_probabilities(args.benchmark, args.manifest, args.features)
+    rows = agecheck.table(val, test)
+    print(f"Age check on {args.benchmark}: thresholds chosen on the pooled validation parts (false over ≤ "
+          f"{100 * agecheck.MAX_FALSE_OVER:g} %), rates on the pooled test folds ({len(test[1]):,} faces):\n")
+    print(agecheck.markdown(rows))
+    if args.write_model:
+        meta_path = Path(args.write_model) / "metadata.json"
+        meta = json.loads(meta_path.read_text())
+        meta["age_check"] = agecheck.thresholds_for_metadata(val)
+        meta["age_check_table"] = {"benchmark": str(args.benchmark), "rows": rows}
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        print(f"\nwrote the thresholds into {meta_path}")
+    return 0
+
+
 def cmd_bench_fuzz(args) -> int:
     from agegender.bench import fuzz
 
@@ -133,6 +178,26 @@ def register(sub) -> None:
     bl.add_argument("--max-requests", type=bounded(1), default=10_000, help="stop after this many requests in all")
     bl.add_argument("--photo", help="image to send (default: the bundled astronaut portrait)")
     bl.set_defaults(func=cmd_bench_load)
+    bb = bsub.add_parser("batch", help="batch throughput: 1 and N worker processes and local Ray; memory over a long stream",
+                         description="images/s and faces/s of `agegender predict` jobs on each folder (repeated to --limit "
+                         "images), each worker's peak memory, and with --stream N the workers' memory over N images.")
+    bb.add_argument("folders", nargs="+", help="folders of images (e.g. ../shared/data/utkface/crop_part1)")
+    bb.add_argument("--workers", type=bounded(1, 256), nargs="+", default=[1, 2], help="worker counts (default: 1 2)")
+    bb.add_argument("--limit", type=bounded(1), default=2000, help="images per run (default: %(default)s)")
+    bb.add_argument("--ray", action="store_true", help="also local Ray with the largest worker count as actors")
+    bb.add_argument("--stream", type=bounded(1), help="then N images through the largest worker count, memory at 10k, N/2, N")
+    bb.add_argument("--model", help="model folder (default: the built-in model)")
+    bb.add_argument("--fast", action="store_true", help="the fast built-in model")
+    bb.set_defaults(func=cmd_bench_batch)
+    ba = bsub.add_parser("age-check", help="the age check's error rates per minimum group, from a benchmark's fold models",
+                         description="For every minimum age group: thresholds chosen on the folds' validation parts so that "
+                         "at most 1 %% of people below are passed as over, then on the test folds: false over, and how many "
+                         "people at or above are sent to show an ID. --write-model stores the thresholds in a model's metadata.")
+    ba.add_argument("benchmark", help="a benchmark folder (agegender benchmark … --out DIR)")
+    ba.add_argument("--manifest", help="the benchmark's manifest, if it moved")
+    ba.add_argument("--features", help="its feature files, if they moved")
+    ba.add_argument("--write-model", metavar="MODEL", help="write the thresholds into this model folder's metadata.json")
+    ba.set_defaults(func=cmd_bench_age_check)
     bf = bsub.add_parser("fuzz", help="fuzz the decoder, the upload endpoint, label parsers, configs and manifests",
                          description="Feed each target mutated inputs (or coverage-guided ones with atheris) and report "
                          "inputs tried, crashes, hangs (> 5 s) and peak memory per target; crashing inputs are saved in --out.")

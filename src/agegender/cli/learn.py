@@ -74,7 +74,7 @@ def cmd_evaluate(args) -> int:
     t = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
     sc = evaluation.score(*probs, data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))
-    groups = fairness.groupings(data.y_age, data.y_gender, data.race)
+    groups = fairness.groupings(data.y_age, data.y_gender, data.race, data.age_years)
     ours = fairness.breakdown(*probs, data.y_age, data.y_gender, groups, evaluation.covered(*probs, t))
     peer = None
     if args.peer:
@@ -115,6 +115,42 @@ def cmd_benchmark(args) -> int:
 
 
 
+def cmd_frameworks_export(args) -> int:
+    from agegender import frameworks
+
+    cfg = _config(args)
+    cfg.data.protocol = args.protocol
+    folds = [int(f) for f in args.folds.split(",")] if args.folds else None
+    out = frameworks.export_bundle(cfg, args.out, folds)
+    print(f"wrote {out}: X.npy, y_age.npy, y_gender.npy, folds.json ({cfg.data.protocol})")
+    return 0
+
+
+def cmd_frameworks_score(args) -> int:
+    from agegender import benchmark, frameworks
+
+    for run in args.runs:
+        report = frameworks.score_run(args.bundle, run)
+        print(benchmark.markdown(report))
+        print(f"\nreport: {Path(run) / 'report.md'}, {Path(run) / 'report.json'}")
+    return 0
+
+
+def cmd_ablation(args) -> int:
+    from agegender import ablation
+
+    overrides = list(args.set)
+    if args.manifest:
+        overrides.append(f"data.manifest={args.manifest!r}".replace("'", '"'))
+    if args.features:
+        overrides.append(f"data.features={args.features!r}".replace("'", '"'))
+    folds = [int(f) for f in args.folds.split(",")] if args.folds else None
+    results = ablation.run(args.config, overrides, args.out, folds, progress=not args.quiet)
+    print(ablation.markdown(results))
+    print(f"\n{Path(args.out) / 'ablation.md'}, {Path(args.out) / 'ablation.json'}; one benchmark folder per step")
+    return 0
+
+
 def cmd_export(args) -> int:
     from agegender import export
 
@@ -153,6 +189,31 @@ def register(sub) -> None:
     bm.add_argument("--out", required=True, help="benchmark folder (a run directory per fold + report)")
     bm.add_argument("--folds", help="only these folds, e.g. 0,1 (default: all)")
     bm.set_defaults(func=cmd_benchmark)
+
+    fw = sub.add_parser("frameworks", help="run the benchmark in other frameworks (TFLearn, tf.keras 2.12, DNNClassifier)",
+                        description="export: a protocol's features, labels and folds as a plain bundle for "
+                        "scripts/seed-frameworks/seed_runner.py (its own environment); score: that runner's "
+                        "predictions → the benchmark's report.json/report.md, scored by this package.")
+    fsub = fw.add_subparsers(dest="frameworks_command", metavar="WHAT", required=True)
+    fe = fsub.add_parser("export", help="write a bundle (X.npy, y_age.npy, y_gender.npy, folds.json)")
+    fe.add_argument("protocol", choices=("utkface-a8", "adience-5fold", "random-split"))
+    add_config_args(fe)
+    fe.add_argument("--out", required=True, help="bundle folder")
+    fe.add_argument("--folds", help="only these folds, e.g. 0,1")
+    fe.set_defaults(func=cmd_frameworks_export)
+    fs = fsub.add_parser("score", help="score seed_runner.py runs into benchmark reports")
+    fs.add_argument("bundle", help="the bundle the runs used")
+    fs.add_argument("runs", nargs="+", help="run folders written by seed_runner.py")
+    fs.set_defaults(func=cmd_frameworks_score)
+
+    ab = sub.add_parser("ablation", help="the seed's refinement checklist, one change at a time, benchmarked after each",
+                        description="Walk the checklist (epochs, optimizer, activation, loss, regularisation, initializer, "
+                        "dropout, learning rate, validation split) from the network as first written, cumulatively, "
+                        "running the config's protocol after every step; prints one table (steps already run are reused).")
+    add_config_args(ab)
+    ab.add_argument("--out", required=True, help="folder: a benchmark per step + ablation.md/json")
+    ab.add_argument("--folds", help="only these folds, e.g. 0,1 (default: all)")
+    ab.set_defaults(func=cmd_ablation)
 
     ex = sub.add_parser("export", help="export a trained run to ONNX and/or LiteRT, and check they agree with Keras")
     ex.add_argument("run", help="run directory (from agegender train)")

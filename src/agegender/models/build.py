@@ -107,7 +107,10 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
 
         if trunk_columns != TRUNK_DIM:
             raise ValueError(f"model.kind = 'dlibtail' needs the dlibtrunk features ({TRUNK_DIM} values) first in data.features")
-        pooled = tail(Columns(0, TRUNK_DIM, name="trunk")(x), dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail)
+        trunk = Columns(0, TRUNK_DIM, name="trunk")(x)
+        if cfg.model.trunk_dropout > 0:
+            trunk = keras.layers.Dropout(cfg.model.trunk_dropout, name="trunk_dropout")(trunk)
+        pooled = tail(trunk, dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail)
         pooled = keras.layers.LayerNormalization(name="pooled_norm")(pooled)
         if input_dim > TRUNK_DIM:
             pooled = keras.layers.Concatenate(name="with_other_features")([pooled, Columns(TRUNK_DIM, input_dim, name="other")(x)])

@@ -15,46 +15,9 @@ import keras
 import numpy as np
 
 from agegender.features.dlib_onnx import TRUNK_BLOCKS, TRUNK_SHAPE, folded, read_layers, residual_blocks
+from agegender.models.layers import Columns, PadAdd  # noqa: F401  (Columns: re-exported for build.py)
 
 TRUNK_DIM = int(np.prod(TRUNK_SHAPE))
-
-
-@keras.saving.register_keras_serializable("agegender")
-class Columns(keras.layers.Layer):
-    """``x[:, start:stop]`` — one extractor's part of the concatenated feature vector."""
-
-    def __init__(self, start: int, stop: int, **kwargs):
-        super().__init__(**kwargs)
-        self.start, self.stop = start, stop
-
-    def call(self, x):
-        return x[:, self.start:self.stop]
-
-    def compute_output_shape(self, shape):
-        return (shape[0], self.stop - self.start)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "start": self.start, "stop": self.stop}
-
-
-@keras.saving.register_keras_serializable("agegender")
-class PadAdd(keras.layers.Layer):
-    """dlib's ``add_prev``: the sum of two NHWC tensors of possibly different height, width and channels,
-    each zero-padded at the end to the larger size."""
-
-    def call(self, inputs):
-        a, b = inputs
-        target = [max(a.shape[i], b.shape[i]) for i in (1, 2, 3)]
-
-        def pad(t):
-            widths = [[0, 0]] + [[0, target[i] - t.shape[i + 1]] for i in range(3)]
-            return keras.ops.pad(t, widths) if any(w[1] for w in widths) else t
-
-        return pad(a) + pad(b)
-
-    def compute_output_shape(self, shapes):
-        a, b = shapes
-        return (a[0], *(max(a[i], b[i]) for i in (1, 2, 3)))
 
 
 def _conv(x, conv_layer: dict, affine: dict, name: str, trainable: bool):

@@ -32,6 +32,41 @@ class Standardize(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("agegender")
+class FuseYears(keras.layers.Layer):
+    """The age-group head and the years head as one answer: ``normalise(p_group^w · p_years→group^(1−w))``,
+    where ``p_years→group`` is the years distribution's mass inside each group's years (gap ages left out).
+
+    The two heads learn age differently (8 classes; 101 ordered years with soft targets), and their
+    product is more accurate than either; ``w`` is chosen on validation data (training.fuse_years)."""
+
+    def __init__(self, weight: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = float(weight)
+        from agegender import labels
+        from agegender.models.build import YEARS_BINS
+
+        m = np.zeros((YEARS_BINS, labels.NUM_AGE_GROUPS), dtype="float32")
+        for a in range(YEARS_BINS):
+            g = labels.age_group_of_years(a)
+            if g is not None:
+                m[a, g] = 1.0
+        self.groups_of_years = m
+
+    def call(self, inputs):
+        age, years = inputs
+        grouped = keras.ops.matmul(years, keras.ops.convert_to_tensor(self.groups_of_years))
+        logp = self.weight * keras.ops.log(keras.ops.maximum(age, 1e-7)) + \
+            (1.0 - self.weight) * keras.ops.log(keras.ops.maximum(grouped, 1e-7))
+        return keras.ops.softmax(logp, axis=-1)
+
+    def compute_output_shape(self, shapes):
+        return shapes[0]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weight": self.weight}
+
+
+@keras.saving.register_keras_serializable("agegender")
 class Temperature(keras.layers.Layer):
     """``softmax(log p / T)`` on a softmax head's output: calibration fitted on validation data
     (``agegender.calibration``), kept inside the model so every export carries it."""
@@ -45,3 +80,41 @@ class Temperature(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "temperature": self.temperature}
+
+
+@keras.saving.register_keras_serializable("agegender")
+class Columns(keras.layers.Layer):
+    """``x[:, start:stop]`` — one extractor's part of the concatenated feature vector."""
+
+    def __init__(self, start: int, stop: int, **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.stop = start, stop
+
+    def call(self, x):
+        return x[:, self.start:self.stop]
+
+    def compute_output_shape(self, shape):
+        return (shape[0], self.stop - self.start)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "start": self.start, "stop": self.stop}
+
+
+@keras.saving.register_keras_serializable("agegender")
+class PadAdd(keras.layers.Layer):
+    """dlib's ``add_prev``: the sum of two NHWC tensors of possibly different height, width and channels,
+    each zero-padded at the end to the larger size."""
+
+    def call(self, inputs):
+        a, b = inputs
+        target = [max(a.shape[i], b.shape[i]) for i in (1, 2, 3)]
+
+        def pad(t):
+            widths = [[0, 0]] + [[0, target[i] - t.shape[i + 1]] for i in range(3)]
+            return keras.ops.pad(t, widths) if any(w[1] for w in widths) else t
+
+        return pad(a) + pad(b)
+
+    def compute_output_shape(self, shapes):
+        a, b = shapes
+        return (a[0], *(max(a[i], b[i]) for i in (1, 2, 3)))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from agegender import alignment, faces, labels
+from agegender import alignment, faces, labels, tracking
 from agegender.faces import dlib_model_file
 from agegender.features.agnet import EPS, flushed_model, models_dir
 from agegender.features.dlib_embedding import MODEL_FILE as DESCRIPTOR_FILE
@@ -122,4 +122,8 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
         "thresholds": {"age": meta["thresholds"]["age"], "gender": meta["thresholds"]["gender"]},
         "labels": {"age_groups": list(labels.AGE_GROUPS), "genders": list(labels.GENDERS)},
         "max_pixels": pred.max_pixels,
+        # live mode (static/live.js) follows faces and steadies answers exactly as agegender/tracking.py does
+        "tracking": {"min_iou": tracking.MIN_IOU, "max_missing": tracking.MAX_MISSING, "window": tracking.WINDOW,
+                     "min_frames": tracking.MIN_FRAMES},
+        "age_check": meta.get("age_check"),  # per minimum group: the over/under thresholds (agegender/agecheck.py)
     }

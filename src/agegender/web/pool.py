@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import time
-from dataclasses import asdict, dataclass
+
+from agegender.predictor import PredictorSpec
 
 
 class PoolBusy(Exception):
@@ -27,32 +28,6 @@ class PoolTimeout(Exception):
 
 class WorkerFailed(Exception):
     """A worker died while predicting (it is replaced)."""
-
-
-@dataclass
-class PredictorSpec:
-    """How each worker builds its :class:`~agegender.predictor.Predictor` (picklable: sent to workers)."""
-
-    model: str | None = None        # a model folder; None = the built-in default (or fast)
-    fast: bool = False
-    detector: str = "retinaface"
-    threads: int = 1
-    landmarks: str | None = None
-    detect_size: int | None = None
-    max_pixels: int | None = None
-
-    def model_dir(self):
-        from pathlib import Path
-
-        from agegender.predictor import DEFAULT_MODEL, FAST_MODEL
-
-        return Path(self.model) if self.model else (FAST_MODEL if self.fast else DEFAULT_MODEL)
-
-    def load(self):
-        from agegender.predictor import Predictor
-
-        kw = {k: v for k, v in asdict(self).items() if k not in ("model", "fast")}
-        return Predictor.load(self.model_dir(), **kw)
 
 
 def _serve(conn, spec: PredictorSpec) -> None:

@@ -271,8 +271,26 @@ const AgeGenderDevice = (() => {
 
   // file → the same JSON as POST /api/predict
   async function predict(file) {
+    const { cfg } = await load();
+    return predictImage(await readImage(file, cfg.max_pixels));
+  }
+
+  // a video frame (live mode) → RGB pixels, as readImage gives for a file
+  function frameImage(source, width, height) {
+    const c = new OffscreenCanvas(width, height);
+    const ctx = c.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(source, 0, 0, width, height);
+    const rgba = ctx.getImageData(0, 0, width, height).data;
+    const rgb = new Uint8Array(width * height * 3);
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+      rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2];
+    }
+    return { width, height, data: rgb, bitmap: c };
+  }
+
+  // RGB pixels {width, height, data, bitmap} → the same JSON as POST /api/predict
+  async function predictImage(img) {
     const { cfg, sessions } = await load();
-    const img = await readImage(file, cfg.max_pixels);
     const faces = await detect(img, cfg.detector, sessions.det);
     const result = { source: "upload", width: img.width, height: img.height, error: null, faces: [],
                      undefined_reason: faces.length ? null : "no face found", engine: "device", model: cfg.model };
@@ -293,5 +311,5 @@ const AgeGenderDevice = (() => {
     return result;
   }
 
-  return { load, predict };
+  return { load, predict, predictImage, frameImage };
 })();

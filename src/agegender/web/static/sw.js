@@ -1,8 +1,8 @@
 // Service worker: keeps the app — page, onnxruntime-web and the on-device models — available offline,
 // so the installed app answers without a network (device.js). Answers (/api/) are never cached.
 "use strict";
-const CACHE = "agegender-v2";
-const SHELL = ["/", "/static/style.css", "/static/app.js", "/static/device.js", "/static/manifest.webmanifest",
+const CACHE = "agegender-v3";
+const SHELL = ["/", "/static/style.css", "/static/app.js", "/static/device.js", "/static/live.js", "/static/manifest.webmanifest",
                "/static/icon-192.png", "/static/icon-512.png"];
 const RUNTIME = ["/static/ort/ort.wasm.min.js", "/static/ort/ort-wasm-simd-threaded.mjs",
                  "/static/ort/ort-wasm-simd-threaded.wasm", "/models/device.json"];

@@ -1,0 +1,67 @@
+"""Speed of live mode (the page's camera, the model on the device) in headless Chromium on this machine.
+
+For each model (the default, and the fast one with `serve --fast`): starts `agegender serve`, opens the
+page with Chromium's fake camera playing a 640×480 video of the bundled portrait, starts live mode,
+lets it warm up, then counts frames for --seconds and prints frames per second and the end-to-end
+latency per frame (grab → detect → features → model → tracker → drawing). WebAssembly, one thread;
+on a phone expect other figures: this measures this machine's CPU.
+
+    python scripts/bench_live.py [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from test_live_browser import _browser  # noqa: E402  (the test's Chromium with a fake camera)
+from test_web import start_server, stop_server  # noqa: E402
+
+
+def measure(extra: tuple[str, ...], seconds: float) -> dict:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    proc, base = start_server("--workers", "1", *extra)
+    with tempfile.TemporaryDirectory() as d:
+        browser = _browser(Path(d), camera=True)
+        try:
+            browser.get(base + "/")
+            t0 = time.perf_counter()
+            browser.find_element(By.ID, "live-start").click()
+            WebDriverWait(browser, 300).until(lambda b: b.execute_script("return window.agegenderLive.frames") >= 1)
+            first = time.perf_counter() - t0
+            WebDriverWait(browser, 300).until(lambda b: b.execute_script("return window.agegenderLive.frames") >= 10)
+            start_frames = browser.execute_script("return window.agegenderLive.frames")
+            lat = []
+            t1 = time.perf_counter()
+            while time.perf_counter() - t1 < seconds:
+                lat.append(browser.execute_script("return window.agegenderLive.latency_ms"))
+                time.sleep(0.25)
+            frames = browser.execute_script("return window.agegenderLive.frames") - start_frames
+            elapsed = time.perf_counter() - t1
+        finally:
+            browser.quit()
+            stop_server(proc)
+    lat.sort()
+    return {"first_frame_s": round(first, 1), "fps": round(frames / elapsed, 1), "latency_ms_median": round(lat[len(lat) // 2], 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    args = ap.parse_args()
+    print("| model | first frame (loading the models included) | frames/s | latency per frame (median) |")
+    print("|---|---|---|---|")
+    for name, extra in (("default", ()), ("fast (`serve --fast`)", ("--fast",))):
+        r = measure(extra, args.seconds)
+        print(f"| {name} | {r['first_frame_s']} s | {r['fps']} | {r['latency_ms_median']} ms |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

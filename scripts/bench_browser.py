@@ -12,17 +12,14 @@ from __future__ import annotations
 import argparse
 import base64
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
-import httpx
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from agegender.cli import default_photo
+from agegender.web import local
 
 
 def main() -> None:
@@ -30,18 +27,8 @@ def main() -> None:
     ap.add_argument("--photo", default=str(default_photo()))
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), "--quiet"])
-    base = f"http://127.0.0.1:{port}"
+    server, base = local.start("--workers", "1")
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         opts = webdriver.ChromeOptions()
         opts.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
         profile = tempfile.mkdtemp()
@@ -71,8 +58,7 @@ def main() -> None:
             drv.quit()
             shutil.rmtree(profile, ignore_errors=True)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        local.stop(server)
     if isinstance(times, str) or isinstance(load_ms, str):
         sys.exit(f"the page failed: {load_ms if isinstance(load_ms, str) else times}")
     ms = sorted(t for t, _ in times)

@@ -9,7 +9,6 @@ import io
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -323,20 +322,13 @@ def test_resume_on_a_finished_run_changes_nothing(tmp_path):
 
 
 def test_resume_counts_every_epoch_refuses_other_settings_and_damaged_backups(tmp_path):
-    from training_data import learnable
+    from training_data import kill_mid_training, learnable
 
     man, feats = learnable(tmp_path, n=24000, dim=64, name="big")
     run = tmp_path / "run"
     cmd = _train_cmd(man, feats, run, "--set", "train.epochs=40", "--set", "train.batch_size=16")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (run / "backup").exists():
-        time.sleep(0.2)
-    time.sleep(2.5)
-    assert proc.poll() is None, "training finished before it could be interrupted"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_mid_training(cmd, run, settle=2.5)
     done = len(list(csv.DictReader((run / "history.csv").open())))
     config_before = (run / "config.json").read_text()
 

@@ -1,16 +1,14 @@
 import csv
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from agegender import config, training, trainset
 from agegender.splits import subjects_overlap
-from training_data import learnable
+from training_data import kill_mid_training, learnable
 
 pytest.importorskip("keras")
 
@@ -86,14 +84,7 @@ def test_kill_then_resume_continues_from_the_last_epoch(tmp_path):
            "--set", "train.epochs=40", "--set", "train.batch_size=16", "--set", "train.early_stopping=0",
            "--set", "model.hidden=[64]", "--out", str(run), "--quiet"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (run / "backup").exists():
-        time.sleep(0.2)
-    time.sleep(1.5)
-    assert proc.poll() is None, "training finished before it could be interrupted"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_mid_training(cmd, run)
     done = [int(r["epoch"]) for r in csv.DictReader((run / "history.csv").open())]
     assert done and not (run / "model.keras").exists()
     r = subprocess.run(cmd[:-1] + ["--set", "train.epochs=" + str(max(done) + 3), "--resume", "--quiet"],

@@ -1,11 +1,7 @@
 """The web app against a real running server (uvicorn in a subprocess), over HTTP."""
 
 import io
-import socket
 import subprocess
-import sys
-import tempfile
-import time
 
 import numpy as np
 import pytest
@@ -15,36 +11,20 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(*extra: str, **popen_kw) -> tuple[subprocess.Popen, str]:
     """`agegender serve` in a subprocess on a free port; returns once /health answers."""
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="agegender-serve-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), "--quiet", *extra],
-                            stdout=log, stderr=subprocess.STDOUT, **popen_kw)
-    proc.log_path = log.name
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    pytest.fail("server did not start: " + open(proc.log_path, errors="replace").read()[-2000:])
+    from agegender.web import local
+
+    try:
+        return local.start(*extra, **popen_kw)
+    except local.ServerFailed as e:
+        pytest.fail(str(e))
 
 
 def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    proc.wait(timeout=20)
+    from agegender.web import local
+
+    local.stop(proc)
 
 
 @pytest.fixture(scope="module")

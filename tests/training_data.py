@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,3 +35,17 @@ def learnable(tmp: Path, n: int = 1200, dim: int = 16, seed: int = 0, name: str 
     fs = FeatureSet(X, np.arange(n), "syn", "syn@1|detector=aligned")
     feats = fs.save(tmp / f"{name}.npz", Manifest(recs))
     return man, feats
+
+
+def kill_mid_training(cmd: list[str], run: Path, settle: float = 1.5) -> None:
+    """Run ``agegender train`` (``cmd``) until its first epoch is backed up, ``settle`` seconds more, then
+    kill it (SIGKILL: nothing gets to clean up), as a crash or an impatient user would."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "backup").exists():
+        time.sleep(0.2)
+    time.sleep(settle)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()

@@ -225,24 +225,12 @@ _upload: dict = {}
 
 def _upload_setup() -> None:
     """A real `agegender serve` (fast model, one worker) on a free loopback port."""
-    import socket
-
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tempfile.NamedTemporaryFile(prefix="agegender-fuzz-serve-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--fast", "--workers", "1", "--port", str(port),
-                             "--quiet", "--no-access-log", "--max-mb", "2", "--max-pixels", "4000000", "--timeout", "10"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    from agegender.web import local
+
+    proc, base = local.start("--fast", "--workers", "1", "--no-access-log", "--max-mb", "2", "--max-pixels", "4000000",
+                             "--timeout", "10")
     _upload.update(proc=proc, base=base, client=httpx.Client(timeout=HANG_SECONDS + 5))
 
 
@@ -268,10 +256,11 @@ def _upload_peak() -> float:
 
 
 def _upload_teardown() -> None:
+    from agegender.web import local
+
     if _upload.get("proc"):
         _upload["client"].close()
-        _upload["proc"].terminate()
-        _upload["proc"].wait(timeout=20)
+        local.stop(_upload["proc"])
 
 
 class ServerError(Exception):

@@ -6,10 +6,6 @@ client count against each."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from ipaddress import ip_address
 from pathlib import Path
@@ -116,36 +112,15 @@ def run(url: str, photo: str | Path, clients: int = 4, seconds: float = 60.0, ma
             "busy_latency_ms": _pct(busy) if busy else None}
 
 
-def start_server(workers: int, *extra: str) -> tuple[subprocess.Popen, str]:
-    """`agegender serve --workers N` on a free loopback port; returns once it answers /health."""
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tempfile.NamedTemporaryFile(prefix="agegender-load-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), "--workers", str(workers),
-                             "--quiet", "--no-access-log", *extra], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(base + "/ready", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"the server did not start (log: {log.name})")
-
-
 def matrix(photo: str | Path, workers: list[int], clients: list[int], seconds: float, extra: tuple[str, ...] = ()):
     """Yield ``(workers, result of run)`` for every worker count × client count, one server per worker count."""
+    from agegender.web import local
+
     for w in workers:
-        proc, base = start_server(w, *extra)
+        proc, base = local.start("--workers", str(w), "--no-access-log", *extra, ready="/ready")
         try:
             run(base, photo, clients=2, seconds=min(5.0, seconds))  # warm-up: every worker has answered once
             for c in clients:
                 yield w, run(base, photo, clients=c, seconds=seconds, max_requests=10**9)
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            local.stop(proc)

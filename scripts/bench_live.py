@@ -55,10 +55,12 @@ def measure(extra: tuple[str, ...], seconds: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--model", help="a model folder to measure instead of the built-in default")
     args = ap.parse_args()
     print("| model | first frame (loading the models included) | frames/s | latency per frame (median) |")
     print("|---|---|---|---|")
-    for name, extra in (("default", ()), ("fast (`serve --fast`)", ("--fast",))):
+    default = ("--model", args.model) if args.model else ()
+    for name, extra in ((args.model or "default", default), ("fast (`serve --fast`)", ("--fast",))):
         r = measure(extra, args.seconds)
         print(f"| {name} | {r['first_frame_s']} s | {r['fps']} | {r['latency_ms_median']} ms |", flush=True)
 

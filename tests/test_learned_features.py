@@ -160,3 +160,19 @@ def test_the_predictor_gives_the_age_in_years_everywhere(tail_run, tmp_path):
     assert " years (± " in table
     rows = list(csv.DictReader(io.StringIO(subprocess.run([*cmd, "--csv"], capture_output=True, text=True, timeout=120).stdout)))
     assert float(rows[0]["age_years"]) == pytest.approx(face.years, abs=0.06) and rows[0]["age_years_spread"]
+
+
+def test_weights_stored_as_float16_halve_the_file_and_agree(tail_run, tmp_path):
+    from agegender import export
+
+    fp32 = export.export(tail_run, "onnx", tmp_path / "fp32")
+    fp16 = export.export(tail_run, "onnx", tmp_path / "fp16", weights="fp16")
+    assert fp16.stat().st_size < 0.6 * fp32.stat().st_size
+    assert export.check_agreement(tail_run, tmp_path / "fp16")["onnx"] <= export.TOLERANCE_FP16
+    assert export.tolerance(tmp_path / "fp16") == export.TOLERANCE_FP16
+    from agegender.cli import default_photo
+    from agegender.predictor import Predictor
+
+    a = Predictor.load(tmp_path / "fp32").predict(default_photo()).faces[0].answer
+    b = Predictor.load(tmp_path / "fp16").predict(default_photo()).faces[0].answer
+    assert np.allclose(a.age_probs, b.age_probs, atol=export.TOLERANCE_FP16) and a.best_gender == b.best_gender

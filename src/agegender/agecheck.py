@@ -118,30 +118,10 @@ def from_metadata(metadata: dict, minimum: str) -> AgeCheck:
 
 def fold_probabilities(benchmark_dir, manifest: str | None = None, features: str | None = None):
     """Pooled validation and test ``(age distributions, group labels, years)`` of a benchmark's fold models."""
-    import json
-    from pathlib import Path
+    from agegender.benchmark import fold_predictions
 
-    from agegender import config, training, trainset
-
-    bench = Path(benchmark_dir)
-    report = json.loads((bench / "report.json").read_text())
-    cfg = config.from_dict({k: v for k, v in report["config"].items()})
-    if manifest:
-        cfg.data.manifest = manifest
-    if features:
-        cfg.data.features = features
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
-    parts = {"val": ([], [], []), "test": ([], [], [])}
-    for row in report["folds"]:
-        k = row["fold"]
-        split = trainset.make_split(data, cfg.data.protocol, k, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
-                                    cfg.data.test_on, cfg.data.train_on_copies)
-        model, _ = training.load_run(bench / f"fold_{k}")
-        for name, rows in (("val", split.val), ("test", split.test)):
-            parts[name][0].append(training.predict_probs(model, data.X[rows], cfg.model.output)[0])
-            parts[name][1].append(data.y_age[rows])
-            parts[name][2].append(data.age_years[rows])
-    return tuple(tuple(np.concatenate(x) for x in parts[name]) for name in ("val", "test"))
+    parts = fold_predictions(benchmark_dir, manifest, features)
+    return tuple((p["age"], p["y_age"], p["age_years"]) for p in (parts["val"], parts["test"]))
 
 
 def thresholds_for_metadata(val: tuple) -> dict:

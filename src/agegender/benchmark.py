@@ -120,6 +120,42 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     return report
 
 
+def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, features: str | None = None) -> dict:
+    """Every fold model of a finished benchmark on its own validation and test rows, pooled:
+    ``{"val": {...}, "test": {...}}`` with ``age``/``gender`` distributions, ``y_age``, ``y_gender``,
+    ``age_years``, ``race`` and each row's fold thresholds (``t_age``, ``t_gender``). For studies made
+    after the fact (thresholds, the age check) without retraining."""
+    from agegender import config, training
+
+    bench = Path(benchmark_dir)
+    report = json.loads((bench / "report.json").read_text())
+    cfg = config.from_dict(report["config"])
+    if manifest:
+        cfg.data.manifest = manifest
+    if features:
+        cfg.data.features = features
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    keys = ("age", "gender", "y_age", "y_gender", "age_years", "race", "t_age", "t_gender")
+    parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in ("val", "test")}
+    for row in report["folds"]:
+        k = row["fold"]
+        split = trainset.make_split(data, cfg.data.protocol, k, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
+                                    cfg.data.test_on, cfg.data.train_on_copies)
+        model, _ = training.load_run(bench / f"fold_{k}")
+        for name, rows in (("val", split.val), ("test", split.test)):
+            pa, pg = training.predict_probs(model, data.X[rows], cfg.model.output)
+            p = parts[name]
+            p["age"].append(pa)
+            p["gender"].append(pg)
+            p["y_age"].append(data.y_age[rows])
+            p["y_gender"].append(data.y_gender[rows])
+            p["age_years"].append(data.age_years[rows])
+            p["race"].append(data.race[rows] if data.race is not None else np.full(len(rows), "", dtype=object))
+            p["t_age"].append(np.full(len(rows), row["thresholds"]["age"]))
+            p["t_gender"].append(np.full(len(rows), row["thresholds"]["gender"]))
+    return {name: {k: np.concatenate(v) for k, v in p.items()} for name, p in parts.items()}
+
+
 def _test_copies(data: trainset.LabelledFeatures, split) -> np.ndarray:
     """The augmented copies (``agegender data augment``) of a split's test faces, if the data holds any."""
     from agegender.splits import copies_of

@@ -134,6 +134,22 @@ def threshold_for_accuracy(probs: np.ndarray, y: np.ndarray, target: float, min_
     return round(float(max(0.5, top[order][k - 1])), 4)
 
 
+def thresholds_for_joint_accuracy(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray,
+                                   y_gender: np.ndarray, target: float) -> labels.Thresholds | None:
+    """The pair of thresholds answering the most validation faces (with both labels) whose full 2-hot
+    answer is still right ``target`` of the time; None if no pair reaches it."""
+    both = (y_age >= 0) & (y_gender >= 0)
+    ta_all, tg_all = age_probs[both].max(1), gender_probs[both].max(1)
+    right = (age_probs[both].argmax(1) == y_age[both]) & (gender_probs[both].argmax(1) == y_gender[both])
+    best = None
+    for ta in np.unique(np.r_[0.5, np.quantile(ta_all, np.linspace(0, 0.95, 40))]):
+        for tg in np.unique(np.r_[0.5, np.quantile(tg_all, np.linspace(0, 0.95, 40))]):
+            keep = (ta_all >= max(ta, 0.5)) & (tg_all >= max(tg, 0.5))
+            if keep.any() and right[keep].mean() >= target and (best is None or keep.mean() > best[0]):
+                best = (keep.mean(), float(max(ta, 0.5)), float(max(tg, 0.5)))
+    return None if best is None else labels.Thresholds(round(best[1], 4), round(best[2], 4))
+
+
 METRICS = ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint", "years_mae")
 
 

@@ -10,15 +10,22 @@ from pathlib import Path
 import numpy as np
 
 FORMATS = ("onnx", "litert")
-#: Largest allowed |difference| between Keras and an export on the same inputs (probabilities).
+#: Largest allowed |difference| between Keras and an export on the same inputs (probabilities):
+#: float32 weights, and weights stored as float16 (half the size; the math stays float32).
 TOLERANCE = 1e-4
+TOLERANCE_FP16 = 5e-3
+#: Weight tensors smaller than this stay float32 (biases, statistics: no size to win).
+FP16_MIN_ELEMENTS = 1024
 
 
-def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, metrics: str | Path | None = None) -> Path:
+def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, metrics: str | Path | None = None,
+           weights: str = "fp32") -> Path:
     """Write ``model.onnx`` or ``model.tflite`` (+ ``metadata.json``) into ``out`` (default: the run dir).
 
     ``metrics``: a benchmark ``report.json`` made with the same config; its summary (mean ± std over
-    folds, ours and the peer) is recorded in the exported metadata.
+    folds, ours and the peer) is recorded in the exported metadata. ``weights="fp16"`` stores the
+    large weight tensors as float16 (half the file; onnxruntime turns them back into float32 when it
+    loads the model, LiteRT dequantizes them), for models that would otherwise be heavy to ship.
     """
     from agegender.training import load_run
 
@@ -31,10 +38,19 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, metrics
     dim = meta["preprocessing"]["input_dim"]
     model.predict(np.zeros((1, dim), np.float32), verbose=0)  # a model must have been called to export
     target = out / ("model.onnx" if fmt == "onnx" else "model.tflite")
-    model.export(str(target), format=fmt, verbose=False)
+    if fmt == "litert" and weights == "fp16":
+        import tensorflow as tf
+
+        model.export(str(target), format=fmt, verbose=False, optimizations=[tf.lite.Optimize.DEFAULT],
+                     target_spec={"supported_types": [tf.float16]})
+    else:
+        model.export(str(target), format=fmt, verbose=False)
+        if fmt == "onnx" and weights == "fp16":
+            store_weights_fp16(target)
     if (out / "metadata.json").is_file():  # keep what an earlier export of the other format recorded
         meta = {**meta, **{k: v for k, v in json.loads((out / "metadata.json").read_text()).items() if k in ("runtime", "benchmark")}}
-    meta = {**meta, "runtime": {**meta.get("runtime", {}), fmt: target.name, "output_order": output_names(model)}}
+    meta = {**meta, "runtime": {**meta.get("runtime", {}), fmt: target.name, "output_order": output_names(model),
+                                "weights": weights}}
     if metrics:
         rep = json.loads(Path(metrics).read_text())
         meta["benchmark"] = {"protocol": rep["protocol"], "folds": len(rep["folds"]), "summary": rep["summary"],
@@ -43,6 +59,31 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, metrics
     if out != run_dir:
         shutil.copy2(run_dir / "config.json", out / "config.json")
     return target
+
+
+def store_weights_fp16(path: str | Path) -> None:
+    """Rewrite an ONNX model so every large float32 initializer is stored as float16 and cast back to
+    float32 by a ``Cast`` node (onnxruntime folds the casts at load: the arithmetic stays float32)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    m = onnx.load(str(path))
+    casts = []
+    for init in m.graph.initializer:
+        if init.data_type != TensorProto.FLOAT or np.prod(init.dims) < FP16_MIN_ELEMENTS:
+            continue
+        a = numpy_helper.to_array(init)
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(a.astype(np.float16), name + "__fp16"))
+        casts.append(helper.make_node("Cast", [name + "__fp16"], [name], to=TensorProto.FLOAT, name=name + "__cast"))
+    renamed = {c.output[0] for c in casts}
+    keep = [i for i in m.graph.input if i.name not in renamed]  # an initializer may also be listed as an input
+    del m.graph.input[:]
+    m.graph.input.extend(keep)
+    for node in reversed(casts):
+        m.graph.node.insert(0, node)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
 
 
 def output_names(model) -> list[str]:
@@ -73,6 +114,13 @@ def run_litert(path: str | Path, X: np.ndarray, names: list[str]) -> dict[str, n
             rows[o["index"]].append(it.get_tensor(o["index"])[0].copy())
     by_width = {np.stack(v).shape[1]: np.stack(v) for v in rows.values()}
     return {n: by_width[{"age": 8, "gender": 2, "tuple": 2, "years": 101}[n]] for n in names}
+
+
+def tolerance(export_dir: str | Path) -> float:
+    """The agreement tolerance for an export: looser when its weights are stored as float16."""
+    meta_path = Path(export_dir) / "metadata.json"
+    weights = json.loads(meta_path.read_text()).get("runtime", {}).get("weights") if meta_path.is_file() else None
+    return TOLERANCE_FP16 if weights == "fp16" else TOLERANCE
 
 
 def check_agreement(run_dir: str | Path, export_dir: str | Path | None = None, n: int = 64, seed: int = 0) -> dict[str, float]:

@@ -119,6 +119,46 @@ def cmd_bench_age_check(args) -> int:
     return 0
 
 
+def cmd_bench_thresholds(args) -> int:
+    from agegender import evaluation, fairness, labels
+    from agegender.benchmark import fold_predictions
+
+    parts = fold_predictions(args.benchmark, args.manifest, args.features)
+    val, test = parts["val"], parts["test"]
+    rules: list[tuple[str, object]] = [("as trained (each fold's own thresholds)", None)]
+    for g in args.target_gender:
+        for a in args.target_age:
+            t = labels.Thresholds(evaluation.threshold_for_accuracy(val["age"], val["y_age"], a),
+                                  evaluation.threshold_for_accuracy(val["gender"], val["y_gender"], g))
+            rules.append((f"targets: gender {100 * g:g} %, age {100 * a:g} % on answered", t))
+    for j in args.target_joint:
+        t = evaluation.thresholds_for_joint_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], j)
+        rules.append((f"target: 2-hot answer right {100 * j:g} % of the time", t))
+    groups = fairness.groupings(test["y_age"], test["y_gender"], test["race"], test["age_years"])
+    both = (test["y_age"] >= 0) & (test["y_gender"] >= 0)
+    print(f"Undefined thresholds on {args.benchmark}: chosen on the pooled validation parts, measured on the pooled "
+          f"test folds ({int(both.sum()):,} faces with both labels)\n")
+    print("| rule | thresholds age / gender | answered | 2-hot right on answered | gender right on answered | "
+          "answered: worst / best race group (15+) |")
+    print("|---|---|---|---|---|---|")
+    for name, t in rules:
+        if t is None and name.startswith("target"):
+            print(f"| {name} | not reachable on validation | — | — | — | — |")
+            continue
+        covered = ((test["age"] >= test["t_age"][:, None]).sum(1) == 1) & ((test["gender"] >= test["t_gender"][:, None]).sum(1) == 1) \
+            if t is None else evaluation.covered(test["age"], test["gender"], t)
+        m = fairness.group_metrics(test["age"][both], test["gender"][both], test["y_age"][both], test["y_gender"][both], covered[both])
+        rep = fairness.breakdown(test["age"], test["gender"], test["y_age"], test["y_gender"],
+                                 {"race, 15+": groups["race, 15+"]} if "race, 15+" in groups else {}, covered)
+        spread = rep.get("race, 15+", {})
+        wb = (f"{spread['worst']['coverage'][0]} {100 * spread['worst']['coverage'][1]:.1f} % / "
+              f"{spread['best']['coverage'][0]} {100 * spread['best']['coverage'][1]:.1f} %") if spread.get("worst") else "—"
+        shown = "each fold's" if t is None else f"{t.age:.3f} / {t.gender:.3f}"
+        print(f"| {name} | {shown} | {100 * m['coverage']:.1f} % | {100 * m['covered_joint']:.1f} % | "
+              f"{100 * m['covered_gender']:.1f} % | {wb} |")
+    return 0
+
+
 def cmd_bench_fuzz(args) -> int:
     from agegender.bench import fuzz
 
@@ -198,6 +238,17 @@ def register(sub) -> None:
     ba.add_argument("--features", help="its feature files, if they moved")
     ba.add_argument("--write-model", metavar="MODEL", help="write the thresholds into this model folder's metadata.json")
     ba.set_defaults(func=cmd_bench_age_check)
+    bt = bsub.add_parser("thresholds", help="what each Undefined-threshold rule buys: coverage and accuracy, by group",
+                         description="From a benchmark's fold models: thresholds chosen on the validation parts by stated "
+                         "targets (per head, or for the whole 2-hot answer), measured on the test folds — answered share, "
+                         "accuracy on answered faces, and the answered share of the worst and best race group.")
+    bt.add_argument("benchmark", help="a benchmark folder")
+    bt.add_argument("--manifest")
+    bt.add_argument("--features")
+    bt.add_argument("--target-gender", type=bounded(0.5, 0.9999, float), nargs="*", default=[0.95, 0.97])
+    bt.add_argument("--target-age", type=bounded(0.3, 0.9999, float), nargs="*", default=[0.8])
+    bt.add_argument("--target-joint", type=bounded(0.3, 0.9999, float), nargs="*", default=[0.8, 0.85, 0.9])
+    bt.set_defaults(func=cmd_bench_thresholds)
     bf = bsub.add_parser("fuzz", help="fuzz the decoder, the upload endpoint, label parsers, configs and manifests",
                          description="Feed each target mutated inputs (or coverage-guided ones with atheris) and report "
                          "inputs tried, crashes, hangs (> 5 s) and peak memory per target; crashing inputs are saved in --out.")

@@ -155,13 +155,14 @@ def cmd_export(args) -> int:
     from agegender import export
 
     for fmt in args.format:
-        target = export.export(args.run, fmt, args.out, metrics=args.metrics)
+        target = export.export(args.run, fmt, args.out, metrics=args.metrics, weights=args.weights)
         print(f"wrote {target} ({target.stat().st_size / 1024:.1f} KiB)")
     diffs = export.check_agreement(args.run, args.out)
+    tol = export.tolerance(args.out or args.run)
     for fmt, d in diffs.items():
-        verdict = "agrees" if d <= export.TOLERANCE else "DISAGREES"
-        print(f"{fmt}: max |Keras - {fmt}| = {d:.2e} on 64 inputs — {verdict} (tolerance {export.TOLERANCE:g})")
-    return 0 if all(d <= export.TOLERANCE for d in diffs.values()) else 1
+        verdict = "agrees" if d <= tol else "DISAGREES"
+        print(f"{fmt}: max |Keras - {fmt}| = {d:.2e} on 64 inputs — {verdict} (tolerance {tol:g})")
+    return 0 if all(d <= tol for d in diffs.values()) else 1
 
 
 def register(sub) -> None:
@@ -220,4 +221,6 @@ def register(sub) -> None:
     ex.add_argument("--format", nargs="+", choices=("onnx", "litert"), default=["onnx"])
     ex.add_argument("--out", help="write here instead of into the run directory")
     ex.add_argument("--metrics", metavar="REPORT", help="a benchmark report.json whose summary is recorded in the metadata")
+    ex.add_argument("--weights", choices=("fp32", "fp16"), default="fp32",
+                    help="store large weight tensors as float16: half the file, float32 arithmetic (default: %(default)s)")
     ex.set_defaults(func=cmd_export)

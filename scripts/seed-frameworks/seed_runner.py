@@ -66,18 +66,25 @@ def run_tflearn(X, ya, yg, tr, va, preset, epochs, batch, fold_dir):
     tf.reset_default_graph()
     net = tflearn.input_data([None, X.shape[1]])
     for units in hidden:
-        net = tflearn.fully_connected(net, units, activation="relu", regularizer="L2", weight_decay=1e-4)
+        # Glorot, tf.keras's default initializer, so that only the regulariser and optimizer differ
+        net = tflearn.fully_connected(net, units, activation="relu", weights_init=tf.glorot_uniform_initializer(),
+                                      regularizer="L2", weight_decay=1e-4)
     if output == "two_hot":
-        net = tflearn.fully_connected(net, N_AGE + N_GENDER, activation="linear")
+        net = tflearn.fully_connected(net, N_AGE + N_GENDER, activation="linear", weights_init=tf.glorot_uniform_initializer())
 
-        def loss(y_pred, y_true):  # one softmax cross-entropy per part; an all-zero part costs nothing
-            return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_true[:, :N_AGE], logits=y_pred[:, :N_AGE])
-                                  + tf.nn.softmax_cross_entropy_with_logits(labels=y_true[:, N_AGE:], logits=y_pred[:, N_AGE:]))
+        def part(y_true, logits):  # an all-zero part (a missing label) costs nothing and pushes nothing
+            # written out rather than tf.nn.softmax_cross_entropy_with_logits: that fused kernel's gradient is
+            # softmax − labels, which assumes the labels sum to 1, so on the gap-age rows (all-zero age part)
+            # it kept pushing every age logit down and the five-layer net diverged (fold 0 at chance)
+            return -tf.reduce_sum(y_true * tf.nn.log_softmax(logits), axis=1)
+
+        def loss(y_pred, y_true):  # one softmax cross-entropy per part
+            return tf.reduce_mean(part(y_true[:, :N_AGE], y_pred[:, :N_AGE]) + part(y_true[:, N_AGE:], y_pred[:, N_AGE:]))
 
         Y = two_hot(ya, yg)
         keep = np.ones(len(X), bool)
     else:
-        net = tflearn.fully_connected(net, 2, activation="linear")
+        net = tflearn.fully_connected(net, 2, activation="linear", weights_init=tf.glorot_uniform_initializer())
         loss = "mean_square"
         Y = np.stack([ya, yg], 1).astype(np.float32)
         keep = (ya >= 0) & (yg >= 0)

@@ -63,6 +63,27 @@ def test_each_framework_runs_and_is_scored_by_the_benchmarks_code(bundle, impl, 
         assert (run / "fold_0" / "history.csv").read_text().startswith("epoch,")  # Keras its history (and plot)
 
 
+def test_tflearn_loss_ignores_a_missing_label():
+    """A row without an age group (all-zero age part) must cost nothing and push no age logit: the fused
+    softmax-cross-entropy kernel pushed them all down (gradient softmax − labels) and TFLearn's
+    five-layer net diverged on UTKFace's gap ages. Checked in the seed environment, against the written-out
+    cross-entropy of the gender part alone."""
+    code = (
+        "import sys, numpy as np, tensorflow as tf; sys.path.insert(0, sys.argv[1]); import seed_runner as sr\n"
+        "z = tf.Variable(np.random.default_rng(0).normal(size=(2, 10)).astype('float32'))\n"
+        "y = np.zeros((2, 10), 'float32'); y[0, 8] = 1; y[1, 3] = 1; y[1, 9] = 1  # row 0: gender only\n"
+        "with tf.GradientTape() as t: loss = sr.two_hot_loss(z, tf.constant(y))\n"
+        "g = t.gradient(loss, z).numpy(); p = tf.nn.softmax(z).numpy()\n"
+        "ls = lambda v: v - np.log(np.exp(v).sum())\n"
+        "want = (-ls(z.numpy()[0, 8:])[0] - ls(z.numpy()[1, :8])[3] - ls(z.numpy()[1, 8:])[1]) / 2\n"
+        "assert np.all(g[0, :8] == 0), g[0, :8]\n"
+        "assert np.all(g[1, :8] != 0) and abs(float(loss) - want) < 1e-5, (float(loss), want)\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([_seed_python(), "-c", code, str(RUNNER.parent)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
+
+
 def test_one_table_across_frameworks(bundle):
     _seed_python()
     runs = sorted(p for p in bundle.glob("run-*") if (p / "report.json").is_file())

@@ -58,6 +58,21 @@ def tuple_probs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- TFLearn (L2: it has no max-norm)
 
+def two_hot_loss(y_pred, y_true):
+    """One softmax cross-entropy per part (age group, gender) of the 2-hot target, on logits; an all-zero
+    part (a missing label) costs nothing and pushes nothing.
+
+    Written out rather than with ``tf.nn.softmax_cross_entropy_with_logits``: that fused kernel's gradient
+    is ``softmax − labels``, which assumes the labels sum to 1, so on the gap-age rows (all-zero age part)
+    it kept pushing every age logit down and the five-layer net diverged (every fold at chance)."""
+    import tensorflow.compat.v1 as tf
+
+    def part(labels, logits):
+        return -tf.reduce_sum(labels * tf.nn.log_softmax(logits), axis=1)
+
+    return tf.reduce_mean(part(y_true[:, :N_AGE], y_pred[:, :N_AGE]) + part(y_true[:, N_AGE:], y_pred[:, N_AGE:]))
+
+
 def run_tflearn(X, ya, yg, tr, va, preset, epochs, batch, fold_dir):
     import tensorflow.compat.v1 as tf
     import tflearn
@@ -71,16 +86,7 @@ def run_tflearn(X, ya, yg, tr, va, preset, epochs, batch, fold_dir):
                                       regularizer="L2", weight_decay=1e-4)
     if output == "two_hot":
         net = tflearn.fully_connected(net, N_AGE + N_GENDER, activation="linear", weights_init=tf.glorot_uniform_initializer())
-
-        def part(y_true, logits):  # an all-zero part (a missing label) costs nothing and pushes nothing
-            # written out rather than tf.nn.softmax_cross_entropy_with_logits: that fused kernel's gradient is
-            # softmax − labels, which assumes the labels sum to 1, so on the gap-age rows (all-zero age part)
-            # it kept pushing every age logit down and the five-layer net diverged (fold 0 at chance)
-            return -tf.reduce_sum(y_true * tf.nn.log_softmax(logits), axis=1)
-
-        def loss(y_pred, y_true):  # one softmax cross-entropy per part
-            return tf.reduce_mean(part(y_true[:, :N_AGE], y_pred[:, :N_AGE]) + part(y_true[:, N_AGE:], y_pred[:, N_AGE:]))
-
+        loss = two_hot_loss
         Y = two_hot(ya, yg)
         keep = np.ones(len(X), bool)
     else:

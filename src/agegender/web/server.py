@@ -51,15 +51,22 @@ def raise_fd_limit() -> int:
     return soft
 
 
+#: Accept bursts that may hold descriptors at once before the protocol sees (and evicts) them: asyncio
+#: accepts a burst per loop turn, and an evicted connection's socket is closed a turn later, so under a
+#: fast connection flood a few bursts can be in flight (one burst of headroom ran out on a fast machine).
+BURSTS_IN_FLIGHT = 4
+
+
 def accept_backlog(fd_limit: int) -> int:
     """The listen backlog, which asyncio also uses as the number of connections it accepts in one go
-    (before any of them is seen by the protocol): small enough to always fit under the descriptor limit."""
-    return max(8, min(128, fd_limit // 8))
+    (before any of them is seen by the protocol): small enough that several bursts fit under the limit."""
+    return max(8, min(128, fd_limit // 16))
 
 
 def effective_max_connections(requested: int, fd_limit: int) -> int:
-    """The connection cap that fits under ``fd_limit`` descriptors with one accept burst on top (at least 8)."""
-    return max(8, min(requested, fd_limit - FD_RESERVE - accept_backlog(fd_limit)))
+    """The connection cap that fits under ``fd_limit`` descriptors with :data:`BURSTS_IN_FLIGHT` accept
+    bursts on top (at least 8)."""
+    return max(8, min(requested, fd_limit - FD_RESERVE - BURSTS_IN_FLIGHT * accept_backlog(fd_limit)))
 
 
 def guarded_protocol(limits: ConnectionLimits) -> type[H11Protocol]:

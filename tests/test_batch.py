@@ -77,8 +77,13 @@ def test_answers_files_have_the_schema_in_every_format(photos, tmp_path):
 
 
 def test_a_killed_job_resumes_without_losing_or_repeating_answers(photos, tmp_path):
+    job = tmp_path / "job"  # enough images that a fast machine cannot finish them between two looks
+    shutil.copytree(photos, job / "0")
+    for k in range(1, 8):
+        shutil.copytree(photos, job / str(k))
+    total = sum(1 for p in job.rglob("*") if p.is_file())
     out = tmp_path / "answers.csv"
-    cmd = [sys.executable, "-m", "agegender", "predict", str(photos), "--fast", "--out", str(out), "--workers", "1",
+    cmd = [sys.executable, "-m", "agegender", "predict", str(job), "--fast", "--out", str(out), "--workers", "1",
            "--batch-size", "1", "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
@@ -87,14 +92,14 @@ def test_a_killed_job_resumes_without_losing_or_repeating_answers(photos, tmp_pa
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = output.done_sources(out)
-    assert 3 <= len(before) < 19, "the job finished before it could be killed"
+    assert 3 <= len(before) < total, "the job finished before it could be killed"
     r = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"{len(before)} already in" in r.stderr
     df = output.read_answers(out)
-    assert len(df) == 19 and df["source"].nunique() == 19  # everything once, nothing twice
+    assert len(df) == total and df["source"].nunique() == total  # everything once, nothing twice
     again = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and len(output.read_answers(out)) == 19
+    assert again.returncode == 0 and len(output.read_answers(out)) == total
 
 
 def test_manifests_and_fsspec_urls_are_inputs(photos, tmp_path):
@@ -161,3 +166,21 @@ def test_sources_report_what_cannot_be_listed(tmp_path):
     assert next(iter_sources([str(tmp_path / "empty")])).error == "folder holds no image files"
     s = Source("x", "memory://nowhere/x.jpg")
     assert s.remote and json.dumps(s.__dict__)
+
+
+def test_bench_scenes_writes_the_same_photos_of_several_real_faces(utk_named_faces, tmp_path):
+    """`agegender bench scenes`: the folder of larger photos for `bench batch` — reproducible, and the
+    faces in it are found by the real detector."""
+    from PIL import Image
+
+    from agegender.cli import main
+    from agegender.predictor import Predictor
+
+    for out in ("one", "two"):
+        assert main(["bench", "scenes", str(utk_named_faces), str(tmp_path / out), "--n", "3", "--size", "640", "480"]) == 0
+    files = sorted((tmp_path / "one").iterdir())
+    assert [f.name for f in files] == ["scene-00000.jpg", "scene-00001.jpg", "scene-00002.jpg"]
+    assert all(f.read_bytes() == (tmp_path / "two" / f.name).read_bytes() for f in files)  # same seed, same photos
+    assert Image.open(files[0]).size == (640, 480)
+    found = sum(len(Predictor.fast().predict(f).faces) for f in files)
+    assert found >= 3  # at least one face per photo

@@ -67,15 +67,37 @@ def score_scene(scene: Scene, detections: list[tuple]) -> tuple[int, int]:
     return found, len(centres) - len(used)
 
 
+def _face_paths(faces_dir: str | Path) -> list[Path]:
+    paths = sorted(p for p in Path(faces_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not paths:
+        raise FileNotFoundError(f"{faces_dir}: no face images found")
+    return paths
+
+
+def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int = 0, size: tuple[int, int] = (1280, 960),
+                 faces: tuple[int, int] = (1, 5), scale: tuple[int, int] = (80, 320)) -> list[Path]:
+    """``n`` larger photos (JPEG, quality 90) of several real faces each, for batch benchmarks on photos
+    rather than crops: the same scenes for the same arguments."""
+    paths = _face_paths(faces_dir)
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i in range(n):
+        k = int(rng.integers(faces[0], faces[1] + 1))
+        scene = make_scene([load_image(paths[j]) for j in rng.choice(len(paths), size=k, replace=False)], rng, size, scale)
+        written.append(out / f"scene-{i:05d}.jpg")
+        Image.fromarray(scene.image).save(written[-1], quality=90)
+    return written
+
+
 def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
         max_sides: tuple[int | None, ...] = (None,)) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px) and group scenes (3–5 faces, 800×600, 50–160 px).
 
     ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default).
     """
-    paths = sorted(p for p in Path(faces_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    if not paths:
-        raise FileNotFoundError(f"{faces_dir}: no face images found")
+    paths = _face_paths(faces_dir)
     rng = np.random.default_rng(seed)
     pick = lambda k: [load_image(paths[i]) for i in rng.choice(len(paths), size=k, replace=False)]  # noqa: E731
     suites = {

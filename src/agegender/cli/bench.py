@@ -98,6 +98,15 @@ def cmd_bench_batch(args) -> int:
     return 0
 
 
+def cmd_bench_scenes(args) -> int:
+    from agegender.bench.detection import write_scenes
+
+    w, h = args.size
+    written = write_scenes(args.faces, args.out, n=args.n, seed=args.seed, size=(w, h))
+    print(f"wrote {len(written)} photos ({w}x{h}, 1-5 faces of 80-320 px each) into {args.out}")
+    return 0
+
+
 def cmd_bench_age_check(args) -> int:
     import json
     from pathlib import Path
@@ -229,6 +238,15 @@ def register(sub) -> None:
     bb.add_argument("--model", help="model folder (default: the built-in model)")
     bb.add_argument("--fast", action="store_true", help="the fast built-in model")
     bb.set_defaults(func=cmd_bench_batch)
+    bs = bsub.add_parser("scenes", help="write a folder of larger photos made of real face crops (for bench batch)",
+                         description="N photos, each 1-5 real faces pasted at 80-320 px onto a textured background: a folder "
+                         "of photos rather than crops for `bench batch` (detection, several faces per image). Same seed, same photos.")
+    bs.add_argument("faces", help="a folder of face crops (e.g. ../shared/data/utkface/crop_part1)")
+    bs.add_argument("out", help="folder to write scene-NNNNN.jpg into")
+    bs.add_argument("--n", type=bounded(1, 1_000_000), default=500, help="photos (default: %(default)s)")
+    bs.add_argument("--size", type=bounded(64, 8192), nargs=2, default=[1280, 960], metavar=("W", "H"))
+    bs.add_argument("--seed", type=int, default=0)
+    bs.set_defaults(func=cmd_bench_scenes)
     ba = bsub.add_parser("age-check", help="the age check's error rates per minimum group, from a benchmark's fold models",
                          description="For every minimum age group: thresholds chosen on the folds' validation parts so that "
                          "at most 1 %% of people below are passed as over, then on the test folds: false over, and how many "

@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
-# Retrain the built-in model reproducibly and write it into the package (src/agegender/data/model).
-# Usage: bash scripts/train_builtin.sh [WORKDIR] [FEATURES]   FEATURES: "dlib128,agnet" (default) or "agnet" (fast model)
-# Needs ../shared (UTKFace) and the train extra. Features are cached in WORKDIR, so reruns are quick.
+# Retrain a built-in model reproducibly and write it into the package.
+# Usage: bash scripts/train_builtin.sh [WORKDIR] [MODEL]
+#   MODEL = default  dlib's last stage fine-tuned + agnet, UTKFace + 2 phone-like copies of each face
+#                    (configs/dlibtail.toml) → src/agegender/data/model
+#           fast     logistic regression on agnet (configs/logreg.toml) → src/agegender/data/model-fast
+#           mlp      the previous default (MLP on dlib128 + agnet, configs/builtin.toml) → WORKDIR/model-mlp (kept
+#                    reproducible, not shipped)
+# Needs ../shared (UTKFace) and the train + export extras. Features are cached in WORKDIR, so reruns are quick.
 set -euo pipefail
 W=${1:-bench-work}
-FEATS=${2:-dlib128,agnet}
+MODEL=${2:-default}
 SHARED=${AGEGENDER_SHARED:-../shared}
-OUT=src/agegender/data/model
-CONFIG=configs/builtin.toml
-if [ "$FEATS" = "agnet" ]; then OUT=src/agegender/data/model-fast; CONFIG=configs/logreg.toml; fi
 mkdir -p "$W"
 agegender data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
-files=()
-for ex in ${FEATS//,/ }; do
-  agegender features "$W/utk.csv" --extractor "$ex" --out "$W/utk-$ex.npz" --cache "$W/features.sqlite" --quiet
-  files+=("$W/utk-$ex.npz")
-done
-list=$(IFS=,; echo "${files[*]}")
-tag=${FEATS//,/+}
-rm -rf "$W/builtin-$tag"
-agegender train "$CONFIG" --manifest "$W/utk.csv" --features "$list" --out "$W/builtin-$tag" --quiet
-agegender benchmark utkface-a8 "$CONFIG" --manifest "$W/utk.csv" --features "$list" --out "$W/a8-builtin-$tag" --quiet
+feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature files
+  local man=$1 prefix=$2; shift 2; local files=()
+  for ex in "$@"; do
+    agegender features "$man" --extractor "$ex" --out "$W/$prefix-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet >&2
+    files+=("$W/$prefix-$ex.npz")
+  done
+  (IFS=,; echo "${files[*]}")
+}
+case "$MODEL" in
+  default)
+    agegender data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
+    agegender data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
+    MAN="$W/utk+aug.csv"; F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); CONFIG=configs/dlibtail.toml
+    OUT=src/agegender/data/model; EXTRA=(--weights fp16) ;;
+  fast)
+    MAN="$W/utk.csv"; F=$(feats "$MAN" utk agnet); CONFIG=configs/logreg.toml
+    OUT=src/agegender/data/model-fast; EXTRA=() ;;
+  mlp)
+    MAN="$W/utk.csv"; F=$(feats "$MAN" utk dlib128 agnet); CONFIG=configs/builtin.toml
+    OUT="$W/model-mlp"; EXTRA=() ;;
+  *) echo "unknown model $MODEL (default, fast or mlp)" >&2; exit 2 ;;
+esac
+rm -rf "$W/builtin-$MODEL" "$W/a8-builtin-$MODEL"
+agegender train "$CONFIG" --manifest "$MAN" --features "$F" --set 'data.protocol="all"' --out "$W/builtin-$MODEL" --quiet
+agegender benchmark utkface-a8 "$CONFIG" --manifest "$MAN" --features "$F" --out "$W/a8-builtin-$MODEL" --quiet
 rm -rf "$OUT"
-agegender export "$W/builtin-$tag" --format onnx litert --out "$OUT" --metrics "$W/a8-builtin-$tag/report.json"
+agegender export "$W/builtin-$MODEL" --format onnx litert --out "$OUT" --metrics "$W/a8-builtin-$MODEL/report.json" "${EXTRA[@]}"
+agegender bench age-check "$W/a8-builtin-$MODEL" --write-model "$OUT"    # the age check's thresholds (docs/MODEL.md)

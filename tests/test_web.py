@@ -131,9 +131,15 @@ def test_on_device_files_are_served_locally(server):
     cfg = httpx.get(server + "/models/device.json").json()
     assert cfg["thresholds"]["age"] > 0 and len(cfg["alignment"]["template"]) == 5
     assert cfg["labels"]["age_groups"][0] == "0-2" and cfg["age_net"]["size"] == 64
-    # the default model runs on the device too: dlib's descriptor is served as ONNX
-    assert cfg["extractors"] == ["dlib128", "agnet"] and "/models/descriptor.onnx" in cfg["files"]
-    for name in ("retinaface.onnx", "age.onnx", "gender.onnx", "head.onnx", "descriptor.onnx"):
+    # the default model runs on the device too: the dlib network it uses (the whole descriptor, or the
+    # trunk below the layers the model fine-tuned) is served as ONNX
+    dlib_net = {"dlib128": "descriptor.onnx", "dlibtrunk": "trunk.onnx"}
+    from agegender.predictor import Predictor
+
+    assert cfg["extractors"] == Predictor.default().metadata["preprocessing"]["extractors"]
+    (dlib,) = [e for e in cfg["extractors"] if e in dlib_net]
+    assert cfg["dlib_nets"][dlib]["file"] == dlib_net[dlib]
+    for name in ("retinaface.onnx", "age.onnx", "gender.onnx", "head.onnx", dlib_net[dlib]):
         assert f"/models/{name}" in cfg["files"]
         r = httpx.get(server + "/models/" + name)
         assert r.status_code == 200

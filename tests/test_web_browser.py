@@ -137,7 +137,7 @@ def test_installed_app_answers_offline_as_the_server_does(browser):
                             timeout=120).json()
         browser.get(base + "/")
         WebDriverWait(browser, 120).until(lambda d: d.execute_script(
-            "return caches.has('agegender-v3').then(ok => ok && caches.open('agegender-v3'))"
+            "return caches.has('agegender-v4').then(ok => ok && caches.open('agegender-v4'))"
             ".then(c => c && c.match('/models/age.onnx')).then(r => !!r)") is True)
     finally:
         stop_server(proc)

@@ -1,0 +1,53 @@
+"""Two exported models on the same faces, paired: each one's accuracy and coverage, and an exact McNemar
+test on the faces where exactly one of them is right — is a difference more than chance?
+
+Usage: python scripts/compare_models.py MANIFEST  A_MODEL A_FEATURES  B_MODEL B_FEATURES
+  e.g. python scripts/compare_models.py celeba.csv src/agegender/data/model celeba-dlibtrunk.npz,celeba-agnet.npz \
+           bench-work/model-mlp celeba-dlib128.npz,celeba-agnet.npz
+"""
+
+from __future__ import annotations
+
+import sys
+from math import comb
+
+import numpy as np
+
+from agegender import evaluation, labels, trainset
+from agegender.predictor import Predictor
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value: b and c are the discordant counts (only A right, only B right)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(comb(n, k) for k in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 5:
+        raise SystemExit(__doc__)
+    manifest, models = argv[0], [(argv[1], argv[2]), (argv[3], argv[4])]
+    right: dict[str, list[np.ndarray]] = {"age": [], "gender": []}
+    for model, features in models:
+        data = trainset.load(manifest, features, "")
+        pred = Predictor.load(model)
+        age, gender = pred.distributions(data.X)
+        t = labels.Thresholds(pred.metadata["thresholds"]["age"], pred.metadata["thresholds"]["gender"])
+        cov = evaluation.covered(age, gender, t)
+        for part, probs, y in (("age", age, data.y_age), ("gender", gender, data.y_gender)):
+            known = y >= 0
+            if known.any():
+                right[part].append(np.where(known, probs.argmax(1) == y, False)[known])
+        print(f"{model}: " + ", ".join(f"{part} {100 * r[-1].mean():.2f} % of {len(r[-1])}" for part, r in right.items() if r)
+              + f"; coverage {100 * cov.mean():.1f} %")
+    for part, (a, b) in ((p, r) for p, r in right.items() if len(r) == 2):
+        only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+        print(f"{part}: only the first right on {only_a} faces, only the second on {only_b}; "
+              f"exact McNemar p = {mcnemar_p(only_a, only_b):.3f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -3,7 +3,7 @@
 # Usage: bash scripts/train_builtin.sh [WORKDIR] [MODEL]
 #   MODEL = default  dlib's last stage fine-tuned + agnet, UTKFace + 2 phone-like copies of each face
 #                    (configs/dlibtail.toml) → src/agegender/data/model
-#           fast     logistic regression on agnet (configs/logreg.toml) → src/agegender/data/model-fast
+#           fast     logistic regression on agnet with a years head (configs/logreg.toml) → src/agegender/data/model-fast
 #           mlp      the previous default (MLP on dlib128 + agnet, configs/builtin.toml) → WORKDIR/model-mlp (kept
 #                    reproducible, not shipped)
 # Needs ../shared (UTKFace) and the train + export extras. Features are cached in WORKDIR, so reruns are quick.
@@ -35,9 +35,10 @@ case "$MODEL" in
     OUT="$W/model-mlp"; EXTRA=() ;;
   *) echo "unknown model $MODEL (default, fast or mlp)" >&2; exit 2 ;;
 esac
+SET=(); [ "$MODEL" = fast ] && SET=(--set model.years_head=true)
 rm -rf "$W/builtin-$MODEL" "$W/a8-builtin-$MODEL"
-agegender train "$CONFIG" --manifest "$MAN" --features "$F" --set 'data.protocol="all"' --out "$W/builtin-$MODEL" --quiet
-agegender benchmark utkface-a8 "$CONFIG" --manifest "$MAN" --features "$F" --out "$W/a8-builtin-$MODEL" --quiet
+agegender train "$CONFIG" --manifest "$MAN" --features "$F" --set 'data.protocol="all"' "${SET[@]}" --out "$W/builtin-$MODEL" --quiet
+agegender benchmark utkface-a8 "$CONFIG" --manifest "$MAN" --features "$F" "${SET[@]}" --out "$W/a8-builtin-$MODEL" --quiet
 rm -rf "$OUT"
 agegender export "$W/builtin-$MODEL" --format onnx litert --out "$OUT" --metrics "$W/a8-builtin-$MODEL/report.json" "${EXTRA[@]}"
 agegender bench age-check "$W/a8-builtin-$MODEL" --write-model "$OUT"    # the age check's thresholds (docs/MODEL.md)

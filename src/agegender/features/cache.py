@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,14 @@ class FeatureCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=120)  # several worker processes may share one cache
-        self._db.execute("PRAGMA journal_mode=WAL")
+        for attempt in range(50):
+            try:  # switching a new file to WAL needs an exclusive lock, for which SQLite does not wait
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == 49:
+                    raise
+                time.sleep(0.1)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS features (hash TEXT, setting TEXT, vec BLOB, faces INTEGER, error TEXT,"
             " PRIMARY KEY (hash, setting))"
@@ -203,6 +211,7 @@ def compute_features_parallel(manifest: Manifest, extractor: str, detector: str,
 
     from agegender.features import get_extractor
 
+    FeatureCache(cache_path).close()  # created (and switched to WAL) once, before the workers share it
     shares = [Manifest(manifest.records[i::workers]) for i in range(workers)]
     jobs = [(share, extractor, detector, landmarks, str(cache_path), batch_size) for share in shares if len(share)]
     with mp.get_context("spawn").Pool(len(jobs)) as pool:

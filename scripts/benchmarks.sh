@@ -50,11 +50,14 @@ python scripts/collect_benchmarks.py "$W"/adience5-*
 
 # 8. gender of the built-in models on unseen CelebA crops (docs/MODEL.md)
 ag data gender-folders "$SHARED/data/celeba-gender" --out "$W/celeba.csv"
-for ex in agnet dlib128; do
-  ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features.sqlite" --quiet
+for ex in agnet dlib128 dlibtrunk; do
+  ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
-ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlib128.npz,$W/celeba-agnet.npz" --peer
+ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz" --peer
 ag evaluate src/agegender/data/model-fast --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz" --peer
+[ -d "$W/model-mlp" ] || bash scripts/train_builtin.sh "$W" mlp      # the previous default, for the paired comparison
+python scripts/compare_models.py "$W/celeba.csv" src/agegender/data/model "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz" \
+  "$W/model-mlp" "$W/celeba-dlib128.npz,$W/celeba-agnet.npz"
 
 # 9. detection and speed (docs/FACES.md, docs/MODEL.md): best run with nothing else on the machine
 ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200
@@ -86,3 +89,47 @@ ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet-int8.npz
 python scripts/int8_study.py dlib128 --calib "$SHARED/data/celeba-gender" --n 300 --manifest "$W/utk.csv" --out "$W/utk-dlib128-int8.npz"
 python scripts/compare_alignments.py "$W/a8-mlp-dlib128-agnet" --manifest "$W/utk.csv" --train "$W/utk-dlib128.npz,$W/utk-agnet.npz" \
   float="$W/utk-dlib128.npz,$W/utk-agnet.npz" int8="$W/utk-dlib128-int8.npz,$W/utk-agnet.npz"
+
+# 12. accurate for everyone (docs/BENCHMARKS.md): phone-like copies, learned features, groups, calibration
+ag data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
+ag data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
+for ex in agnet dlib128 dlibtrunk; do
+  ag features "$W/utk+aug.csv" --extractor $ex --out "$W/utk+aug-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+done
+A="--manifest $W/utk+aug.csv"
+ag benchmark utkface-a8 configs/builtin.toml $A --features "$W/utk+aug-dlib128.npz,$W/utk+aug-agnet.npz" --set data.train_on_copies=false --out "$W/A-builtin" --quiet
+ag benchmark utkface-a8 configs/builtin.toml $A --features "$W/utk+aug-dlib128.npz,$W/utk+aug-agnet.npz" --out "$W/A-builtin-aug" --quiet
+ag benchmark utkface-a8 configs/builtin.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --set 'train.balance="race"' --set 'name="builtin-race-balanced"' --out "$W/A-builtin-race" --quiet
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz" --out "$W/A-dlibtail" --quiet   # ~1 hour
+python scripts/collect_benchmarks.py --fairness "$W/A-builtin" "$W/A-builtin-aug" "$W/A-builtin-race" "$W/A-dlibtail"
+ag bench age-check "$W/A-dlibtail"
+for yh in true false; do
+  ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
+done
+
+# 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
+bash scripts/seed-frameworks/setup.sh .venv-seed
+for fs in builtin pixels; do
+  f="$W/utk-dlib128.npz,$W/utk-agnet.npz"; ep=20; [ $fs = pixels ] && f="$W/utk-pixels.npz" && ep=10
+  ag frameworks export utkface-a8 $B --features "$f" --out "$W/bundle-$fs"
+  for run in tflearn:large tfkeras:large dnnclassifier:large tflearn:small tfkeras:small dnnclassifier:small tflearn:tuple tfkeras:tuple; do
+    .venv-seed/bin/python scripts/seed-frameworks/seed_runner.py "$W/bundle-$fs" --impl ${run%%:*} --preset ${run##*:} --out "$W/seed/$fs-${run%%:*}-${run##*:}" --epochs $ep
+    ag frameworks score "$W/bundle-$fs" "$W/seed/$fs-${run%%:*}-${run##*:}"
+  done
+done
+for b in tensorflow torch; do for p in seed-fcn-large seed-fcn-small; do
+  KERAS_BACKEND=$b ag benchmark utkface-a8 $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --set "model.preset=\"$p\"" --set "name=\"k3-$b-$p-builtin\"" --out "$W/k3/$b-$p-builtin" --quiet
+done; done
+for p in seed-fcn-large seed-fcn-small; do
+  ag benchmark utkface-a8 configs/seed-fcn-pixels.toml $B --features "$W/utk-pixels.npz" --set "model.preset=\"$p\"" --set train.epochs=10 --set "name=\"k3-tf-$p-pixels\"" --out "$W/k3/tf-$p-pixels" --quiet
+done
+python scripts/collect_benchmarks.py "$W"/seed/builtin-* "$W"/k3/*-builtin
+python scripts/collect_benchmarks.py "$W"/seed/pixels-* "$W"/k3/*-pixels
+ag ablation $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --set 'model.preset="seed-fcn-large"' --set 'name="ablation-large-builtin"' --out "$W/ablation" --quiet
+
+# 14. large jobs (docs/BATCH.md) and live mode (docs/MODEL.md): best run with nothing else on the machine
+ag bench batch "$SHARED/data/utkface/crop_part1" --workers 1 2 --limit 10000 --ray
+ag bench scenes "$SHARED/data/utkface/crop_part1" "$W/scenes" --n 500
+ag bench batch "$W/scenes" --workers 1 2 --limit 2000 --ray
+ag bench batch "$SHARED/data/utkface/crop_part1" --workers 1 2 --limit 2000 --fast --stream 100000
+python scripts/bench_live.py

@@ -103,6 +103,7 @@ ag benchmark utkface-a8 configs/builtin.toml $B --features "$W/utk-dlib128.npz,$
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz" --out "$W/A-dlibtail" --quiet   # ~1 hour
 python scripts/collect_benchmarks.py --fairness "$W/A-builtin" "$W/A-builtin-aug" "$W/A-builtin-race" "$W/A-dlibtail"
 ag bench age-check "$W/A-dlibtail"
+python scripts/flip_study.py "$W/A-dlibtail" --originals "$W/utk.csv" --work "$W/flip"      # test-time flip
 for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
 done

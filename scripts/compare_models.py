@@ -40,7 +40,7 @@ def main(argv: list[str]) -> None:
         for part, probs, y in (("age", age, data.y_age), ("gender", gender, data.y_gender)):
             known = y >= 0
             if known.any():
-                right[part].append(np.where(known, probs.argmax(1) == y, False)[known])
+                right[part].append((probs.argmax(1) == y)[known])
         print(f"{model}: " + ", ".join(f"{part} {100 * r[-1].mean():.2f} % of {len(r[-1])}" for part, r in right.items() if r)
               + f"; coverage {100 * cov.mean():.1f} %")
     for part, (a, b) in ((p, r) for p, r in right.items() if len(r) == 2):

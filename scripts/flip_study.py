@@ -40,8 +40,9 @@ def mirrored_manifest(originals: str, work: Path) -> mf.Manifest:
     jobs = [(str(r.full_path), str(out / r.path)) for r in man.records]
     with ProcessPoolExecutor(2) as ex:
         list(ex.map(_mirror, jobs, chunksize=256))
-    mf.write(mf.Manifest([dataclasses.replace(r, root=str(out)) for r in man.records]), work / "mirror.csv")
-    return mf.read(work / "mirror.csv")
+    mirror = mf.Manifest([dataclasses.replace(r, root=str(out)) for r in man.records])
+    mf.write(mirror, work / "mirror.csv")  # kept beside the features, for a look at the mirrored faces
+    return mirror
 
 
 def swapped_features(feature_file: str, mirror: mf.Manifest, work: Path) -> str:

@@ -15,7 +15,8 @@ def chips(astronaut, retina):
     return lambda ex: [np.stack([retina.chip(astronaut, f, s.size, s.padding)] * 2) for s in ex.chips]
 
 
-@pytest.mark.parametrize("name,dim", [("pixels", 3072), ("dlib128", 128), ("agnet", 83), ("dlib128+agnet", 211)])
+@pytest.mark.parametrize("name,dim", [("pixels", 3072), ("dlib128", 128), ("agnet", 83), ("dlib128+agnet", 211),
+                                      ("faceres", 1126)])
 def test_shapes_and_determinism(chips, name, dim):
     ex = get_extractor(name)
     assert ex.dim == dim
@@ -32,6 +33,22 @@ def test_agnet_reads_the_astronaut_as_an_adult_woman(chips):
     assert probs.sum() == pytest.approx(1.0, abs=1e-3)
     assert 20 < v[81] < 50          # expected age in years
     assert v[82] < 0                # gender logit log(p_male / p_female): female
+
+
+def test_faceres_reads_the_astronaut_as_an_adult_woman(chips):
+    """faceres-deep gets its chips as its authors trained it: BGR minus the ImageNet means."""
+    from agegender.features.faceres import POOLED, FaceResDeep
+
+    ex = get_extractor("faceres")
+    c = chips(ex)
+    v = ex.extract(c)[0]
+    probs = np.exp(v[POOLED + 2:])
+    assert probs.sum() == pytest.approx(1.0, abs=1e-3)
+    assert 25 < v[POOLED + 1] < 60      # expected age in years (Eileen Collins was about 40)
+    assert v[POOLED] < -2               # gender logit: clearly female
+    red = np.zeros((1, 2, 2, 3), np.uint8)
+    red[..., 0] = 255
+    assert np.allclose(FaceResDeep.prepare(red)[0, 0, 0], [-103.939, -116.779, 255 - 123.68], atol=1e-3)
 
 
 def test_agnet_with_denormal_weights_zeroed_gives_the_same_outputs(chips):
@@ -95,7 +112,7 @@ def test_dlib_embedding_is_unit_scale_and_identity_aware(astronaut, retina, chip
 def test_unknown_extractor():
     with pytest.raises(ValueError, match="unknown extractor 'vgg'"):
         get_extractor("agnet+vgg")
-    assert set(list_extractors()) == {"pixels", "pixels64", "dlib128", "dlibtrunk", "agnet"}
+    assert set(list_extractors()) == {"pixels", "pixels64", "dlib128", "dlibtrunk", "agnet", "faceres"}
 
 
 @pytest.fixture()

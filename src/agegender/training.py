@@ -245,18 +245,41 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
             thresholds = choose_thresholds(cfg, pa, pg, data.y_age[va], data.y_gender[va])
         val_scores = evaluation.score(pa, pg, data.y_age[va], data.y_gender[va], thresholds)
     if len(te):
-        predict_probs(model, X[te][:8], out)  # warm-up (graph tracing)
-        t1 = time.perf_counter()
-        test_probs = predict_probs(model, X[te], out)
-        infer_ms = (time.perf_counter() - t1) * 1000 / len(te)
-        test_scores = evaluation.score(*test_probs, data.y_age[te], data.y_gender[te], thresholds)
-        if cfg.model.years_head:
-            test_scores.years_mae = years_mae(model, X[te], data.age_years[te])
+        test_probs, infer_ms, test_scores = _score_test(model, cfg, data, te, thresholds)
     epochs = _epochs_done(run_dir)  # every finished epoch, those before a kill + resume too
     write_metadata(run_dir, cfg, data, split, thresholds, val_scores, test_scores, seconds, epochs, calib)
     (run_dir / CLOCK_FILE).unlink(missing_ok=True)
     plot_curves(run_dir)
     return RunResult(run_dir, thresholds, val_scores, test_scores, seconds, epochs, test_probs, infer_ms)
+
+
+def _score_test(model, cfg: Config, data: LabelledFeatures, te: np.ndarray, thresholds: labels.Thresholds):
+    """``(test probabilities, model ms per face, scores)`` of a trained model on the rows ``te``."""
+    out = cfg.model.output
+    predict_probs(model, data.X[te][:8], out)  # warm-up (graph tracing)
+    t1 = time.perf_counter()
+    probs = predict_probs(model, data.X[te], out)
+    infer_ms = (time.perf_counter() - t1) * 1000 / len(te)
+    scores = evaluation.score(*probs, data.y_age[te], data.y_gender[te], thresholds)
+    if cfg.model.years_head:
+        scores.years_mae = years_mae(model, data.X[te], data.age_years[te])
+    return probs, infer_ms, scores
+
+
+def finished_fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path) -> RunResult:
+    """The result of a run that already finished, its model scored again on ``split.test``: a benchmark
+    started again after a kill keeps its finished folds. Refused if the run had other settings."""
+    run_dir = Path(run_dir)
+    _check_resumable(run_dir, cfg, finished=True)
+    model, meta = load_run(run_dir)
+    thresholds = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
+    probs = infer_ms = test = None
+    if len(split.test):
+        probs, infer_ms, test = _score_test(model, cfg, data, split.test, thresholds)
+    val = meta["metrics"]["val"]
+    val_scores = evaluation.Scores(**{k: v for k, v in val.items() if k in evaluation.Scores.__dataclass_fields__}) if val else None
+    return RunResult(run_dir, thresholds, val_scores, test, float(meta["training"]["seconds"]), int(meta["training"]["epochs"]),
+                     probs, infer_ms)
 
 
 def _epochs_done(run_dir: Path) -> int:
@@ -287,8 +310,8 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def _check_resumable(run_dir: Path, cfg: Config) -> None:
-    """Refuse, before anything is written, to resume a run under settings other than its own."""
+def _check_resumable(run_dir: Path, cfg: Config, finished: bool = False) -> None:
+    """Refuse, before anything is written, to resume (or reuse, if ``finished``) a run under settings other than its own."""
     try:
         old = _flat(json.loads((run_dir / "config.json").read_text()))
     except (OSError, ValueError) as e:
@@ -297,9 +320,10 @@ def _check_resumable(run_dir: Path, cfg: Config) -> None:
     diffs = [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(old)  # keys newer than the run: defaults
              if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k)]
     if diffs:
-        raise ResumeError(f"{run_dir}: the interrupted run was started with other settings ({'; '.join(diffs[:3])}"
-                          f"{'; …' if len(diffs) > 3 else ''}); resume with the same ones (only train.epochs may change) "
-                          "or train into another --out")
+        what, advice = (("finished", "run the benchmark with the same ones to keep it") if finished
+                        else ("interrupted", "resume with the same ones (only train.epochs may change)"))
+        raise ResumeError(f"{run_dir}: the {what} run was started with other settings ({'; '.join(diffs[:3])}"
+                          f"{'; …' if len(diffs) > 3 else ''}); {advice} or train into another --out")
 
 
 def _restore_failed(e: BaseException) -> bool:

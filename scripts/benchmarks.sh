@@ -50,20 +50,23 @@ python scripts/collect_benchmarks.py "$W"/adience5-*
 
 # 8. gender of the built-in models on unseen CelebA crops (docs/MODEL.md)
 ag data gender-folders "$SHARED/data/celeba-gender" --out "$W/celeba.csv"
-for ex in agnet dlib128 dlibtrunk; do
+for ex in agnet dlib128 dlibtrunk faceres; do
   ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
-ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz" --peer
+ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" --peer
 ag evaluate src/agegender/data/model-fast --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz" --peer
-[ -d "$W/model-mlp" ] || bash scripts/train_builtin.sh "$W" mlp      # the previous default, for the paired comparison
-python scripts/compare_models.py "$W/celeba.csv" src/agegender/data/model "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz" \
-  "$W/model-mlp" "$W/celeba-dlib128.npz,$W/celeba-agnet.npz"
+[ -d "$W/model-mlp" ] || bash scripts/train_builtin.sh "$W" mlp      # the earlier defaults, for the paired comparisons
+[ -d "$W/model-dlibtail" ] || bash scripts/train_builtin.sh "$W" dlibtail
+ag evaluate "$W/model-dlibtail" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz"
+ag evaluate "$W/model-mlp" --manifest "$W/celeba.csv" --features "$W/celeba-dlib128.npz,$W/celeba-agnet.npz"
+python scripts/compare_models.py "$W/celeba.csv" src/agegender/data/model "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" \
+  "$W/model-dlibtail" "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz"
 
 # 9. detection and speed (docs/FACES.md, docs/MODEL.md): best run with nothing else on the machine
 ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200
 ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200 --detectors retinaface --max-side 640 320
 ag bench speed --folder "$SHARED/data/utkface/crop_part1" --limit 300 --threads 1 2 --repeat 10
-for model in src/agegender/data/model src/agegender/data/model-fast; do
+for model in src/agegender/data/model "$W/model-dlibtail" src/agegender/data/model-fast; do   # model-dlibtail: section 8
   for size in 640 320; do
     ag bench predict --model $model --detect-size $size --folder "$SHARED/data/utkface/crop_part1" --limit 1000 --threads 1 --repeat 20
   done
@@ -93,7 +96,7 @@ python scripts/compare_alignments.py "$W/a8-mlp-dlib128-agnet" --manifest "$W/ut
 # 12. accurate for everyone (docs/BENCHMARKS.md): phone-like copies, learned features, groups, calibration
 ag data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
 ag data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
-for ex in agnet dlib128 dlibtrunk; do
+for ex in agnet dlib128 dlibtrunk faceres; do
   ag features "$W/utk+aug.csv" --extractor $ex --out "$W/utk+aug-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
 A="--manifest $W/utk+aug.csv"
@@ -101,7 +104,9 @@ ag benchmark utkface-a8 configs/builtin.toml $A --features "$W/utk+aug-dlib128.n
 ag benchmark utkface-a8 configs/builtin.toml $A --features "$W/utk+aug-dlib128.npz,$W/utk+aug-agnet.npz" --out "$W/A-builtin-aug" --quiet
 ag benchmark utkface-a8 configs/builtin.toml $B --features "$W/utk-dlib128.npz,$W/utk-agnet.npz" --set 'train.balance="race"' --set 'name="builtin-race-balanced"' --out "$W/A-builtin-race" --quiet
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz" --out "$W/A-dlibtail" --quiet   # ~1 hour
-python scripts/collect_benchmarks.py --fairness "$W/A-builtin" "$W/A-builtin-aug" "$W/A-builtin-race" "$W/A-dlibtail"
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" --out "$W/A-faceres" --quiet   # ~1 hour
+python scripts/collect_benchmarks.py --fairness "$W/A-builtin" "$W/A-builtin-aug" "$W/A-builtin-race" "$W/A-dlibtail" "$W/A-faceres"
+ag bench age-check "$W/A-faceres"
 ag bench age-check "$W/A-dlibtail"
 python scripts/flip_study.py "$W/A-dlibtail" --originals "$W/utk.csv" --work "$W/flip"      # test-time flip
 for yh in true false; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Retrain a built-in model reproducibly and write it into the package.
 # Usage: bash scripts/train_builtin.sh [WORKDIR] [MODEL]
-#   MODEL = default  dlib's last stage fine-tuned + agnet, UTKFace + 2 phone-like copies of each face
+#   MODEL = default  dlib's last stage fine-tuned + agnet + faceres, UTKFace + 2 phone-like copies of each face
 #                    (configs/dlibtail.toml) → src/agegender/data/model
+#           dlibtail the previous default (the same without faceres) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
 #           fast     logistic regression on agnet with a years head (configs/logreg.toml) → src/agegender/data/model-fast
 #           mlp      the previous default (MLP on dlib128 + agnet, configs/builtin.toml) → WORKDIR/model-mlp (kept
 #                    reproducible, not shipped)
@@ -22,18 +23,19 @@ feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature file
   (IFS=,; echo "${files[*]}")
 }
 case "$MODEL" in
-  default)
+  default|dlibtail)
     agegender data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
     agegender data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
-    MAN="$W/utk+aug.csv"; F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); CONFIG=configs/dlibtail.toml
-    OUT=src/agegender/data/model; EXTRA=(--weights fp16) ;;
+    MAN="$W/utk+aug.csv"; CONFIG=configs/dlibtail.toml; EXTRA=(--weights fp16)
+    if [ "$MODEL" = default ]; then F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT=src/agegender/data/model
+    else F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); OUT="$W/model-dlibtail"; fi ;;
   fast)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk agnet); CONFIG=configs/logreg.toml
     OUT=src/agegender/data/model-fast; EXTRA=() ;;
   mlp)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk dlib128 agnet); CONFIG=configs/builtin.toml
     OUT="$W/model-mlp"; EXTRA=() ;;
-  *) echo "unknown model $MODEL (default, fast or mlp)" >&2; exit 2 ;;
+  *) echo "unknown model $MODEL (default, dlibtail, fast or mlp)" >&2; exit 2 ;;
 esac
 SET=(); [ "$MODEL" = fast ] && SET=(--set model.years_head=true)
 rm -rf "$W/builtin-$MODEL" "$W/a8-builtin-$MODEL"

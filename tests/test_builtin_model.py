@@ -26,7 +26,7 @@ def test_builtin_model_reads_the_astronaut(model_dir):
     assert meta["thresholds"]["chosen_on"] == "validation" and "non-commercial" in meta["licence"]
     assert meta["benchmark"]["protocol"] == "utkface-a8" and meta["benchmark"]["folds"] == 5
     size = sum(f.stat().st_size for f in model_dir.iterdir())
-    assert size < 20 * 1024 * 1024  # the fine-tuned dlib stage (float16-stored) in ONNX and LiteRT
+    assert size < 24 * 1024 * 1024  # the fine-tuned dlib stage + the dense layers (float16-stored) in ONNX and LiteRT
 
 
 def test_default_is_the_accurate_model_and_fast_is_smaller():

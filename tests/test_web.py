@@ -139,7 +139,10 @@ def test_on_device_files_are_served_locally(server):
     assert cfg["extractors"] == Predictor.default().metadata["preprocessing"]["extractors"]
     (dlib,) = [e for e in cfg["extractors"] if e in dlib_net]
     assert cfg["dlib_nets"][dlib]["file"] == dlib_net[dlib]
-    for name in ("retinaface.onnx", "age.onnx", "gender.onnx", "head.onnx", dlib_net[dlib]):
+    # … and faceres-deep, whose chip and normalisation (BGR minus the ImageNet means) travel in device.json
+    assert "faceres" in cfg["extractors"]
+    assert cfg["faceres_net"]["size"] == 224 and cfg["faceres_net"]["mean_bgr"][0] == pytest.approx(103.939)
+    for name in ("retinaface.onnx", "age.onnx", "gender.onnx", "head.onnx", dlib_net[dlib], "faceres.onnx"):
         assert f"/models/{name}" in cfg["files"]
         r = httpx.get(server + "/models/" + name)
         assert r.status_code == 200

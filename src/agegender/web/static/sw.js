@@ -1,7 +1,7 @@
 // Service worker: keeps the app — page, onnxruntime-web and the on-device models — available offline,
 // so the installed app answers without a network (device.js). Answers (/api/) are never cached.
 "use strict";
-const CACHE = "agegender-v4";  // a new name re-installs: the default model now needs trunk.onnx
+const CACHE = "agegender-v5";  // a new name re-installs: the default model now needs faceres.onnx too
 const SHELL = ["/", "/static/style.css", "/static/app.js", "/static/device.js", "/static/live.js", "/static/manifest.webmanifest",
                "/static/icon-192.png", "/static/icon-512.png"];
 const RUNTIME = ["/static/ort/ort.wasm.min.js", "/static/ort/ort-wasm-simd-threaded.mjs",

@@ -130,7 +130,7 @@ class Predictor:
 
     @classmethod
     def fast(cls, **kw) -> Predictor:
-        """The fast built-in model (agnet features only): ~2x the faces per second, less accurate (docs/MODEL.md)."""
+        """The fast built-in model (agnet features only): ~2.3x faster per photo, ~7x on face crops, less accurate (docs/MODEL.md)."""
         return cls(FAST_MODEL, **kw)
 
     # ------------------------------------------------------------------ core

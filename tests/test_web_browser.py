@@ -133,6 +133,7 @@ def test_each_extractor_gives_the_same_features_in_the_browser(server, browser):
     from agegender.web.device import device_model_dir
 
     browser.get(server + "/")
+    browser.set_script_timeout(180)  # the first call loads onnxruntime-web and the models
     data = base64.b64encode(default_photo().read_bytes()).decode()
     got = browser.execute_async_script(
         "const done = arguments[1]; const b = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"

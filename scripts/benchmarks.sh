@@ -109,14 +109,16 @@ python scripts/collect_benchmarks.py --fairness "$W/A-builtin" "$W/A-builtin-aug
 ag bench age-check "$W/A-faceres"
 ag bench age-check "$W/A-dlibtail"
 python scripts/flip_study.py "$W/A-dlibtail" --originals "$W/utk.csv" --work "$W/flip"      # test-time flip
-# the current and the previous default on photos (RetinaFace's box, dlib's chips)
-for ex in dlibtrunk faceres; do
-  ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks dlib --out "$W/utk-$ex-rf-dlib.npz" --cache "$W/rf-feats.sqlite" --workers 2 --quiet
-done
-PREV="$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz"; PREV_RF="$W/utk-dlibtrunk-rf-dlib.npz,$W/utk-agnet-rf-dlib.npz"
+# the current and the previous default on photos (RetinaFace's box, then dlib's chips or its own landmarks')
+for ex in dlibtrunk faceres; do for lm in dlib retina5; do
+  ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks $lm --out "$W/utk-$ex-rf-$lm.npz" --cache "$W/rf-feats.sqlite" --workers 2 --quiet
+done; done
+PREV="$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz"   # utk+aug.csv begins with utk.csv's rows, so utk.csv's features line up
+RF="$W/utk-dlibtrunk-rf-dlib.npz,$W/utk-agnet-rf-dlib.npz"; R5="$W/utk-dlibtrunk-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz"
 python scripts/compare_alignments.py "$W/A-faceres" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
-  aligned+dlib="$PREV,$W/utk+aug-faceres.npz" retinaface+dlib="$PREV_RF,$W/utk-faceres-rf-dlib.npz"   # utk+aug.csv begins with utk.csv's rows
-python scripts/compare_alignments.py "$W/A-dlibtail" --manifest "$W/utk+aug.csv" --train "$PREV" aligned+dlib="$PREV" retinaface+dlib="$PREV_RF"
+  aligned+dlib="$PREV,$W/utk+aug-faceres.npz" retinaface+dlib="$RF,$W/utk-faceres-rf-dlib.npz" retinaface+retina5="$R5,$W/utk-faceres-rf-retina5.npz"
+python scripts/compare_alignments.py "$W/A-dlibtail" --manifest "$W/utk+aug.csv" --train "$PREV" aligned+dlib="$PREV" \
+  retinaface+dlib="$RF" retinaface+retina5="$R5"
 for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
 done

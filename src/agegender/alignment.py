@@ -96,6 +96,7 @@ def cut_chip(image: np.ndarray, t_unit: np.ndarray, size: int, padding: float, p
         pyramid.append(halve(pyramid[-1]))
     src = pyramid[level]
     h, w = src.shape[:2]
+    flat = src.reshape(-1, 3)
     c = np.arange(size, dtype=np.float64) / (size - 1) * (1 + 2 * padding) - padding
     uu, vv = np.meshgrid(c, c)
     pts = apply(invert(t_unit), np.stack([uu.ravel(), vv.ravel()], axis=1))
@@ -107,10 +108,9 @@ def cut_chip(image: np.ndarray, t_unit: np.ndarray, size: int, padding: float, p
     fx, fy = (x - x0)[:, None], (y - y0)[:, None]
     x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
 
-    def at(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
-        inside = (xx >= 0) & (xx < w) & (yy >= 0) & (yy < h)
-        out = np.zeros((len(xx), 3), dtype=np.float64)
-        out[inside] = src[yy[inside], xx[inside]]
+    def at(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:  # one gather, then zeros outside the image
+        out = flat[np.clip(yy, 0, h - 1) * w + np.clip(xx, 0, w - 1)].astype(np.float64)
+        out[(xx < 0) | (xx >= w) | (yy < 0) | (yy >= h)] = 0.0
         return out
 
     v = (at(y0, x0) * (1 - fx) * (1 - fy) + at(y0, x0 + 1) * fx * (1 - fy)

@@ -53,3 +53,14 @@ def test_cli_main_job(capsys):
         assert main(["predict", str(default_photo()), "--json", "--quiet", *extra]) == 0
         row = json.loads(capsys.readouterr().out)
         assert row["width"] == 512 and len(row["faces"]) == 1 and row["faces"][0]["best_gender"] == "f"
+
+
+def test_speed_command_prints_its_figures_for_either_alignment(capsys):
+    from agegender.cli import main
+
+    for lm in ("dlib", "retina5"):
+        assert main(["bench", "predict", "--model", str(FAST_MODEL), "--threads", "1", "--repeat", "1", "--landmarks", lm]) == 0
+        out = capsys.readouterr().out
+        assert "ms  end to end, the same photo scaled to 448 px" in out and "KiB  model file(s)" in out
+    with pytest.raises(SystemExit):
+        main(["bench", "predict", "--landmarks", "eyes"])

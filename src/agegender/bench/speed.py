@@ -79,12 +79,13 @@ def folder_throughput(folder: str | Path, extractor: str = "agnet", detector: st
 
 def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: str | Path | None = None,
                       threads: int = 1, repeat: int = 20, limit: int = 300, workers: int = 2,
-                      detect_size: int | None = None) -> list[tuple[str, str]]:
-    """Model alone, end to end per photo, aligned faces/s for a folder, model size — and the peer."""
+                      detect_size: int | None = None, landmarks: str | None = None) -> list[tuple[str, str]]:
+    """Model alone, end to end per photo, aligned faces/s for a folder, model size — and the peer.
+    ``landmarks``: the photo's alignment (``retina5`` or ``dlib``; default: the model's)."""
     from agegender.predictor import DEFAULT_MODEL, Predictor
 
     model_dir = Path(model_dir or DEFAULT_MODEL)
-    pred = Predictor.load(model_dir, threads=threads, detect_size=detect_size)
+    pred = Predictor.load(model_dir, threads=threads, detect_size=detect_size, landmarks=landmarks)
     image = load_image(photo)
     faces = pred.pipeline.faces(image)
     if not faces:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agegender.cli.common import DETECTORS, CliError, bounded, default_photo, detect_size_arg, threads_arg
+from agegender.faces import LANDMARKS
 
 
 def cmd_bench_speed(args) -> int:
@@ -28,7 +29,7 @@ def cmd_bench_predict(args) -> int:
     for threads in args.threads:
         print(f"\n## prediction, {threads} thread(s), model {args.model or 'built-in'}")
         for name, value in speed.predictor_timings(args.model, photo, args.folder, threads, args.repeat, args.limit,
-                                                         args.workers, args.detect_size):
+                                                         args.workers, args.detect_size, args.landmarks):
             print(f"  {value:>14}  {name}")
     return 0
 
@@ -216,6 +217,7 @@ def register(sub) -> None:
     bp.add_argument("--limit", type=bounded(1), default=300, help="images of --folder to use")
     bp.add_argument("--workers", type=bounded(1, 1024), default=2, help="processes for the --folder faces/s (also measured with 1)")
     bp.add_argument("--detect-size", type=detect_size_arg(), help="longer side the detector sees (default: 640 for RetinaFace)")
+    bp.add_argument("--landmarks", choices=LANDMARKS, help="the photo's alignment (default: the model's; retina5 = the phone's)")
     bp.set_defaults(func=cmd_bench_predict)
     bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
     bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")

@@ -46,7 +46,7 @@ def main() -> None:
         keys = [base.records[i].key for i in split.test]
         keys = [key for key in keys if all(key in pos for _, pos in variants.values())]
         model, meta = training.load_run(args.bench / f"fold_{k}")
-        thr = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
+        thr = labels.Thresholds.from_metadata(meta)
         answers = {}
         for name, (d, pos) in variants.items():
             idx = np.array([pos[key] for key in keys])

@@ -13,7 +13,7 @@ from math import comb
 
 import numpy as np
 
-from agegender import evaluation, labels, trainset
+from agegender import evaluation, trainset
 from agegender.predictor import Predictor
 
 
@@ -35,8 +35,7 @@ def main(argv: list[str]) -> None:
         data = trainset.load(manifest, features, "")
         pred = Predictor.load(model)
         age, gender = pred.distributions(data.X)
-        t = labels.Thresholds(pred.metadata["thresholds"]["age"], pred.metadata["thresholds"]["gender"])
-        cov = evaluation.covered(age, gender, t)
+        cov = evaluation.covered(age, gender, pred.thresholds)
         for part, probs, y in (("age", age, data.y_age), ("gender", gender, data.y_gender)):
             known = y >= 0
             if known.any():

@@ -106,13 +106,11 @@ class RetinaFaceDetector:
 
     def __init__(self, score_threshold: float = RETINA_SCORE_THRESHOLD, max_side: int = RETINA_MAX_SIDE, threads: int = 1,
                  nms: float = RETINA_NMS):
-        import onnxruntime as ort
         from retinaface.weights import WEIGHTS
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(WEIGHTS, opts, providers=["CPUExecutionProvider"])
+        from agegender.resources import onnx_session
+
+        self._session = onnx_session(WEIGHTS, threads)
         self._lock = threading.Lock()
         self.score_threshold = score_threshold
         self.max_side = max_side

@@ -185,6 +185,11 @@ class Thresholds:
             if not (0.0 <= value <= 1.0):
                 raise ValueError(f"{name} threshold must be within [0, 1], got {value}")
 
+    @classmethod
+    def from_metadata(cls, metadata: dict) -> Thresholds:
+        """The thresholds a trained run or an exported model records in its ``metadata.json``."""
+        return cls(metadata["thresholds"]["age"], metadata["thresholds"]["gender"])
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -90,9 +90,7 @@ class Predictor:
 
     def __init__(self, model_dir: str | os.PathLike, detector: str = "retinaface", threads: int = 1,
                  max_pixels: int | None = None, landmarks: str | None = None, detect_size: int | None = None):
-        import onnxruntime as ort
-
-        from agegender.resources import check_detect_size, check_threads
+        from agegender.resources import check_detect_size, check_threads, onnx_session
 
         check_threads(threads)
         check_detect_size(detect_size)
@@ -104,18 +102,14 @@ class Predictor:
         onnx_name = self.metadata.get("runtime", {}).get("onnx")
         if not onnx_name or not (self.model_dir / onnx_name).is_file():
             raise FileNotFoundError(f"{self.model_dir}: no ONNX model (run `agegender export RUN --format onnx`)")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(self.model_dir / onnx_name), opts, providers=["CPUExecutionProvider"])
+        self._session = onnx_session(self.model_dir / onnx_name, threads)
         self._input = self._session.get_inputs()[0].name
         self._outputs = [o.name for o in self._session.get_outputs()]
         pre = self.metadata["preprocessing"]
         self.extractors = [get_extractor(name, threads=threads) for name in pre["extractors"]]
         self.pipeline = FacePipeline(detector, threads=threads, landmarks=landmarks or model_landmarks(self.metadata),
                                      max_side=detect_size)
-        t = self.metadata["thresholds"]
-        self.thresholds = labels.Thresholds(t["age"], t["gender"])
+        self.thresholds = labels.Thresholds.from_metadata(self.metadata)
         self.output = self.metadata.get("output", "two_hot")
         self.max_pixels = max_pixels
 

@@ -10,6 +10,17 @@ THREADS_PER_CORE = 4
 DETECT_SIZE_RANGE = (32, 8192)
 
 
+def onnx_session(model, threads: int = 1):
+    """An onnxruntime CPU session for ``model`` (a path or the model's bytes) on ``threads`` threads, one
+    operator at a time: how every network here runs, so that worker processes do not oversubscribe cores."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), opts, providers=["CPUExecutionProvider"])
+
+
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity, e.g. a container's share), at least 1."""
     try:

@@ -272,7 +272,7 @@ def finished_fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str
     run_dir = Path(run_dir)
     _check_resumable(run_dir, cfg, finished=True)
     model, meta = load_run(run_dir)
-    thresholds = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
+    thresholds = labels.Thresholds.from_metadata(meta)
     probs = infer_ms = test = None
     if len(split.test):
         probs, infer_ms, test = _score_test(model, cfg, data, split.test, thresholds)

@@ -71,7 +71,7 @@ def cmd_evaluate(args) -> int:
         meta = pred.metadata
         _check_dim(args, data, meta)
         probs = pred.distributions(data.X)
-    t = labels.Thresholds(meta["thresholds"]["age"], meta["thresholds"]["gender"])
+    t = labels.Thresholds.from_metadata(meta)
     sc = evaluation.score(*probs, data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))
     groups = fairness.groupings(data.y_age, data.y_gender, data.race, data.age_years)

@@ -55,7 +55,7 @@ class AgeGenderNets:
     dim = 81 + 1 + 1
 
     def __init__(self, threads: int = 1):
-        import onnxruntime as ort
+        from agegender.resources import onnx_session
 
         manifest = json.loads((models_dir() / "manifest.json").read_text())
         pad = float(manifest["preprocessing"]["face_chip_padding"])
@@ -64,11 +64,8 @@ class AgeGenderNets:
         self.chips = (ChipSpec(self._age_cfg["input"]["shape"][2], pad), ChipSpec(self._gender_cfg["input"]["shape"][2], pad))
         self._age_weights = np.asarray(self._age_cfg["age_weights"], dtype=np.float64)
         self._male = self._gender_cfg["labels"].index("male")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self._age = ort.InferenceSession(flushed_model(self.age_file()), opts, providers=["CPUExecutionProvider"])
-        self._gender = ort.InferenceSession(flushed_model(self.gender_file()), opts, providers=["CPUExecutionProvider"])
+        self._age = onnx_session(flushed_model(self.age_file()), threads)
+        self._gender = onnx_session(flushed_model(self.gender_file()), threads)
 
     def age_file(self) -> Path:
         return models_dir() / self._age_cfg["artifact"]["filename"]

@@ -25,16 +25,11 @@ class DlibEmbedding:
     chips = (ChipSpec(150, 0.25),)
 
     def __init__(self, threads: int = 1):
-        import onnxruntime as ort
-
         from agegender.faces import dlib_model_file
         from agegender.features.dlib_onnx import descriptor_onnx
+        from agegender.resources import onnx_session
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(descriptor_onnx(dlib_model_file(MODEL_FILE), self.cut), opts,
-                                             providers=["CPUExecutionProvider"])
+        self._session = onnx_session(descriptor_onnx(dlib_model_file(MODEL_FILE), self.cut), threads)
 
     def extract(self, chips: list[np.ndarray]) -> np.ndarray:
         if len(chips[0]) == 0:

@@ -45,12 +45,9 @@ class FaceResDeep:
     chips = (ChipSpec(224, 0.2),)
 
     def __init__(self, threads: int = 1):
-        import onnxruntime as ort
+        from agegender.resources import onnx_session
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model_file()), opts, providers=["CPUExecutionProvider"])
+        self._session = onnx_session(model_file(), threads)
 
     @staticmethod
     def prepare(chips: np.ndarray) -> np.ndarray:

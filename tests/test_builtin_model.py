@@ -29,6 +29,21 @@ def test_builtin_model_reads_the_astronaut(model_dir):
     assert size < 24 * 1024 * 1024  # the fine-tuned dlib stage + the dense layers (float16-stored) in ONNX and LiteRT
 
 
+def test_photos_are_aligned_by_retinafaces_landmarks_unless_told_or_another_detector():
+    """retina5 measured better on photos for every model (docs/MODEL.md); crops and HOG boxes keep dlib's."""
+    from agegender.predictor import photo_landmarks
+
+    assert Predictor.default().pipeline.landmarks == "retina5"
+    assert Predictor.default(landmarks="dlib").pipeline.landmarks == "dlib"
+    assert Predictor.fast(detector="aligned").pipeline.landmarks == "dlib"
+    assert photo_landmarks("hog", {}) == "dlib"
+    trained_on_retina5 = {"preprocessing": {"settings": ["retinaface/retina5"]}}
+    assert photo_landmarks("aligned", trained_on_retina5) == "retina5"  # then FacePipeline asks for RetinaFace
+    assert photo_landmarks("hog", {"preprocessing": {"settings": ["agnet@3|detector=retinaface/retina5|cutter=2"]}}) == "retina5"
+    face = Predictor.default().predict(default_photo()).faces[0]
+    assert face.face.shape is None and face.face.unit is not None  # no dlib shape: cut by alignment.cut_chip
+
+
 def test_default_is_the_accurate_model_and_fast_is_smaller():
     assert Predictor.default().model_dir == DEFAULT_MODEL
     fast = Predictor.fast()

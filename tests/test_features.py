@@ -147,6 +147,21 @@ def test_cache_miss_then_hit_and_failures_reported(tmp_path, small_manifest):
     assert third.cache_hits == 0 and "blank" not in {small_manifest.records[i].key for i in third.failed}
 
 
+def test_retina5_features_are_keyed_by_the_cutter_revision(tmp_path, small_manifest):
+    """Chips of another cutter revision are other features: a changed cutter never reuses stale rows."""
+    import sqlite3
+
+    from agegender import alignment
+
+    ex, cache = get_extractor("agnet"), tmp_path / "c.sqlite"
+    fs = compute_features(small_manifest, ex, FacePipeline("retinaface", landmarks="retina5"), cache, progress=False)
+    assert fs.setting.endswith(f"detector=retinaface/retina5|cutter={alignment.CUTTER}") and fs.computed == 5
+    with sqlite3.connect(cache) as db:  # as an earlier cutter would have keyed them
+        db.execute("UPDATE features SET setting = replace(setting, ?, '|cutter=1')", (f"|cutter={alignment.CUTTER}",))
+    again = compute_features(small_manifest, ex, FacePipeline("retinaface", landmarks="retina5"), cache, progress=False)
+    assert again.cache_hits == 0 and again.computed == 5
+
+
 def test_resume_after_interruption_recomputes_nothing_done(tmp_path, small_manifest):
     ex, pipe = get_extractor("agnet"), FacePipeline("retinaface")
     cache = tmp_path / "c.sqlite"

@@ -7,10 +7,11 @@ Detectors (pick with ``FacePipeline(detector=...)``):
 * ``hog``: dlib's HOG detector (Boost licence); faster on large faces, misses more.
 * ``aligned``: no detection — the image is already a face crop (UTKFace, Adience ``aligned/``).
 
-Whatever the detector, dlib's 5-point shape predictor (CC0, ``face-recognition-models``) refines the
-face into a ``dlib.full_object_detection`` from which every aligned chip is cut with dlib's own
-``get_face_chip_details`` (size and padding per consumer), so each feature extractor sees exactly the
-chip it was trained on.
+Alignment (``landmarks``): ``dlib`` refines the face with dlib's 5-point shape predictor (CC0,
+``face-recognition-models``) and cuts every chip with dlib's own ``get_face_chip_details`` (size and
+padding per consumer) — how the training crops are aligned, and the only way for HOG boxes and crops;
+``retina5`` aligns from RetinaFace's own landmarks (alignment.py) — what ``Predictor`` uses on photos
+(measured better there, and what the phone does).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import numpy as np
 #: Landmark order of :attr:`Face.landmarks` (as seen in the image: "left" = image left).
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 DETECTORS = ("retinaface", "hog", "aligned")
-#: How chips are aligned: dlib's 5-point shape predictor (the default, what the models were trained
-#: on) or the detector's own 5 landmarks (``retina5``: what the in-browser app does, see alignment.py).
+#: How chips are aligned: dlib's 5-point shape predictor (``FacePipeline``'s default: how the training
+#: crops are aligned) or the detector's own 5 landmarks (``retina5``: the Predictor's default on photos
+#: and the in-browser app's, see alignment.py).
 LANDMARKS = ("dlib", "retina5")
 #: RetinaFace settings (also sent to the in-browser app, which must decode the same way).
 RETINA_SCORE_THRESHOLD = 0.5

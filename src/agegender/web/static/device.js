@@ -153,7 +153,7 @@ const AgeGenderDevice = (() => {
     while (pyramid.length <= level) pyramid.push(halve(pyramid[pyramid.length - 1]));
     const src = pyramid[level], w = src.width, h = src.height, d = src.data, k = 2 ** level;
     const [ia, ib, itx, ity] = invert(t);
-    const chip = new Uint8Array(size * size * 3);
+    const chip = new Uint8Array(size * size * 3), f32 = Math.fround;
     const at = (yy, xx, c) => (xx >= 0 && xx < w && yy >= 0 && yy < h ? d[(yy * w + xx) * 3 + c] : 0);
     for (let r = 0; r < size; r++) {
       const v = r / (size - 1) * (1 + 2 * padding) - padding;
@@ -161,11 +161,12 @@ const AgeGenderDevice = (() => {
         const u = col / (size - 1) * (1 + 2 * padding) - padding;
         const X = ia * u - ib * v + itx, Y = ib * u + ia * v + ity;
         const x = (X + 0.5) / k - 0.5, y = (Y + 0.5) / k - 0.5;
-        const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
-        for (let c = 0; c < 3; c++) {
-          const val = at(y0, x0, c) * (1 - fx) * (1 - fy) + at(y0, x0 + 1, c) * fx * (1 - fy)
-            + at(y0 + 1, x0, c) * (1 - fx) * fy + at(y0 + 1, x0 + 1, c) * fx * fy;
-          chip[(r * size + col) * 3 + c] = Math.min(255, Math.max(0, Math.floor(val)));
+        const x0 = Math.floor(x), y0 = Math.floor(y), fx = f32(x - x0), fy = f32(y - y0);
+        for (let c = 0; c < 3; c++) {  // float32 lerps, across then down, as alignment.cut_chip
+          const top = at(y0, x0, c), bottom = at(y0 + 1, x0, c);
+          const t = f32(top + f32(fx * f32(at(y0, x0 + 1, c) - top)));
+          const b = f32(bottom + f32(fx * f32(at(y0 + 1, x0 + 1, c) - bottom)));
+          chip[(r * size + col) * 3 + c] = Math.min(255, Math.max(0, Math.floor(f32(t + f32(fy * f32(b - t))))));
         }
       }
     }

@@ -87,8 +87,9 @@ def register(sub) -> None:
     fe.add_argument("--detector", choices=DETECTORS, default="aligned",
                     help="'aligned' (default) for images that are already face crops; retinaface/hog for photos")
     fe.add_argument("--landmarks", choices=LANDMARKS, default="dlib",
-                    help="chip alignment: dlib's shape predictor (default, what the models use) or retina5 "
-                    "(RetinaFace's own 5 landmarks, as the in-browser app does; needs --detector retinaface)")
+                    help="chip alignment: dlib's shape predictor (default: how the built-in models' training "
+                    "crops are aligned) or retina5 (RetinaFace's own 5 landmarks, how prediction aligns photos, "
+                    "on the server and the phone; needs --detector retinaface)")
     fe.add_argument("--cache", metavar="FILE", help="SQLite cache (default: FILE with suffix .cache.sqlite)")
     fe.add_argument("--root", help="resolve manifest paths against this folder")
     fe.add_argument("--batch-size", type=bounded(1, 4096), default=32)

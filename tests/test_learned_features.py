@@ -117,8 +117,11 @@ def tail_run(tmp_path_factory, utk_named_faces):
     assert main(["data", "utkface", str(utk_named_faces), "--out", str(d / "m.csv")]) == 0
     for ex in ("dlibtrunk", "agnet"):
         assert main(["features", str(d / "m.csv"), "--extractor", ex, "--out", str(d / f"{ex}.npz"), "--quiet"]) == 0
+        assert main(["features", str(d / "m.csv"), "--extractor", ex, "--detector", "retinaface", "--landmarks", "retina5",
+                     "--out", str(d / f"{ex}-r5.npz"), "--quiet"]) == 0  # photo-style chips: views of the same faces
     assert main(["train", "configs/dlibtail.toml", "--manifest", str(d / "m.csv"), "--features",
-                 f"{d / 'dlibtrunk.npz'},{d / 'agnet.npz'}", "--set", "data.protocol=\"all\"", "--set", "data.val_fraction=0.25",
+                 f"{d / 'dlibtrunk.npz'},{d / 'agnet.npz'}", "--views", f"{d / 'dlibtrunk-r5.npz'},{d / 'agnet-r5.npz'}",
+                 "--set", "data.protocol=\"all\"", "--set", "data.val_fraction=0.25",
                  "--set", "train.epochs=2", "--set", "model.hidden=[16]", "--out", str(d / "run"), "--quiet"]) == 0
     return d / "run"
 
@@ -130,6 +133,9 @@ def test_a_fine_tuned_model_exports_with_its_calibration_and_years(tail_run, cap
     cal = meta["calibration"]
     assert cal["age"]["temperature"] > 0 and cal["gender"]["temperature"] > 0 and meta["years_head"] is True
     assert meta["preprocessing"]["extractors"] == ["dlibtrunk", "agnet"]
+    assert meta["training"]["views"] and "utkface-view-aug" in meta["training"]["train_sources"]
+    assert meta["training"]["train"] > 40 * 0.75  # the originals left after validation, and their views
+    assert not any("/retina5" in x for x in meta["preprocessing"]["settings"])  # trained on dlib's chips (+ views)
     assert main(["export", str(tail_run), "--format", "onnx"]) == 0
     assert "DISAGREES" not in capsys.readouterr().out
     diffs = export.check_agreement(tail_run)
@@ -176,3 +182,58 @@ def test_weights_stored_as_float16_halve_the_file_and_agree(tail_run, tmp_path):
     a = Predictor.load(tmp_path / "fp32").predict(default_photo()).faces[0].answer
     b = Predictor.load(tmp_path / "fp16").predict(default_photo()).faces[0].answer
     assert np.allclose(a.age_probs, b.age_probs, atol=export.TOLERANCE_FP16) and a.best_gender == b.best_gender
+
+
+def test_views_train_as_copies_of_their_image_and_never_with_it_held_out(tmp_path):
+    """data.views: the same manifest's features computed another way (e.g. retina5 chips) join training
+    as copies of their images — rows, labels and folds follow the original; mismatched files refuse."""
+    from agegender import trainset
+    from agegender.features.cache import FeatureSet
+    from agegender.manifest import write
+
+    n = 300
+    recs = [Record(path=f"{i}.jpg", source="utkface", key=f"k{i}", age_group=i % 8, gender=i % 2, race="white")
+            for i in range(n)]
+    recs += [Record(path=f"c{i}.jpg", source="utkface-aug", key=f"k{i}#0", subject=f"k{i}", age_group=i % 8, gender=i % 2)
+             for i in range(n)]
+    man = write(Manifest(recs), tmp_path / "m.csv")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2 * n, 4)).astype(np.float32)
+    feats = FeatureSet(X, np.arange(2 * n), "agnet", "agnet@3|detector=aligned").save(tmp_path / "f.npz", Manifest(recs))
+    rows = np.array([i for i in range(n) if i != 7])  # the other alignment missed one face: no view of it
+    views = FeatureSet(X[rows] + 100, rows, "agnet", "agnet@3|detector=retinaface/retina5|cutter=2").save(
+        tmp_path / "v.npz", Manifest(recs))
+    plain = trainset.load(man, feats)
+    data = trainset.load(man, feats, views=views)
+    assert len(data) == 2 * n + n - 1 and data.settings == plain.settings
+    extra = data.records[2 * n:]
+    assert extra[0].key == "k0#view" and extra[0].subject == "k0" and extra[0].source == "utkface-view-aug"
+    assert np.array_equal(data.X[2 * n:], X[rows] + 100) and np.array_equal(data.y_age[2 * n:], [i % 8 for i in rows])
+    assert list(data.race[2 * n:2 * n + 2]) == ["white", "white"]
+    for k in range(5):
+        sp, base = trainset.make_split(data, "utkface-a8", k), trainset.make_split(plain, "utkface-a8", k)
+        assert np.array_equal(sp.test, base.test) and np.array_equal(sp.val, base.val)  # the same held-out faces
+        held = {data.records[i].key for i in np.concatenate([sp.test, sp.val])}
+        trained_views = [data.records[i] for i in sp.train if i >= 2 * n]
+        assert trained_views and not {r.subject for r in trained_views} & held
+        assert len(trained_views) == len([i for i in rows if f"k{i}" not in held])
+    wrong = FeatureSet(X[:, :3], np.arange(2 * n), "agnet", "x").save(tmp_path / "w.npz", Manifest(recs))
+    with pytest.raises(ValueError, match="differ"):
+        trainset.load(man, feats, views=wrong)
+
+
+def test_features_of_another_manifest_are_refused_by_key(tmp_path):
+    """Rows are positions: a feature file joined to a manifest whose rows hold other faces is refused
+    (naming the row), while one made from a manifest that the merged one begins with is accepted."""
+    from agegender import trainset
+    from agegender.features.cache import FeatureSet
+    from agegender.manifest import write
+
+    recs = [Record(path=f"{i}.jpg", source="utkface", key=f"k{i}", age_group=i % 8, gender=i % 2) for i in range(6)]
+    first = write(Manifest(recs[:4]), tmp_path / "first.csv")
+    merged = write(Manifest(recs), tmp_path / "merged.csv")
+    shuffled = write(Manifest(recs[::-1]), tmp_path / "shuffled.csv")
+    fs = FeatureSet(np.ones((4, 2), np.float32), np.arange(4), "agnet", "s").save(tmp_path / "f.npz", Manifest(recs[:4]))
+    assert len(trainset.load(first, fs)) == len(trainset.load(merged, fs)) == 4
+    with pytest.raises(ValueError, match="row 0 is 'k0' there but 'k5'"):
+        trainset.load(shuffled, fs)

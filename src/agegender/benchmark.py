@@ -45,7 +45,7 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     from agegender import training
 
     out_dir = Path(out_dir)
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
     if cfg.data.protocol == "adience-5fold":
         n_folds = 5
     else:
@@ -137,7 +137,7 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
         cfg.data.manifest = manifest
     if features:
         cfg.data.features = features
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
     keys = ("age", "gender", "y_age", "y_gender", "age_years", "race", "t_age", "t_gender")
     parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in ("val", "test")}
     for row in report["folds"]:

@@ -26,7 +26,7 @@ def export_bundle(cfg: Config, out: str | Path, folds: list[int] | None = None) 
     ``folds.json`` (the benchmark's rows per fold) for ``cfg``'s data and protocol."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
     n_folds = 5 if cfg.data.protocol == "adience-5fold" else cfg.data.folds
     fold_list = []
     for k in folds if folds is not None else range(n_folds):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,15 +54,48 @@ class LabelledFeatures:
         return None
 
 
-def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path], root: str | None = None) -> LabelledFeatures:
-    """Join a manifest with one or more feature ``.npz`` files (a list, or comma-separated) on manifest rows."""
+def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path], root: str | None = None,
+         views: str | Path | list[str | Path] = "") -> LabelledFeatures:
+    """Join a manifest with one or more feature ``.npz`` files (a list, or comma-separated) on manifest rows.
+
+    ``views``: feature files of the same extractors computed on the same manifest in another way (e.g.
+    chips aligned by RetinaFace's landmarks, as prediction aligns photos): each of their rows is added
+    as a training-only copy of its image (source ``…-view-aug``, subject = the original), so a face's
+    views train with it and never when it is held out.
+    """
     m = mf.read(manifest_path)
     if root:
         m = m.with_root(root)
-    if isinstance(feature_paths, str | Path):
-        paths = [p.strip() for p in str(feature_paths).split(",")]
-    else:
-        paths = [str(p) for p in feature_paths]
+    data = _join(m, _paths(feature_paths), manifest_path)
+    view_paths = _paths(views)
+    if not view_paths or not view_paths[0]:
+        return data
+    extra = _join(m, view_paths, manifest_path)
+    if extra.extractors != data.extractors or extra.dims != data.dims:
+        raise ValueError(f"views {', '.join(view_paths)}: extractors {extra.extractors} {extra.dims} differ from the "
+                         f"features' {data.extractors} {data.dims}")
+    copies = [replace(r, source=f"{r.source}-view-aug", key=f"{r.key}#view",
+                      subject=r.subject if r.source.endswith("-aug") and r.subject else r.key) for r in extra.records]
+    return LabelledFeatures(
+        X=np.concatenate([data.X, extra.X]),
+        y_age=np.concatenate([data.y_age, extra.y_age]),
+        y_gender=np.concatenate([data.y_gender, extra.y_gender]),
+        age_years=np.concatenate([data.age_years, extra.age_years]),
+        records=data.records + copies,
+        extractors=data.extractors,
+        dims=data.dims,
+        settings=data.settings,
+        race=np.concatenate([data.race, extra.race]),
+    )
+
+
+def _paths(paths: str | Path | list[str | Path]) -> list[str]:
+    if isinstance(paths, str | Path):
+        return [p.strip() for p in str(paths).split(",")]
+    return [str(p) for p in paths]
+
+
+def _join(m: mf.Manifest, paths: list[str], manifest_path: str | Path) -> LabelledFeatures:
     if not paths or not paths[0]:
         raise ValueError("no feature file given (data.features): compute one with `agegender features`")
     sets = []
@@ -72,6 +105,11 @@ def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path]
         fs = FeatureSet.load(p)
         if len(fs.rows) and fs.rows.max() >= len(m):
             raise ValueError(f"{p}: rows beyond the manifest's {len(m)} records — was it made from {manifest_path}?")
+        if fs.keys is not None:  # rows are positions: the same keys there, or another manifest's file
+            wrong = next(((int(r), str(k)) for r, k in zip(fs.rows, fs.keys) if m.records[r].key != k), None)
+            if wrong is not None:
+                raise ValueError(f"{p}: row {wrong[0]} is {wrong[1]!r} there but {m.records[wrong[0]].key!r} in "
+                                 f"{manifest_path} — was it made from another manifest?")
         sets.append(fs)
     common = sets[0].rows
     for fs in sets[1:]:

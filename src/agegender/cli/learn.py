@@ -14,7 +14,7 @@ def _config(args):
     from agegender import config
 
     cfg = config.load(args.config, args.set)
-    for key in ("manifest", "features", "protocol"):
+    for key in ("manifest", "features", "views", "protocol"):
         value = getattr(args, key, None)
         if value:
             setattr(cfg.data, key, value)
@@ -25,7 +25,7 @@ def cmd_train(args) -> int:
     from agegender import training, trainset
 
     cfg = _config(args)
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None)
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
     split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
                                 cfg.data.test_on, cfg.data.train_on_copies)
     print(split.describe())
@@ -140,10 +140,9 @@ def cmd_ablation(args) -> int:
     from agegender import ablation
 
     overrides = list(args.set)
-    if args.manifest:
-        overrides.append(f"data.manifest={args.manifest!r}".replace("'", '"'))
-    if args.features:
-        overrides.append(f"data.features={args.features!r}".replace("'", '"'))
+    for key in ("manifest", "features", "views"):
+        if getattr(args, key, None):
+            overrides.append(f"data.{key}={getattr(args, key)!r}".replace("'", '"'))
     folds = [int(f) for f in args.folds.split(",")] if args.folds else None
     results = ablation.run(args.config, overrides, args.out, folds, progress=not args.quiet)
     print(ablation.markdown(results))

@@ -82,6 +82,7 @@ class FeatureSet:
     cache_hits: int = 0
     computed: int = 0
     failed_now: int = 0  # failures found (and cached) by this run, not read from the cache
+    keys: np.ndarray | None = None  # each vector's manifest key, as saved (checked when joined to a manifest)
 
     def save(self, path: str | Path, manifest: Manifest) -> Path:
         """Write an ``.npz`` (atomically) holding the vectors, their row indices, keys and the failures."""
@@ -101,7 +102,8 @@ class FeatureSet:
     def load(cls, path: str | Path) -> FeatureSet:
         with np.load(path) as z:
             meta = json.loads(str(z["meta"]))
-            return cls(z["features"], z["rows"], meta["extractor"], meta["setting"])
+            keys = z["keys"] if "keys" in z.files else None
+            return cls(z["features"], z["rows"], meta["extractor"], meta["setting"], keys=keys)
 
 
 def compute_features(

@@ -157,6 +157,33 @@ def test_each_extractor_gives_the_same_features_in_the_browser(server, browser):
     assert {"dlibtrunk", "agnet", "faceres"} <= {ex.name for ex in pred.extractors}  # the default model's three
 
 
+def test_the_phone_cuts_the_same_chip_bytes_as_the_server(server, browser, astronaut):  # noqa: F811
+    """device.js's cutter and alignment.cut_chip, given the same image and transform: the same bytes —
+    without halving (a 100 px face), after halvings of a region of the photo (small chips of a 300 px
+    face), and where the chip leaves the image."""
+    import base64
+
+    from agegender import alignment
+
+    browser.get(server + "/")
+    h, w = astronaut.shape[:2]
+    data = base64.b64encode(astronaut.tobytes()).decode()
+    cases = []
+    for scale, size, pad in ((1 / 100, 96, 0.3), (1 / 300, 32, 0.2), (1 / 300, 150, 0.25), (1 / 100, 64, 0.6)):
+        t = [scale * np.cos(0.4), scale * np.sin(0.4), -0.1, -0.6]
+        cases.append((t, size, pad))
+    assert {alignment.pyramid_levels(np.array(t), size, pad) for t, size, pad in cases} == {0, 1, 3}
+    got = browser.execute_script(
+        "const rgb = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"
+        "return arguments[3].map(([t, size, pad]) => btoa(String.fromCharCode(...AgeGenderDevice.chip(rgb, arguments[1], arguments[2], t, size, pad))));",
+        data, w, h, cases)
+    for (t, size, pad), b64 in zip(cases, got):
+        js = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(size, size, 3)
+        ours = alignment.cut_chip(astronaut, np.array(t), size, pad)
+        assert np.array_equal(js, ours), (size, pad, int((js != ours).sum()))
+    assert (ours == 0).all(axis=2).any()  # the last chip reaches past the image
+
+
 def test_installed_app_answers_offline_as_the_server_does(browser):
     """Install (service worker caches page, runtime and models), stop the server, reload: the page
     still opens and answers on the device — the same answer the server gives with the same model

@@ -147,14 +147,51 @@ const AgeGenderDevice = (() => {
     return { width: w, height: h, data: out };
   }
 
+  // Only the part of the photo around a face is halved (alignment._Region): a region cut at multiples of
+  // 2^7 px has exactly the whole image's level-k pixels there, so the chips stay the same bytes.
+  const REGION_PADDING = 0.3, REGION_LEVELS = 7;
+
+  function neededBox(t, padding, level, W, H) {  // image pixels the samples read, a block to spare each side
+    const [ia, ib, itx, ity] = invert(t), k = 2 ** level, ends = [-padding, 1 + padding];
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const u of ends) for (const v of ends) {  // the corners of the (affine) sample grid
+      const x = (ia * u - ib * v + itx + 0.5) / k - 0.5, y = (ib * u + ia * v + ity + 0.5) / k - 0.5;
+      x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+    }
+    return [Math.max(0, (Math.floor(x0) - 1) * k), Math.max(0, (Math.floor(y0) - 1) * k),
+      Math.min(W, (Math.floor(x1) + 3) * k), Math.min(H, (Math.floor(y1) + 3) * k)];
+  }
+
+  function region(pyramid, t, padding, level, box) {
+    const { image } = pyramid;
+    const found = pyramid.regions.find((r) => r.step >= 2 ** level && r.x0 <= box[0] && r.y0 <= box[1]
+      && r.x1 >= box[2] && r.y1 >= box[3]);
+    if (found) return found;
+    const step = 2 ** Math.max(level, REGION_LEVELS);
+    const wide = neededBox(t, Math.max(padding, REGION_PADDING), 0, image.width, image.height);  // room for the face's other chips
+    const x0 = Math.floor(Math.min(box[0], wide[0]) / step) * step, y0 = Math.floor(Math.min(box[1], wide[1]) / step) * step;
+    const x1 = Math.min(image.width, Math.ceil(Math.max(box[2], wide[2]) / step) * step);
+    const y1 = Math.min(image.height, Math.ceil(Math.max(box[3], wide[3]) / step) * step);
+    const w = x1 - x0, h = y1 - y0, data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x1) * 3), y * w * 3);
+    const r = { x0, y0, x1, y1, step, levels: [{ width: w, height: h, data }] };
+    pyramid.regions.push(r);
+    return r;
+  }
+
+  // pyramid = { image, regions: [] }, shared by the chips of one image
   function cutChip(pyramid, t, size, padding) {
     let px = (1 + 2 * padding) / ((size - 1) * Math.hypot(t[0], t[1])), level = 0;
     while (px > 2.0) { px /= 2.0; level++; }
-    while (pyramid.length <= level) pyramid.push(halve(pyramid[pyramid.length - 1]));
-    const src = pyramid[level], w = src.width, h = src.height, d = src.data, k = 2 ** level;
+    const box = neededBox(t, padding, level, pyramid.image.width, pyramid.image.height);
+    if (box[0] >= box[2] || box[1] >= box[3]) return new Uint8Array(size * size * 3);  // wholly outside the image
+    const reg = region(pyramid, t, padding, level, box);
+    while (reg.levels.length <= level) reg.levels.push(halve(reg.levels[reg.levels.length - 1]));
+    const k = 2 ** level, src = reg.levels[level], w = src.width, h = src.height, d = src.data;
+    const ox = reg.x0 / k, oy = reg.y0 / k;  // whole-image level-k pixel → the region's
     const [ia, ib, itx, ity] = invert(t);
     const chip = new Uint8Array(size * size * 3), f32 = Math.fround;
-    const at = (yy, xx, c) => (xx >= 0 && xx < w && yy >= 0 && yy < h ? d[(yy * w + xx) * 3 + c] : 0);
+    const at = (yy, xx, c) => (xx -= ox, yy -= oy, xx >= 0 && xx < w && yy >= 0 && yy < h ? d[(yy * w + xx) * 3 + c] : 0);
     for (let r = 0; r < size; r++) {
       const v = r / (size - 1) * (1 + 2 * padding) - padding;
       for (let col = 0; col < size; col++) {
@@ -164,9 +201,9 @@ const AgeGenderDevice = (() => {
         const x0 = Math.floor(x), y0 = Math.floor(y), fx = f32(x - x0), fy = f32(y - y0);
         for (let c = 0; c < 3; c++) {  // float32 lerps, across then down, as alignment.cut_chip
           const top = at(y0, x0, c), bottom = at(y0 + 1, x0, c);
-          const t = f32(top + f32(fx * f32(at(y0, x0 + 1, c) - top)));
-          const b = f32(bottom + f32(fx * f32(at(y0 + 1, x0 + 1, c) - bottom)));
-          chip[(r * size + col) * 3 + c] = Math.min(255, Math.max(0, Math.floor(f32(t + f32(fy * f32(b - t))))));
+          const across = f32(top + f32(fx * f32(at(y0, x0 + 1, c) - top)));
+          const below = f32(bottom + f32(fx * f32(at(y0 + 1, x0 + 1, c) - bottom)));
+          chip[(r * size + col) * 3 + c] = Math.min(255, Math.max(0, Math.floor(f32(across + f32(fy * f32(below - across))))));
         }
       }
     }
@@ -247,7 +284,7 @@ const AgeGenderDevice = (() => {
 
   // the model's input: each extractor's vector, concatenated in the model's order
   async function features(img, faces, cfg, sessions) {
-    const pyramid = [img];
+    const pyramid = { image: img, regions: [] };
     const units = faces.map((f) => similarity(f.landmarks, cfg.alignment.template));
     const parts = [];
     for (const name of cfg.extractors) {
@@ -354,5 +391,10 @@ const AgeGenderDevice = (() => {
     return faces.map((_, f) => Array.from(X.data.subarray(f * dim, (f + 1) * dim)));
   }
 
-  return { load, predict, predictImage, frameImage, faceFeatures };
+  // the chip alignment.cut_chip cuts (for checking): rgb = Uint8Array of width×height×3, t = image → unit transform
+  function chip(rgb, width, height, t, size, padding) {
+    return cutChip({ image: { width, height, data: rgb }, regions: [] }, t, size, padding);
+  }
+
+  return { load, predict, predictImage, frameImage, faceFeatures, chip };
 })();

@@ -39,3 +39,36 @@ def test_adience_tree_runs_the_5fold_protocol(tmp_path, utk_named_faces, capsys)
     assert all(r["test"] == 8 and r["peer"] is not None for r in report["folds"])
     assert report["summary"]["peer"]["gender"][0] >= 0
     assert (bench / "confusion.png").is_file() and "adience-5fold" in (bench / "report.md").read_text()
+    # a stated target the arbitrary labels here cannot reach: said plainly, nothing written
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "metadata.json").write_text((bench / "fold_0" / "metadata.json").read_text())
+    capsys.readouterr()
+    assert main(["bench", "thresholds", str(bench), "--target-joint", "0.9", "--write-model", str(model)]) != 0
+    assert "--target-joint 0.9 is not reachable on the validation parts" in capsys.readouterr().err
+    assert "joint" not in json.loads((model / "metadata.json").read_text())["thresholds"]
+
+
+def test_undefined_rule_from_a_stated_target_is_measured_and_written(tmp_path, capsys):
+    """bench thresholds on a real (small, learnable) benchmark: the one-threshold rule chosen on the
+    folds' validation parts, its coverage and accuracy on the test folds, and --write-model."""
+    from training_data import learnable
+
+    from agegender.labels import Thresholds
+
+    man, feats = learnable(tmp_path, n=800)
+    bench = tmp_path / "bench"
+    assert main(["benchmark", "utkface-a8", "--manifest", str(man), "--features", str(feats), "--out", str(bench),
+                 "--set", "train.epochs=40", "--set", "model.preset=logreg", "--quiet"]) == 0
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "metadata.json").write_text((bench / "fold_0" / "metadata.json").read_text())
+    capsys.readouterr()
+    assert main(["bench", "thresholds", str(bench), "--target-joint", "0.15", "--write-model", str(model)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "one threshold on p(age) × p(gender)" in line)
+    answered, right = (float(c.strip().rstrip(" %")) for c in row.split("|")[3:5])
+    assert 0 < answered <= 100 and right >= 15  # the synthetic heads are weak: few answers, right as often as asked
+    t = Thresholds.from_metadata(json.loads((model / "metadata.json").read_text()))
+    assert (t.age, t.gender) == (0.5, 0.5) and 0.25 <= t.joint <= 1 and f"{t.joint:g}" in out
+    assert main(["bench", "thresholds", str(bench), "--target-joint", "0.15", "0.2", "--write-model", str(model)]) != 0

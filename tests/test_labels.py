@@ -98,3 +98,23 @@ def test_label_name_lookups():
     assert labels.gender_index("Female") == 1
     with pytest.raises(ValueError, match="unknown age group"):
         labels.age_index("60-70")
+
+
+def test_one_threshold_on_the_whole_answer():
+    """Thresholds.joint: answered only when p(age) × p(gender) reaches it; the reason names the less sure part."""
+    from agegender.evaluation import covered
+
+    t = Thresholds(0.5, 0.5, 0.6)
+    sure = decode([0, 0, 0, 0, 0.8, 0.2, 0, 0], [0.9, 0.1], t)       # 0.72
+    unsure_age = decode([0, 0, 0, 0, 0.7, 0.3, 0, 0], [0.8, 0.2], t)  # 0.56
+    unsure_gender = decode([0, 0, 0, 0, 0.95, 0.05, 0, 0], [0.4, 0.6], t)  # 0.57
+    assert (sure.age, sure.gender, sure.reason) == (4, 0, None)
+    assert unsure_age.undefined and unsure_age.reason.startswith("age not sure for the whole answer (0.70 × 0.80 = 0.56")
+    assert unsure_gender.undefined and unsure_gender.reason.startswith("gender not sure")
+    a = np.array([[0, 0, 0, 0, 0.8, 0.2, 0, 0], [0, 0, 0, 0, 0.7, 0.3, 0, 0]])
+    g = np.array([[0.9, 0.1], [0.8, 0.2]])
+    assert covered(a, g, t).tolist() == [True, False] and covered(a, g, Thresholds(0.5, 0.5)).tolist() == [True, True]
+    assert Thresholds.from_metadata({"thresholds": {"age": 0.5, "gender": 0.5, "joint": 0.6}}) == t
+    assert Thresholds.from_metadata({"thresholds": {"age": 0.6, "gender": 0.7}}).joint == 0.0  # older models: off
+    with pytest.raises(ValueError, match="joint"):
+        Thresholds(0.5, 0.5, 1.5)

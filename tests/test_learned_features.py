@@ -237,3 +237,20 @@ def test_features_of_another_manifest_are_refused_by_key(tmp_path):
     assert len(trainset.load(first, fs)) == len(trainset.load(merged, fs)) == 4
     with pytest.raises(ValueError, match="row 0 is 'k0' there but 'k5'"):
         trainset.load(shuffled, fs)
+
+
+def test_one_joint_threshold_from_a_target_accuracy():
+    from agegender.evaluation import covered, joint_threshold_for_accuracy
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    pa, pg = rng.uniform(0.5, 1.0, n), rng.uniform(0.5, 1.0, n)  # honest: each part right with its probability
+    ya, yg = (rng.random(n) >= pa).astype(int), (rng.random(n) >= pg).astype(int)  # class 0 is the top one
+    a = np.zeros((n, 8))
+    a[:, 0], a[:, 1] = pa, 1 - pa
+    g = np.stack([pg, 1 - pg], 1)
+    t = joint_threshold_for_accuracy(a, g, ya, yg, 0.8)
+    kept = covered(a, g, t)
+    assert (t.age, t.gender) == (0.5, 0.5) and 0.6 < t.joint < 0.9
+    assert ((ya[kept] == 0) & (yg[kept] == 0)).mean() >= 0.8 and 0.2 < kept.mean() < 0.9
+    assert joint_threshold_for_accuracy(a, g, ya, yg, 0.999) is None  # not reachable

@@ -184,6 +184,24 @@ def test_the_phone_cuts_the_same_chip_bytes_as_the_server(server, browser, astro
     assert (ours == 0).all(axis=2).any()  # the last chip reaches past the image
 
 
+def test_the_phones_undefined_rule_is_the_servers(server, browser):  # noqa: F811
+    """device.js's decode and labels.decode: the same answer and reason, with two thresholds and with
+    the one threshold on p(age) × p(gender)."""
+    from agegender import labels
+
+    browser.get(server + "/")
+    names = {"age_groups": list(labels.AGE_GROUPS), "genders": list(labels.GENDERS)}
+    cases = [([0, 0, 0, 0, 0.8, 0.2, 0, 0], [0.9, 0.1]), ([0, 0, 0, 0, 0.7, 0.3, 0, 0], [0.8, 0.2]),
+             ([0, 0, 0, 0, 0.95, 0.05, 0, 0], [0.4, 0.6]), ([0.3, 0.3, 0.4, 0, 0, 0, 0, 0], [0.5, 0.5])]
+    for thr in (labels.Thresholds(0.6, 0.7), labels.Thresholds(0.5, 0.5, 0.6)):
+        js = browser.execute_script("return arguments[0].map(([a, g]) => AgeGenderDevice.decode(a, g, arguments[1], arguments[2]));",
+                                    cases, {"age": thr.age, "gender": thr.gender, "joint": thr.joint}, names)
+        for (a, g), d in zip(cases, js):
+            ans = labels.decode(a, g, thr)
+            assert (d["undefined"], d["reason"]) == (ans.undefined, ans.reason), (thr, a, g)
+            assert d["age_group"] == (None if ans.age is None else labels.AGE_GROUPS[ans.age])
+
+
 def test_installed_app_answers_offline_as_the_server_does(browser):
     """Install (service worker caches page, runtime and models), stop the server, reload: the page
     still opens and answers on the device — the same answer the server gives with the same model

@@ -89,8 +89,12 @@ def score(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray, y_
 
 
 def covered(age_probs: np.ndarray, gender_probs: np.ndarray, t: labels.Thresholds) -> np.ndarray:
-    """Rows the Undefined rule answers: exactly one age and exactly one gender entry pass."""
-    return ((age_probs >= t.age).sum(1) == 1) & ((gender_probs >= t.gender).sum(1) == 1)
+    """Rows the Undefined rule answers: exactly one age and exactly one gender entry pass (and their
+    product reaches ``t.joint``)."""
+    out = ((age_probs >= t.age).sum(1) == 1) & ((gender_probs >= t.gender).sum(1) == 1)
+    if t.joint > 0:
+        out &= age_probs.max(1) * gender_probs.max(1) >= t.joint
+    return out
 
 
 def choose_thresholds(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray,
@@ -148,6 +152,23 @@ def thresholds_for_joint_accuracy(age_probs: np.ndarray, gender_probs: np.ndarra
             if keep.any() and right[keep].mean() >= target and (best is None or keep.mean() > best[0]):
                 best = (keep.mean(), float(max(ta, 0.5)), float(max(tg, 0.5)))
     return None if best is None else labels.Thresholds(round(best[1], 4), round(best[2], 4))
+
+
+def joint_threshold_for_accuracy(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray,
+                                 y_gender: np.ndarray, target: float, min_coverage: float = 0.05) -> labels.Thresholds | None:
+    """The product rule (``Thresholds.joint``, heads at 0.5) answering the most validation faces (with
+    both labels) whose full 2-hot answer is still right ``target`` of the time; None if it is not
+    reached while answering at least ``min_coverage`` of them."""
+    both = (y_age >= 0) & (y_gender >= 0)
+    a, g = age_probs[both], gender_probs[both]
+    conf = a.max(1) * g.max(1)
+    right = (a.argmax(1) == y_age[both]) & (g.argmax(1) == y_gender[both])
+    order = np.argsort(-conf, kind="stable")
+    acc = np.cumsum(right[order]) / np.arange(1, len(order) + 1)  # accuracy of the k surest answers
+    ok = np.flatnonzero(acc >= target)
+    if not ok.size or ok.max() + 1 < min_coverage * len(order):
+        return None
+    return labels.Thresholds(0.5, 0.5, float(max(0.25, conf[order][ok.max()])))  # unrounded: the k surest exactly
 
 
 METRICS = ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint", "years_mae")

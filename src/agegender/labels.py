@@ -178,9 +178,13 @@ class Thresholds:
 
     age: float = 0.5
     gender: float = 0.5
+    #: Answer only when p(age group) × p(gender) — with calibrated heads, about the chance that the
+    #: whole 2-hot answer is right — reaches this (0 = off). One number for the whole answer: at the
+    #: same accuracy on answered faces it answers more of them than two separate thresholds.
+    joint: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("age", "gender"):
+        for name in ("age", "gender", "joint"):
             value = getattr(self, name)
             if not (0.0 <= value <= 1.0):
                 raise ValueError(f"{name} threshold must be within [0, 1], got {value}")
@@ -188,7 +192,8 @@ class Thresholds:
     @classmethod
     def from_metadata(cls, metadata: dict) -> Thresholds:
         """The thresholds a trained run or an exported model records in its ``metadata.json``."""
-        return cls(metadata["thresholds"]["age"], metadata["thresholds"]["gender"])
+        t = metadata["thresholds"]
+        return cls(t["age"], t["gender"], t.get("joint") or 0.0)
 
 
 @dataclass(frozen=True)
@@ -274,7 +279,8 @@ def decode(age_probs: Sequence[float], gender_probs: Sequence[float], thresholds
     """Threshold each distribution; exactly one entry passing in each part gives a 2-hot answer.
 
     0 entries passing ("not sure") or 2+ entries passing ("ambiguous") in either part → Undefined,
-    with the reason naming the part.
+    with the reason naming the part; so is an answer whose two probabilities multiply to less than
+    ``thresholds.joint`` (the reason names the less sure part).
     """
     a = np.asarray(age_probs, dtype=np.float64).reshape(-1)
     g = np.asarray(gender_probs, dtype=np.float64).reshape(-1)
@@ -293,6 +299,11 @@ def decode(age_probs: Sequence[float], gender_probs: Sequence[float], thresholds
             reasons.append(f"{part} not sure (best {top:.2f} < threshold {thr:.2f})")
         else:
             reasons.append(f"{part} ambiguous ({len(hits)} classes pass threshold {thr:.2f})")
+    if not reasons and thresholds.joint > 0:
+        pa, pg = float(a[picked[0]]), float(g[picked[1]])
+        if pa * pg < thresholds.joint:
+            reasons.append(f"{'age' if pa < pg else 'gender'} not sure for the whole answer "
+                           f"({pa:.2f} × {pg:.2f} = {pa * pg:.2f} < {thresholds.joint:.2f})")
     reason = "; ".join(reasons) or None
     return Answer(
         age=None if reason else picked[0],

@@ -130,6 +130,9 @@ def cmd_bench_age_check(args) -> int:
 
 
 def cmd_bench_thresholds(args) -> int:
+    import json
+    from pathlib import Path
+
     from agegender import evaluation, fairness, labels
     from agegender.benchmark import fold_predictions
 
@@ -144,6 +147,8 @@ def cmd_bench_thresholds(args) -> int:
     for j in args.target_joint:
         t = evaluation.thresholds_for_joint_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], j)
         rules.append((f"target: 2-hot answer right {100 * j:g} % of the time", t))
+        t = evaluation.joint_threshold_for_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], j)
+        rules.append((f"target: 2-hot answer right {100 * j:g} % of the time, one threshold on p(age) × p(gender)", t))
     groups = fairness.groupings(test["y_age"], test["y_gender"], test["race"], test["age_years"])
     both = (test["y_age"] >= 0) & (test["y_gender"] >= 0)
     print(f"Undefined thresholds on {args.benchmark}: chosen on the pooled validation parts, measured on the pooled "
@@ -163,9 +168,21 @@ def cmd_bench_thresholds(args) -> int:
         spread = rep.get("race, 15+", {})
         wb = (f"{spread['worst']['coverage'][0]} {100 * spread['worst']['coverage'][1]:.1f} % / "
               f"{spread['best']['coverage'][0]} {100 * spread['best']['coverage'][1]:.1f} %") if spread.get("worst") else "—"
-        shown = "each fold's" if t is None else f"{t.age:.3f} / {t.gender:.3f}"
-        print(f"| {name} | {shown} | {100 * m['coverage']:.1f} % | {100 * m['covered_joint']:.1f} % | "
-              f"{100 * m['covered_gender']:.1f} % | {wb} |")
+        shown = "each fold's" if t is None else f"{t.age:.3f} / {t.gender:.3f}" + (f" × ≥ {t.joint:.3f}" if t.joint else "")
+        pct = {k: "—" if m[k] is None else f"{100 * m[k]:.1f} %" for k in ("coverage", "covered_joint", "covered_gender")}
+        print(f"| {name} | {shown} | {pct['coverage']} | {pct['covered_joint']} | {pct['covered_gender']} | {wb} |")
+    if args.write_model:
+        if len(args.target_joint) != 1:
+            raise CliError("--write-model writes the one-threshold rule of exactly one --target-joint")
+        t = evaluation.joint_threshold_for_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], args.target_joint[0])
+        if t is None:
+            raise CliError(f"--target-joint {args.target_joint[0]:g} is not reachable on the validation parts")
+        meta_path = Path(args.write_model) / "metadata.json"
+        meta = json.loads(meta_path.read_text())
+        meta["thresholds"].update({"age": t.age, "gender": t.gender, "joint": t.joint, "target_joint_accuracy": args.target_joint[0],
+                                   "chosen_on": "validation", "chosen_by": f"agegender bench thresholds {args.benchmark}"})
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        print(f"\nwrote thresholds {t.age:g} / {t.gender:g}, p(age) × p(gender) ≥ {t.joint:g} into {meta_path}")
     return 0
 
 
@@ -267,7 +284,9 @@ def register(sub) -> None:
     bt.add_argument("--features")
     bt.add_argument("--target-gender", type=bounded(0.5, 0.9999, float), nargs="*", default=[0.95, 0.97])
     bt.add_argument("--target-age", type=bounded(0.3, 0.9999, float), nargs="*", default=[0.8])
-    bt.add_argument("--target-joint", type=bounded(0.3, 0.9999, float), nargs="*", default=[0.8, 0.85, 0.9])
+    bt.add_argument("--target-joint", type=bounded(0.1, 0.9999, float), nargs="*", default=[0.8, 0.85, 0.9])
+    bt.add_argument("--write-model", metavar="MODEL_DIR", help="store the one-threshold rule (p(age) × p(gender), chosen "
+                    "for the one --target-joint) in this model's metadata.json: the rule prediction then uses")
     bt.set_defaults(func=cmd_bench_thresholds)
     bf = bsub.add_parser("fuzz", help="fuzz the decoder, the upload endpoint, label parsers, configs and manifests",
                          description="Feed each target mutated inputs (or coverage-guided ones with atheris) and report "

@@ -126,7 +126,8 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
                         "eps": faceres.EPS},
         "head": {"file": "head.onnx", "outputs": meta["runtime"]["output_order"], "years_bins": YEARS_BINS},
         "eps": EPS,
-        "thresholds": {"age": meta["thresholds"]["age"], "gender": meta["thresholds"]["gender"]},
+        "thresholds": {"age": meta["thresholds"]["age"], "gender": meta["thresholds"]["gender"],
+                       "joint": meta["thresholds"].get("joint") or 0},
         "labels": {"age_groups": list(labels.AGE_GROUPS), "genders": list(labels.GENDERS)},
         "max_pixels": pred.max_pixels,
         # live mode (static/live.js) follows faces and steadies answers exactly as agegender/tracking.py does

@@ -311,6 +311,13 @@ const AgeGenderDevice = (() => {
       reasons.push(hits.length === 0 ? `${part} not sure (best ${top.toFixed(2)} < threshold ${t.toFixed(2)})`
         : `${part} ambiguous (${hits.length} classes pass threshold ${t.toFixed(2)})`);
     }
+    if (!reasons.length && thr.joint > 0) {  // labels.decode: the whole answer's p(age) × p(gender)
+      const pa = ageProbs[picked[0]], pg = genderProbs[picked[1]];
+      if (pa * pg < thr.joint) {
+        reasons.push(`${pa < pg ? "age" : "gender"} not sure for the whole answer (${pa.toFixed(2)} × ${pg.toFixed(2)} = `
+          + `${(pa * pg).toFixed(2)} < ${thr.joint.toFixed(2)})`);
+      }
+    }
     const reason = reasons.length ? reasons.join("; ") : null;
     const argmax = (p) => p.indexOf(Math.max(...p));
     return {
@@ -396,5 +403,5 @@ const AgeGenderDevice = (() => {
     return cutChip({ image: { width, height, data: rgb }, regions: [] }, t, size, padding);
   }
 
-  return { load, predict, predictImage, frameImage, faceFeatures, chip };
+  return { load, predict, predictImage, frameImage, faceFeatures, chip, decode };
 })();

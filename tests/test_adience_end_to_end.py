@@ -52,9 +52,8 @@ def test_adience_tree_runs_the_5fold_protocol(tmp_path, utk_named_faces, capsys)
 def test_undefined_rule_from_a_stated_target_is_measured_and_written(tmp_path, capsys):
     """bench thresholds on a real (small, learnable) benchmark: the one-threshold rule chosen on the
     folds' validation parts, its coverage and accuracy on the test folds, and --write-model."""
-    from training_data import learnable
-
     from agegender.labels import Thresholds
+    from training_data import learnable
 
     man, feats = learnable(tmp_path, n=800)
     bench = tmp_path / "bench"

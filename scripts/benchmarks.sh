@@ -107,6 +107,7 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrun
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" --out "$W/A-faceres" --quiet   # ~1 hour
 python scripts/collect_benchmarks.py --fairness "$W/A-builtin" "$W/A-builtin-aug" "$W/A-builtin-race" "$W/A-dlibtail" "$W/A-faceres"
 ag bench age-check "$W/A-faceres"
+ag bench age-check "$W/A-r5views"      # the default's (after the A-r5views benchmark below)
 ag bench age-check "$W/A-dlibtail"
 python scripts/flip_study.py "$W/A-dlibtail" --originals "$W/utk.csv" --work "$W/flip"      # test-time flip
 # the current and the previous default on photos (RetinaFace's box, then dlib's chips or its own landmarks')
@@ -119,6 +120,14 @@ python scripts/compare_alignments.py "$W/A-faceres" --manifest "$W/utk+aug.csv" 
   aligned+dlib="$PREV,$W/utk+aug-faceres.npz" retinaface+dlib="$RF,$W/utk-faceres-rf-dlib.npz" retinaface+retina5="$R5,$W/utk-faceres-rf-retina5.npz"
 python scripts/compare_alignments.py "$W/A-dlibtail" --manifest "$W/utk+aug.csv" --train "$PREV" aligned+dlib="$PREV" \
   retinaface+dlib="$RF" retinaface+retina5="$R5"
+# the Undefined rule chosen for the whole answer (docs/BENCHMARKS.md)
+ag bench thresholds "$W/A-faceres" --target-joint 0.78 0.8 0.82 0.85
+# each training face also as the photo path aligns it (retina5 views; docs/BENCHMARKS.md): not adopted
+V="$R5,$W/utk-faceres-rf-retina5.npz"
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --out "$W/A-r5views" --quiet   # ~1 hour
+python scripts/compare_alignments.py "$W/A-r5views" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
+  aligned+dlib="$PREV,$W/utk+aug-faceres.npz" retinaface+dlib="$RF,$W/utk-faceres-rf-dlib.npz" retinaface+retina5="$V"
+python scripts/collect_benchmarks.py --fairness "$W/A-faceres" "$W/A-r5views"
 for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
 done

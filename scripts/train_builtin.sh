@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Retrain a built-in model reproducibly and write it into the package.
 # Usage: bash scripts/train_builtin.sh [WORKDIR] [MODEL]
-#   MODEL = default  dlib's last stage fine-tuned + agnet + faceres, UTKFace + 2 phone-like copies of each face
-#                    (configs/dlibtail.toml) → src/agegender/data/model
-#           dlibtail the previous default (the same without faceres) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
+#   MODEL = default  dlib's last stage fine-tuned + agnet + faceres, UTKFace + 2 phone-like copies of each face + each
+#                    face once more as photos are aligned (retina5 views) (configs/dlibtail.toml) → src/agegender/data/model
+#           faceres  the previous default (the same without the retina5 views) → WORKDIR/model-faceres (kept reproducible)
+#           dlibtail the one before (without faceres either) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
 #           fast     logistic regression on agnet with a years head (configs/logreg.toml) → src/agegender/data/model-fast
 #           mlp      the previous default (MLP on dlib128 + agnet, configs/builtin.toml) → WORKDIR/model-mlp (kept
 #                    reproducible, not shipped)
@@ -14,30 +15,37 @@ MODEL=${2:-default}
 SHARED=${AGEGENDER_SHARED:-../shared}
 mkdir -p "$W"
 agegender data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
-feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature files
-  local man=$1 prefix=$2; shift 2; local files=()
+feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature files (PREFIX utk-r5: retina5 chips)
+  local man=$1 prefix=$2; shift 2; local files=() how=()
+  [ "$prefix" = utk-r5 ] && how=(--detector retinaface --landmarks retina5)
   for ex in "$@"; do
-    agegender features "$man" --extractor "$ex" --out "$W/$prefix-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet >&2
+    agegender features "$man" --extractor "$ex" "${how[@]}" --out "$W/$prefix-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet >&2
     files+=("$W/$prefix-$ex.npz")
   done
   (IFS=,; echo "${files[*]}")
 }
 case "$MODEL" in
-  default|dlibtail)
+  default|faceres|dlibtail)
     agegender data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
     agegender data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
     MAN="$W/utk+aug.csv"; CONFIG=configs/dlibtail.toml; EXTRA=(--weights fp16)
-    if [ "$MODEL" = default ]; then F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT=src/agegender/data/model
-    else F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); OUT="$W/model-dlibtail"; fi ;;
+    case "$MODEL" in
+      default) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT=src/agegender/data/model
+               # utk+aug.csv begins with utk.csv's rows, so these views line up with the originals (checked by key)
+               V=$(feats "$W/utk.csv" utk-r5 dlibtrunk agnet faceres) ;;
+      faceres) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT="$W/model-faceres" ;;
+      *) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); OUT="$W/model-dlibtail" ;;
+    esac ;;
   fast)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk agnet); CONFIG=configs/logreg.toml
     OUT=src/agegender/data/model-fast; EXTRA=() ;;
   mlp)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk dlib128 agnet); CONFIG=configs/builtin.toml
     OUT="$W/model-mlp"; EXTRA=() ;;
-  *) echo "unknown model $MODEL (default, dlibtail, fast or mlp)" >&2; exit 2 ;;
+  *) echo "unknown model $MODEL (default, faceres, dlibtail, fast or mlp)" >&2; exit 2 ;;
 esac
 SET=(); [ "$MODEL" = fast ] && SET=(--set model.years_head=true)
+[ -n "${V:-}" ] && SET+=(--views "$V")
 rm -rf "$W/builtin-$MODEL" "$W/a8-builtin-$MODEL"
 agegender train "$CONFIG" --manifest "$MAN" --features "$F" --set 'data.protocol="all"' "${SET[@]}" --out "$W/builtin-$MODEL" --quiet
 agegender benchmark utkface-a8 "$CONFIG" --manifest "$MAN" --features "$F" "${SET[@]}" --out "$W/a8-builtin-$MODEL" --quiet

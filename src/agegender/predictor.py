@@ -85,7 +85,7 @@ def photo_landmarks(detector: str, metadata: dict) -> str:
 
     On photos RetinaFace's landmarks cut better chips than dlib's predictor run inside RetinaFace's box
     (trained on HOG boxes), even for models trained on dlib-aligned crops (docs/MODEL.md, "On photos":
-    +0.2 gender, +0.5 exact, +0.6 1-off for the default) — and it is what the phone does.
+    +0.2 gender, +0.4 exact, +0.8 1-off for the default) — and it is what the phone does.
     """
     if model_landmarks(metadata) == "retina5" or detector == "retinaface":
         return "retina5"

@@ -71,3 +71,6 @@ def test_undefined_rule_from_a_stated_target_is_measured_and_written(tmp_path, c
     t = Thresholds.from_metadata(json.loads((model / "metadata.json").read_text()))
     assert (t.age, t.gender) == (0.5, 0.5) and 0.25 <= t.joint <= 1 and f"{t.joint:g}" in out
     assert main(["bench", "thresholds", str(bench), "--target-joint", "0.15", "0.2", "--write-model", str(model)]) != 0
+    assert main(["bench", "age-check", str(bench), "--write-model", str(model)]) == 0  # the same metadata, another part
+    meta = json.loads((model / "metadata.json").read_text())
+    assert len(meta["age_check"]) == 7 and meta["thresholds"]["joint"] == t.joint

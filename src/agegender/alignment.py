@@ -157,7 +157,7 @@ def _needed_box(x: np.ndarray, y: np.ndarray, level: int, width: int, height: in
 _REGION_PADDING, _REGION_LEVELS = 0.3, 7
 
 
-def _region(pyramid: list, image: np.ndarray, t_unit: np.ndarray, size: int, padding: float, level: int,
+def _region(pyramid: list, image: np.ndarray, t_unit: np.ndarray, padding: float, level: int,
             box: tuple[int, int, int, int]) -> _Region:
     for region in pyramid:
         if region.holds(box, level):
@@ -192,7 +192,7 @@ def cut_chip(image: np.ndarray, t_unit: np.ndarray, size: int, padding: float, p
     box = _needed_box(x, y, level, image.shape[1], image.shape[0])
     if box[0] >= box[2] or box[1] >= box[3]:
         return np.zeros((size, size, 3), np.uint8)  # the chip lies wholly outside the image
-    region = _region(pyramid, image, t_unit, size, padding, level, box)
+    region = _region(pyramid, image, t_unit, padding, level, box)
     planes, w, h = region.planes(level)
     x0, y0 = np.floor(x), np.floor(y)
     fx, fy = (x - x0).astype(np.float32).ravel(), (y - y0).astype(np.float32).ravel()

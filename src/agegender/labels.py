@@ -179,8 +179,8 @@ class Thresholds:
     age: float = 0.5
     gender: float = 0.5
     #: Answer only when p(age group) × p(gender) — with calibrated heads, about the chance that the
-    #: whole 2-hot answer is right — reaches this (0 = off). One number for the whole answer: at the
-    #: same accuracy on answered faces it answers more of them than two separate thresholds.
+    #: whole 2-hot answer is right — reaches this (0 = off). One number for the whole answer, about as
+    #: good as the best pair of thresholds for the same target (docs/BENCHMARKS.md).
     joint: float = 0.0
 
     def __post_init__(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agegender.cli.common import DETECTORS, CliError, bounded, default_photo, detect_size_arg, threads_arg
 from agegender.faces import LANDMARKS
 
@@ -109,9 +111,6 @@ def cmd_bench_scenes(args) -> int:
 
 
 def cmd_bench_age_check(args) -> int:
-    import json
-    from pathlib import Path
-
     from agegender import agecheck
 
     val, test = agecheck.fold_probabilities(args.benchmark, args.manifest, args.features)
@@ -120,19 +119,24 @@ def cmd_bench_age_check(args) -> int:
           f"{100 * agecheck.MAX_FALSE_OVER:g} %), rates on the pooled test folds ({len(test[1]):,} faces):\n")
     print(agecheck.markdown(rows))
     if args.write_model:
-        meta_path = Path(args.write_model) / "metadata.json"
-        meta = json.loads(meta_path.read_text())
-        meta["age_check"] = agecheck.thresholds_for_metadata(val)
-        meta["age_check_table"] = {"benchmark": str(args.benchmark), "rows": rows}
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-        print(f"\nwrote the thresholds into {meta_path}")
+        path = _update_metadata(args.write_model, lambda meta: meta.update(
+            age_check=agecheck.thresholds_for_metadata(val), age_check_table={"benchmark": str(args.benchmark), "rows": rows}))
+        print(f"\nwrote the thresholds into {path}")
     return 0
 
 
-def cmd_bench_thresholds(args) -> int:
+def _update_metadata(model_dir: str, change) -> Path:
+    """Apply ``change(meta)`` to a model folder's ``metadata.json`` (what --write-model does)."""
     import json
-    from pathlib import Path
 
+    path = Path(model_dir) / "metadata.json"
+    meta = json.loads(path.read_text())
+    change(meta)
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+    return path
+
+
+def cmd_bench_thresholds(args) -> int:
     from agegender import evaluation, fairness, labels
     from agegender.benchmark import fold_predictions
 
@@ -147,8 +151,8 @@ def cmd_bench_thresholds(args) -> int:
     for j in args.target_joint:
         t = evaluation.thresholds_for_joint_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], j)
         rules.append((f"target: 2-hot answer right {100 * j:g} % of the time", t))
-        t = evaluation.joint_threshold_for_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], j)
-        rules.append((f"target: 2-hot answer right {100 * j:g} % of the time, one threshold on p(age) × p(gender)", t))
+        joint = evaluation.joint_threshold_for_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], j)
+        rules.append((f"target: 2-hot answer right {100 * j:g} % of the time, one threshold on p(age) × p(gender)", joint))
     groups = fairness.groupings(test["y_age"], test["y_gender"], test["race"], test["age_years"])
     both = (test["y_age"] >= 0) & (test["y_gender"] >= 0)
     print(f"Undefined thresholds on {args.benchmark}: chosen on the pooled validation parts, measured on the pooled "
@@ -174,15 +178,13 @@ def cmd_bench_thresholds(args) -> int:
     if args.write_model:
         if len(args.target_joint) != 1:
             raise CliError("--write-model writes the one-threshold rule of exactly one --target-joint")
-        t = evaluation.joint_threshold_for_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], args.target_joint[0])
+        t = joint  # the one-threshold rule of that target, as printed above
         if t is None:
             raise CliError(f"--target-joint {args.target_joint[0]:g} is not reachable on the validation parts")
-        meta_path = Path(args.write_model) / "metadata.json"
-        meta = json.loads(meta_path.read_text())
-        meta["thresholds"].update({"age": t.age, "gender": t.gender, "joint": t.joint, "target_joint_accuracy": args.target_joint[0],
-                                   "chosen_on": "validation", "chosen_by": f"agegender bench thresholds {args.benchmark}"})
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-        print(f"\nwrote thresholds {t.age:g} / {t.gender:g}, p(age) × p(gender) ≥ {t.joint:g} into {meta_path}")
+        path = _update_metadata(args.write_model, lambda meta: meta["thresholds"].update(
+            age=t.age, gender=t.gender, joint=t.joint, target_joint_accuracy=args.target_joint[0], chosen_on="validation",
+            chosen_by=f"agegender bench thresholds {args.benchmark}"))
+        print(f"\nwrote thresholds {t.age:g} / {t.gender:g}, p(age) × p(gender) ≥ {t.joint:g} into {path}")
     return 0
 
 

@@ -13,7 +13,7 @@ Every file is served under a fixed name from :func:`device_files`; nothing in a 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -126,8 +126,7 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
                         "eps": faceres.EPS},
         "head": {"file": "head.onnx", "outputs": meta["runtime"]["output_order"], "years_bins": YEARS_BINS},
         "eps": EPS,
-        "thresholds": {"age": meta["thresholds"]["age"], "gender": meta["thresholds"]["gender"],
-                       "joint": meta["thresholds"].get("joint") or 0},
+        "thresholds": asdict(labels.Thresholds.from_metadata(meta)),
         "labels": {"age_groups": list(labels.AGE_GROUPS), "genders": list(labels.GENDERS)},
         "max_pixels": pred.max_pixels,
         # live mode (static/live.js) follows faces and steadies answers exactly as agegender/tracking.py does

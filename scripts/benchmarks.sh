@@ -122,12 +122,35 @@ python scripts/compare_alignments.py "$W/A-dlibtail" --manifest "$W/utk+aug.csv"
   retinaface+dlib="$RF" retinaface+retina5="$R5"
 # the Undefined rule chosen for the whole answer (docs/BENCHMARKS.md)
 ag bench thresholds "$W/A-faceres" --target-joint 0.78 0.8 0.82 0.85
-# each training face also as the photo path aligns it (retina5 views; docs/BENCHMARKS.md): not adopted
+# each training face also as the photo path aligns it (retina5 views; docs/BENCHMARKS.md): the default since 4fa8436
 V="$R5,$W/utk-faceres-rf-retina5.npz"
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --out "$W/A-r5views" --quiet   # ~1 hour
 python scripts/compare_alignments.py "$W/A-r5views" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
   aligned+dlib="$PREV,$W/utk+aug-faceres.npz" retinaface+dlib="$RF,$W/utk-faceres-rf-dlib.npz" retinaface+retina5="$V"
 python scripts/collect_benchmarks.py --fairness "$W/A-faceres" "$W/A-r5views"
+# the phone-like copies' retina5 views too (docs/BENCHMARKS.md): screened on fold 0 only, no gain, not pursued
+for ex in dlibtrunk agnet faceres; do
+  ag features "$W/utk+aug.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk+aug-$ex-r5.npz" --cache "$W/r5-$ex.sqlite" --workers 2 --quiet
+done
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --folds 0 --out "$W/A-r5all" --quiet \
+  --views "$W/utk+aug-dlibtrunk-r5.npz,$W/utk+aug-agnet-r5.npz,$W/utk+aug-faceres-r5.npz"
+# a 64 px copy of every sharp 200 px crop (UTKFace's children and elderly), so sharpness stops telling age (docs/BENCHMARKS.md)
+ag data augment "$W/utk.csv" "$W/64px" --shrink 64 --workers 2 --quiet --out "$W/utk-64px.csv"
+ag data merge "$W/utk+aug.csv" "$W/utk-64px.csv" --out "$W/utk+aug+64px.csv"
+for ex in dlibtrunk agnet faceres; do
+  ag features "$W/utk+aug+64px.csv" --extractor $ex --out "$W/utk+aug+64px-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+  ag features "$W/utk-64px.csv" --extractor $ex --out "$W/utk-64px-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+done
+ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug+64px.csv" --out "$W/A-64px" --folds 0 --quiet \
+  --features "$W/utk+aug+64px-dlibtrunk.npz,$W/utk+aug+64px-agnet.npz,$W/utk+aug+64px-faceres.npz" --views "$V"   # screened on fold 0
+G="$W/utk-64px-dlibtrunk.npz,$W/utk-64px-agnet.npz,$W/utk-64px-faceres.npz"
+python scripts/compare_alignments.py "$W/A-r5views" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
+  200px="$PREV,$W/utk+aug-faceres.npz" 64px="$G" --copies 64px="$W/utk-64px.csv"   # the default: sharp test crops at 64 px
+for b in A-r5views A-64px A-r5all; do   # fold 0: sharp test crops as they are and at 64 px; photos (retina5)
+  python scripts/compare_alignments.py "$W/$b" --only 0 --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
+    200px="$PREV,$W/utk+aug-faceres.npz" 64px="$G" --copies 64px="$W/utk-64px.csv"
+  python scripts/compare_alignments.py "$W/$b" --only 0 --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" retinaface+retina5="$V"
+done
 for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
 done

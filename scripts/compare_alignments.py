@@ -6,9 +6,15 @@ RetinaFace + dlib alignment (the server on a photo) and after RetinaFace + its o
 (``retina5``: the browser). Only test images every pipeline found a face in are scored, so the
 columns are comparable. Prints mean ± std over folds and how often two pipelines give the same answer.
 
+A pipeline's features may also come from copies of the test images in another manifest (``--copies
+NAME=MANIFEST``, e.g. ``agegender data augment utk.csv 64px --shrink 64``): their rows stand for
+their originals (each copy's subject), so the same faces are scored at another resolution.
+
     python scripts/compare_alignments.py WORK/a8-logreg-agnet --manifest WORK/utk.csv \\
         --train WORK/utk-agnet.npz aligned+dlib=WORK/utk-agnet.npz \\
         retinaface+dlib=WORK/utk-agnet-rf-dlib.npz retinaface+retina5=WORK/utk-agnet-rf-retina5.npz
+    python scripts/compare_alignments.py WORK/A-r5views --manifest WORK/utk+aug.csv --train F1,F2,F3 \
+        200px=F1,F2,F3 64px=G1,G2,G3 --copies 64px=WORK/utk-64px.csv     # G*: features of utk-64px.csv
 """
 
 from __future__ import annotations
@@ -28,19 +34,24 @@ def main() -> None:
     ap.add_argument("variants", nargs="+", metavar="NAME=FEATURES.npz")
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--train", required=True, help="the feature file the runs were trained on (defines the folds)")
-    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--folds", type=int, default=5, help="the protocol's number of folds")
+    ap.add_argument("--only", type=lambda t: [int(x) for x in t.split(",")], metavar="K[,K]",
+                    help="score only these folds (e.g. a benchmark run with --folds 0)")
+    ap.add_argument("--copies", action="append", default=[], metavar="NAME=MANIFEST",
+                    help="pipeline NAME's features were computed on MANIFEST, copies of the test images (matched by subject)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
     base = trainset.load(args.manifest, args.train)
+    copies = dict(spec.split("=", 1) for spec in args.copies)
     variants = {}
     for spec in args.variants:
         name, path = spec.split("=", 1)
-        d = trainset.load(args.manifest, path)
-        variants[name] = (d, {r.key: i for i, r in enumerate(d.records)})
+        d = trainset.load(copies.get(name, args.manifest), path)
+        variants[name] = (d, {(r.subject if name in copies else r.key): i for i, r in enumerate(d.records)})
     results: dict[str, list[dict]] = {n: [] for n in variants}
     agree: dict[str, list[float]] = {}
-    for k in range(args.folds):
+    for k in args.only if args.only is not None else range(args.folds):
         cfg = json.loads((args.bench / f"fold_{k}" / "config.json").read_text())["data"]
         split = trainset.make_split(base, "utkface-a8", k, args.folds, cfg["val_fraction"], cfg["seed"])
         keys = [base.records[i].key for i in split.test]

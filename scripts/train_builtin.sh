@@ -3,6 +3,8 @@
 # Usage: bash scripts/train_builtin.sh [WORKDIR] [MODEL]
 #   MODEL = default  dlib's last stage fine-tuned + agnet + faceres, UTKFace + 2 phone-like copies of each face + each
 #                    face once more as photos are aligned (retina5 views) (configs/dlibtail.toml) → src/agegender/data/model
+#           64px     a candidate: the default + a 64 px copy of each sharp 200 px crop (UTKFace's children and elderly),
+#                    so sharpness stops telling age (docs/BENCHMARKS.md) → WORKDIR/model-64px (not shipped)
 #           faceres  the previous default (the same without the retina5 views) → WORKDIR/model-faceres (kept reproducible)
 #           dlibtail the one before (without faceres either) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
 #           fast     logistic regression on agnet with a years head (configs/logreg.toml) → src/agegender/data/model-fast
@@ -25,7 +27,7 @@ feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature file
   (IFS=,; echo "${files[*]}")
 }
 case "$MODEL" in
-  default|faceres|dlibtail)
+  default|64px|faceres|dlibtail)
     agegender data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
     agegender data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
     MAN="$W/utk+aug.csv"; CONFIG=configs/dlibtail.toml; EXTRA=(--weights fp16)
@@ -33,6 +35,10 @@ case "$MODEL" in
       default) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT=src/agegender/data/model
                # utk+aug.csv begins with utk.csv's rows, so these views line up with the originals (checked by key)
                V=$(feats "$W/utk.csv" utk-r5 dlibtrunk agnet faceres) ;;
+      64px)    agegender data augment "$W/utk.csv" "$W/64px" --shrink 64 --workers 2 --quiet --out "$W/utk-64px.csv"
+               agegender data merge "$W/utk+aug.csv" "$W/utk-64px.csv" --out "$W/utk+aug+64px.csv"
+               MAN="$W/utk+aug+64px.csv"; F=$(feats "$MAN" "utk+aug+64px" dlibtrunk agnet faceres); OUT="$W/model-64px"
+               V=$(feats "$W/utk.csv" utk-r5 dlibtrunk agnet faceres) ;;   # the manifest begins with utk.csv's rows
       faceres) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT="$W/model-faceres" ;;
       *) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); OUT="$W/model-dlibtail" ;;
     esac ;;
@@ -42,7 +48,7 @@ case "$MODEL" in
   mlp)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk dlib128 agnet); CONFIG=configs/builtin.toml
     OUT="$W/model-mlp"; EXTRA=() ;;
-  *) echo "unknown model $MODEL (default, faceres, dlibtail, fast or mlp)" >&2; exit 2 ;;
+  *) echo "unknown model $MODEL (default, 64px, faceres, dlibtail, fast or mlp)" >&2; exit 2 ;;
 esac
 SET=(); [ "$MODEL" = fast ] && SET=(--set model.years_head=true)
 [ -n "${V:-}" ] && SET+=(--views "$V")

@@ -61,22 +61,51 @@ def test_augmented_copies_are_deterministic_and_keep_labels(tmp_path, astronaut)
     assert [r.full_path.read_bytes() for r in m2.records] == first  # same seed, same files
 
 
+def test_shrunk_copies_only_of_larger_images(tmp_path, astronaut, capsys):
+    """--shrink: one copy of each image larger than SIDE, SIDE px on its longer side; smaller images get none."""
+    Image.fromarray(astronaut).save(tmp_path / "big.png")  # 512 x 512
+    Image.fromarray(astronaut[:300, :200]).save(tmp_path / "tall.png")
+    Image.fromarray(astronaut[::10, ::10]).save(tmp_path / "small.png")  # 52 x 52
+    (tmp_path / "m.csv").write_text("path,source,key,age_group,gender,age_years,race\n"
+                                    "big.png,utkface,big,25-32,f,30,white\ntall.png,utkface,tall,25-32,f,30,white\n"
+                                    "small.png,utkface,small,25-32,f,30,white\n")
+    assert main(["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--shrink", "64", "--quiet",
+                 "--root", str(tmp_path), "--out", str(tmp_path / "low.csv")]) == 0
+    from agegender.manifest import read
+
+    m = read(tmp_path / "low.csv")
+    assert sorted(r.subject for r in m.records) == ["big", "tall"] and all(augment.is_copy(r) for r in m.records)
+    sizes = {r.subject: Image.open(r.full_path).size for r in m.records}
+    assert sizes == {"big": (64, 64), "tall": (43, 64)}
+    rec = next(r for r in m.records if r.subject == "big")
+    assert rec.key == "big#64px" and (rec.age_group, rec.gender, rec.race) == (4, 1, "white")
+    assert rec.source == "utkface-64px-aug" and not augment.is_phone_copy(rec)  # trains, but is not a phone-like copy
+    small = np.asarray(Image.open(rec.full_path).convert("RGB"), dtype=float)
+    expected = np.asarray(Image.fromarray(astronaut).resize((64, 64), Image.BICUBIC), dtype=float)
+    assert np.abs(small - expected).mean() < 10  # the whole picture, antialiased (JPEG q75: 7.3; nearest: 14; a crop: 70)
+    assert "2 of 3 images shrunk to 64 px" in capsys.readouterr().out + (tmp_path / "low.summary.json").read_text()
+
+
 def test_copies_never_train_when_their_original_is_tested_or_validated():
     from agegender.splits import stratified_kfold
 
     originals = [Record(path=f"{i}.jpg", source="utkface", key=f"k{i}", age_group=i % 8, gender=i % 2) for i in range(400)]
     copies = [Record(path=f"c{i}.{c}.jpg", source="utkface-aug", key=f"k{i}#{c}", subject=f"k{i}", age_group=i % 8,
                      gender=i % 2) for i in range(400) for c in range(2)]
-    records = originals + copies
+    # other kinds of copies (shrunk, another view) train like copies but are not the phone-like test set
+    others = [Record(path=f"s{i}.jpg", source=f"utkface-{kind}-aug", key=f"k{i}#{kind}", subject=f"k{i}", age_group=i % 8,
+                     gender=i % 2) for i in range(400) for kind in ("64px", "view")]
+    records = originals + copies + others
+    assert [augment.is_phone_copy(r) for r in (originals[0], copies[0], others[0], others[1])] == [False, True, False, False]
     for test_on_copies in (False, True):
         for sp in stratified_kfold(records, k=5, seed=0, val_fraction=0.1, test_source="utkface", test_on_copies=test_on_copies):
             held = {records[i].key for i in sp.val} | {records[i].key for i in sp.test}
             held |= {records[i].subject for i in sp.test if records[i].subject}
             train_origins = {records[i].subject or records[i].key for i in sp.train}
             assert not train_origins & held
-            assert len(sp.train) > 600
+            assert len(sp.train) > 1200
             if test_on_copies:
-                assert all(augment.is_copy(records[i]) for i in sp.test) and len(sp.test) == 160
+                assert all(augment.is_phone_copy(records[i]) for i in sp.test) and len(sp.test) == 160
             else:
                 assert not any(augment.is_copy(records[i]) for i in sp.test) and len(sp.test) == 80
 
@@ -217,6 +246,10 @@ def test_views_train_as_copies_of_their_image_and_never_with_it_held_out(tmp_pat
         trained_views = [data.records[i] for i in sp.train if i >= 2 * n]
         assert trained_views and not {r.subject for r in trained_views} & held
         assert len(trained_views) == len([i for i in rows if f"k{i}" not in held])
+    from agegender.benchmark import _test_copies  # the copies row scores the phone-like copies, not the views
+
+    sp = trainset.make_split(data, "utkface-a8", 0)
+    assert {data.records[i].key for i in _test_copies(data, sp)} == {f"{data.records[i].key}#0" for i in sp.test}
     wrong = FeatureSet(X[:, :3], np.arange(2 * n), "agnet", "x").save(tmp_path / "w.npz", Manifest(recs))
     with pytest.raises(ValueError, match="differ"):
         trainset.load(man, feats, views=wrong)

@@ -6,12 +6,18 @@ a face only a few dozen pixels wide, blur, sensor noise, low light, a colour cas
 a seed per (image, copy), so a rerun writes the same files. A copy keeps its original's labels and
 names the original in its ``subject`` field: splits keep every copy on its original's side (a test
 face's copies never train) — see :func:`agegender.splits.stratified_kfold`.
+
+:func:`augment` with ``shrink=SIDE`` writes one other kind of copy: every image larger than SIDE px
+shrunk to SIDE px (as JPEG, quality 75). UTKFace's children and elderly are nearly all sharp 200 px
+crops (``crop_part1``), its adults mostly 64 px ones (``utkface64``), so a model learns sharpness as a
+sign of age; 64 px copies of the sharp crops take that cue away (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -62,18 +68,36 @@ def degrade(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return Image.open(buf).convert("RGB")
 
 
-def copy_record(rec: Record, copy: int, out_dir: Path) -> Record:
+#: JPEG quality of shrunk copies (UTKFace's own 64 px images are stored at about this quality).
+SHRINK_QUALITY = 75
+
+
+def shrink(image: Image.Image, side: int) -> Image.Image | None:
+    """``image`` with its longer side made ``side`` px (antialiased), or None when it is not larger."""
+    w, h = image.size
+    if max(w, h) <= side:
+        return None
+    scale = side / max(w, h)
+    return image.convert("RGB").resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BICUBIC)
+
+
+def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
+    """The record of copy ``copy`` of ``rec``: a number for a phone-like copy (source ``X-aug``), a tag such
+    as ``64px`` for another kind (source ``X-64px-aug``): every kind trains only with its original."""
     safe = hashlib.sha1(f"{rec.source}:{rec.key}".encode()).hexdigest()[:16]
-    return Record(path=f"images/{safe[:2]}/{safe}.{copy}.jpg", root=str(out_dir), source=rec.source + SUFFIX,
+    kind = f"-{copy}" if isinstance(copy, str) else ""
+    return Record(path=f"images/{safe[:2]}/{safe}.{copy}.jpg", root=str(out_dir), source=rec.source + kind + SUFFIX,
                   key=f"{rec.key}#{copy}", subject=rec.key, fold=rec.fold, age_group=rec.age_group, gender=rec.gender,
                   age_years=rec.age_years, race=rec.race)
 
 
-def _write_one(job: tuple[Record, int, int, str]) -> tuple[Record, str | None]:
+def _write_one(job: tuple[Record, int, int, str, int]) -> tuple[Record | None, str | None]:
+    """One copy (``side`` > 0: the shrunk one) → its record and a problem, or ``(None, None)`` when an
+    image is too small to shrink."""
     from agegender.imaging import ImageError, load_image
 
-    rec, copy, seed, out_dir = job
-    new = copy_record(rec, copy, Path(out_dir))
+    rec, copy, seed, out_dir, side = job
+    new = copy_record(rec, f"{side}px" if side else copy, Path(out_dir))
     target = new.full_path
     if target.is_file():
         return new, None  # written by an earlier (interrupted) run: same seed, same file
@@ -81,21 +105,29 @@ def _write_one(job: tuple[Record, int, int, str]) -> tuple[Record, str | None]:
         image = Image.fromarray(load_image(rec.full_path))
     except ImageError as e:
         return new, e.problem
+    if side:
+        out, quality = shrink(image, side), SHRINK_QUALITY
+        if out is None:
+            return None, None
+    else:
+        out, quality = degrade(image, _rng(rec.key, copy, seed)), 95
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
-    degrade(image, _rng(rec.key, copy, seed)).save(tmp, "JPEG", quality=95)
+    out.save(tmp, "JPEG", quality=quality)
     tmp.replace(target)
     return new, None
 
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
-            progress: bool = True) -> Manifest:
+            progress: bool = True, shrink: int = 0) -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
-    (resumable: files already there are kept)."""
+    (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
+    than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused)."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    jobs = [(r, k, seed, str(out_dir)) for r in manifest.records for k in range(copies)]
+    per_image = 1 if shrink else copies
+    jobs = [(r, k, seed, str(out_dir), shrink) for r in manifest.records for k in range(per_image)]
     drops = DropLog()
     records = []
     if workers > 1:
@@ -109,12 +141,26 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     for new, problem in results:
         if problem:
             drops.add("original unreadable", new.subject or "", problem)
-        else:
+        elif new is not None:
             records.append(new)
-    notes = [f"augment: {copies} phone-like copies of each of {len(manifest)} images (seed {seed}) in {out_dir}; "
-             "each copy's subject is its original's key"]
+    if shrink:
+        notes = [f"augment: {len(records)} of {len(manifest)} images shrunk to {shrink} px in {out_dir} (the others "
+                 "are not larger); each copy's subject is its original's key"]
+    else:
+        notes = [f"augment: {copies} phone-like copies of each of {len(manifest)} images (seed {seed}) in {out_dir}; "
+                 "each copy's subject is its original's key"]
     return Manifest(records, drops, notes)
+
+
+#: Sources of copies that are not phone-like: shrunk ones (``X-64px-aug``) and other views (``X-view-aug``,
+#: :func:`agegender.trainset.load`). They train like copies but are not what "on phone-like copies" scores.
+_OTHER_KIND = re.compile(r"-(view|\d+px)" + re.escape(SUFFIX) + "$")
 
 
 def is_copy(rec: Record) -> bool:
     return rec.source.endswith(SUFFIX) and bool(rec.subject)
+
+
+def is_phone_copy(rec: Record) -> bool:
+    """A phone-like copy (``agegender data augment`` without ``--shrink``), not a shrunk copy or a view."""
+    return is_copy(rec) and not _OTHER_KIND.search(rec.source)

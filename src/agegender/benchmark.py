@@ -160,13 +160,14 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
 
 
 def _test_copies(data: trainset.LabelledFeatures, split) -> np.ndarray:
-    """The augmented copies (``agegender data augment``) of a split's test faces, if the data holds any."""
+    """The phone-like copies (``agegender data augment``) of a split's test faces, if the data holds any
+    (not their shrunk copies or other views: those train, and are not what the copies row measures)."""
     from agegender.splits import copies_of
 
     candidates = np.array([i for i, r in enumerate(data.records) if r.source.endswith("-aug")], dtype=np.int64)
     if not len(candidates):
         return candidates
-    return copies_of(data.records, {data.records[i].key for i in split.test}, candidates)
+    return copies_of(data.records, {data.records[i].key for i in split.test}, candidates, phone_only=True)
 
 
 def _scored(bucket: list, probs, data: trainset.LabelledFeatures, rows: np.ndarray, thresholds) -> dict:

@@ -75,10 +75,13 @@ def adience_fold(records: Sequence[Record], test_fold: int, val_fraction: float 
     return Split(np.sort(train), np.sort(val), test, f"adience-5fold (test fold {test_fold}, validation by subject)")
 
 
-def copies_of(records: Sequence[Record], keys: set[str], candidates: np.ndarray) -> np.ndarray:
-    """Which ``candidates`` are augmented copies (``agegender data augment``) of the records ``keys``."""
-    return np.array([i for i in candidates if records[i].subject in keys and records[i].source.endswith("-aug")],
-                    dtype=np.int64)
+def copies_of(records: Sequence[Record], keys: set[str], candidates: np.ndarray, phone_only: bool = False) -> np.ndarray:
+    """Which ``candidates`` are copies of the records ``keys`` (any kind: ``agegender data augment``, with
+    or without ``--shrink``, and views); ``phone_only``: only the phone-like ones, the robustness test set."""
+    from agegender.augment import is_phone_copy
+
+    return np.array([i for i in candidates if records[i].subject in keys and records[i].source.endswith("-aug")
+                     and (not phone_only or is_phone_copy(records[i]))], dtype=np.int64)
 
 
 def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_fraction: float = 0.1,
@@ -117,7 +120,7 @@ def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_f
         extra_train = np.setdiff1d(extra, held_copies)
         test = idx[test_pos]
         if test_on_copies:
-            test = copies_of(records, {records[i].key for i in test}, extra)
+            test = copies_of(records, {records[i].key for i in test}, extra, phone_only=True)
         train = np.concatenate([idx[train_pos], extra_train])
         what = (f"stratified {k}-fold (fold {f}, seed {seed})" + (f"; {len(extra_train)} rows of other sources train only"
                 if len(extra_train) else "") + ("; tested on the test faces' augmented copies" if test_on_copies else ""))

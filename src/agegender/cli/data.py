@@ -67,7 +67,7 @@ def cmd_data_augment(args) -> int:
     if args.root:
         m = m.with_root(args.root)
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
-                                           progress=not args.quiet), args)
+                                           progress=not args.quiet, shrink=args.shrink), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -110,12 +110,16 @@ def register(sub) -> None:
 
     au = dsub.add_parser("augment", help="phone-like copies of a manifest's images (training, robustness tests)",
                          description="Write COPIES degraded copies of every image (flip, tilt, crop, few pixels, blur, "
-                         "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them. Each copy keeps "
-                         "its original's labels and names it as its subject: splits keep copies with their originals.")
+                         "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them — or, with --shrink, "
+                         "one low-resolution copy of every larger image. Each copy keeps its original's labels and "
+                         "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
     au.add_argument("--copies", type=bounded(1, 50), default=2, help="copies per image (default: %(default)s)")
     au.add_argument("--seed", type=int, default=0)
+    au.add_argument("--shrink", type=bounded(8, 4096), default=0, metavar="SIDE",
+                    help="instead: one copy of every image larger than SIDE px, shrunk to SIDE px on its longer side "
+                    "(JPEG quality 75), so that sharpness stops telling age in training data (UTKFace: 64)")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

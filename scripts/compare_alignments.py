@@ -13,7 +13,7 @@ their originals (each copy's subject), so the same faces are scored at another r
     python scripts/compare_alignments.py WORK/a8-logreg-agnet --manifest WORK/utk.csv \\
         --train WORK/utk-agnet.npz aligned+dlib=WORK/utk-agnet.npz \\
         retinaface+dlib=WORK/utk-agnet-rf-dlib.npz retinaface+retina5=WORK/utk-agnet-rf-retina5.npz
-    python scripts/compare_alignments.py WORK/A-r5views --manifest WORK/utk+aug.csv --train F1,F2,F3 \
+    python scripts/compare_alignments.py WORK/A-r5views --manifest WORK/utk+aug.csv --train F1,F2,F3 \\
         200px=F1,F2,F3 64px=G1,G2,G3 --copies 64px=WORK/utk-64px.csv     # G*: features of utk-64px.csv
 """
 

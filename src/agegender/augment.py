@@ -9,8 +9,9 @@ face's copies never train) — see :func:`agegender.splits.stratified_kfold`.
 
 :func:`augment` with ``shrink=SIDE`` writes one other kind of copy: every image larger than SIDE px
 shrunk to SIDE px (as JPEG, quality 75). UTKFace's children and elderly are nearly all sharp 200 px
-crops (``crop_part1``), its adults mostly 64 px ones (``utkface64``), so a model learns sharpness as a
-sign of age; 64 px copies of the sharp crops take that cue away (docs/BENCHMARKS.md).
+crops (``crop_part1``), its adults mostly 64 px ones (``utkface64``), so a model could learn sharpness
+as a sign of age; 64 px copies of the sharp crops measure that and can train against it (measured in
+docs/BENCHMARKS.md: the loss at 64 px is mostly information that is gone, not such a shortcut).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def register(sub) -> None:
     au.add_argument("--seed", type=int, default=0)
     au.add_argument("--shrink", type=bounded(8, 4096), default=0, metavar="SIDE",
                     help="instead: one copy of every image larger than SIDE px, shrunk to SIDE px on its longer side "
-                    "(JPEG quality 75), so that sharpness stops telling age in training data (UTKFace: 64)")
+                    "(JPEG quality 75): to test, or train, whether sharpness tells age (UTKFace: 64)")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

@@ -151,6 +151,11 @@ for b in A-r5views A-64px A-r5all; do   # fold 0: sharp test crops as they are a
     200px="$PREV,$W/utk+aug-faceres.npz" 64px="$G" --copies 64px="$W/utk-64px.csv"
   python scripts/compare_alignments.py "$W/$b" --only 0 --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" retinaface+retina5="$V"
 done
+# faceres-deep's last block fine-tuned vs frozen, the same head, originals only (a screen of the lever; docs/BENCHMARKS.md)
+python scripts/faceres_tail_study.py extract "$W/utk.csv" --work "$W/frtail"
+for k in 0 1 2 3 4; do for m in frozen tuned; do
+  python scripts/faceres_tail_study.py train "$W/utk.csv" --work "$W/frtail" --mode $m --fold $k
+done; done
 for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
 done

@@ -155,6 +155,7 @@ done
 python scripts/faceres_tail_study.py extract "$W/utk.csv" --work "$W/frtail"
 for k in 0 1 2 3 4; do for m in frozen tuned; do
   python scripts/faceres_tail_study.py train "$W/utk.csv" --work "$W/frtail" --mode $m --fold $k
+  python scripts/faceres_tail_study.py train "$W/utk.csv" --work "$W/frtail" --mode $m --fold $k --extra "$W/utk-dlib128.npz,$W/utk-agnet.npz"
 done; done
 for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet

@@ -11,6 +11,9 @@ of the lever, not a candidate model.
     python scripts/faceres_tail_study.py extract WORK/utk.csv --work FR          # ~3 min, 2.2 GB
     for k in 0 1 2 3 4; do for m in frozen tuned; do
       python scripts/faceres_tail_study.py train WORK/utk.csv --work FR --mode $m --fold $k; done; done
+
+``--extra F1.npz,F2.npz`` (``agegender features`` of the same manifest, e.g. dlib128 and agnet) joins
+other frozen features to the head: does the gain survive beside them?
 """
 
 from __future__ import annotations
@@ -73,25 +76,36 @@ def extract(manifest: str, work: Path) -> None:
     print(f"{ok.sum()} of {len(recs)} faces in {time.time() - t:.0f} s → {work / 'map.npy'}")
 
 
-def train(manifest: str, work: Path, mode: str, fold: int, epochs: int) -> None:
+def train(manifest: str, work: Path, mode: str, fold: int, epochs: int, extra: str = "") -> None:
     import keras
 
+    from agegender.features.cache import FeatureSet
     from agegender.manifest import read
     from agegender.splits import stratified_kfold
 
     recs = read(manifest).records
     ok, maps = np.load(work / "ok.npy"), np.load(work / "map.npy", mmap_mode="r")
+    ext = np.zeros((len(recs), 0), np.float32)
+    for path in filter(None, extra.split(",")):
+        fs = FeatureSet.load(path)
+        block = np.zeros((len(recs), fs.features.shape[1]), np.float32)
+        block[fs.rows] = fs.features
+        ok = ok & np.isin(np.arange(len(recs)), fs.rows)
+        ext = np.concatenate([ext, block], axis=1)
     sp = stratified_kfold(recs, k=5, seed=0, val_fraction=0.1, test_source="utkface")[fold]
     y_age = np.array([-1 if r.age_group is None else r.age_group for r in recs])
     y_gender = np.array([r.gender for r in recs])
     tr, va, te = (np.array([i for i in s if ok[i]]) for s in (sp.train, sp.val, sp.test))
     x_train = np.asarray(maps[tr])
-    inp = keras.Input((7, 7, 1024))
+    mu, sd = ext[tr].mean(0), ext[tr].std(0) + 1e-6
+    ext = (ext - mu) / sd
+    inp, inp_extra = keras.Input((7, 7, 1024)), keras.Input((ext.shape[1],))
     conv = keras.layers.Conv2D(1024, 1, name="pw13", trainable=mode == "tuned")
     pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU(max_value=6.0)(conv(inp)))
-    h = keras.layers.Dense(512, activation="relu")(keras.layers.Dropout(0.2)(pooled))
+    joined = keras.layers.Concatenate()([pooled, inp_extra]) if ext.shape[1] else pooled
+    h = keras.layers.Dense(512, activation="relu")(keras.layers.Dropout(0.2)(joined))
     h = keras.layers.Dropout(0.5)(h)
-    model = keras.Model(inp, [keras.layers.Dense(8, activation="softmax", name="age")(h),
+    model = keras.Model([inp, inp_extra], [keras.layers.Dense(8, activation="softmax", name="age")(h),
                               keras.layers.Dense(2, activation="softmax", name="gender")(h)])
     w = np.load(work / "pw13_w.npy").reshape(1024, 1024)
     conv.set_weights([w.T.reshape(1, 1, 1024, 1024), np.load(work / "pw13_b.npy").reshape(-1)])
@@ -113,7 +127,7 @@ def train(manifest: str, work: Path, mode: str, fold: int, epochs: int) -> None:
         def __getitem__(self, k: int):
             j = self.order[k * 128:(k + 1) * 128]
             a, g = y_age[tr[j]], y_gender[tr[j]]
-            return (x_train[j].astype(np.float32),
+            return ((x_train[j].astype(np.float32), ext[tr[j]]),
                     (keras.utils.to_categorical(np.maximum(a, 0), 8), keras.utils.to_categorical(g, 2)),
                     ((a >= 0).astype("float32"), np.ones(len(j), "float32")))  # gap ages: gender only
 
@@ -123,9 +137,9 @@ def train(manifest: str, work: Path, mode: str, fold: int, epochs: int) -> None:
     model.fit(Batches(), epochs=epochs, verbose=0)
     seconds = time.time() - t
     for name, idx in (("val", va), ("test", te)):
-        pa, pg = model.predict(np.asarray(maps[idx], np.float32), batch_size=256, verbose=0)
+        pa, pg = model.predict([np.asarray(maps[idx], np.float32), ext[idx]], batch_size=256, verbose=0)
         aged = y_age[idx] >= 0
-        print(f"{mode} fold {fold} {name} ({len(idx)}): gender {100 * (pg.argmax(1) == y_gender[idx]).mean():.2f} "
+        print(f"{mode}{' + extra' if ext.shape[1] else ''} fold {fold} {name} ({len(idx)}): gender {100 * (pg.argmax(1) == y_gender[idx]).mean():.2f} "
               f"exact {100 * (pa.argmax(1) == y_age[idx])[aged].mean():.2f} "
               f"1-off {100 * (np.abs(pa.argmax(1) - y_age[idx]) <= 1)[aged].mean():.2f}  (trained {seconds:.0f} s)")
 
@@ -138,12 +152,13 @@ def main() -> None:
     ap.add_argument("--mode", choices=["frozen", "tuned"], default="tuned")
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--extra", default="", help="comma-separated frozen feature files of the manifest to join")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.step == "extract":
         extract(args.manifest, args.work)
     else:
-        train(args.manifest, args.work, args.mode, args.fold, args.epochs)
+        train(args.manifest, args.work, args.mode, args.fold, args.epochs, args.extra)
 
 
 if __name__ == "__main__":

@@ -164,10 +164,7 @@ def _test_copies(data: trainset.LabelledFeatures, split) -> np.ndarray:
     (not their shrunk copies or other views: those train, and are not what the copies row measures)."""
     from agegender.splits import copies_of
 
-    candidates = np.array([i for i, r in enumerate(data.records) if r.source.endswith("-aug")], dtype=np.int64)
-    if not len(candidates):
-        return candidates
-    return copies_of(data.records, {data.records[i].key for i in split.test}, candidates, phone_only=True)
+    return copies_of(data.records, {data.records[i].key for i in split.test}, np.arange(len(data.records)), phone_only=True)
 
 
 def _scored(bucket: list, probs, data: trainset.LabelledFeatures, rows: np.ndarray, thresholds) -> dict:

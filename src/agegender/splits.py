@@ -78,10 +78,10 @@ def adience_fold(records: Sequence[Record], test_fold: int, val_fraction: float 
 def copies_of(records: Sequence[Record], keys: set[str], candidates: np.ndarray, phone_only: bool = False) -> np.ndarray:
     """Which ``candidates`` are copies of the records ``keys`` (any kind: ``agegender data augment``, with
     or without ``--shrink``, and views); ``phone_only``: only the phone-like ones, the robustness test set."""
-    from agegender.augment import is_phone_copy
+    from agegender.augment import is_copy, is_phone_copy
 
-    return np.array([i for i in candidates if records[i].subject in keys and records[i].source.endswith("-aug")
-                     and (not phone_only or is_phone_copy(records[i]))], dtype=np.int64)
+    kind = is_phone_copy if phone_only else is_copy
+    return np.array([i for i in candidates if records[i].subject in keys and kind(records[i])], dtype=np.int64)
 
 
 def stratified_kfold(records: Sequence[Record], k: int = 5, seed: int = 0, val_fraction: float = 0.1,

@@ -9,6 +9,7 @@ import numpy as np
 
 from agegender import labels, splits
 from agegender import manifest as mf
+from agegender.augment import is_copy
 from agegender.features.cache import FeatureSet
 from agegender.manifest import Record
 
@@ -75,7 +76,7 @@ def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path]
         raise ValueError(f"views {', '.join(view_paths)}: extractors {extra.extractors} {extra.dims} differ from the "
                          f"features' {data.extractors} {data.dims}")
     copies = [replace(r, source=f"{r.source}-view-aug", key=f"{r.key}#view",
-                      subject=r.subject if r.source.endswith("-aug") and r.subject else r.key) for r in extra.records]
+                      subject=r.subject if is_copy(r) else r.key) for r in extra.records]
     return LabelledFeatures(
         X=np.concatenate([data.X, extra.X]),
         y_age=np.concatenate([data.y_age, extra.y_age]),

@@ -14,6 +14,19 @@ of the lever, not a candidate model.
 
 ``--extra F1.npz,F2.npz`` (``agegender features`` of the same manifest, e.g. dlib128 and agnet) joins
 other frozen features to the head: does the gain survive beside them?
+
+``default``: the block inside the default model's network (configs/dlibtail.toml: dlib's fine-tuned
+stage, agnet, faceres, the years head, calibration, thresholds), fold by fold, on the manifest the
+default was benchmarked on (UTKFace + phone-like copies + retina5 views, ``utk+aug+r5.csv``); the maps
+of its rows extracted as the features were (dlib-aligned crops, then the views by RetinaFace)::
+
+    python scripts/faceres_tail_study.py extract utk+aug+r5.csv --work FD --rows 0:65115 --threads 1 &
+    python scripts/faceres_tail_study.py extract utk+aug+r5.csv --work FD --rows 65115: --detector retinaface --landmarks retina5 --threads 1
+    python scripts/faceres_tail_study.py default utk+aug+r5.csv --features utk+aug+r5-dlibtrunk.npz,utk+aug+r5-agnet.npz,utk+aug+r5-faceres.npz \
+        --work FD --fold 0 --out FD/runs        # ~27 min a fold; --no-map: the same without the block
+
+(``agegender features … --extractor faceresmap`` gives the same maps inside the package's own path:
+``agegender benchmark`` trains such a model when ``faceresmap`` is the last feature file.)
 """
 
 from __future__ import annotations
@@ -24,45 +37,51 @@ from pathlib import Path
 
 import numpy as np
 
-MAP = "conv_dw_13_relu/clip_by_value:0"  # the last block's input (after the last depthwise convolution)
-POOLED = "global_pooling/Mean:0"
-WEIGHTS = ("conv_pw_13/convolution/merged_input:0__fp16", "conv_pw_13_bn/batchnorm_1/sub:0__fp16")
+from agegender.features.faceres import MAP_OUTPUT as MAP
+from agegender.features.faceres import OUTPUTS
+
+POOLED = OUTPUTS[0]  # MAP: the last block's input (after the last depthwise convolution)
 
 
-def extract(manifest: str, work: Path) -> None:
-    import onnx
-    import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
-
+def extract(manifest: str, work: Path, detector: str = "aligned", landmarks: str = "dlib", rows: str = ":",
+            threads: int = 2) -> None:
+    """Cache the block's input for the manifest's rows ``rows`` (``a:b``) into ``work/map.npy`` (one row per
+    manifest record, created on first use; several processes may fill different rows), with the pooled
+    output (``pooled-a-b.npy``, to check against the ``faceres`` features) and which rows have a face."""
     from agegender.faces import FacePipeline
-    from agegender.features.faceres import INPUT, FaceResDeep, model_file
+    from agegender.features.faceres import INPUT, FaceResDeep, with_map_output
     from agegender.imaging import load_image
     from agegender.manifest import read
+    from agegender.resources import onnx_session
 
-    m = onnx.load(str(model_file()))
-    m.graph.output.append(helper.make_tensor_value_info(MAP, TensorProto.FLOAT, None))
-    init = {i.name: i for i in m.graph.initializer}
-    np.save(work / "pw13_w.npy", numpy_helper.to_array(init[WEIGHTS[0]]).astype(np.float32))
-    np.save(work / "pw13_b.npy", numpy_helper.to_array(init[WEIGHTS[1]]).astype(np.float32))
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 2
-    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sess = onnx_session(with_map_output(), threads)
     recs = read(manifest).records
-    pipe = FacePipeline("aligned")
-    maps = np.lib.format.open_memmap(work / "map.npy", mode="w+", dtype=np.float16, shape=(len(recs), 7, 7, 1024))
-    pooled, ok = np.zeros((len(recs), 1024), np.float32), np.zeros(len(recs), bool)
+    a, b = (int(v) if v else d for v, d in zip(rows.split(":"), (0, len(recs))))
+    pipe = FacePipeline(detector, landmarks=landmarks)
+    path = work / "map.npy"
+    if not path.exists():
+        np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(recs), 7, 7, 1024)).flush()
+    maps = np.load(path, mmap_mode="r+")
+    if maps.shape[0] != len(recs):
+        raise SystemExit(f"{path}: {maps.shape[0]} rows, the manifest {len(recs)}")
+    pooled, ok = np.zeros((b - a, 1024), np.float32), np.zeros(b - a, bool)
     batch: list[tuple[int, np.ndarray]] = []
 
     def flush() -> None:
         pool, mp = sess.run([POOLED, MAP], {INPUT: FaceResDeep.prepare(np.stack([c for _, c in batch]))})
         mp = np.asarray(mp).transpose(0, 2, 3, 1) if np.asarray(mp).shape[1] == 1024 else np.asarray(mp)
         for k, (i, _) in enumerate(batch):
-            maps[i], pooled[i], ok[i] = mp[k].astype(np.float16), pool[k], True
+            maps[i], pooled[i - a], ok[i - a] = mp[k].astype(np.float16), pool[k], True
         batch.clear()
 
     t = time.time()
-    for i, rec in enumerate(recs):
-        image = load_image(rec.full_path.read_bytes(), name=str(rec.full_path))
+    for i in range(a, b):
+        rec = recs[i]
+        try:
+            image = load_image(rec.full_path.read_bytes(), name=str(rec.full_path))
+        except Exception as e:  # noqa: BLE001  (a screen: report and go on)
+            print(f"{rec.full_path}: {e}")
+            continue
         faces = pipe.faces(image)
         if faces:
             batch.append((i, pipe.chip(image, faces[0], 224, 0.2, [])))
@@ -71,9 +90,10 @@ def extract(manifest: str, work: Path) -> None:
     if batch:
         flush()
     maps.flush()
-    np.save(work / "pooled.npy", pooled)
-    np.save(work / "ok.npy", ok)
-    print(f"{ok.sum()} of {len(recs)} faces in {time.time() - t:.0f} s → {work / 'map.npy'}")
+    tag = "" if (a, b) == (0, len(recs)) else f"-{a}-{b}"
+    np.save(work / f"pooled{tag}.npy", pooled)
+    np.save(work / f"ok{tag}.npy", ok)
+    print(f"rows {a}:{b}: {ok.sum()} of {b - a} faces in {time.time() - t:.0f} s → {path}")
 
 
 def train(manifest: str, work: Path, mode: str, fold: int, epochs: int, extra: str = "") -> None:
@@ -81,10 +101,16 @@ def train(manifest: str, work: Path, mode: str, fold: int, epochs: int, extra: s
 
     from agegender.features.cache import FeatureSet
     from agegender.manifest import read
+    from agegender.models.faceres_tail import MAP_DIM, tail
     from agegender.splits import stratified_kfold
+    from agegender.training import shuffled_batches
 
     recs = read(manifest).records
     ok, maps = np.load(work / "ok.npy"), np.load(work / "map.npy", mmap_mode="r")
+
+    def flat(r: np.ndarray) -> np.ndarray:
+        return np.asarray(maps[r], np.float32).reshape(len(r), MAP_DIM)
+
     ext = np.zeros((len(recs), 0), np.float32)
     for path in filter(None, extra.split(",")):
         fs = FeatureSet.load(path)
@@ -96,67 +122,157 @@ def train(manifest: str, work: Path, mode: str, fold: int, epochs: int, extra: s
     y_age = np.array([-1 if r.age_group is None else r.age_group for r in recs])
     y_gender = np.array([r.gender for r in recs])
     tr, va, te = (np.array([i for i in s if ok[i]]) for s in (sp.train, sp.val, sp.test))
-    x_train = np.asarray(maps[tr])
     mu, sd = ext[tr].mean(0), ext[tr].std(0) + 1e-6
     ext = (ext - mu) / sd
-    inp, inp_extra = keras.Input((7, 7, 1024)), keras.Input((ext.shape[1],))
-    conv = keras.layers.Conv2D(1024, 1, name="pw13", trainable=mode == "tuned")
-    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU(max_value=6.0)(conv(inp)))
+    inp, inp_extra = keras.Input((MAP_DIM,)), keras.Input((ext.shape[1],))
+    pooled = tail(inp, trainable=mode == "tuned")  # faceres-deep's own weights
     joined = keras.layers.Concatenate()([pooled, inp_extra]) if ext.shape[1] else pooled
     h = keras.layers.Dense(512, activation="relu")(keras.layers.Dropout(0.2)(joined))
     h = keras.layers.Dropout(0.5)(h)
-    model = keras.Model([inp, inp_extra], [keras.layers.Dense(8, activation="softmax", name="age")(h),
-                              keras.layers.Dense(2, activation="softmax", name="gender")(h)])
-    w = np.load(work / "pw13_w.npy").reshape(1024, 1024)
-    conv.set_weights([w.T.reshape(1, 1, 1024, 1024), np.load(work / "pw13_b.npy").reshape(-1)])
-    check = keras.Model(inp, pooled).predict(np.asarray(maps[tr[:8]], np.float32), verbose=0)
+    model = keras.Model([inp, inp_extra], {"age": keras.layers.Dense(8, activation="softmax", name="age")(h),
+                                           "gender": keras.layers.Dense(2, activation="softmax", name="gender")(h)})
+    check = keras.Model(inp, pooled).predict(flat(tr[:8]), verbose=0)
     print(f"pooled vs faceres-deep's own: max difference {np.abs(check - np.load(work / 'pooled.npy')[tr[:8]]).max():.1e}")
 
-    class Batches(keras.utils.PyDataset):
-        def __init__(self) -> None:
-            super().__init__()
-            self.rng = np.random.default_rng(fold)
-            self.on_epoch_end()
-
-        def on_epoch_end(self) -> None:
-            self.order = self.rng.permutation(len(tr))
-
-        def __len__(self) -> int:
-            return int(np.ceil(len(tr) / 128))
-
-        def __getitem__(self, k: int):
-            j = self.order[k * 128:(k + 1) * 128]
-            a, g = y_age[tr[j]], y_gender[tr[j]]
-            return ((x_train[j].astype(np.float32), ext[tr[j]]),
-                    (keras.utils.to_categorical(np.maximum(a, 0), 8), keras.utils.to_categorical(g, 2)),
-                    ((a >= 0).astype("float32"), np.ones(len(j), "float32")))  # gap ages: gender only
-
-    schedule = keras.optimizers.schedules.CosineDecay(1e-4, len(Batches()) * epochs)
-    model.compile(keras.optimizers.AdamW(schedule, weight_decay=1e-2), loss=["categorical_crossentropy"] * 2)
+    y = {"age": keras.utils.to_categorical(np.maximum(y_age[tr], 0), 8), "gender": keras.utils.to_categorical(y_gender[tr], 2)}
+    w = {"age": (y_age[tr] >= 0).astype("float32"), "gender": np.ones(len(tr), "float32")}  # gap ages: gender only
+    batches = shuffled_batches(lambda r: (flat(r), ext[r]), tr, y, w, 128, fold)
+    schedule = keras.optimizers.schedules.CosineDecay(1e-4, len(batches) * epochs)
+    model.compile(keras.optimizers.AdamW(schedule, weight_decay=1e-2), loss={"age": "categorical_crossentropy", "gender": "categorical_crossentropy"})
     t = time.time()
-    model.fit(Batches(), epochs=epochs, verbose=0)
+    model.fit(batches, epochs=epochs, verbose=0)
     seconds = time.time() - t
     for name, idx in (("val", va), ("test", te)):
-        pa, pg = model.predict([np.asarray(maps[idx], np.float32), ext[idx]], batch_size=256, verbose=0)
+        out = model.predict([flat(idx), ext[idx]], batch_size=256, verbose=0)
+        pa, pg = np.asarray(out["age"]), np.asarray(out["gender"])
         aged = y_age[idx] >= 0
         print(f"{mode}{' + extra' if ext.shape[1] else ''} fold {fold} {name} ({len(idx)}): gender {100 * (pg.argmax(1) == y_gender[idx]).mean():.2f} "
               f"exact {100 * (pa.argmax(1) == y_age[idx])[aged].mean():.2f} "
               f"1-off {100 * (np.abs(pa.argmax(1) - y_age[idx]) <= 1)[aged].mean():.2f}  (trained {seconds:.0f} s)")
 
 
+def default(manifest: str, features: str, work: Path, fold: int, out: Path, with_map: bool, config: str) -> None:
+    """The default model's network and training (``config``, as ``agegender benchmark`` runs a fold), with
+    faceres-deep's last block fine-tuned beside dlib's stage on the cached maps (``with_map``) or without
+    it (the same data path, for a like-for-like baseline). Prints gender / exact / 1-off / joint /
+    coverage on the fold's test faces, on their phone-like copies and on their ``retina5`` views."""
+    import json
+
+    import keras
+
+    from agegender import evaluation, trainset
+    from agegender.config import load as load_config
+    from agegender.models import build_model
+    from agegender.models.faceres_tail import MAP_DIM
+    from agegender.splits import copies_of
+    from agegender.training import (
+        _optimizer,
+        _trunk_columns,
+        calibrate,
+        choose_thresholds,
+        fuse_years,
+        shuffled_batches,
+        targets,
+    )
+
+    cfg = load_config(config)
+    data = trainset.load(manifest, features)
+    from agegender.manifest import read
+
+    row_of = {r.key: i for i, r in enumerate(read(manifest).records)}
+    maps = np.load(work / "map.npy", mmap_mode="r")
+    ok = np.zeros(len(maps), bool)
+    for part in sorted(work.glob("ok-*.npy")):
+        a, b = (int(v) for v in part.stem.split("-")[1:])
+        ok[a:b] = np.load(part)
+    mrow = np.array([row_of[r.key] for r in data.records])
+    has = ok[mrow]
+    sp = trainset.make_split(data, "utkface-a8", fold, val_fraction=cfg.data.val_fraction, seed=cfg.data.seed)
+    tr, va, te = (np.array([i for i in s if has[i]], dtype=np.int64) for s in (sp.train, sp.val, sp.test))
+    print(f"fold {fold}: train {len(tr)} (of {len(sp.train)}), val {len(va)} (of {len(sp.val)}), test {len(te)} (of {len(sp.test)})")
+    X = data.X
+    trunk = _trunk_columns(cfg, data)
+    mean, var = X[tr].mean(0), np.maximum(X[tr].var(0), 1e-6)
+    mean[:trunk], var[:trunk] = 0.0, 1.0
+    extra = MAP_DIM if with_map else 0
+    if with_map:
+        mean, var = np.concatenate([mean, np.zeros(MAP_DIM, np.float32)]), np.concatenate([var, np.ones(MAP_DIM, np.float32)])
+
+    def rows(idx: np.ndarray) -> np.ndarray:
+        if not with_map:
+            return X[idx]
+        order = np.argsort(mrow[idx])  # memmap reads in file order
+        m = np.empty((len(idx), MAP_DIM), np.float32)
+        m[order] = np.asarray(maps[mrow[idx][order]], np.float32).reshape(len(idx), MAP_DIM)
+        return np.concatenate([X[idx], m], axis=1)
+
+    keras.utils.set_random_seed(cfg.data.seed)
+    y_tr, w_tr = targets(cfg, data.train_age_labels(tr, cfg.data.gap_ages), data.y_gender[tr], data.age_years[tr])
+    model = build_model(cfg, X.shape[1] + extra, mean, var, trunk, faceres_map=with_map)
+    bs = cfg.train.batch_size
+
+    batches = shuffled_batches(rows, tr, y_tr, w_tr, bs, cfg.data.seed + fold)
+    steps = len(batches)
+    loss_weights = {"age": 1.0, "gender": cfg.train.gender_loss_weight} | ({"years": cfg.train.years_loss_weight} if "years" in y_tr else {})
+    model.compile(optimizer=_optimizer(cfg, steps), loss={k: cfg.train.loss for k in y_tr}, loss_weights=loss_weights,
+                  weighted_metrics={k: ["accuracy"] for k in ("age", "gender")})
+    Xva = rows(va)
+    y_va, w_va = targets(cfg, data.y_age[va], data.y_gender[va], data.age_years[va])
+    t = time.time()
+    hist = model.fit(batches, validation_data=(Xva, y_va, w_va), epochs=cfg.train.epochs, verbose=2,
+                     callbacks=[keras.callbacks.EarlyStopping(patience=cfg.train.early_stopping, restore_best_weights=True)])
+    seconds = time.time() - t
+    model, fused = fuse_years(model, Xva, data.y_age[va])
+    model, calib = calibrate(model, Xva, data.y_age[va], data.y_gender[va])
+    out_v = model.predict(Xva, batch_size=256, verbose=0)
+    thr = choose_thresholds(cfg, np.asarray(out_v["age"]), np.asarray(out_v["gender"]), data.y_age[va], data.y_gender[va])
+    test_keys = {data.records[i].key for i in te}
+    views = np.array([i for i in copies_of(data.records, test_keys, np.arange(len(data.records))) if has[i]
+                      and data.records[i].source.endswith("-view-aug")], dtype=np.int64)
+    phone = np.array([i for i in copies_of(data.records, test_keys, np.arange(len(data.records)), phone_only=True) if has[i]],
+                     dtype=np.int64)
+    report = {"fold": fold, "with_map": with_map, "train_seconds": round(seconds, 1), "epochs": len(hist.history["loss"]),
+              "fusion": fused, "calibration": calib, "thresholds": [thr.age, thr.gender]}
+    out.mkdir(parents=True, exist_ok=True)
+    for name, idx in (("crops", te), ("phone-like copies", phone), ("retina5 views", views)):
+        pa, pg = [], []
+        for k in range(0, len(idx), 512):
+            o = model.predict(rows(idx[k:k + 512]), batch_size=256, verbose=0)
+            pa.append(np.asarray(o["age"], np.float64))
+            pg.append(np.asarray(o["gender"], np.float64))
+        sc = evaluation.score(np.concatenate(pa), np.concatenate(pg), data.y_age[idx], data.y_gender[idx], thr)
+        report[name] = {"n": len(idx), "gender": sc.gender, "exact": sc.age_exact, "one_off": sc.age_1off, "joint": sc.joint,
+                        "coverage": sc.coverage, "covered_joint": sc.covered_joint}
+        print(f"{'map' if with_map else 'base'} fold {fold} {name} ({len(idx)}): gender {100 * sc.gender:.2f} exact "
+              f"{100 * sc.age_exact:.2f} 1-off {100 * sc.age_1off:.2f} joint {100 * sc.joint:.2f} coverage "
+              f"{100 * sc.coverage:.1f} % ({seconds:.0f} s, {report['epochs']} epochs)", flush=True)
+    (out / f"fold_{fold}-{'map' if with_map else 'base'}.json").write_text(json.dumps(report, indent=1))
+    model.save(out / f"fold_{fold}-{'map' if with_map else 'base'}.keras")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["extract", "train"])
+    ap.add_argument("step", choices=["extract", "train", "default"])
     ap.add_argument("manifest", help="utk.csv (agegender data utkface)")
     ap.add_argument("--work", type=Path, required=True, help="folder for the cached maps")
     ap.add_argument("--mode", choices=["frozen", "tuned"], default="tuned")
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--extra", default="", help="comma-separated frozen feature files of the manifest to join")
+    ap.add_argument("--detector", default="aligned", help="extract: the face detector (as `agegender features`)")
+    ap.add_argument("--landmarks", default="dlib", help="extract: dlib or retina5 alignment")
+    ap.add_argument("--rows", default=":", help="extract: the manifest rows a:b to do (default all)")
+    ap.add_argument("--threads", type=int, default=2, help="extract: onnxruntime threads")
+    ap.add_argument("--features", default="", help="default: the default model's feature files of the manifest")
+    ap.add_argument("--config", default="configs/dlibtail.toml", help="default: the model's config")
+    ap.add_argument("--out", type=Path, default=Path("frtail-default"), help="default: where the reports go")
+    ap.add_argument("--no-map", action="store_true", help="default: without the block (the baseline, same data path)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.step == "extract":
-        extract(args.manifest, args.work)
+        extract(args.manifest, args.work, args.detector, args.landmarks, args.rows, args.threads)
+    elif args.step == "default":
+        default(args.manifest, args.features, args.work, args.fold, args.out, not args.no_map, args.config)
     else:
         train(args.manifest, args.work, args.mode, args.fold, args.epochs, args.extra)
 

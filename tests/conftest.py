@@ -71,3 +71,23 @@ def utk_named_faces(tmp_path_factory, astronaut):
         crop = Image.fromarray(astronaut[y:y + s, x:x + s]).resize((200, 200))
         crop.save(d / f"{ages[i % 8]}_{i % 2}_0_20170101{i:09d}.jpg.chip.jpg", quality=90)
     return d
+
+
+@pytest.fixture(scope="session")
+def faceresmap_run(tmp_path_factory, utk_named_faces):
+    """A dlibtail model that fine-tunes faceres-deep's last block too (dlibtrunk + faceresmap, with views),
+    trained one epoch on the 40 named faces and exported to ONNX: ``DIR/run`` (features in ``DIR``)."""
+    from agegender.cli import main
+
+    d = tmp_path_factory.mktemp("maptail")
+    assert main(["data", "utkface", str(utk_named_faces), "--out", str(d / "m.csv")]) == 0
+    for ex in ("dlibtrunk", "faceresmap"):
+        assert main(["features", str(d / "m.csv"), "--extractor", ex, "--out", str(d / f"{ex}.npz"), "--quiet"]) == 0
+        assert main(["features", str(d / "m.csv"), "--extractor", ex, "--detector", "retinaface", "--landmarks", "retina5",
+                     "--out", str(d / f"{ex}-r5.npz"), "--quiet"]) == 0
+    assert main(["train", "configs/dlibtail.toml", "--manifest", str(d / "m.csv"), "--features",
+                 f"{d / 'dlibtrunk.npz'},{d / 'faceresmap.npz'}", "--views", f"{d / 'dlibtrunk-r5.npz'},{d / 'faceresmap-r5.npz'}",
+                 "--set", "data.protocol=\"all\"", "--set", "data.val_fraction=0.25",
+                 "--set", "train.epochs=1", "--set", "model.hidden=[16]", "--out", str(d / "run"), "--quiet"]) == 0
+    assert main(["export", str(d / "run"), "--format", "onnx"]) == 0
+    return d

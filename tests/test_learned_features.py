@@ -43,6 +43,57 @@ def test_the_keras_tail_reproduces_dlibs_own_network():
     assert np.abs(got - pooled).max() < 1e-4 * max(1.0, np.abs(pooled).max())
 
 
+
+def test_the_keras_faceres_block_reproduces_faceres_deeps_own_network(astronaut):
+    """Before training, faceres-deep's last block as Keras layers gives what the shipped network gives
+    (its 1,024 pooled activations) from the map before that block — on a real face."""
+    import keras
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from agegender.faces import FacePipeline
+    from agegender.features.faceres import INPUT, OUTPUTS, FaceResDeep, model_file
+    from agegender.models.faceres_tail import MAP_DIM, MAP_OUTPUT, tail
+
+    m = onnx.load(str(model_file()))
+    m.graph.output.append(helper.make_tensor_value_info(MAP_OUTPUT, TensorProto.FLOAT, None))
+    pipe = FacePipeline("retinaface", landmarks="retina5")
+    chip = pipe.chip(astronaut, pipe.faces(astronaut)[0], 224, 0.2, [])
+    chips = FaceResDeep.prepare(np.stack([chip, chip[:, ::-1]]))
+    pooled, fmap = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        [OUTPUTS[0], MAP_OUTPUT], {INPUT: chips})
+    assert fmap.shape == (2, 1024, 7, 7)  # the ONNX graph is NCHW; the block reads (row, column, channel)
+    inp = keras.Input((MAP_DIM,))
+    got = keras.Model(inp, tail(inp)).predict(fmap.transpose(0, 2, 3, 1).reshape(2, -1), verbose=0)
+    assert np.abs(got - pooled).max() < 1e-3 and np.abs(pooled).max() > 0.5
+    assert np.abs(got[0] - got[1]).max() > 1e-2  # two different inputs: not a constant
+
+
+def test_a_dlibtail_model_can_fine_tune_faceres_deeps_block_beside_dlibs(tmp_path):
+    """``faceres_map``: the last 50,176 columns feed faceres-deep's block; it trains (its weights move)."""
+    import keras
+
+    from agegender.config import load
+    from agegender.models import build_model
+    from agegender.models.dlibtail import TRUNK_DIM
+    from agegender.models.faceres_tail import MAP_DIM, block_weights
+
+    cfg = load("configs/dlibtail.toml")
+    rng = np.random.default_rng(0)
+    dim = TRUNK_DIM + 10 + MAP_DIM
+    model = build_model(cfg, dim, np.zeros(dim), np.ones(dim), TRUNK_DIM, faceres_map=True)
+    names = {lay.name for lay in model.layers}
+    assert {"faceres_map", "faceres_tail_pw13", "other", "trunk"} <= names
+    other = model.get_layer("other")
+    assert (other.start, other.stop) == (TRUNK_DIM, TRUNK_DIM + 10)
+    X = np.abs(rng.normal(size=(64, dim))).astype(np.float32)
+    y = {"age": np.eye(8)[rng.integers(0, 8, 64)], "gender": np.eye(2)[rng.integers(0, 2, 64)],
+         "years": np.full((64, 101), 1 / 101)}
+    model.compile(keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model.fit(X, y, epochs=1, batch_size=32, verbose=0)
+    assert np.abs(model.get_layer("faceres_tail_pw13").get_weights()[0] - block_weights()[0]).max() > 1e-5
+
 def test_augmented_copies_are_deterministic_and_keep_labels(tmp_path, astronaut):
     Image.fromarray(astronaut).save(tmp_path / "a.jpg")
     rec = Record(path="a.jpg", root=str(tmp_path), source="utkface", key="a.jpg", age_group=4, gender=1, age_years=30.0,
@@ -287,3 +338,72 @@ def test_one_joint_threshold_from_a_target_accuracy():
     assert (t.age, t.gender) == (0.5, 0.5) and 0.6 < t.joint < 0.9
     assert ((ya[kept] == 0) & (yg[kept] == 0)).mean() >= 0.8 and 0.2 < kept.mean() < 0.9
     assert joint_threshold_for_accuracy(a, g, ya, yg, 0.999) is None  # not reachable
+
+
+def test_a_feature_matrix_gathers_rows_of_large_blocks_as_float32():
+    """Large features (float16 blocks) stay as stored; rows come back as the float32 a joined array gives."""
+    from agegender.feature_matrix import FeatureMatrix, join_columns, join_rows
+
+    rng = np.random.default_rng(0)
+    a32, a16 = rng.normal(size=(5, 3)).astype(np.float32), rng.uniform(0, 6, (5, 4)).astype(np.float16)
+    b32, b16 = rng.normal(size=(3, 3)).astype(np.float32), rng.uniform(0, 6, (3, 4)).astype(np.float16)
+    assert isinstance(join_columns([a32, a32]), np.ndarray)  # small features: one array, as before
+    X = join_rows(join_columns([a32, a16]), join_columns([b32, b16]))
+    assert isinstance(X, FeatureMatrix) and X.shape == (8, 7) and len(X) == 8
+    full = np.concatenate([np.concatenate([a32, a16], 1), np.concatenate([b32, b16], 1)]).astype(np.float32)
+    rows = np.array([7, 0, 5, 2, 5])
+    assert np.array_equal(X[rows], full[rows]) and X[rows].dtype == np.float32
+    assert np.array_equal(X[full[:, 0] > 0], full[full[:, 0] > 0]) and np.array_equal(X[2:6], full[2:6])
+    assert np.array_equal(X[rows, 3:], full[rows, 3:]) and np.array_equal(X[6], full[6])
+    mean, var = X.mean_var(np.arange(1, 8), chunk=3)
+    assert np.allclose(mean, full[1:].mean(0), atol=1e-5) and np.allclose(var, full[1:].var(0), atol=1e-5)
+    with pytest.raises(ValueError, match="different numbers of columns"):
+        FeatureMatrix([[a32], [b16]])
+
+
+def test_faceresmap_is_cached_as_float16_and_read_back_the_same(tmp_path, astronaut):
+    """faceresmap: faceres's values then the map, from one network run; the cache keeps them as float16."""
+    import sqlite3
+
+    from agegender.faces import FacePipeline
+    from agegender.features import get_extractor
+    from agegender.features.cache import compute_features
+    from agegender.manifest import Manifest, Record
+
+    Image.fromarray(astronaut).save(tmp_path / "a.png")
+    m = Manifest([Record(path="a.png", root=str(tmp_path), source="x", key="a")])
+    pipe = FacePipeline("retinaface", landmarks="retina5")
+    first = compute_features(m, get_extractor("faceresmap"), pipe, tmp_path / "c.sqlite", progress=False)
+    again = compute_features(m, get_extractor("faceresmap"), pipe, tmp_path / "c.sqlite", progress=False)
+    assert first.features.dtype == np.float16 and first.features.shape == (1, 1126 + 50176)
+    assert again.cache_hits == 1 and np.array_equal(first.features, again.features)
+    (blob,) = sqlite3.connect(tmp_path / "c.sqlite").execute("SELECT vec FROM features").fetchone()
+    assert len(blob) == 2 * (1126 + 50176)
+    plain = compute_features(m, get_extractor("faceres"), pipe, tmp_path / "c.sqlite", progress=False)
+    assert plain.features.dtype == np.float32  # the same network's first 1,126 values, to float16 precision
+    assert np.allclose(first.features[:, :1126], plain.features, rtol=2e-3, atol=2e-3)
+    fmap = first.features[0, 1126:].astype(np.float32)
+    assert fmap.min() >= 0 and fmap.max() <= 6 and fmap.std() > 0.05  # ReLU6 output, not zeros
+
+
+def test_a_model_with_faceres_deeps_block_trains_exports_and_predicts(faceresmap_run, capsys):
+    """The block trains inside the model (its weights move), travels into the ONNX export, and the
+    Predictor — which computes faceresmap itself — answers for a photo with it."""
+    from agegender import export, training
+    from agegender.cli import default_photo
+    from agegender.models.faceres_tail import block_weights
+    from agegender.predictor import Predictor
+
+    map_run = faceresmap_run
+    run = map_run / "run"
+    meta = json.loads((run / "metadata.json").read_text())
+    assert meta["preprocessing"]["extractors"] == ["dlibtrunk", "faceresmap"]
+    assert meta["preprocessing"]["input_dim"] == 8192 + 1126 + 50176
+    model, _ = training.load_run(run)
+    assert np.abs(model.get_layer("faceres_tail_pw13").get_weights()[0] - block_weights()[0]).max() > 1e-6
+    assert export.check_agreement(run)["onnx"] <= export.TOLERANCE  # exported by the fixture
+    res = Predictor.load(run).predict(default_photo())
+    assert len(res.faces) == 1 and len(res.faces[0].answer.gender_probs) == 2
+    assert main(["evaluate", str(run), "--manifest", str(map_run / "m.csv"), "--features",
+                 f"{map_run / 'dlibtrunk.npz'},{map_run / 'faceresmap.npz'}"]) == 0
+    assert "images:" in capsys.readouterr().out

@@ -66,6 +66,18 @@ def test_refuses_to_overwrite_a_finished_run(tmp_path, syn):
         training.fit(cfg, data, split, tmp_path / "r", progress=False)
 
 
+
+def test_train_seed_trains_another_model_on_the_same_split(tmp_path, syn):
+    """train.seed changes the weights' start and batch order only; the same seed gives the same model."""
+    runs = {}
+    for name, seed in (("a", "-1"), ("b", "0"), ("c", "1")):
+        cfg = _cfg(*syn, "train.epochs=2", "model.hidden=[8]", f"train.seed={seed}")
+        data = trainset.load(cfg.data.manifest, cfg.data.features)
+        split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
+        runs[name] = training.fit(cfg, data, split, tmp_path / name, progress=False).test_probs[1]
+    assert np.allclose(runs["a"], runs["b"], atol=1e-6)  # -1: data.seed (0), as before the option existed
+    assert not np.allclose(runs["a"], runs["c"], atol=1e-3)
+
 def test_folds_are_disjoint_and_cover(syn):
     data = trainset.load(syn[0], syn[1])
     tests = []

@@ -120,31 +120,28 @@ def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tm
     assert on_device["model"] == "model" and on_device["faces"][0]["age_group"] == "25-32"
 
 
-def test_each_extractor_gives_the_same_features_in_the_browser(server, browser):  # noqa: F811
+def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     """The model's input computed by device.js equals Python's (same RetinaFace alignment), extractor by
     extractor: both cut chips with the same float32 operations, but from landmarks that onnxruntime-web
     and native onnxruntime compute a hair apart, and run the networks with different kernels; each part's
     features must agree to within 1 % of that part's spread (measured on the bundled photo: dlibtrunk
-    0.4 %, agnet 0.03 %, faceres 0.008 %)."""
+    0.4 %, agnet 0.03 %, faceres 0.008 %, faceresmap 0.09 %). Returns the extractors compared."""
     import base64
 
     from agegender.cli import default_photo
+    from agegender.imaging import load_image
     from agegender.predictor import Predictor
-    from agegender.web.device import device_model_dir
 
-    browser.get(server + "/")
+    browser.get(base + "/")
     browser.set_script_timeout(180)  # the first call loads onnxruntime-web and the models
     data = base64.b64encode(default_photo().read_bytes()).decode()
     got = browser.execute_async_script(
         "const done = arguments[1]; const b = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"
         "AgeGenderDevice.faceFeatures(new Blob([b], {type: 'image/jpeg'})).then(done, (e) => done(String(e)));", data)
     assert isinstance(got, list) and len(got) == 1, got
-    from agegender.imaging import load_image
-
-    pred = Predictor.load(device_model_dir(Predictor.default()))
+    pred = Predictor.load(model_dir)
     image = load_image(default_photo())
-    faces = pred.pipeline.faces(image)
-    ref = pred.features(image, faces)[0]
+    ref = pred.features(image, pred.pipeline.faces(image))[0]
     js = np.asarray(got[0], dtype=np.float32)
     assert js.shape == ref.shape
     start = 0
@@ -154,7 +151,29 @@ def test_each_extractor_gives_the_same_features_in_the_browser(server, browser):
         spread = float(want.std()) or 1.0
         assert np.abs(part - want).max() <= 0.01 * spread + 1e-4, (ex.name, float(np.abs(part - want).max()), spread)
         assert np.corrcoef(part, want)[0, 1] > 0.999, ex.name
-    assert {"dlibtrunk", "agnet", "faceres"} <= {ex.name for ex in pred.extractors}  # the default model's three
+    return [ex.name for ex in pred.extractors]
+
+
+def test_each_extractor_gives_the_same_features_in_the_browser(server, browser):  # noqa: F811
+    from agegender.predictor import Predictor
+    from agegender.web.device import device_model_dir
+
+    names = _browser_features_match_python(server, browser, device_model_dir(Predictor.default()))
+    assert {"dlibtrunk", "agnet", "faceres"} <= set(names)  # the default model's three
+
+
+def test_faceresmap_gives_the_same_features_in_the_browser(faceresmap_run, browser):
+    """faceresmap (faceres's values and the map before its last block, reordered from the graph's NCHW)
+    computed by device.js for a model that fine-tunes that block, as the server computes it."""
+    import httpx
+
+    proc, base = start_server("--model", str(faceresmap_run / "run"))
+    try:
+        cfg = httpx.get(base + "/models/device.json").json()
+        assert cfg["model"] == "run" and cfg["faceres_net"]["file"] == "faceres-map.onnx"
+        assert _browser_features_match_python(base, browser, faceresmap_run / "run") == ["dlibtrunk", "faceresmap"]
+    finally:
+        stop_server(proc)
 
 
 def test_the_phone_cuts_the_same_chip_bytes_as_the_server(server, browser, astronaut):  # noqa: F811

@@ -97,6 +97,8 @@ class TrainConfig:
     target_gender_accuracy: float = 0.0  # … or, when > 0, the lowest gender threshold reaching this accuracy on
     target_age_accuracy: float = 0.0     # the answered validation faces (likewise for age)
     verbose: int = 0
+    seed: int = -1                 # the weights' start and the batch order (-1: data.seed, which also makes the split):
+                                   # another seed trains another model on the same split (ensembles, seed spread)
 
 
 @dataclass

@@ -19,6 +19,8 @@ import numpy as np
 
 from agegender import __version__, evaluation, labels
 from agegender.config import Config
+from agegender.feature_matrix import FeatureMatrix
+from agegender.feature_matrix import batches as feature_batches
 from agegender.splits import Split
 from agegender.trainset import LabelledFeatures
 
@@ -121,9 +123,17 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     return y, w
 
 
-def predict_probs(model, X: np.ndarray, output: str, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def predict_all(model, X: np.ndarray | FeatureMatrix, batch_size: int = 1024) -> dict[str, np.ndarray]:
+    """Every head's output over ``X`` (a large :class:`FeatureMatrix` a chunk of rows at a time)."""
+    if not isinstance(X, FeatureMatrix):
+        return model.predict(X, batch_size=batch_size, verbose=0)
+    parts = [model.predict(x, batch_size=batch_size, verbose=0) for x in feature_batches(X)]
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]} if parts else model.predict(X[:0], verbose=0)
+
+
+def predict_probs(model, X: np.ndarray | FeatureMatrix, output: str, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """``(age_probs (n, 8), gender_probs (n, 2))``; a tuple model's numbers are rounded to one-hots."""
-    out = model.predict(X, batch_size=batch_size, verbose=0)
+    out = predict_all(model, X, batch_size)
     if output == "tuple":
         t = np.asarray(out["tuple"])
         a = np.clip(np.rint(t[:, 0]), 0, 7).astype(int)
@@ -169,21 +179,28 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(cfg.to_json() + "\n")
-    keras.utils.set_random_seed(cfg.data.seed)
+    seed = cfg.data.seed if cfg.train.seed < 0 else cfg.train.seed
+    keras.utils.set_random_seed(seed)
 
     tr, va, te = split.train, split.val, split.test
     X = data.X
     trunk = _trunk_columns(cfg, data)
+    fmap = _faceres_map(cfg, data)
     mean = var = None
     if cfg.data.standardize:
-        mean = X[tr].mean(0)
-        var = np.maximum(X[tr].var(0), 1e-6)
+        if isinstance(X, FeatureMatrix):
+            mean, var = X.mean_var(tr)
+        else:
+            mean, var = X[tr].mean(0), X[tr].var(0)
+        var = np.maximum(var, 1e-6)
         if trunk:  # dlib's trunk activations feed dlib's own layers as they are
             mean[:trunk], var[:trunk] = 0.0, 1.0
+        if fmap:  # so does faceres-deep's map
+            mean[-fmap:], var[-fmap:] = 0.0, 1.0
     race = None if data.race is None else data.race
     y_tr, w_tr = targets(cfg, data.train_age_labels(tr, cfg.data.gap_ages), data.y_gender[tr], data.age_years[tr],
                          None if race is None else race[tr])
-    model = build(cfg, X.shape[1], mean, var, trunk)
+    model = build(cfg, X.shape[1], mean, var, trunk, bool(fmap))
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
     loss_weights = ({"age": 1.0, "gender": cfg.train.gender_loss_weight} | ({"years": cfg.train.years_loss_weight}
@@ -216,8 +233,12 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
             callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.train.early_stopping, restore_best_weights=True))
     t0 = time.perf_counter()
     try:
-        model.fit(X[tr], y_tr, sample_weight=w_tr, validation_data=validation, epochs=cfg.train.epochs,
-                  batch_size=cfg.train.batch_size, callbacks=callbacks, verbose=2 if progress else 0, shuffle=True)
+        if isinstance(X, FeatureMatrix):  # too large to copy whole: gathered a batch at a time
+            model.fit(shuffled_batches(X.__getitem__, tr, y_tr, w_tr, cfg.train.batch_size, seed), validation_data=validation,
+                      epochs=cfg.train.epochs, callbacks=callbacks, verbose=2 if progress else 0)
+        else:
+            model.fit(X[tr], y_tr, sample_weight=w_tr, validation_data=validation, epochs=cfg.train.epochs,
+                      batch_size=cfg.train.batch_size, callbacks=callbacks, verbose=2 if progress else 0, shuffle=True)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         if resume and (run_dir / "backup").is_dir() and _restore_failed(e):
             raise ResumeError(f"{run_dir / 'backup'}: the interrupted run's checkpoint is damaged ({str(e).splitlines()[0][:120]}); "
@@ -332,10 +353,47 @@ def _restore_failed(e: BaseException) -> bool:
     return any(w in text for w in ("h5", "hdf", "truncated", "signature", "json", "unable to", "weights", "epoch"))
 
 
-def build(cfg: Config, dim: int, mean=None, var=None, trunk_columns: int | None = None):
+def build(cfg: Config, dim: int, mean=None, var=None, trunk_columns: int | None = None, faceres_map: bool = False):
     from agegender.models import build_model
 
-    return build_model(cfg, dim, mean, var, trunk_columns)
+    return build_model(cfg, dim, mean, var, trunk_columns, faceres_map)
+
+
+def _faceres_map(cfg: Config, data: LabelledFeatures) -> int:
+    """How many trailing feature columns are faceres-deep's map (a ``dlibtail`` model fine-tunes its last
+    block on them when ``faceresmap`` is the last feature file); 0 otherwise."""
+    if cfg.model.kind != "dlibtail" or not data.extractors or data.extractors[-1].split("+")[-1] != "faceresmap":
+        return 0
+    if any("faceresmap" in name for name in data.extractors[:-1]) or "+faceresmap" in data.extractors[-1]:
+        raise ValueError("model.kind = 'dlibtail' needs faceresmap as a file of its own, the last in data.features")
+    from agegender.features.faceres import MAP_SHAPE
+
+    return int(np.prod(MAP_SHAPE))
+
+
+def shuffled_batches(gather, rows: np.ndarray, y: dict, w: dict, batch_size: int, seed: int):
+    """A Keras dataset of training batches in a new random order every epoch: ``gather(rows of a batch)``
+    gives their input (e.g. rows of a :class:`FeatureMatrix`, too large to copy whole), ``y``/``w`` the
+    targets and sample weights per head, one entry per row of ``rows``."""
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.on_epoch_end()
+
+        def on_epoch_end(self) -> None:
+            self.order = self.rng.permutation(len(rows))
+
+        def __len__(self) -> int:
+            return int(np.ceil(len(rows) / batch_size))
+
+        def __getitem__(self, k: int):
+            j = self.order[k * batch_size:(k + 1) * batch_size]
+            return gather(rows[j]), {h: v[j] for h, v in y.items()}, {h: v[j] for h, v in w.items()}
+
+    return Batches()
 
 
 def _trunk_columns(cfg: Config, data: LabelledFeatures) -> int | None:
@@ -361,7 +419,7 @@ def calibrate(model, X_val: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray)
     from agegender import calibration
     from agegender.models.layers import Temperature
 
-    out = model.predict(X_val, batch_size=1024, verbose=0)
+    out = predict_all(model, X_val)
     record = {}
     new_out = dict(model.output) if isinstance(model.output, dict) else {}
     for head, y in (("age", y_age), ("gender", y_gender)):
@@ -381,7 +439,7 @@ def fuse_years(model, X_val: np.ndarray, y_age: np.ndarray):
 
     from agegender.models.layers import FuseYears
 
-    out = model.predict(X_val, batch_size=1024, verbose=0)
+    out = predict_all(model, X_val)
     has = y_age >= 0
     if has.sum() < 10:
         return model, 1.0
@@ -416,7 +474,7 @@ def years_mae(model, X: np.ndarray, age_years: np.ndarray) -> float | None:
     known = ~np.isnan(age_years)
     if not known.any():
         return None
-    out = model.predict(X[known], batch_size=1024, verbose=0)
+    out = predict_all(model, X[known])
     mean, _ = labels.years_summary(np.asarray(out["years"], dtype=np.float64))
     return float(np.abs(mean - np.minimum(age_years[known], 100)).mean())
 

@@ -10,6 +10,7 @@ import numpy as np
 from agegender import labels, splits
 from agegender import manifest as mf
 from agegender.augment import is_copy
+from agegender.feature_matrix import FeatureMatrix, join_columns, join_rows
 from agegender.features.cache import FeatureSet
 from agegender.manifest import Record
 
@@ -20,7 +21,7 @@ MISSING = -1
 class LabelledFeatures:
     """Rows that have features; labels are indices, ``-1`` where the source has no such label."""
 
-    X: np.ndarray
+    X: np.ndarray | FeatureMatrix  # a FeatureMatrix when a feature file is stored as float16 (faceresmap)
     y_age: np.ndarray          # strict Adience group (evaluation uses only this)
     y_gender: np.ndarray
     age_years: np.ndarray      # NaN when unknown
@@ -78,7 +79,7 @@ def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path]
     copies = [replace(r, source=f"{r.source}-view-aug", key=f"{r.key}#view",
                       subject=r.subject if is_copy(r) else r.key) for r in extra.records]
     return LabelledFeatures(
-        X=np.concatenate([data.X, extra.X]),
+        X=join_rows(data.X, extra.X),
         y_age=np.concatenate([data.y_age, extra.y_age]),
         y_gender=np.concatenate([data.y_gender, extra.y_gender]),
         age_years=np.concatenate([data.age_years, extra.age_years]),
@@ -117,9 +118,12 @@ def _join(m: mf.Manifest, paths: list[str], manifest_path: str | Path) -> Labell
         common = np.intersect1d(common, fs.rows)
     blocks = []
     for fs in sets:
+        if np.array_equal(fs.rows, common):  # no copy of a large block
+            blocks.append(fs.features)
+            continue
         pos = {r: i for i, r in enumerate(fs.rows)}
         blocks.append(fs.features[[pos[r] for r in common]])
-    X = np.concatenate(blocks, axis=1).astype(np.float32) if blocks else np.zeros((0, 0), np.float32)
+    X = join_columns(blocks)
     recs = [m.records[i] for i in common]
     return LabelledFeatures(
         X=X,

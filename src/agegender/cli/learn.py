@@ -56,6 +56,8 @@ def cmd_evaluate(args) -> int:
     import numpy as np
 
     from agegender import calibration, evaluation, fairness, labels, trainset
+    from agegender.feature_matrix import FeatureMatrix
+    from agegender.feature_matrix import batches as feature_batches
 
     data = trainset.load(args.manifest, args.features, args.root)
     if (Path(args.run) / "model.keras").is_file():  # a training run
@@ -70,7 +72,10 @@ def cmd_evaluate(args) -> int:
         pred = Predictor.load(args.run)
         meta = pred.metadata
         _check_dim(args, data, meta)
-        probs = pred.distributions(data.X)
+        if isinstance(data.X, FeatureMatrix):  # large features: a chunk of rows at a time
+            probs = tuple(np.concatenate(p) for p in zip(*(pred.distributions(x) for x in feature_batches(data.X))))
+        else:
+            probs = pred.distributions(data.X)
     t = labels.Thresholds.from_metadata(meta)
     sc = evaluation.score(*probs, data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))

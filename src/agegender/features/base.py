@@ -41,6 +41,9 @@ class Concat:
         for p in parts:
             specs.extend(s for s in p.chips if s not in specs)
         self.chips = tuple(specs)
+        # float16 only if every part is stored so (the others' float32 values are kept as they are)
+        kinds = {np.dtype(getattr(p, "store_dtype", np.float32)) for p in parts}
+        self.store_dtype = kinds.pop() if len(kinds) == 1 else np.dtype(np.float32)
 
     def extract(self, chips: list[np.ndarray]) -> np.ndarray:
         by_spec = dict(zip(self.chips, chips))
@@ -50,11 +53,11 @@ class Concat:
 def _registry() -> dict[str, type]:
     from agegender.features.agnet import AgeGenderNets
     from agegender.features.dlib_embedding import DlibEmbedding, DlibTrunk
-    from agegender.features.faceres import FaceResDeep
+    from agegender.features.faceres import FaceResDeep, FaceResMap
     from agegender.features.pixels import Pixels, Pixels64
 
     return {"pixels": Pixels, "pixels64": Pixels64, "dlib128": DlibEmbedding, "dlibtrunk": DlibTrunk, "agnet": AgeGenderNets,
-            "faceres": FaceResDeep}
+            "faceres": FaceResDeep, "faceresmap": FaceResMap}
 
 
 def list_extractors() -> list[str]:

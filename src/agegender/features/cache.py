@@ -49,17 +49,18 @@ class FeatureCache:
         )
         self._db.commit()
 
-    def get(self, h: str, setting: str) -> tuple[np.ndarray | None, int, str | None] | None:
+    def get(self, h: str, setting: str, dtype=np.float32) -> tuple[np.ndarray | None, int, str | None] | None:
+        """``dtype``: how the extractor's vectors are stored (:func:`store_dtype`)."""
         row = self._db.execute("SELECT vec, faces, error FROM features WHERE hash=? AND setting=?", (h, setting)).fetchone()
         if row is None:
             return None
         vec, faces, error = row
-        return (None if vec is None else np.frombuffer(vec, dtype=np.float32).copy()), faces, error
+        return (None if vec is None else np.frombuffer(vec, dtype=dtype).copy()), faces, error
 
-    def put_many(self, rows: list[tuple[str, str, np.ndarray | None, int, str | None]]) -> None:
+    def put_many(self, rows: list[tuple[str, str, np.ndarray | None, int, str | None]], dtype=np.float32) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?)",
-            [(h, s, None if v is None else np.asarray(v, dtype=np.float32).tobytes(), n, e) for h, s, v, n, e in rows],
+            [(h, s, None if v is None else np.asarray(v, dtype=dtype).tobytes(), n, e) for h, s, v, n, e in rows],
         )
         self._db.commit()
 
@@ -74,7 +75,7 @@ class FeatureCache:
 class FeatureSet:
     """Vectors for the manifest rows that worked, and the reasons for those that did not."""
 
-    features: np.ndarray            # (n_ok, dim) float32
+    features: np.ndarray            # (n_ok, dim) float32 (float16 for extractors stored so: store_dtype)
     rows: np.ndarray                # index of each vector's record in the manifest
     extractor: str
     setting: str
@@ -106,6 +107,11 @@ class FeatureSet:
             return cls(z["features"], z["rows"], meta["extractor"], meta["setting"], keys=keys)
 
 
+def store_dtype(extractor: Extractor) -> np.dtype:
+    """float32, or what the extractor asks for (``store_dtype``: float16 for ``faceresmap``'s 51k values)."""
+    return np.dtype(getattr(extractor, "store_dtype", np.float32))
+
+
 def compute_features(
     manifest: Manifest,
     extractor: Extractor,
@@ -124,6 +130,7 @@ def compute_features(
 
         setting += f"|cutter={CUTTER}"
     cache = FeatureCache(cache_path)
+    dtype = store_dtype(extractor)
     vectors: dict[int, np.ndarray] = {}
     failed: dict[int, str] = {}
     pending: list[tuple[int, str, list[np.ndarray], int]] = []
@@ -135,9 +142,10 @@ def compute_features(
             return
         stacks = [np.stack([p[2][j] for p in pending]) for j in range(len(extractor.chips))]
         out = extractor.extract(stacks)
-        cache.put_many([(h, setting, out[k], n, None) for k, (_, h, _, n) in enumerate(pending)])
+        out = out.astype(dtype, copy=False)
+        cache.put_many([(h, setting, out[k], n, None) for k, (_, h, _, n) in enumerate(pending)], dtype)
         for k, (i, *_rest) in enumerate(pending):
-            vectors[i] = out[k]
+            vectors[i] = out[k].copy()  # not a view: the batch would stay in memory
         computed += len(pending)
         pending.clear()
         batches += 1
@@ -154,7 +162,7 @@ def compute_features(
                 failed[i] = f"{path}: cannot read ({e.strerror or e})"
                 continue
             h = content_hash(data)
-            hit = cache.get(h, setting)
+            hit = cache.get(h, setting, dtype)
             if hit is not None:
                 hits += 1
                 vec, _, err = hit
@@ -185,7 +193,9 @@ def compute_features(
     finally:
         cache.close()
     rows = np.array(sorted(vectors), dtype=np.int64)
-    feats = np.stack([vectors[i] for i in rows]).astype(np.float32) if len(rows) else np.zeros((0, extractor.dim), np.float32)
+    feats = np.empty((len(rows), extractor.dim), dtype)
+    for k, i in enumerate(rows):  # one vector at a time: large features never sit in memory twice
+        feats[k] = vectors.pop(i)
     return FeatureSet(feats, rows, extractor.name, setting, failed, hits, computed, failed_now)
 
 

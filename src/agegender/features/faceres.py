@@ -15,6 +15,7 @@ activations, the gender logit log(p_male / p_female), the expected age in years 
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,11 @@ POOLED = 1024
 AGES = 100
 FIRST_AGE = 1  # class i is age i + 1 (min_age = 1 in the authors' code)
 EPS = 1e-7
+#: The input of faceres-deep's last block (after its last depthwise convolution, ReLU6: values 0–6), NCHW
+#: in the graph, and that block's folded (convolution + batch norm) weights: ``models/faceres_tail.py``.
+MAP_OUTPUT = "conv_dw_13_relu/clip_by_value:0"
+MAP_SHAPE = (7, 7, 1024)  # as the models read it: row, column, channel
+BLOCK_WEIGHTS = ("conv_pw_13/convolution/merged_input:0__fp16", "conv_pw_13_bn/batchnorm_1/sub:0__fp16")
 #: Faces per network call: on one core its cost per face grows with the batch (7.0 ms at 1–2 faces,
 #: 8.4 ms at 8, 9.7 ms at 32; its activations outgrow the caches), so batches are cut small.
 CHUNK = 2
@@ -47,21 +53,67 @@ class FaceResDeep:
     def __init__(self, threads: int = 1):
         from agegender.resources import onnx_session
 
-        self._session = onnx_session(model_file(), threads)
+        self._session = onnx_session(self.network(), threads)
+
+    @staticmethod
+    def network() -> Path | bytes:
+        """The ONNX network this extractor runs (a file, or a graph built from it)."""
+        return model_file()
 
     @staticmethod
     def prepare(chips: np.ndarray) -> np.ndarray:
         """``(N, 224, 224, 3)`` uint8 RGB chips → the network's input (BGR minus the means, NHWC)."""
         return np.ascontiguousarray(chips[..., ::-1].astype(np.float32) - np.asarray(MEAN_BGR, dtype=np.float32))
 
-    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
-        if len(chips[0]) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._session.run(list(OUTPUTS), {INPUT: self.prepare(chips[0][i:i + CHUNK])})
-                 for i in range(0, len(chips[0]), CHUNK)]
-        pooled, p_male, ages = (np.concatenate(p) for p in zip(*parts))
+    def _run(self, chips: np.ndarray, outputs: list[str]) -> list[np.ndarray]:
+        parts = [self._session.run(outputs, {INPUT: self.prepare(chips[i:i + CHUNK])}) for i in range(0, len(chips), CHUNK)]
+        return [np.concatenate(p) for p in zip(*parts)]
+
+    @staticmethod
+    def values(pooled: np.ndarray, p_male: np.ndarray, ages: np.ndarray) -> np.ndarray:
+        """The network's three outputs → this extractor's 1,126 values."""
         p_male = np.clip(p_male[:, :1].astype(np.float64), EPS, 1 - EPS)
         logit = np.log(p_male) - np.log1p(-p_male)
         ages = ages.astype(np.float64)
         expected = ages @ (np.arange(AGES, dtype=np.float64) + FIRST_AGE)
         return np.concatenate([pooled, logit, expected[:, None], np.log(ages + EPS)], axis=1).astype(np.float32)
+
+    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
+        if len(chips[0]) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.values(*self._run(chips[0], list(OUTPUTS)))
+
+
+@cache
+def with_map_output() -> bytes:
+    """faceres-deep with the input of its last block (:data:`~agegender.models.faceres_tail.MAP_OUTPUT`) as a
+    fourth output, for models that fine-tune that block (the browser runs this graph too)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    m = onnx.load(str(model_file()))
+    m.graph.output.append(helper.make_tensor_value_info(MAP_OUTPUT, TensorProto.FLOAT, ["N", 1024, 7, 7]))
+    return m.SerializeToString()
+
+
+class FaceResMap(FaceResDeep):
+    """``faceresmap``: the ``faceres`` values followed by the 7×7×1024 map before faceres-deep's last block
+    (row, column, channel order), from one run of the network — for models that fine-tune that block
+    (``models/faceres_tail.py``). 51,302 values per face, so the cache keeps them as float16 (the map is
+    ReLU6 output, 0–6: float16 keeps it to ~0.003)."""
+
+    name = "faceresmap"
+    version = "1"
+    dim = FaceResDeep.dim + MAP_SHAPE[0] * MAP_SHAPE[1] * MAP_SHAPE[2]
+    store_dtype = np.float16
+
+    @staticmethod
+    def network() -> Path | bytes:
+        return with_map_output()
+
+    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
+        if len(chips[0]) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        pooled, p_male, ages, fmap = self._run(chips[0], [*OUTPUTS, MAP_OUTPUT])
+        fmap = fmap.transpose(0, 2, 3, 1).reshape(len(fmap), -1)  # NCHW → (row, column, channel)
+        return np.concatenate([self.values(pooled, p_male, ages), fmap.astype(np.float32)], axis=1)

@@ -59,7 +59,8 @@ def _dense_stack(cfg: Config, x):
     return x
 
 
-def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_columns: int | None = None):
+def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_columns: int | None = None,
+                faceres_map: bool = False):
     """``head``/``fcn``: dense layers on a feature vector; ``cnn``: a compact CNN on the pixel chip
     (``input_dim`` = image_size² × 3, reshaped inside the model so every family takes the same input).
 
@@ -69,6 +70,9 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
     ``dlibtail``: the first ``trunk_columns`` features are dlib's trunk activations (the ``dlibtrunk``
     extractor); dlib's last stage runs on them (fine-tuned unless ``model.tune_tail`` is false), its
     pooled 256 values join the remaining (standardised) features, and the dense stack follows.
+    ``faceres_map``: the last 50,176 features are faceres-deep's 7×7×1024 map before its last block,
+    which runs on them fine-tuned (``models/faceres_tail.py``) beside dlib's stage (a screen so far:
+    ``scripts/faceres_tail_study.py default``).
     """
     import keras
 
@@ -107,14 +111,23 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
 
         if trunk_columns != TRUNK_DIM:
             raise ValueError(f"model.kind = 'dlibtail' needs the dlibtrunk features ({TRUNK_DIM} values) first in data.features")
-        trunk = Columns(0, TRUNK_DIM, name="trunk")(x)
-        if cfg.model.trunk_dropout > 0:
-            trunk = keras.layers.Dropout(cfg.model.trunk_dropout, name="trunk_dropout")(trunk)
+        def dropped(t, name: str):
+            return keras.layers.Dropout(cfg.model.trunk_dropout, name=name)(t) if cfg.model.trunk_dropout > 0 else t
+
+        trunk = dropped(Columns(0, TRUNK_DIM, name="trunk")(x), "trunk_dropout")
         pooled = tail(trunk, dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail)
-        pooled = keras.layers.LayerNormalization(name="pooled_norm")(pooled)
-        if input_dim > TRUNK_DIM:
-            pooled = keras.layers.Concatenate(name="with_other_features")([pooled, Columns(TRUNK_DIM, input_dim, name="other")(x)])
-        x = _dense_stack(cfg, pooled)
+        parts = [keras.layers.LayerNormalization(name="pooled_norm")(pooled)]
+        end = input_dim
+        if faceres_map:
+            from agegender.models import faceres_tail
+
+            end = input_dim - faceres_tail.MAP_DIM
+            fmap = dropped(Columns(end, input_dim, name="faceres_map")(x), "faceres_map_dropout")
+            parts.append(keras.layers.LayerNormalization(name="faceres_pooled_norm")(
+                faceres_tail.tail(fmap, trainable=cfg.model.tune_tail)))
+        if end > TRUNK_DIM:
+            parts.append(Columns(TRUNK_DIM, end, name="other")(x))
+        x = _dense_stack(cfg, keras.layers.Concatenate(name="with_other_features")(parts) if len(parts) > 1 else parts[0])
     else:
         raise ValueError(f"unknown model.kind {cfg.model.kind!r}")
     return keras.Model(inp, _outputs(cfg, x), name=f"agegender_{cfg.model.kind}")

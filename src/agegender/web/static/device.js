@@ -16,7 +16,7 @@ const AgeGenderDevice = (() => {
       const cfg = await (await fetch("/models/device.json")).json();
       const open = (file) => ort.InferenceSession.create(`/models/${file}`, { executionProviders: ["wasm"] });
       const dlibNames = cfg.extractors.filter((name) => name in cfg.dlib_nets);
-      const faceresFile = cfg.extractors.includes("faceres") ? [cfg.faceres_net.file] : [];
+      const faceresFile = cfg.extractors.some((name) => name.startsWith("faceres")) ? [cfg.faceres_net.file] : [];
       const [det, age, gender, head, ...more] = await Promise.all(
         [cfg.detector.file, cfg.age_net.file, cfg.gender_net.file, cfg.head.file, ...faceresFile].map(open)
           .concat(dlibNames.map((name) => open(cfg.dlib_nets[name].file))));
@@ -255,8 +255,9 @@ const AgeGenderDevice = (() => {
   }
 
   // features/faceres.py: faceres-deep on 224 px chips, BGR minus the ImageNet means, NHWC → the pooled
-  // activations, the gender logit, the expected age and the log age probabilities
-  async function faceres(units, pyramid, cfg, sessions) {
+  // activations, the gender logit, the expected age and the log age probabilities; withMap (faceresmap):
+  // then the map before its last block, from the graph's NCHW to (row, column, channel) as FaceResMap does
+  async function faceres(units, pyramid, cfg, sessions, withMap) {
     const net = cfg.faceres_net, s = net.size, n = s * s, m = net.mean_bgr, eps = net.eps;
     const x = new Float32Array(units.length * n * 3);
     units.forEach((t, f) => {
@@ -266,8 +267,13 @@ const AgeGenderDevice = (() => {
     const out = await sessions.faceres.run({ [net.input]: new ort.Tensor("float32", x, [units.length, s, s, 3]) });
     const [pooled, male, ages] = net.outputs.map((k) => out[k].data);
     const dim = pooled.length / units.length;
+    const [rows, cols, chans] = net.map_shape, cells = rows * cols, mapDim = withMap ? cells * chans : 0;
+    const fmap = withMap ? out[net.map_output].data : null;
     return units.map((_, f) => {
-      const v = new Float32Array(dim + 2 + net.ages);
+      const v = new Float32Array(dim + 2 + net.ages + mapDim);
+      for (let k = 0, o = dim + 2 + net.ages, src = f * mapDim; k < mapDim; k++) {
+        v[o + k] = fmap[src + (k % chans) * cells + Math.floor(k / chans)];
+      }
       v.set(pooled.subarray(f * dim, (f + 1) * dim));
       const pm = Math.min(1 - eps, Math.max(eps, male[f]));
       let expected = 0;
@@ -289,7 +295,8 @@ const AgeGenderDevice = (() => {
     const parts = [];
     for (const name of cfg.extractors) {
       parts.push(await (name in cfg.dlib_nets ? dlibNet(name, units, pyramid, cfg, sessions)
-        : name === "faceres" ? faceres(units, pyramid, cfg, sessions) : agnet(units, pyramid, cfg, sessions)));
+        : name.startsWith("faceres") ? faceres(units, pyramid, cfg, sessions, name === "faceresmap")
+          : agnet(units, pyramid, cfg, sessions)));
     }
     const dim = parts.reduce((n, p) => n + p[0].length, 0);
     const X = new Float32Array(faces.length * dim);

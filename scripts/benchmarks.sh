@@ -157,6 +157,16 @@ for k in 0 1 2 3 4; do for m in frozen tuned; do
   python scripts/faceres_tail_study.py train "$W/utk.csv" --work "$W/frtail" --mode $m --fold $k
   python scripts/faceres_tail_study.py train "$W/utk.csv" --work "$W/frtail" --mode $m --fold $k --extra "$W/utk-dlib128.npz,$W/utk-agnet.npz"
 done; done
+# the same block inside the default's network, fold 0 (docs/BENCHMARKS.md: no gain); then an ensemble of two seeds
+python scripts/faceres_tail_study.py extract "$W/utk+aug.csv" --work "$W/frdef" --threads 1 &
+python scripts/faceres_tail_study.py extract "$W/utk+aug.csv" --work "$W/frdef" --rows :21705 --views --detector retinaface --landmarks retina5 --threads 1
+wait
+python scripts/faceres_tail_study.py default "$W/utk+aug.csv" --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" \
+  --work "$W/frdef" --fold 0 --out "$W/frdef/runs"
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set train.seed=1 --folds 0 --out "$W/A-seed1" --quiet
+python scripts/ensemble_study.py "$W/A-r5views" "$W/A-seed1"
+# test-time flip of the default: each test face's aligned chips mirrored, as predict --flip does (docs/MODEL.md)
+python scripts/flip_study.py "$W/A-r5views" --originals "$W/utk.csv" --work "$W/flip-chips" --chips
 for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
 done

@@ -17,12 +17,13 @@ other frozen features to the head: does the gain survive beside them?
 
 ``default``: the block inside the default model's network (configs/dlibtail.toml: dlib's fine-tuned
 stage, agnet, faceres, the years head, calibration, thresholds), fold by fold, on the manifest the
-default was benchmarked on (UTKFace + phone-like copies + retina5 views, ``utk+aug+r5.csv``); the maps
-of its rows extracted as the features were (dlib-aligned crops, then the views by RetinaFace)::
+default was benchmarked on (UTKFace + phone-like copies, and each original's retina5 view); the maps
+extracted as the features were (dlib-aligned crops; the views, of the first 21,705 rows = utk.csv, by RetinaFace)::
 
-    python scripts/faceres_tail_study.py extract utk+aug+r5.csv --work FD --rows 0:65115 --threads 1 &
-    python scripts/faceres_tail_study.py extract utk+aug+r5.csv --work FD --rows 65115: --detector retinaface --landmarks retina5 --threads 1
-    python scripts/faceres_tail_study.py default utk+aug+r5.csv --features utk+aug+r5-dlibtrunk.npz,utk+aug+r5-agnet.npz,utk+aug+r5-faceres.npz \
+    python scripts/faceres_tail_study.py extract utk+aug.csv --work FD --threads 1 &
+    python scripts/faceres_tail_study.py extract utk+aug.csv --work FD --rows :21705 --views --detector retinaface --landmarks retina5 --threads 1
+    python scripts/faceres_tail_study.py default utk+aug.csv --features utk+aug-dlibtrunk.npz,utk+aug-agnet.npz,utk+aug-faceres.npz \\
+        --views utk-dlibtrunk-rf-retina5.npz,utk-agnet-rf-retina5.npz,utk-faceres-rf-retina5.npz \\
         --work FD --fold 0 --out FD/runs        # ~27 min a fold; --no-map: the same without the block
 
 (``agegender features … --extractor faceresmap`` gives the same maps inside the package's own path:
@@ -44,10 +45,12 @@ POOLED = OUTPUTS[0]  # MAP: the last block's input (after the last depthwise con
 
 
 def extract(manifest: str, work: Path, detector: str = "aligned", landmarks: str = "dlib", rows: str = ":",
-            threads: int = 2) -> None:
-    """Cache the block's input for the manifest's rows ``rows`` (``a:b``) into ``work/map.npy`` (one row per
-    manifest record, created on first use; several processes may fill different rows), with the pooled
-    output (``pooled-a-b.npy``, to check against the ``faceres`` features) and which rows have a face."""
+            threads: int = 2, views: bool = False) -> None:
+    """Cache the block's input for the manifest's rows ``rows`` (``a:b``) into ``work/map.npy`` (created on
+    first use, one row per manifest record and as many again for views; several processes may fill
+    different rows), with the pooled output (``pooled-A-B.npy``, to check against the ``faceres``
+    features) and which rows have a face (``ok-A-B.npy``; A, B: rows of map.npy). ``views``: these are the
+    rows' views (``--views`` of ``agegender benchmark``): stored after the manifest's own rows."""
     from agegender.faces import FacePipeline
     from agegender.features.faceres import INPUT, FaceResDeep, with_map_output
     from agegender.imaging import load_image
@@ -59,11 +62,12 @@ def extract(manifest: str, work: Path, detector: str = "aligned", landmarks: str
     a, b = (int(v) if v else d for v, d in zip(rows.split(":"), (0, len(recs))))
     pipe = FacePipeline(detector, landmarks=landmarks)
     path = work / "map.npy"
-    if not path.exists():
-        np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(recs), 7, 7, 1024)).flush()
+    if not path.exists():  # a sparse file: rows never written take no disk
+        np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(2 * len(recs), 7, 7, 1024)).flush()
     maps = np.load(path, mmap_mode="r+")
-    if maps.shape[0] != len(recs):
-        raise SystemExit(f"{path}: {maps.shape[0]} rows, the manifest {len(recs)}")
+    if maps.shape[0] != 2 * len(recs):
+        raise SystemExit(f"{path}: {maps.shape[0]} rows, not twice the manifest's {len(recs)}")
+    at = len(recs) if views else 0  # where row i of the manifest goes: at + i
     pooled, ok = np.zeros((b - a, 1024), np.float32), np.zeros(b - a, bool)
     batch: list[tuple[int, np.ndarray]] = []
 
@@ -71,7 +75,7 @@ def extract(manifest: str, work: Path, detector: str = "aligned", landmarks: str
         pool, mp = sess.run([POOLED, MAP], {INPUT: FaceResDeep.prepare(np.stack([c for _, c in batch]))})
         mp = np.asarray(mp).transpose(0, 2, 3, 1) if np.asarray(mp).shape[1] == 1024 else np.asarray(mp)
         for k, (i, _) in enumerate(batch):
-            maps[i], pooled[i - a], ok[i - a] = mp[k].astype(np.float16), pool[k], True
+            maps[at + i], pooled[i - a], ok[i - a] = mp[k].astype(np.float16), pool[k], True
         batch.clear()
 
     t = time.time()
@@ -90,10 +94,10 @@ def extract(manifest: str, work: Path, detector: str = "aligned", landmarks: str
     if batch:
         flush()
     maps.flush()
-    tag = "" if (a, b) == (0, len(recs)) else f"-{a}-{b}"
+    tag = "" if (a, b, at) == (0, len(recs), 0) else f"-{at + a}-{at + b}"
     np.save(work / f"pooled{tag}.npy", pooled)
     np.save(work / f"ok{tag}.npy", ok)
-    print(f"rows {a}:{b}: {ok.sum()} of {b - a} faces in {time.time() - t:.0f} s → {path}")
+    print(f"rows {a}:{b}{' (views)' if views else ''}: {ok.sum()} of {b - a} faces in {time.time() - t:.0f} s → {path}")
 
 
 def train(manifest: str, work: Path, mode: str, fold: int, epochs: int, extra: str = "") -> None:
@@ -151,7 +155,7 @@ def train(manifest: str, work: Path, mode: str, fold: int, epochs: int, extra: s
               f"1-off {100 * (np.abs(pa.argmax(1) - y_age[idx]) <= 1)[aged].mean():.2f}  (trained {seconds:.0f} s)")
 
 
-def default(manifest: str, features: str, work: Path, fold: int, out: Path, with_map: bool, config: str) -> None:
+def default(manifest: str, features: str, views: str, work: Path, fold: int, out: Path, with_map: bool, config: str) -> None:
     """The default model's network and training (``config``, as ``agegender benchmark`` runs a fold), with
     faceres-deep's last block fine-tuned beside dlib's stage on the cached maps (``with_map``) or without
     it (the same data path, for a like-for-like baseline). Prints gender / exact / 1-off / joint /
@@ -161,6 +165,7 @@ def default(manifest: str, features: str, work: Path, fold: int, out: Path, with
     import keras
 
     from agegender import evaluation, trainset
+    from agegender.augment import is_view
     from agegender.config import load as load_config
     from agegender.models import build_model
     from agegender.models.faceres_tail import MAP_DIM
@@ -176,7 +181,7 @@ def default(manifest: str, features: str, work: Path, fold: int, out: Path, with
     )
 
     cfg = load_config(config)
-    data = trainset.load(manifest, features)
+    data = trainset.load(manifest, features, views=views)
     from agegender.manifest import read
 
     row_of = {r.key: i for i, r in enumerate(read(manifest).records)}
@@ -185,7 +190,8 @@ def default(manifest: str, features: str, work: Path, fold: int, out: Path, with
     for part in sorted(work.glob("ok-*.npy")):
         a, b = (int(v) for v in part.stem.split("-")[1:])
         ok[a:b] = np.load(part)
-    mrow = np.array([row_of[r.key] for r in data.records])
+    # a view's map sits after the manifest's own rows (extract --views)
+    mrow = np.array([len(row_of) + row_of[r.key[:-5]] if r.key.endswith("#view") else row_of[r.key] for r in data.records])
     has = ok[mrow]
     sp = trainset.make_split(data, "utkface-a8", fold, val_fraction=cfg.data.val_fraction, seed=cfg.data.seed)
     tr, va, te = (np.array([i for i in s if has[i]], dtype=np.int64) for s in (sp.train, sp.val, sp.test))
@@ -228,7 +234,7 @@ def default(manifest: str, features: str, work: Path, fold: int, out: Path, with
     thr = choose_thresholds(cfg, np.asarray(out_v["age"]), np.asarray(out_v["gender"]), data.y_age[va], data.y_gender[va])
     test_keys = {data.records[i].key for i in te}
     views = np.array([i for i in copies_of(data.records, test_keys, np.arange(len(data.records))) if has[i]
-                      and data.records[i].source.endswith("-view-aug")], dtype=np.int64)
+                      and is_view(data.records[i])], dtype=np.int64)
     phone = np.array([i for i in copies_of(data.records, test_keys, np.arange(len(data.records)), phone_only=True) if has[i]],
                      dtype=np.int64)
     report = {"fold": fold, "with_map": with_map, "train_seconds": round(seconds, 1), "epochs": len(hist.history["loss"]),
@@ -264,15 +270,18 @@ def main() -> None:
     ap.add_argument("--rows", default=":", help="extract: the manifest rows a:b to do (default all)")
     ap.add_argument("--threads", type=int, default=2, help="extract: onnxruntime threads")
     ap.add_argument("--features", default="", help="default: the default model's feature files of the manifest")
+    ap.add_argument("--views", default="", nargs="?", const="yes",
+                    help="default: the views' feature files (as agegender benchmark --views); extract (no value): these rows' "
+                         "views, stored after the manifest's own rows")
     ap.add_argument("--config", default="configs/dlibtail.toml", help="default: the model's config")
     ap.add_argument("--out", type=Path, default=Path("frtail-default"), help="default: where the reports go")
     ap.add_argument("--no-map", action="store_true", help="default: without the block (the baseline, same data path)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.step == "extract":
-        extract(args.manifest, args.work, args.detector, args.landmarks, args.rows, args.threads)
+        extract(args.manifest, args.work, args.detector, args.landmarks, args.rows, args.threads, bool(args.views))
     elif args.step == "default":
-        default(args.manifest, args.features, args.work, args.fold, args.out, not args.no_map, args.config)
+        default(args.manifest, args.features, args.views, args.work, args.fold, args.out, not args.no_map, args.config)
     else:
         train(args.manifest, args.work, args.mode, args.fold, args.epochs, args.extra)
 

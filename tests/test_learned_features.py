@@ -407,3 +407,38 @@ def test_a_model_with_faceres_deeps_block_trains_exports_and_predicts(faceresmap
     assert main(["evaluate", str(run), "--manifest", str(map_run / "m.csv"), "--features",
                  f"{map_run / 'dlibtrunk.npz'},{map_run / 'faceresmap.npz'}"]) == 0
     assert "images:" in capsys.readouterr().out
+
+
+def test_test_time_flip_averages_the_face_and_its_mirror_image(tmp_path, astronaut):
+    """Predictor(flip=True) answers the mean of the face's answer and its mirrored chips' answer — the
+    features `agegender features --mirror` computes (one path for the benchmark and for prediction)."""
+    from agegender.cli import default_photo
+    from agegender.faces import FacePipeline
+    from agegender.features.cache import compute_features
+    from agegender.manifest import Manifest, Record
+    from agegender.predictor import Predictor
+
+    plain, flip = Predictor.fast(), Predictor.fast(flip=True)
+    (ex,) = plain.extractors
+    m = Manifest([Record(path=default_photo().name, root=str(default_photo().parent), source="x", key="a")])
+    pipe = FacePipeline("retinaface", landmarks="retina5")
+    feats = {mir: compute_features(m, ex, pipe, tmp_path / "c.sqlite", progress=False, mirror=mir) for mir in (False, True)}
+    assert "|mirror" in feats[True].setting and not np.allclose(feats[True].features, feats[False].features)
+    assert np.allclose(feats[False].features, plain.features(astronaut, plain.pipeline.faces(astronaut)[:1]), atol=1e-5)
+    age = [plain.distributions(feats[mir].features)[0][0] for mir in (False, True)]
+    gender = [plain.distributions(feats[mir].features)[1][0] for mir in (False, True)]
+    got = flip.predict(default_photo()).faces[0].answer
+    assert np.allclose(got.age_probs, np.mean(age, 0), atol=1e-5) and np.allclose(got.gender_probs, np.mean(gender, 0), atol=1e-5)
+    assert not np.allclose(got.age_probs, age[0], atol=1e-4)  # really averaged with something else
+    assert got.years is not None and got.years_spread > 0
+
+
+def test_predict_flip_on_the_command_line(tmp_path, capsys):
+    from agegender.cli import default_photo
+
+    assert main(["predict", str(default_photo()), "--fast", "--flip", "--json"]) == 0
+    flipped = json.loads(capsys.readouterr().out.strip().splitlines()[0])
+    assert main(["predict", str(default_photo()), "--fast", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out.strip().splitlines()[0])
+    assert len(flipped["faces"]) == len(plain["faces"]) == 1
+    assert flipped["faces"][0]["gender_probs"] != plain["faces"][0]["gender_probs"]

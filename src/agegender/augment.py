@@ -162,6 +162,11 @@ def is_copy(rec: Record) -> bool:
     return rec.source.endswith(SUFFIX) and bool(rec.subject)
 
 
+def is_view(rec: Record) -> bool:
+    """Another view of a face (``--views``: e.g. aligned by RetinaFace as photos are), not a degraded copy."""
+    return is_copy(rec) and rec.source.endswith("-view" + SUFFIX)
+
+
 def is_phone_copy(rec: Record) -> bool:
     """A phone-like copy (``agegender data augment`` without ``--shrink``), not a shrunk copy or a view."""
     return is_copy(rec) and not _OTHER_KIND.search(rec.source)

@@ -123,11 +123,15 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     return report
 
 
-def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, features: str | None = None) -> dict:
+def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, features: str | None = None,
+                     folds: list[int] | None = None, copies: bool = False) -> dict:
     """Every fold model of a finished benchmark on its own validation and test rows, pooled:
     ``{"val": {...}, "test": {...}}`` with ``age``/``gender`` distributions, ``y_age``, ``y_gender``,
-    ``age_years``, ``race`` and each row's fold thresholds (``t_age``, ``t_gender``). For studies made
-    after the fact (thresholds, the age check) without retraining."""
+    ``age_years``, ``race``, each row's fold thresholds (``t_age``, ``t_gender``) and ``fold``. For
+    studies made after the fact (thresholds, the age check, ensembles) without retraining.
+
+    ``folds``: only these; ``copies``: also ``"copies"`` (the test faces' phone-like copies) and
+    ``"views"`` (their views, e.g. RetinaFace-aligned, where the data has them)."""
     from agegender import config, training
 
     bench = Path(benchmark_dir)
@@ -138,14 +142,25 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
     if features:
         cfg.data.features = features
     data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
-    keys = ("age", "gender", "y_age", "y_gender", "age_years", "race", "t_age", "t_gender")
-    parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in ("val", "test")}
+    keys = ("age", "gender", "y_age", "y_gender", "age_years", "race", "t_age", "t_gender", "fold")
+    names = ("val", "test", "copies", "views") if copies else ("val", "test")
+    parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in names}
     for row in report["folds"]:
         k = row["fold"]
+        if folds is not None and k not in folds:
+            continue
         split = trainset.make_split(data, cfg.data.protocol, k, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
                                     cfg.data.test_on, cfg.data.train_on_copies)
         model, _ = training.load_run(bench / f"fold_{k}")
-        for name, rows in (("val", split.val), ("test", split.test)):
+        sets = {"val": split.val, "test": split.test}
+        if copies:
+            from agegender.augment import is_view
+            from agegender.splits import copies_of
+
+            sets["copies"] = _test_copies(data, split)
+            others = copies_of(data.records, {data.records[j].key for j in split.test}, np.arange(len(data.records)))
+            sets["views"] = np.array([i for i in others if is_view(data.records[i])], dtype=np.int64)
+        for name, rows in sets.items():
             pa, pg = training.predict_probs(model, data.X[rows], cfg.model.output)
             p = parts[name]
             p["age"].append(pa)
@@ -156,6 +171,7 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
             p["race"].append(data.race[rows] if data.race is not None else np.full(len(rows), "", dtype=object))
             p["t_age"].append(np.full(len(rows), row["thresholds"]["age"]))
             p["t_gender"].append(np.full(len(rows), row["thresholds"]["gender"]))
+            p["fold"].append(np.full(len(rows), k))
     return {name: {k: np.concatenate(v) for k, v in p.items()} for name, p in parts.items()}
 
 

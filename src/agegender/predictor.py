@@ -99,10 +99,14 @@ class Predictor:
     320 halves the cost of a portrait but finds 73 % instead of 98 % of the faces in group photos
     (docs/MODEL.md). ``landmarks`` (``dlib`` or ``retina5``, see faces.py) overrides the alignment
     :func:`photo_landmarks` picks — to measure what an alignment does.
+
+    ``flip``: test-time flip — each face is also read as its mirror image (its chips flipped) and the two
+    answers are averaged: a little more accurate, twice the features' cost (docs/MODEL.md has both).
     """
 
     def __init__(self, model_dir: str | os.PathLike, detector: str = "retinaface", threads: int = 1,
-                 max_pixels: int | None = None, landmarks: str | None = None, detect_size: int | None = None):
+                 max_pixels: int | None = None, landmarks: str | None = None, detect_size: int | None = None,
+                 flip: bool = False):
         from agegender.resources import check_detect_size, check_threads, onnx_session
 
         check_threads(threads)
@@ -125,6 +129,7 @@ class Predictor:
         self.thresholds = labels.Thresholds.from_metadata(self.metadata)
         self.output = self.metadata.get("output", "two_hot")
         self.max_pixels = max_pixels
+        self.flip = flip
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, **kw) -> Predictor:
@@ -146,13 +151,16 @@ class Predictor:
         """The model's input vector for each face, cut and computed exactly as in training."""
         return self.features_many([(image, faces)])
 
-    def features_many(self, groups: list[tuple[np.ndarray, list[Face]]]) -> np.ndarray:
-        """:meth:`features` for the faces of several images at once: one extractor call per batch."""
+    def features_many(self, groups: list[tuple[np.ndarray, list[Face]]], mirrored: bool = False) -> np.ndarray:
+        """:meth:`features` for the faces of several images at once: one extractor call per batch.
+        ``mirrored``: then the same faces' mirror images (their chips flipped) too, after them."""
         blocks = []
         pyramids: list[list] = [[] for _ in groups]  # image halvings shared by all chips of an image (retina5)
         for ex in self.extractors:
             chips = [np.stack([self.pipeline.chip(image, f, s.size, s.padding, pyr)
                                for (image, faces), pyr in zip(groups, pyramids) for f in faces]) for s in ex.chips]
+            if mirrored:
+                chips = [np.concatenate([c, c[:, :, ::-1]]) for c in chips]
             blocks.append(ex.extract(chips))
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
@@ -175,7 +183,11 @@ class Predictor:
         """Features and model for the faces of several images in one batch; fills in each result."""
         groups = [(image, faces) for _, image, faces in pending if faces]
         if groups:
-            age, gender, years = self.outputs(self.features_many(groups))
+            age, gender, years = self.outputs(self.features_many(groups, mirrored=self.flip))
+            if self.flip:  # each face's answer and its mirror image's, averaged
+                n = len(age) // 2
+                age, gender = (age[:n] + age[n:]) / 2, (gender[:n] + gender[n:]) / 2
+                years = None if years is None else (years[:n] + years[n:]) / 2
             mean, spread = labels.years_summary(years) if years is not None else (None, None)
             k = 0
             for res, _, faces in pending:
@@ -249,6 +261,7 @@ class PredictorSpec:
     landmarks: str | None = None
     detect_size: int | None = None
     max_pixels: int | None = None
+    flip: bool = False
 
     def model_dir(self) -> Path:
         return Path(self.model) if self.model else (FAST_MODEL if self.fast else DEFAULT_MODEL)

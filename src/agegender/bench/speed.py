@@ -79,13 +79,14 @@ def folder_throughput(folder: str | Path, extractor: str = "agnet", detector: st
 
 def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: str | Path | None = None,
                       threads: int = 1, repeat: int = 20, limit: int = 300, workers: int = 2,
-                      detect_size: int | None = None, landmarks: str | None = None) -> list[tuple[str, str]]:
+                      detect_size: int | None = None, landmarks: str | None = None, flip: bool = False) -> list[tuple[str, str]]:
     """Model alone, end to end per photo, aligned faces/s for a folder, model size — and the peer.
-    ``landmarks``: the photo's alignment (``retina5`` or ``dlib``; default: :func:`~agegender.predictor.photo_landmarks`)."""
+    ``landmarks``: the photo's alignment (``retina5`` or ``dlib``; default: :func:`~agegender.predictor.photo_landmarks`);
+    ``flip``: with test-time flip (the photo's timings; the folder's faces/s stay without)."""
     from agegender.predictor import DEFAULT_MODEL, Predictor
 
     model_dir = Path(model_dir or DEFAULT_MODEL)
-    pred = Predictor.load(model_dir, threads=threads, detect_size=detect_size, landmarks=landmarks)
+    pred = Predictor.load(model_dir, threads=threads, detect_size=detect_size, landmarks=landmarks, flip=flip)
     image = load_image(photo)
     faces = pred.pipeline.faces(image)
     if not faces:
@@ -97,7 +98,8 @@ def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: s
         ("model file(s) (ONNX + metadata)", f"{size / 1024:.1f} KiB"),
         ("model alone (ONNX head), batch 256, per face", f"{_ms(lambda: pred.distributions(Xb), repeat) / 256:.4f} ms"),
         ("model alone, one face", f"{_ms(lambda: pred.distributions(X), repeat):.3f} ms"),
-        ("features for one face (chips + extractors)", f"{_ms(lambda: pred.features(image, faces[:1]), repeat):.2f} ms"),
+        ("features for one face (chips + extractors)" + (", and its mirror image" if flip else ""),
+         f"{_ms(lambda: pred.features_many([(image, faces[:1])], mirrored=flip), repeat):.2f} ms"),
         (f"end to end, {image.shape[1]}x{image.shape[0]} photo, {len(faces)} face(s) (decode + detect + align + features + model)",
          f"{_ms(lambda: pred.predict(photo), repeat):.2f} ms"),
     ]

@@ -31,7 +31,7 @@ def cmd_bench_predict(args) -> int:
     for threads in args.threads:
         print(f"\n## prediction, {threads} thread(s), model {args.model or 'built-in'}")
         for name, value in speed.predictor_timings(args.model, photo, args.folder, threads, args.repeat, args.limit,
-                                                         args.workers, args.detect_size, args.landmarks):
+                                                         args.workers, args.detect_size, args.landmarks, args.flip):
             print(f"  {value:>14}  {name}")
     return 0
 
@@ -237,6 +237,7 @@ def register(sub) -> None:
     bp.add_argument("--workers", type=bounded(1, 1024), default=2, help="processes for the --folder faces/s (also measured with 1)")
     bp.add_argument("--detect-size", type=detect_size_arg(), help="longer side the detector sees (default: 640 for RetinaFace)")
     bp.add_argument("--landmarks", choices=LANDMARKS, help="the photo's alignment (default: retina5, RetinaFace's own landmarks, as on the phone)")
+    bp.add_argument("--flip", action="store_true", help="the photo with test-time flip (predict --flip)")
     bp.set_defaults(func=cmd_bench_predict)
     bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
     bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")

@@ -79,13 +79,16 @@ def add_predictor_args(p: argparse.ArgumentParser, fast_help: str) -> None:
                    "retinaface detector, dlib with the others)")
     p.add_argument("--detect-size", type=detect_size_arg(), metavar="PX", help="longer side of the copy the detector sees "
                    "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
+    p.add_argument("--flip", action="store_true", help="test-time flip: also read each face as its mirror image and "
+                   "average the two answers (a little more accurate, the features cost twice: docs/MODEL.md)")
 
 
 def load_predictor(args):
     """The Predictor that :func:`add_predictor_args`' options ask for."""
     from agegender.predictor import Predictor
 
-    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size, "landmarks": args.landmarks}
+    kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size, "landmarks": args.landmarks,
+          "flip": args.flip}
     if args.model:
         return Predictor.load(args.model, **kw)
     return Predictor.fast(**kw) if args.fast else Predictor.default(**kw)

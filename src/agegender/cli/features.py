@@ -52,9 +52,10 @@ def cmd_features(args) -> int:
     cache = args.cache or str(Path(args.out).with_suffix(".cache.sqlite"))
     if args.workers > 1:
         fs = compute_features_parallel(m, args.extractor, args.detector, cache, workers=args.workers,
-                                       batch_size=args.batch_size, progress=not args.quiet, landmarks=args.landmarks)
+                                       batch_size=args.batch_size, progress=not args.quiet, landmarks=args.landmarks,
+                                       mirror=args.mirror)
     else:
-        fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet)
+        fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet, mirror=args.mirror)
     out = fs.save(args.out, m)
     print(f"{len(fs.rows)} of {len(m)} images → {fs.features.shape[1]}-D {ex.name} features in {out} "
           f"({fs.cache_hits} from cache {cache}, {fs.computed} computed, {len(fs.failed)} failed)")
@@ -97,6 +98,8 @@ def register(sub) -> None:
     fe.add_argument("--workers", type=bounded(1, 1024), default=1,
                     help="processes sharing the cache (dlib runs on one core each: use the machine's core count)")
     fe.add_argument("--limit", type=bounded(0), default=0, help="only the first N manifest rows (0 = all)")
+    fe.add_argument("--mirror", action="store_true",
+                    help="features of each face's mirror image (its aligned chips flipped), as `predict --flip` adds them")
     fe.add_argument("--show-failures", type=bounded(0), default=10)
     fe.add_argument("--quiet", action="store_true", help="no progress bar")
     fe.set_defaults(func=cmd_features)

@@ -114,7 +114,7 @@ def _predict_images(args) -> int:
     from agegender.predictor import PredictorSpec
 
     spec = PredictorSpec(model=args.model, fast=args.fast, detector=args.detector, threads=args.threads,
-                         landmarks=args.landmarks, detect_size=args.detect_size)
+                         landmarks=args.landmarks, detect_size=args.detect_size, flip=args.flip)
     if args.model and args.fast:
         raise CliError("give either --model or --fast, not both")
     workers = run.usable_workers(args.workers) if (args.workers or run.default_workers_for(args.paths)) else 1
@@ -246,7 +246,7 @@ def _predict_ray(args) -> int:
     if not args.out:
         raise CliError("--engine ray writes its answers to a Parquet folder: give --out answers.parquet")
     spec = PredictorSpec(model=args.model, fast=args.fast, detector=args.detector, threads=args.threads,
-                         landmarks=args.landmarks, detect_size=args.detect_size)
+                         landmarks=args.landmarks, detect_size=args.detect_size, flip=args.flip)
     try:
         r = ray_engine.run(args.paths, args.out, spec, address=args.address, concurrency=args.workers,
                            batch_size=args.batch_size, resume=args.resume, max_faces=args.max_faces, manifest_root=args.root)

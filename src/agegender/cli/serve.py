@@ -27,7 +27,7 @@ def cmd_serve(args) -> int:
     if args.model and args.fast:
         raise CliError("give either --model or --fast, not both")
     spec = PredictorSpec(model=args.model, fast=args.fast, detector=args.detector, threads=args.threads,
-                         landmarks=args.landmarks, detect_size=args.detect_size)
+                         landmarks=args.landmarks, detect_size=args.detect_size, flip=args.flip)
     api_key = args.api_key or os.environ.get("AGEGENDER_API_KEY") or None
     settings = ServerSettings(max_bytes=args.max_mb * 1024 * 1024, max_pixels=args.max_pixels,
                               workers=args.workers or usable_cores(), queue_size=args.queue, timeout=args.timeout,

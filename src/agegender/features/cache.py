@@ -120,11 +120,12 @@ def compute_features(
     batch_size: int = 32,
     progress: bool = True,
     on_batch: Callable[[int], None] | None = None,
+    mirror: bool = False,
 ) -> FeatureSet:
     """Features of the largest face in each manifest image; cached, resumable, failures reported."""
     from tqdm import tqdm
 
-    setting = f"{extractor.name}@{extractor.version}|detector={pipeline.setting}"
+    setting = f"{extractor.name}@{extractor.version}|detector={pipeline.setting}" + ("|mirror" if mirror else "")
     if pipeline.landmarks == "retina5":  # cached chips of an earlier cutter are not these
         from agegender.alignment import CUTTER
 
@@ -186,6 +187,8 @@ def compute_features(
                 continue
             pyramid: list = []
             chips = [pipeline.chip(image, faces[0], s.size, s.padding, pyramid) for s in extractor.chips]
+            if mirror:  # the face as its mirror image: what test-time flip feeds the model (Predictor(flip=True))
+                chips = [np.ascontiguousarray(c[:, ::-1]) for c in chips]
             pending.append((i, h, chips, len(faces)))
             if len(pending) >= batch_size:
                 flush()
@@ -201,7 +204,7 @@ def compute_features(
 
 def _worker(args: tuple) -> tuple[int, int]:
     """One process's share of :func:`compute_features_parallel` (top level so it pickles)."""
-    manifest, extractor, detector, landmarks, cache_path, batch_size = args
+    manifest, extractor, detector, landmarks, cache_path, batch_size, mirror = args
     import threading
 
     from tqdm import tqdm
@@ -211,13 +214,13 @@ def _worker(args: tuple) -> tuple[int, int]:
     tqdm.set_lock(threading.RLock())  # no multiprocessing lock: the pool ends workers before they could release one
 
     fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks), cache_path,
-                          batch_size=batch_size, progress=False)
+                          batch_size=batch_size, progress=False, mirror=mirror)
     return fs.computed, fs.failed_now
 
 
 def compute_features_parallel(manifest: Manifest, extractor: str, detector: str, cache_path: str | Path,
                               workers: int = 2, batch_size: int = 32, progress: bool = True,
-                              landmarks: str = "dlib") -> FeatureSet:
+                              landmarks: str = "dlib", mirror: bool = False) -> FeatureSet:
     """:func:`compute_features` spread over ``workers`` processes sharing one cache.
 
     Each process takes every ``workers``-th image and fills the cache; the caller then reads the whole
@@ -229,12 +232,12 @@ def compute_features_parallel(manifest: Manifest, extractor: str, detector: str,
 
     FeatureCache(cache_path).close()  # created (and switched to WAL) once, before the workers share it
     shares = [Manifest(manifest.records[i::workers]) for i in range(workers)]
-    jobs = [(share, extractor, detector, landmarks, str(cache_path), batch_size) for share in shares if len(share)]
+    jobs = [(share, extractor, detector, landmarks, str(cache_path), batch_size, mirror) for share in shares if len(share)]
     with mp.get_context("spawn").Pool(len(jobs)) as pool:
         done = pool.map(_worker, jobs)
     computed, failed_now = sum(c for c, _ in done), sum(f for _, f in done)
     fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks), cache_path,
-                          batch_size=batch_size, progress=progress)
+                          batch_size=batch_size, progress=progress, mirror=mirror)
     # what the workers put into the cache counts as computed by this run, not as cache hits
     fs.computed += computed
     fs.failed_now += failed_now

@@ -165,6 +165,7 @@ python scripts/faceres_tail_study.py default "$W/utk+aug.csv" --features "$PREV,
   --work "$W/frdef" --fold 0 --out "$W/frdef/runs"
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set train.seed=1 --folds 0 --out "$W/A-seed1" --quiet
 python scripts/ensemble_study.py "$W/A-r5views" "$W/A-seed1"
+python scripts/ensemble_study.py "$W/A-r5views" "$W/A-faceres"     # all 5 folds: the default with the previous one
 # test-time flip of the default: each test face's aligned chips mirrored, as predict --flip does (docs/MODEL.md)
 python scripts/flip_study.py "$W/A-r5views" --originals "$W/utk.csv" --work "$W/flip-chips" --chips
 for yh in true false; do

@@ -47,16 +47,20 @@ def main() -> None:
     folds = set.intersection(*({row["fold"] for row in json.loads((Path(b) / "report.json").read_text())["folds"]}
                                for b in args.benchmarks))
     preds = [benchmark.fold_predictions(b, folds=sorted(folds), copies=True) for b in args.benchmarks]
-    for p in preds[1:]:
-        for name in ("val", "test", "copies", "views"):
-            assert np.array_equal(p[name]["y_age"], preds[0][name]["y_age"]), f"{name}: not the same rows"
-    mean = {name: {h: np.mean([p[name][h] for p in preds], axis=0) for h in ("age", "gender")} for name in preds[0]}
+    same = {name for name in preds[0] if all(len(p[name]["y_age"]) == len(preds[0][name]["y_age"])
+                                             and np.array_equal(p[name]["y_age"], preds[0][name]["y_age"]) for p in preds)}
+    if not {"val", "test"} <= same:
+        raise SystemExit("the benchmarks' validation or test rows differ: not the same data and folds")
+    mean = {name: {h: np.mean([p[name][h] for p in preds], axis=0) for h in ("age", "gender")} for name in same}
     val = preds[0]["val"]
     chosen = evaluation.choose_thresholds(mean["val"]["age"], mean["val"]["gender"], val["y_age"], val["y_gender"])
     print(f"{' + '.join(args.benchmarks)}: folds {sorted(folds)}; the average's thresholds {chosen.age:.3f} / "
           f"{chosen.gender:.3f} (chosen on {len(val['y_age']):,} pooled averaged validation answers)\n")
     for name, title in PARTS:
         part = preds[0][name]
+        if name not in same:
+            print(f"{title}: not in every benchmark's data, left out\n")
+            continue
         if not len(part["y_age"]):
             continue
         print(f"{title}: {len(part['y_age']):,} rows\n")

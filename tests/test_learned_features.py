@@ -442,3 +442,24 @@ def test_predict_flip_on_the_command_line(tmp_path, capsys):
     plain = json.loads(capsys.readouterr().out.strip().splitlines()[0])
     assert len(flipped["faces"]) == len(plain["faces"]) == 1
     assert flipped["faces"][0]["gender_probs"] != plain["faces"][0]["gender_probs"]
+
+
+def test_evaluate_scores_flipped_answers_from_mirrored_features(tmp_path, utk_named_faces, capsys):
+    """evaluate --mirrored: the benchmark-side twin of predict --flip, on features from `features --mirror`."""
+    from agegender.predictor import FAST_MODEL
+
+    m = tmp_path / "m.csv"
+    assert main(["data", "utkface", str(utk_named_faces), "--out", str(m)]) == 0
+    for name, extra in (("plain", []), ("mirror", ["--mirror"])):
+        assert main(["features", str(m), "--extractor", "agnet", "--out", str(tmp_path / f"{name}.npz"), "--quiet", *extra]) == 0
+    capsys.readouterr()
+    lines = {}
+    for name, extra in (("plain", []), ("flip", ["--mirrored", str(tmp_path / "mirror.npz")])):
+        assert main(["evaluate", str(FAST_MODEL), "--manifest", str(m), "--features", str(tmp_path / "plain.npz"), *extra]) == 0
+        lines[name] = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("40 images:"))
+    assert lines["plain"] != lines["flip"]
+    assert main(["features", str(m), "--extractor", "agnet", "--mirror", "--limit", "20", "--out", str(tmp_path / "half.npz"),
+                 "--quiet"]) == 0
+    assert main(["evaluate", str(FAST_MODEL), "--manifest", str(m), "--features", str(tmp_path / "plain.npz"),
+                 "--mirrored", str(tmp_path / "half.npz")]) != 0
+    assert "not the same images" in capsys.readouterr().err

@@ -124,11 +124,14 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
 
 
 def predict_all(model, X: np.ndarray | FeatureMatrix, batch_size: int = 1024) -> dict[str, np.ndarray]:
-    """Every head's output over ``X`` (a large :class:`FeatureMatrix` a chunk of rows at a time)."""
+    """Every head's output over ``X`` (a large :class:`FeatureMatrix` a chunk of rows at a time; no rows:
+    empty outputs, where Keras' own ``predict`` fails)."""
+    if not len(X):
+        return {k: np.zeros((0, int(t.shape[-1])), np.float32) for k, t in dict(model.output).items()}
     if not isinstance(X, FeatureMatrix):
         return model.predict(X, batch_size=batch_size, verbose=0)
     parts = [model.predict(x, batch_size=batch_size, verbose=0) for x in feature_batches(X)]
-    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]} if parts else model.predict(X[:0], verbose=0)
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
 
 def predict_probs(model, X: np.ndarray | FeatureMatrix, output: str, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:

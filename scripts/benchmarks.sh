@@ -166,6 +166,25 @@ python scripts/faceres_tail_study.py default "$W/utk+aug.csv" --features "$PREV,
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set train.seed=1 --folds 0 --out "$W/A-seed1" --quiet
 python scripts/ensemble_study.py "$W/A-r5views" "$W/A-seed1"
 python scripts/ensemble_study.py "$W/A-r5views" "$W/A-faceres"     # all 5 folds: the default with the previous one
+# faces cut tight (as face-crop data sets hand them over; docs/BENCHMARKS.md): the default on tight copies of its
+# test faces, then tight copies in training (fold 0), each model on CelebA
+ag data augment "$W/utk.csv" "$W/tight" --tight --workers 2 --quiet --out "$W/utk-tight.csv"
+ag data merge "$W/utk+aug.csv" "$W/utk-tight.csv" --out "$W/utk+aug+tight.csv"
+for ex in dlibtrunk agnet faceres; do
+  ag features "$W/utk-tight.csv" --extractor $ex --out "$W/utk-tight-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+  ag features "$W/utk+aug+tight.csv" --extractor $ex --out "$W/utk+aug+tight-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+done
+T="$W/utk-tight-dlibtrunk.npz,$W/utk-tight-agnet.npz,$W/utk-tight-faceres.npz"
+python scripts/compare_alignments.py "$W/A-r5views" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
+  asis="$PREV,$W/utk+aug-faceres.npz" tight="$T" --copies tight="$W/utk-tight.csv"
+ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug+tight.csv" --views "$V" --folds 0 --out "$W/A-tight" --quiet \
+  --features "$W/utk+aug+tight-dlibtrunk.npz,$W/utk+aug+tight-agnet.npz,$W/utk+aug+tight-faceres.npz"
+for b in A-r5views A-tight; do
+  python scripts/compare_alignments.py "$W/$b" --only 0 --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
+    asis="$PREV,$W/utk+aug-faceres.npz" tight="$T" --copies tight="$W/utk-tight.csv"
+  python scripts/compare_alignments.py "$W/$b" --only 0 --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" retinaface+retina5="$V"
+  ag evaluate "$W/$b/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
+done
 # test-time flip of the default: each test face's aligned chips mirrored, as predict --flip does (docs/MODEL.md)
 python scripts/flip_study.py "$W/A-r5views" --originals "$W/utk.csv" --work "$W/flip-chips" --chips
 for yh in true false; do

@@ -137,6 +137,33 @@ def test_shrunk_copies_only_of_larger_images(tmp_path, astronaut, capsys):
     assert "2 of 3 images shrunk to 64 px" in capsys.readouterr().out + (tmp_path / "low.summary.json").read_text()
 
 
+
+def test_tight_copies_cut_the_face_close_and_only_where_there_is_one(tmp_path, astronaut, capsys):
+    """--tight: one copy of each image with a face, cut around the eyes within TIGHT_RANGES (little hair or
+    background), the same file on a second run; an image without a face gets none."""
+    from agegender.faces import RetinaFaceDetector
+    from agegender.manifest import read
+
+    Image.fromarray(astronaut).save(tmp_path / "face.png")
+    Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(tmp_path / "grey.png")
+    (tmp_path / "m.csv").write_text("path,source,key,age_group,gender,age_years,race\n"
+                                    "face.png,utkface,face,25-32,f,30,white\ngrey.png,utkface,grey,25-32,f,30,white\n")
+    args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--tight", "--quiet", "--root", str(tmp_path),
+            "--out", str(tmp_path / "tight.csv")]
+    assert main(args) == 0
+    (rec,) = read(tmp_path / "tight.csv").records
+    assert rec.subject == "face" and rec.source == "utkface-tight-aug" and augment.is_copy(rec) and not augment.is_phone_copy(rec)
+    first = rec.full_path.read_bytes()
+    crop = np.asarray(Image.open(rec.full_path).convert("RGB"))
+    _, _, pts = RetinaFaceDetector().detect(astronaut)[0]
+    d = float(np.hypot(*(pts[1] - pts[0])))
+    (lo_x, hi_x), _, (lo_r, hi_r), _ = augment.TIGHT_RANGES
+    assert (lo_r - hi_x) * d - 2 <= crop.shape[1] <= (hi_r - lo_x) * d + 2  # cheek to cheek, in eye distances
+    assert crop.shape[0] < 0.6 * astronaut.shape[0] and RetinaFaceDetector().detect(crop)  # still a face, much less photo
+    rec.full_path.unlink()
+    assert main(args) == 0 and rec.full_path.read_bytes() == first  # deterministic
+    assert "1 of 2 images with their face cut tight" in capsys.readouterr().out + (tmp_path / "tight.summary.json").read_text()
+
 def test_copies_never_train_when_their_original_is_tested_or_validated():
     from agegender.splits import stratified_kfold
 

@@ -32,10 +32,6 @@ class FeatureMatrix:
     def __len__(self) -> int:
         return self.shape[0]
 
-    @property
-    def nbytes(self) -> int:
-        return sum(b.nbytes for blocks in self.parts for b in blocks)
-
     def __getitem__(self, key) -> np.ndarray:
         """``X[rows]`` or ``X[rows, columns]`` (rows: indices, a mask or a slice) → a float32 array."""
         rows, cols = key if isinstance(key, tuple) else (key, slice(None))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agegender.cli.common import add_manifest_output, bounded, finish_manifest
+from agegender.cli.common import CliError, add_manifest_output, bounded, finish_manifest
 
 
 def cmd_data_adience(args) -> int:
@@ -63,11 +63,13 @@ def cmd_data_augment(args) -> int:
     from agegender import augment
     from agegender import manifest as mf
 
+    if args.shrink and args.tight:
+        raise CliError("give --shrink or --tight, not both")
     m = mf.read(args.manifest)
     if args.root:
         m = m.with_root(args.root)
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
-                                           progress=not args.quiet, shrink=args.shrink), args)
+                                           progress=not args.quiet, shrink=args.shrink, tight=args.tight), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -111,7 +113,7 @@ def register(sub) -> None:
     au = dsub.add_parser("augment", help="phone-like copies of a manifest's images (training, robustness tests)",
                          description="Write COPIES degraded copies of every image (flip, tilt, crop, few pixels, blur, "
                          "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them — or, with --shrink, "
-                         "one low-resolution copy of every larger image. Each copy keeps its original's labels and "
+                         "one low-resolution copy of every larger image; with --tight, one copy with the face cut close. Each copy keeps its original's labels and "
                          "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
@@ -120,6 +122,9 @@ def register(sub) -> None:
     au.add_argument("--shrink", type=bounded(8, 4096), default=0, metavar="SIDE",
                     help="instead: one copy of every image larger than SIDE px, shrunk to SIDE px on its longer side "
                     "(JPEG quality 75): to test, or train, whether sharpness tells age (UTKFace: 64)")
+    au.add_argument("--tight", action="store_true",
+                    help="instead: one copy of every image with a face, the face cut tight (brows to chin, cheek to "
+                    "cheek; JPEG quality 90), as face-crop data sets and other tools hand faces over")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

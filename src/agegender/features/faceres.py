@@ -86,7 +86,7 @@ class FaceResDeep:
 
 @cache
 def with_map_output() -> bytes:
-    """faceres-deep with the input of its last block (:data:`~agegender.models.faceres_tail.MAP_OUTPUT`) as a
+    """faceres-deep with the input of its last block (:data:`MAP_OUTPUT`) as a
     fourth output, for models that fine-tune that block (the browser runs this graph too)."""
     import onnx
     from onnx import TensorProto, helper

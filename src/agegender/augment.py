@@ -89,21 +89,20 @@ def shrink(image: Image.Image, side: int) -> Image.Image | None:
 #: CelebA's gender crops -1.07 / -1.04 / 0.99 / 1.66; chips cut from such crops hold black margins.
 TIGHT_RANGES = ((-1.25, -0.8), (-1.1, -0.6), (0.8, 1.25), (1.45, 1.95))
 TIGHT_QUALITY = 90
-_DETECTOR = None  # RetinaFace, one per process (tight copies need the eyes)
+_FACES = None  # RetinaFace with its own landmarks, one per process (tight copies need the eyes)
 
 
 def tight_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image | None:
     """The largest face of ``image`` cut tight (:data:`TIGHT_RANGES`), or None when no face is found."""
-    global _DETECTOR
-    if _DETECTOR is None:
-        from agegender.faces import RetinaFaceDetector
+    global _FACES
+    if _FACES is None:
+        from agegender.faces import FacePipeline
 
-        _DETECTOR = RetinaFaceDetector()
-    found = _DETECTOR.detect(np.asarray(image.convert("RGB")))
+        _FACES = FacePipeline("retinaface", min_face=0, landmarks="retina5")
+    found = _FACES.faces(np.asarray(image.convert("RGB")))  # largest first
     if not found:
         return None
-    _, _, pts = max(found, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
-    left, right = (np.asarray(p, dtype=np.float64) for p in sorted(pts[:2].tolist()))
+    left, right = (np.asarray(p, dtype=np.float64) for p in sorted(found[0].landmarks[:2].tolist()))
     cx, cy = (left + right) / 2
     d = float(np.hypot(*(right - left)))
     if d < 4:
@@ -140,12 +139,14 @@ def _write_one(job: tuple[Record, int, int, str, int, bool]) -> tuple[Record | N
         image = Image.fromarray(load_image(rec.full_path))
     except ImageError as e:
         return new, e.problem
-    if side or tight:
-        out, quality = (tight_crop(image, _rng(rec.key, "tight", seed)), TIGHT_QUALITY) if tight else (shrink(image, side), SHRINK_QUALITY)
-        if out is None:
-            return None, None
+    if tight:
+        out, quality = tight_crop(image, _rng(rec.key, "tight", seed)), TIGHT_QUALITY
+    elif side:
+        out, quality = shrink(image, side), SHRINK_QUALITY
     else:
         out, quality = degrade(image, _rng(rec.key, copy, seed)), 95
+    if out is None:
+        return None, None
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
     out.save(tmp, "JPEG", quality=quality)

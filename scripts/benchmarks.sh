@@ -53,7 +53,8 @@ ag data gender-folders "$SHARED/data/celeba-gender" --out "$W/celeba.csv"
 for ex in agnet dlib128 dlibtrunk faceres; do
   ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
-ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" --peer
+ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" --peer \
+   --audit "$W/celeba-audit"    # the faces it contradicts with ≥ 95 %: mostly wrong labels (docs/MODEL.md)
 ag evaluate src/agegender/data/model-fast --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz" --peer
 [ -d "$W/model-mlp" ] || bash scripts/train_builtin.sh "$W" mlp      # the earlier defaults, for the paired comparisons
 [ -d "$W/model-dlibtail" ] || bash scripts/train_builtin.sh "$W" dlibtail

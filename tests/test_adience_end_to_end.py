@@ -74,3 +74,18 @@ def test_undefined_rule_from_a_stated_target_is_measured_and_written(tmp_path, c
     assert main(["bench", "age-check", str(bench), "--write-model", str(model)]) == 0  # the same metadata, another part
     meta = json.loads((model / "metadata.json").read_text())
     assert len(meta["age_check"]) == 7 and meta["thresholds"]["joint"] == t.joint
+    # label audit: each fold model's confident contradictions on its own test fold (the synthetic images
+    # do not exist as files: grey cells in the sheets, no failure)
+    capsys.readouterr()
+    assert main(["bench", "audit", str(bench), "--out", str(tmp_path / "audit"), "--confidence", "0.6"]) == 0
+    assert "test faces contradicted with ≥ 60 %" in capsys.readouterr().out
+    import csv
+
+    from agegender.benchmark import fold_predictions
+
+    test = fold_predictions(bench)["test"]
+    said = {k: (a, g) for k, a, g in zip(test["key"], test["age"], test["gender"])}
+    rows = list(csv.DictReader((tmp_path / "audit" / "audit.csv").open()))
+    assert rows and all(r["key"] in said and r["label"] != r["model_answer"] and float(r["confidence"]) >= 0.6 for r in rows)
+    gender_rows = [r for r in rows if r["part"] == "gender"]
+    assert all(said[r["key"]][1].max() == pytest.approx(float(r["confidence"]), abs=1e-4) for r in gender_rows)

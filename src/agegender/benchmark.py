@@ -127,8 +127,9 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
                      folds: list[int] | None = None, copies: bool = False) -> dict:
     """Every fold model of a finished benchmark on its own validation and test rows, pooled:
     ``{"val": {...}, "test": {...}}`` with ``age``/``gender`` distributions, ``y_age``, ``y_gender``,
-    ``age_years``, ``race``, each row's fold thresholds (``t_age``, ``t_gender``) and ``fold``. For
-    studies made after the fact (thresholds, the age check, ensembles) without retraining.
+    ``age_years``, ``race``, each row's fold thresholds (``t_age``, ``t_gender``), ``fold`` and ``key`` (its
+    manifest record's). For studies made after the fact (thresholds, the age check, ensembles, label
+    audits) without retraining.
 
     ``folds``: only these; ``copies``: also ``"copies"`` (the test faces' phone-like copies) and
     ``"views"`` (their views, e.g. RetinaFace-aligned, where the data has them)."""
@@ -142,7 +143,7 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
     if features:
         cfg.data.features = features
     data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
-    keys = ("age", "gender", "y_age", "y_gender", "age_years", "race", "t_age", "t_gender", "fold")
+    keys = ("age", "gender", "y_age", "y_gender", "age_years", "race", "t_age", "t_gender", "fold", "key")
     names = ("val", "test", "copies", "views") if copies else ("val", "test")
     parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in names}
     for row in report["folds"]:
@@ -172,6 +173,7 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
             p["t_age"].append(np.full(len(rows), row["thresholds"]["age"]))
             p["t_gender"].append(np.full(len(rows), row["thresholds"]["gender"]))
             p["fold"].append(np.full(len(rows), k))
+            p["key"].append(np.array([data.records[j].key for j in rows], dtype=object))
     return {name: {k: np.concatenate(v) for k, v in p.items()} for name, p in parts.items()}
 
 

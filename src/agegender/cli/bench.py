@@ -136,6 +136,26 @@ def _update_metadata(model_dir: str, change) -> Path:
     return path
 
 
+def cmd_bench_audit(args) -> int:
+    """Possible label errors in a benchmark's data: each fold model's confident contradictions on its own
+    test fold (faces it never trained on)."""
+    import json
+
+    from agegender import audit, manifest
+    from agegender.benchmark import fold_predictions
+
+    test = fold_predictions(args.benchmark, args.manifest, args.features)["test"]
+    path = args.manifest or json.loads((Path(args.benchmark) / "report.json").read_text())["config"]["data"]["manifest"]
+    by_key = {r.key: r for r in manifest.read(path).records}
+    found = audit.disagreements([by_key[k] for k in test["key"]], test["age"], test["gender"], test["y_age"],
+                                test["y_gender"], args.confidence)
+    files = audit.write(found, args.out)
+    print(f"{args.benchmark}: {len(found)} of {len(test['key']):,} test faces contradicted with ≥ {100 * args.confidence:.0f} % "
+          f"by their fold's model ({audit.summary(found)})")
+    print(f"wrote {files[0]} and {len(files) - 1} contact sheets")
+    return 0
+
+
 def cmd_bench_thresholds(args) -> int:
     from agegender import evaluation, fairness, labels
     from agegender.benchmark import fold_predictions
@@ -278,6 +298,16 @@ def register(sub) -> None:
     ba.add_argument("--features", help="its feature files, if they moved")
     ba.add_argument("--write-model", metavar="MODEL", help="write the thresholds into this model folder's metadata.json")
     ba.set_defaults(func=cmd_bench_age_check)
+    bu = bsub.add_parser("audit", help="possible label errors: test faces a benchmark's fold models contradict with high confidence",
+                         description="Each fold model on its own test fold: the faces whose label it contradicts with at least "
+                         "--confidence (the other gender; an age group 2 or more away) → OUT/audit.csv and contact sheets to "
+                         "look through. Nothing is relabelled.")
+    bu.add_argument("benchmark", help="a benchmark folder")
+    bu.add_argument("--out", required=True, help="folder for audit.csv and the contact sheets")
+    bu.add_argument("--confidence", type=bounded(0.5, 0.9999, float), default=0.95)
+    bu.add_argument("--manifest")
+    bu.add_argument("--features")
+    bu.set_defaults(func=cmd_bench_audit)
     bt = bsub.add_parser("thresholds", help="what each Undefined-threshold rule buys: coverage and accuracy, by group",
                          description="From a benchmark's fold models: thresholds chosen on the validation parts by stated "
                          "targets (per head, or for the whole 2-hot answer), measured on the test folds — answered share, "

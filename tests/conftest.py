@@ -91,3 +91,21 @@ def faceresmap_run(tmp_path_factory, utk_named_faces):
                  "--set", "train.epochs=1", "--set", "model.hidden=[16]", "--out", str(d / "run"), "--quiet"]) == 0
     assert main(["export", str(d / "run"), "--format", "onnx"]) == 0
     return d
+
+
+@pytest.fixture(scope="session")
+def trunk64_run(tmp_path_factory, utk_named_faces):
+    """A dlibtail model that fine-tunes dlib's last two stages (dlibtrunk64 + agnet), trained one epoch on
+    the 40 named faces and exported to ONNX: ``DIR/run`` (features in ``DIR``)."""
+    from agegender.cli import main
+
+    d = tmp_path_factory.mktemp("trunk64")
+    assert main(["data", "utkface", str(utk_named_faces), "--out", str(d / "m.csv")]) == 0
+    for ex in ("dlibtrunk64", "agnet"):
+        assert main(["features", str(d / "m.csv"), "--extractor", ex, "--out", str(d / f"{ex}.npz"), "--quiet"]) == 0
+    assert main(["train", "configs/dlibtail.toml", "--manifest", str(d / "m.csv"), "--features",
+                 f"{d / 'dlibtrunk64.npz'},{d / 'agnet.npz'}", "--set", "data.protocol=\"all\"", "--set", "data.val_fraction=0.25",
+                 "--set", "train.epochs=1", "--set", "model.hidden=[16]", "--set", "train.learning_rate=1e-3",
+                 "--out", str(d / "run"), "--quiet"]) == 0
+    assert main(["export", str(d / "run"), "--format", "onnx"]) == 0
+    return d

@@ -88,6 +88,17 @@ def test_year_mappings(years, strict, nearest):
     assert labels.nearest_age_group(years) == nearest
 
 
+@pytest.mark.parametrize("years,expected", [
+    (1, {0: 1.0}), (3, {0: 0.5, 1: 0.5}), (22, {3: 0.6, 4: 0.4}), (24, {3: 0.2, 4: 0.8}), (35, {4: 0.5, 5: 0.5}),
+    (59, {6: 1 / 7, 7: 6 / 7}), (70, {7: 1.0})])
+def test_split_age_group_shares_a_gap_age_between_its_neighbours(years, expected):
+    got = labels.split_age_group(years)
+    want = np.zeros(8)
+    for k, v in expected.items():
+        want[k] = v
+    assert np.allclose(got, want) and got.sum() == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("lo,hi,group", [(38, 42, 5), (38, 48, 5), (27, 32, 4), (25, 23, 4), (8, 23, None), (60, 100, 7)])
 def test_range_mapping(lo, hi, group):
     assert labels.age_group_of_range(lo, hi) == group

@@ -17,31 +17,38 @@ from agegender.manifest import Manifest, Record
 pytest.importorskip("keras")
 
 
-def test_the_keras_tail_reproduces_dlibs_own_network():
-    """Before training, dlibtail's layers give what dlib's network gives (its pooled 256 values)."""
+@pytest.mark.parametrize("cut", ["trunk", "trunk64"])
+def test_the_keras_tail_reproduces_dlibs_own_network(cut):
+    """Before training, dlibtail's layers give what dlib's network gives (its pooled 256 values), from
+    either cut: the last stage on ``dlibtrunk``'s map, or the last two on ``dlibtrunk64``'s."""
     import keras
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
     from agegender.faces import dlib_model_file
+    from agegender.features import extractor_dim
     from agegender.features.dlib_embedding import MODEL_FILE
     from agegender.features.dlib_onnx import descriptor_onnx
-    from agegender.models.dlibtail import TRUNK_DIM, tail
+    from agegender.models.dlibtail import TRUNK_EXTRACTORS, tail
 
+    dim = extractor_dim({c: e for e, c in TRUNK_EXTRACTORS.items()}[cut])
     path = dlib_model_file(MODEL_FILE)
     chips = np.random.default_rng(0).integers(0, 255, (3, 150, 150, 3)).astype(np.float32)
-    trunk = ort.InferenceSession(descriptor_onnx(path, "trunk"), providers=["CPUExecutionProvider"]).run(None, {"chips": chips})[0]
-    assert trunk.shape == (3, TRUNK_DIM)
+    trunk = ort.InferenceSession(descriptor_onnx(path, cut), providers=["CPUExecutionProvider"]).run(None, {"chips": chips})[0]
+    assert trunk.shape == (3, dim)
     full = onnx.load_from_string(descriptor_onnx(path))
     gap = next(n for n in full.graph.node if n.op_type == "GlobalAveragePool")
     full.graph.node.append(helper.make_node("Flatten", [gap.output[0]], ["pooled"]))
     full.graph.output.append(helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["N", 256]))
     pooled = ort.InferenceSession(full.SerializeToString(), providers=["CPUExecutionProvider"]).run(["pooled"], {"chips": chips})[0]
-    inp = keras.Input((TRUNK_DIM,))
-    got = keras.Model(inp, tail(inp, path)).predict(trunk, verbose=0)
+    inp = keras.Input((dim,))
+    model = keras.Model(inp, tail(inp, path, cut=cut))
+    got = model.predict(trunk, verbose=0)
     assert np.abs(got - pooled).max() < 1e-4 * max(1.0, np.abs(pooled).max())
-
+    assert np.abs(got[0] - got[1]).max() > 1e-3  # two different inputs: not a constant
+    convs = [lay.name for lay in model.layers if isinstance(lay, keras.layers.Conv2D)]
+    assert len(convs) == 2 * (4 if cut == "trunk" else 7) and "dlibtail_b0_conv1" in convs  # the last stage's names stay
 
 
 def test_the_keras_faceres_block_reproduces_faceres_deeps_own_network(astronaut):
@@ -434,6 +441,31 @@ def test_a_model_with_faceres_deeps_block_trains_exports_and_predicts(faceresmap
     assert main(["evaluate", str(run), "--manifest", str(map_run / "m.csv"), "--features",
                  f"{map_run / 'dlibtrunk.npz'},{map_run / 'faceresmap.npz'}"]) == 0
     assert "images:" in capsys.readouterr().out
+
+
+def test_a_model_on_dlibs_last_two_stages_trains_exports_and_predicts(trunk64_run, capsys):
+    """dlibtrunk64 first: the model runs (and fine-tunes) the 128-channel stage as well as the last one;
+    the features are cached as float16; the ONNX export agrees and the Predictor, which computes
+    dlibtrunk64 itself, answers for a photo."""
+    from agegender import export, training
+    from agegender.cli import default_photo
+    from agegender.faces import dlib_model_file
+    from agegender.features.dlib_embedding import MODEL_FILE
+    from agegender.features.dlib_onnx import folded, read_layers, residual_blocks
+    from agegender.predictor import Predictor
+
+    run = trunk64_run / "run"
+    meta = json.loads((run / "metadata.json").read_text())
+    assert meta["preprocessing"]["extractors"] == ["dlibtrunk64", "agnet"]
+    assert meta["preprocessing"]["input_dim"] == 64 * 17 * 17 + 83
+    assert np.load(trunk64_run / "dlibtrunk64.npz")["features"].dtype == np.float16
+    model, _ = training.load_run(run)
+    first = residual_blocks(read_layers(dlib_model_file(MODEL_FILE)))[0][7]  # the 128-channel stage's first block
+    start = folded(first["conv1"], first["affine1"])[0].transpose(2, 3, 1, 0)
+    assert np.abs(model.get_layer("dlibtail_c0_conv1").get_weights()[0] - start).max() > 1e-6  # it trained
+    assert export.check_agreement(run)["onnx"] <= export.TOLERANCE
+    res = Predictor.load(run).predict(default_photo())
+    assert len(res.faces) == 1 and len(res.faces[0].answer.age_probs) == 8
 
 
 def test_test_time_flip_averages_the_face_and_its_mirror_image(tmp_path, astronaut):

@@ -57,6 +57,31 @@ def test_checklist_variants_train(tmp_path, syn, extra):
     assert res.test.gender is not None and res.epochs == 3
 
 
+def test_gap_ages_split_trains_the_age_head_on_soft_targets(syn):
+    """``data.gap_ages = "split"``: gap ages join the age head as soft targets between their neighbours;
+    faces with a group keep one-hot targets, and a face without any age stays out of the age head."""
+    cfg = _cfg(*syn, "data.gap_ages=split")
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    idx = np.arange(len(data.y_age))
+    data.age_years[:3], data.y_age[:3] = [22.0, 40.0, np.nan], [-1, 5, -1]
+    soft = data.train_age_labels(idx, "split")
+    y, w = training.targets(cfg, soft, data.y_gender, data.age_years)
+    assert np.allclose(y["age"][0], [0, 0, 0, 0.6, 0.4, 0, 0, 0]) and w["age"][0] == 1
+    assert y["age"][1].argmax() == 5 and y["age"][1].max() == 1 and w["age"][1] == 1
+    assert w["age"][2] == 0
+    drop_y, drop_w = training.targets(cfg, data.train_age_labels(idx, "drop"), data.y_gender, data.age_years)
+    assert drop_w["age"][0] == 0 and np.array_equal(drop_y["age"][1], y["age"][1])
+
+
+def test_label_smoothing_trains_and_is_checked(tmp_path, syn):
+    with pytest.raises(config.ConfigError, match="label_smoothing"):
+        _cfg(*syn, "train.label_smoothing=1.2")
+    cfg = _cfg(*syn, "train.epochs=3", "train.label_smoothing=0.1", "data.gap_ages=split", "model.hidden=[8]")
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    res = training.fit(cfg, data, trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0), tmp_path / "r", progress=False)
+    assert res.epochs == 3 and res.test.gender > 0.6
+
+
 def test_refuses_to_overwrite_a_finished_run(tmp_path, syn):
     cfg = _cfg(*syn, "train.epochs=1")
     data = trainset.load(cfg.data.manifest, cfg.data.features)

@@ -125,7 +125,7 @@ def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     extractor: both cut chips with the same float32 operations, but from landmarks that onnxruntime-web
     and native onnxruntime compute a hair apart, and run the networks with different kernels; each part's
     features must agree to within 1 % of that part's spread (measured on the bundled photo: dlibtrunk
-    0.4 %, agnet 0.03 %, faceres 0.008 %, faceresmap 0.09 %). Returns the extractors compared."""
+    0.4 %, agnet 0.03 %, faceres 0.008 %, faceresmap 0.09 %, dlibtrunk64 0.2 %). Returns the extractors compared."""
     import base64
 
     from agegender.cli import default_photo
@@ -172,6 +172,20 @@ def test_faceresmap_gives_the_same_features_in_the_browser(faceresmap_run, brows
         cfg = httpx.get(base + "/models/device.json").json()
         assert cfg["model"] == "run" and cfg["faceres_net"]["file"] == "faceres-map.onnx"
         assert _browser_features_match_python(base, browser, faceresmap_run / "run") == ["dlibtrunk", "faceresmap"]
+    finally:
+        stop_server(proc)
+
+
+def test_dlibtrunk64_gives_the_same_features_in_the_browser(trunk64_run, browser):
+    """dlibtrunk64 (dlib's network below its last two stages, as ONNX) computed by device.js for a model
+    that fine-tunes both stages, as the server computes it."""
+    import httpx
+
+    proc, base = start_server("--model", str(trunk64_run / "run"))
+    try:
+        cfg = httpx.get(base + "/models/device.json").json()
+        assert cfg["model"] == "run" and cfg["dlib_nets"]["dlibtrunk64"]["file"] == "trunk64.onnx"
+        assert _browser_features_match_python(base, browser, trunk64_run / "run") == ["dlibtrunk64", "agnet"]
     finally:
         stop_server(proc)
 

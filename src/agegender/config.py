@@ -31,7 +31,7 @@ CHOICES = {
     "train.balance": ("none", "race"),
     "data.test_on": ("original", "augmented"),
     "data.protocol": ("utkface-a8", "adience-5fold", "random-split", "all"),
-    "data.gap_ages": ("drop", "nearest"),
+    "data.gap_ages": ("drop", "nearest", "split"),
 }
 
 
@@ -51,7 +51,8 @@ class DataConfig:
     folds: int = 5
     val_fraction: float = 0.1
     seed: int = 0
-    gap_ages: str = "drop"         # UTKFace ages between groups: drop from age training, or nearest group
+    gap_ages: str = "drop"         # UTKFace ages between groups: drop from age training, nearest group, or
+    #                                split: a soft target shared by the two groups around the age
     standardize: bool = True       # z-score features with training-set statistics (stored in the model)
     test_on: str = "original"      # utkface-a8: test on the originals, or on their augmented copies (data augment)
     train_on_copies: bool = True   # augmented copies in the manifest join training (never a held-out face's)
@@ -89,6 +90,7 @@ class TrainConfig:
     early_stopping: int = 8        # patience in epochs on validation loss (0 = off)
     class_weights: str = "none"
     balance: str = "none"          # "race": every race group of the training data weighs the same (UTKFace labels)
+    label_smoothing: float = 0.0   # age and gender heads: mix this much of a uniform target into each label
     gender_loss_weight: float = 1.0
     years_loss_weight: float = 0.5
     weight_decay: float = 1e-4     # adamw only
@@ -232,8 +234,14 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"data.val_fraction: must be in [0, 1), got {d.val_fraction}")
     if not 0 <= d.fold < d.folds:
         raise ConfigError(f"data.fold: must be in 0..{d.folds - 1}, got {d.fold}")
+    if not 0 <= t.label_smoothing < 1:
+        raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
+    if t.label_smoothing > 0 and t.loss != "categorical_crossentropy":
+        raise ConfigError("train.label_smoothing needs train.loss = 'categorical_crossentropy'")
     for key, value in (("train.target_gender_accuracy", t.target_gender_accuracy), ("train.target_age_accuracy", t.target_age_accuracy)):
         if not 0 <= value < 1:
             raise ConfigError(f"{key}: must be in [0, 1) (0 = use train.min_coverage), got {value}")
+    if m.output == "tuple" and d.gap_ages == "split":
+        raise ConfigError("data.gap_ages = 'split' gives soft age targets: model.output = 'tuple' regresses one index")
     if m.output == "tuple" and (m.years_head or m.kind == "dlibtail"):
         raise ConfigError("model.output = 'tuple' has no years head and no dlibtail variant")

@@ -131,6 +131,24 @@ def parse_years(value) -> float | None:
     return years if 0 <= years <= MAX_YEARS else None
 
 
+def split_age_group(years: float) -> np.ndarray:
+    """A soft age-group target (8 values summing to 1): one-hot inside a group; in a gap, split between
+    the two groups around it in proportion to how near each one's bound is (22 years: 0.6 to 15-20,
+    0.4 to 25-32; 3 years: half each). The documented "soft label" training rule for gap ages (DESIGN §3)."""
+    out = np.zeros(NUM_AGE_GROUPS, dtype=np.float32)
+    inside = age_group_of_years(years)
+    if inside is not None:
+        out[inside] = 1.0
+        return out
+    for k in range(NUM_AGE_GROUPS - 1):
+        hi, lo_next = AGE_BOUNDS[k][1], AGE_BOUNDS[k + 1][0]
+        if hi < years < lo_next:
+            w = (years - hi) / (lo_next - hi)
+            out[k], out[k + 1] = 1.0 - w, w
+            return out
+    raise ValueError(f"{years} years: not an age (below 0?)")
+
+
 def nearest_age_group(years: float) -> int:
     """The group containing ``years``, else the nearest one; a tie goes to the older group.
 

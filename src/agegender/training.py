@@ -108,11 +108,15 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     if cfg.model.output == "tuple":
         ok = (y_age >= 0) & (y_gender >= 0)
         return {"tuple": np.stack([y_age, y_gender], 1).astype(np.float32)}, {"tuple": ok.astype(np.float32)}
+    if y_age.ndim == 2:  # soft age targets (data.gap_ages = "split"): a row without any has weight 0
+        y_soft, y_age = y_age.astype(np.float32), np.where(y_age.sum(1) > 0, y_age.argmax(1), -1)
+    else:
+        y_soft = _one_hot(y_age, 8)
     if cfg.train.class_weights == "balanced":
         wa, wg = _balanced(y_age, 8), _balanced(y_gender, 2)
     else:
         wa, wg = (y_age >= 0).astype(np.float32), (y_gender >= 0).astype(np.float32)
-    y = {"age": _one_hot(y_age, 8), "gender": _one_hot(y_gender, 2)}
+    y = {"age": y_soft, "gender": _one_hot(y_gender, 2)}
     w = {"age": wa, "gender": wg}
     if cfg.model.years_head:
         years = age_years if age_years is not None else np.full(len(y_age), np.nan)
@@ -206,6 +210,10 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     model = build(cfg, X.shape[1], mean, var, trunk, bool(fmap))
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
+    if cfg.train.label_smoothing > 0:  # the two softmax heads only (the years head's targets are soft already)
+        for k in ("age", "gender"):
+            if k in loss:
+                loss[k] = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.train.label_smoothing)
     loss_weights = ({"age": 1.0, "gender": cfg.train.gender_loss_weight} | ({"years": cfg.train.years_loss_weight}
                     if "years" in y_tr else {})) if "age" in y_tr else None
     # weighted: a row without a label for a head (weight 0) must not count in that head's accuracy
@@ -403,12 +411,14 @@ def _trunk_columns(cfg: Config, data: LabelledFeatures) -> int | None:
     """How many leading feature columns are dlib's trunk (``dlibtail`` models; they must come first)."""
     if cfg.model.kind != "dlibtail":
         return None
-    if not data.extractors or data.extractors[0].split("+")[0] != "dlibtrunk":
-        raise ValueError(f"model.kind = 'dlibtail' needs the dlibtrunk features first in data.features (got "
-                         f"{', '.join(data.extractors)})")
     from agegender.features import extractor_dim
+    from agegender.models.dlibtail import TRUNK_EXTRACTORS
 
-    return extractor_dim("dlibtrunk")
+    first = data.extractors[0].split("+")[0] if data.extractors else ""
+    if first not in TRUNK_EXTRACTORS:
+        raise ValueError(f"model.kind = 'dlibtail' needs a dlib trunk's features ({', '.join(TRUNK_EXTRACTORS)}) first in "
+                         f"data.features (got {', '.join(data.extractors)})")
+    return extractor_dim(first)
 
 
 def calibrate(model, X_val: np.ndarray, y_age: np.ndarray, y_gender: np.ndarray):

@@ -35,11 +35,19 @@ class LabelledFeatures:
         return len(self.records)
 
     def train_age_labels(self, idx: np.ndarray, gap_ages: str) -> np.ndarray:
-        """Age labels for training rows: a gap age gets its nearest group when ``gap_ages='nearest'``."""
+        """Age labels for training rows: a gap age gets its nearest group when ``gap_ages='nearest'``;
+        with ``gap_ages='split'`` soft targets ``(n, 8)``, a gap age's split between its two neighbouring
+        groups (:func:`labels.split_age_group`); otherwise group indices (``MISSING`` where none)."""
         y = self.y_age[idx].copy()
+        gap = (y == MISSING) & ~np.isnan(self.age_years[idx])
         if gap_ages == "nearest":
-            gap = (y == MISSING) & ~np.isnan(self.age_years[idx])
             y[gap] = [labels.nearest_age_group(a) for a in self.age_years[idx][gap]]
+        elif gap_ages == "split":
+            soft = np.zeros((len(y), labels.NUM_AGE_GROUPS), dtype=np.float32)
+            soft[np.flatnonzero(y >= 0), y[y >= 0]] = 1.0
+            if gap.any():
+                soft[gap] = np.stack([labels.split_age_group(a) for a in self.age_years[idx][gap]])
+            return soft
         return y
 
     def columns_of(self, extractor: str) -> slice | None:

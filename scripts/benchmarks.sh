@@ -192,6 +192,13 @@ for yh in true false; do
   ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet.npz" --set model.years_head=$yh --set "name=\"fast-years-$yh\"" --out "$W/A-fast-years-$yh" --quiet
 done
 
+# grayscale photos (a check of generality; docs/BENCHMARKS.md): the default and the peer on grey copies of the CelebA crops
+ag data augment "$W/celeba.csv" "$W/celeba-gray" --gray --workers 2 --quiet --out "$W/celeba-gray.csv"
+for ex in dlibtrunk agnet faceres; do
+  ag features "$W/celeba-gray.csv" --extractor $ex --out "$W/celeba-gray-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+done
+ag evaluate src/agegender/data/model --manifest "$W/celeba-gray.csv" --features "$W/celeba-gray-dlibtrunk.npz,$W/celeba-gray-agnet.npz,$W/celeba-gray-faceres.npz" --peer
+
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed
 for fs in builtin pixels; do

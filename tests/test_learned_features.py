@@ -171,6 +171,26 @@ def test_tight_copies_cut_the_face_close_and_only_where_there_is_one(tmp_path, a
     assert main(args) == 0 and rec.full_path.read_bytes() == first  # deterministic
     assert "1 of 2 images with their face cut tight" in capsys.readouterr().out + (tmp_path / "tight.summary.json").read_text()
 
+def test_gray_copies_are_grayscale_and_keep_their_labels(tmp_path, astronaut, capsys):
+    """--gray: one grayscale copy of every image (its own source, not a phone-like copy); one kind at a time."""
+    from agegender.manifest import read
+
+    Image.fromarray(astronaut).save(tmp_path / "a.png")
+    (tmp_path / "m.csv").write_text("path,source,key,age_group,gender,age_years,race\na.png,utkface,a,25-32,f,30,white\n")
+    args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--quiet", "--root", str(tmp_path),
+            "--out", str(tmp_path / "gray.csv")]
+    assert main(args + ["--gray"]) == 0
+    (rec,) = read(tmp_path / "gray.csv").records
+    assert (rec.subject, rec.source, rec.age_group, rec.gender) == ("a", "utkface-gray-aug", 4, 1)
+    assert augment.is_copy(rec) and not augment.is_phone_copy(rec)
+    im = np.asarray(Image.open(rec.full_path).convert("RGB")).astype(int)
+    assert im.shape == astronaut.shape and np.abs(im[..., 0] - im[..., 2]).max() <= 2  # grey: the channels agree
+    luma = np.asarray(Image.fromarray(astronaut).convert("L")).astype(int)
+    assert np.abs(im[..., 1] - luma).mean() < 2  # the picture itself, only without colour
+    assert main(args + ["--gray", "--tight"]) == 2
+    assert "one of --shrink, --tight and --gray" in capsys.readouterr().err
+
+
 def test_copies_never_train_when_their_original_is_tested_or_validated():
     from agegender.splits import stratified_kfold
 

@@ -12,6 +12,7 @@ shrunk to SIDE px (as JPEG, quality 75). UTKFace's children and elderly are near
 crops (``crop_part1``), its adults mostly 64 px ones (``utkface64``), so a model could learn sharpness
 as a sign of age; 64 px copies of the sharp crops measure that and can train against it (measured in
 docs/BENCHMARKS.md: the loss at 64 px is mostly information that is gone, not such a shortcut).
+``tight=True`` cuts the face close, ``gray=True`` makes a grayscale copy: other checks of generality.
 """
 
 from __future__ import annotations
@@ -115,6 +116,15 @@ def tight_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image | No
     return image.convert("RGB").crop(box)
 
 
+#: JPEG quality of grayscale copies.
+GRAY_QUALITY = 90
+
+
+def grayscale(image: Image.Image) -> Image.Image:
+    """``image`` in shades of grey (ITU-R 601 luma, as Pillow's "L"), kept as RGB: an old or black-and-white photo."""
+    return image.convert("L").convert("RGB")
+
+
 def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
     """The record of copy ``copy`` of ``rec``: a number for a phone-like copy (source ``X-aug``), a tag such
     as ``64px`` for another kind (source ``X-64px-aug``): every kind trains only with its original."""
@@ -125,13 +135,14 @@ def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
                   age_years=rec.age_years, race=rec.race)
 
 
-def _write_one(job: tuple[Record, int, int, str, int, bool]) -> tuple[Record | None, str | None]:
-    """One copy (``side`` > 0: the shrunk one; ``tight``: the tight one) → its record and a problem, or
-    ``(None, None)`` when an image is too small to shrink or has no face to cut tight."""
+def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, str | None]:
+    """One copy of ``kind`` (``""``: phone-like copy number ``copy``; ``"64px"``: shrunk; ``"tight"``;
+    ``"gray"``) → its record and a problem, or ``(None, None)`` when an image is too small to shrink or
+    has no face to cut tight."""
     from agegender.imaging import ImageError, load_image
 
-    rec, copy, seed, out_dir, side, tight = job
-    new = copy_record(rec, "tight" if tight else f"{side}px" if side else copy, Path(out_dir))
+    rec, copy, seed, out_dir, kind = job
+    new = copy_record(rec, kind or copy, Path(out_dir))
     target = new.full_path
     if target.is_file():
         return new, None  # written by an earlier (interrupted) run: same seed, same file
@@ -139,10 +150,12 @@ def _write_one(job: tuple[Record, int, int, str, int, bool]) -> tuple[Record | N
         image = Image.fromarray(load_image(rec.full_path))
     except ImageError as e:
         return new, e.problem
-    if tight:
+    if kind == "tight":
         out, quality = tight_crop(image, _rng(rec.key, "tight", seed)), TIGHT_QUALITY
-    elif side:
-        out, quality = shrink(image, side), SHRINK_QUALITY
+    elif kind == "gray":
+        out, quality = grayscale(image), GRAY_QUALITY
+    elif kind:
+        out, quality = shrink(image, int(kind.removesuffix("px"))), SHRINK_QUALITY
     else:
         out, quality = degrade(image, _rng(rec.key, copy, seed)), 95
     if out is None:
@@ -155,18 +168,20 @@ def _write_one(job: tuple[Record, int, int, str, int, bool]) -> tuple[Record | N
 
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
-            progress: bool = True, shrink: int = 0, tight: bool = False) -> Manifest:
+            progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False) -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
     (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
     than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused); ``tight``: instead, one
-    copy of every image with a face, the face cut tight (:func:`tight_crop`; ``copies`` unused)."""
-    if shrink and tight:
-        raise ValueError("shrink or tight copies, not both at once")
+    copy of every image with a face, the face cut tight (:func:`tight_crop`; ``copies`` unused);
+    ``gray``: instead, one grayscale copy of every image (:func:`grayscale`)."""
+    if (shrink > 0) + tight + gray > 1:
+        raise ValueError("one kind of copy at a time: shrink, tight or gray")
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    per_image = 1 if shrink or tight else copies
-    jobs = [(r, k, seed, str(out_dir), shrink, tight) for r in manifest.records for k in range(per_image)]
+    kind = "tight" if tight else "gray" if gray else f"{shrink}px" if shrink else ""
+    per_image = 1 if kind else copies
+    jobs = [(r, k, seed, str(out_dir), kind) for r in manifest.records for k in range(per_image)]
     drops = DropLog()
     records = []
     if workers > 1:
@@ -185,6 +200,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     if tight:
         notes = [f"augment: {len(records)} of {len(manifest)} images with their face cut tight in {out_dir} (no face "
                  "found in the others); each copy's subject is its original's key"]
+    elif gray:
+        notes = [f"augment: {len(records)} of {len(manifest)} images in grayscale in {out_dir}; each copy's subject "
+                 "is its original's key"]
     elif shrink:
         notes = [f"augment: {len(records)} of {len(manifest)} images shrunk to {shrink} px in {out_dir} (the others "
                  "are not larger); each copy's subject is its original's key"]
@@ -194,9 +212,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     return Manifest(records, drops, notes)
 
 
-#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``) or tight ones and other views (``X-view-aug``,
+#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight or grayscale ones and other views (``X-view-aug``,
 #: :func:`agegender.trainset.load`). They train like copies but are not what "on phone-like copies" scores.
-_OTHER_KIND = re.compile(r"-(view|tight|\d+px)" + re.escape(SUFFIX) + "$")
+_OTHER_KIND = re.compile(r"-(view|tight|gray|\d+px)" + re.escape(SUFFIX) + "$")
 
 
 def is_copy(rec: Record) -> bool:

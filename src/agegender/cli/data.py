@@ -63,13 +63,14 @@ def cmd_data_augment(args) -> int:
     from agegender import augment
     from agegender import manifest as mf
 
-    if args.shrink and args.tight:
-        raise CliError("give --shrink or --tight, not both")
+    if (args.shrink > 0) + args.tight + args.gray > 1:
+        raise CliError("give one of --shrink, --tight and --gray")
     m = mf.read(args.manifest)
     if args.root:
         m = m.with_root(args.root)
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
-                                           progress=not args.quiet, shrink=args.shrink, tight=args.tight), args)
+                                           progress=not args.quiet, shrink=args.shrink, tight=args.tight,
+                                           gray=args.gray), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -113,7 +114,8 @@ def register(sub) -> None:
     au = dsub.add_parser("augment", help="phone-like copies of a manifest's images (training, robustness tests)",
                          description="Write COPIES degraded copies of every image (flip, tilt, crop, few pixels, blur, "
                          "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them — or, with --shrink, "
-                         "one low-resolution copy of every larger image; with --tight, one copy with the face cut close. Each copy keeps its original's labels and "
+                         "one low-resolution copy of every larger image; with --tight, one copy with the face cut close; with --gray, one in "
+                         "grayscale. Each copy keeps its original's labels and "
                          "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
@@ -125,6 +127,8 @@ def register(sub) -> None:
     au.add_argument("--tight", action="store_true",
                     help="instead: one copy of every image with a face, the face cut tight (brows to chin, cheek to "
                     "cheek; JPEG quality 90), as face-crop data sets and other tools hand faces over")
+    au.add_argument("--gray", action="store_true",
+                    help="instead: one grayscale copy of every image (JPEG quality 90), as old or black-and-white photos")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

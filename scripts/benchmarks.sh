@@ -198,6 +198,13 @@ for ex in dlibtrunk agnet faceres; do
   ag features "$W/celeba-gray.csv" --extractor $ex --out "$W/celeba-gray-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
 ag evaluate src/agegender/data/model --manifest "$W/celeba-gray.csv" --features "$W/celeba-gray-dlibtrunk.npz,$W/celeba-gray-agnet.npz,$W/celeba-gray-faceres.npz" --peer
+# one more of dlib's stages fine-tuned (dlibtrunk64; docs/BENCHMARKS.md: built, not screened: ~4 h a fold on this CPU)
+for ex in dlibtrunk64; do
+  ag features "$W/utk+aug.csv" --extractor $ex --out "$W/utk+aug-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+  ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk-$ex-rf-retina5.npz" --cache "$W/rf-feats.sqlite" --workers 2 --quiet
+done
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk64.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" \
+  --views "$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz" --folds 0 --out "$W/S-trunk64" --quiet
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed

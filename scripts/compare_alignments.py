@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from agegender import evaluation, labels, training, trainset
+from agegender.cli.common import bounded
 
 
 def main() -> None:
@@ -34,7 +35,8 @@ def main() -> None:
     ap.add_argument("variants", nargs="+", metavar="NAME=FEATURES.npz")
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--train", required=True, help="the feature file the runs were trained on (defines the folds)")
-    ap.add_argument("--folds", type=int, default=5, help="the protocol's number of folds")
+    ap.add_argument("--folds", type=bounded(2), default=5, help="the protocol's number of folds (a benchmark run with --folds 0 "
+                    "still has 5: choose its fold with --only)")
     ap.add_argument("--only", type=lambda t: [int(x) for x in t.split(",")], metavar="K[,K]",
                     help="score only these folds (e.g. a benchmark run with --folds 0)")
     ap.add_argument("--copies", action="append", default=[], metavar="NAME=MANIFEST",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from agegender.features.base import ChipSpec
+from agegender.features.dlib_onnx import CUTS
 
 MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 
@@ -43,8 +44,8 @@ class DlibTrunk(DlibEmbedding):
 
     name = "dlibtrunk"
     version = "1"
-    dim = 128 * 8 * 8
     cut = "trunk"
+    dim = int(np.prod(CUTS[cut][1]))
 
 
 class DlibTrunk64(DlibEmbedding):
@@ -54,6 +55,6 @@ class DlibTrunk64(DlibEmbedding):
 
     name = "dlibtrunk64"
     version = "1"
-    dim = 64 * 17 * 17
     cut = "trunk64"
+    dim = int(np.prod(CUTS[cut][1]))
     store_dtype = np.float16

@@ -23,7 +23,7 @@ from agegender.faces import dlib_model_file
 from agegender.features import faceres
 from agegender.features.agnet import EPS, flushed_model, models_dir
 from agegender.features.dlib_embedding import MODEL_FILE as DESCRIPTOR_FILE
-from agegender.features.dlib_embedding import DlibEmbedding
+from agegender.features.dlib_embedding import DlibEmbedding, DlibTrunk, DlibTrunk64
 from agegender.features.dlib_onnx import descriptor_onnx
 from agegender.predictor import FAST_MODEL
 
@@ -32,8 +32,7 @@ YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework
 #: Extractors the page can compute (device.js): all exist as ONNX.
 DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk", "dlibtrunk64", "faceres", "faceresmap"}
 #: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
-DLIB_NETS = {"dlib128": ("descriptor.onnx", "descriptor", 128), "dlibtrunk": ("trunk.onnx", "trunk", 128 * 8 * 8),
-             "dlibtrunk64": ("trunk64.onnx", "trunk64", 64 * 17 * 17)}
+DLIB_NETS = {ex.name: (f"{ex.cut}.onnx", ex.cut, ex.dim) for ex in (DlibEmbedding, DlibTrunk, DlibTrunk64)}
 
 
 @dataclass

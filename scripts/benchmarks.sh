@@ -209,6 +209,9 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrun
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set data.gap_ages=split --folds 0 --out "$W/S-split" --quiet
 python scripts/compare_alignments.py "$W/S-split" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
 ag bench audit "$W/S-split" --out "$W/audit-utk"
+# label smoothing 0.1 on the age and gender heads (docs/BENCHMARKS.md: fold 0)
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set train.label_smoothing=0.1 --folds 0 --out "$W/S-ls" --quiet
+python scripts/compare_alignments.py "$W/S-ls" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed

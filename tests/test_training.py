@@ -82,6 +82,25 @@ def test_label_smoothing_trains_and_is_checked(tmp_path, syn):
     assert res.epochs == 3 and res.test.gender > 0.6
 
 
+def test_gender_age_balance_weighs_children_up(syn):
+    """``train.gender_age_balance``: the gender head's row weights ∝ (rows in the age group) ** -power,
+    mean 1 over rows with a group; a gap age joins its nearest group; the age head is untouched."""
+    with pytest.raises(config.ConfigError, match="gender_age_balance"):
+        _cfg(*syn, "train.gender_age_balance=1.5")
+    cfg = _cfg(*syn, "train.gender_age_balance=1")
+    # 6 rows: three aged 25-32, one 0-2, one 3 years old (a gap age, as near 0-2 as 4-6: a tie goes to the older group), one unknown
+    y_age = np.array([4, 4, 4, 0, -1, -1])
+    years = np.array([28.0, 30.0, 26.0, 1.0, 3.0, np.nan])
+    y_gender = np.array([0, 1, 0, 1, 0, 1])
+    y, w = training.targets(cfg, y_age, y_gender, years)
+    # groups 25-32 ×3, 0-2 ×1, 4-6 ×1: raw weights 1/3, 1/3, 1/3, 1, 1 → mean 0.6 → 0.556 ×3, 1.667 ×2
+    assert np.allclose(w["gender"], [5 / 9, 5 / 9, 5 / 9, 5 / 3, 5 / 3, 1.0], atol=1e-6)
+    assert np.allclose(w["age"], [1, 1, 1, 1, 0, 0])
+    half = training.age_group_balance(y_age, years, 0.5)
+    assert half[3] / half[0] == pytest.approx(np.sqrt(3))
+    assert training.age_group_balance(y_age, years, 0.0) is None
+
+
 def test_refuses_to_overwrite_a_finished_run(tmp_path, syn):
     cfg = _cfg(*syn, "train.epochs=1")
     data = trainset.load(cfg.data.manifest, cfg.data.features)

@@ -92,6 +92,7 @@ class TrainConfig:
     balance: str = "none"          # "race": every race group of the training data weighs the same (UTKFace labels)
     label_smoothing: float = 0.0   # age and gender heads: mix this much of a uniform target into each label
     gender_loss_weight: float = 1.0
+    gender_age_balance: float = 0.0  # gender head: weight rows by (rows in their age group) ** -this (1: groups equal)
     years_loss_weight: float = 0.5
     weight_decay: float = 1e-4     # adamw only
     calibrate: bool = True         # temperature-scale both heads on validation data (the probabilities mean what they say)
@@ -234,6 +235,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"data.val_fraction: must be in [0, 1), got {d.val_fraction}")
     if not 0 <= d.fold < d.folds:
         raise ConfigError(f"data.fold: must be in 0..{d.folds - 1}, got {d.fold}")
+    if not 0 <= t.gender_age_balance <= 1:
+        raise ConfigError(f"train.gender_age_balance: must be in [0, 1] (0 off, 1 every age group equal), got {t.gender_age_balance}")
     if not 0 <= t.label_smoothing < 1:
         raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
     if t.label_smoothing > 0 and t.loss != "categorical_crossentropy":

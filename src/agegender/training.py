@@ -98,12 +98,36 @@ def group_balance(groups: np.ndarray | None) -> np.ndarray | None:
     return w
 
 
+def age_group_balance(y_age: np.ndarray, age_years: np.ndarray | None, power: float) -> np.ndarray | None:
+    """Per-row weights ∝ (rows in the row's age group) ** -power, mean 1 over rows with a group: 0 keeps
+    every row at 1, 1 gives every age group the same total weight, 0.5 lies between. A row's group is
+    its age group, else the one nearest its age in years (gap ages: 3 → 0-2 or 4-6, so children stay
+    children); rows without either keep weight 1. Why: the gender head sees few children, who are its
+    weakest group (``train.gender_age_balance``)."""
+    if power <= 0:
+        return None
+    groups = np.asarray(y_age).copy()
+    if age_years is not None:
+        for i in np.flatnonzero((groups < 0) & ~np.isnan(age_years)):
+            groups[i] = labels.nearest_age_group(float(age_years[i]))
+    known = groups >= 0
+    if not known.any():
+        return None
+    counts = np.bincount(groups[known], minlength=8).astype(np.float64)
+    per = np.where(counts > 0, np.maximum(counts, 1) ** -power, 0.0)
+    w = np.ones(len(groups), dtype=np.float32)
+    w[known] = per[groups[known]]
+    w[known] /= w[known].mean()
+    return w
+
+
 def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.ndarray | None = None,
             race: np.ndarray | None = None) -> tuple[dict, dict]:
     """Keras targets and sample weights; a missing label gets weight 0 for its head only.
 
     ``train.balance = "race"`` multiplies every head's weights so each race group of these rows weighs
-    the same; the years head (``model.years_head``) learns from ``age_years`` where known.
+    the same; ``train.gender_age_balance`` reweights the gender head's rows by age group (children up);
+    the years head (``model.years_head``) learns from ``age_years`` where known.
     """
     if cfg.model.output == "tuple":
         ok = (y_age >= 0) & (y_gender >= 0)
@@ -121,6 +145,9 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     if cfg.model.years_head:
         years = age_years if age_years is not None else np.full(len(y_age), np.nan)
         y["years"], w["years"] = years_target(years)
+    by_age = age_group_balance(y_age, age_years, cfg.train.gender_age_balance)
+    if by_age is not None:
+        w["gender"] = w["gender"] * by_age
     balance = group_balance(race) if cfg.train.balance == "race" else None
     if balance is not None:
         w = {k: v * balance for k, v in w.items()}

@@ -198,13 +198,19 @@ for ex in dlibtrunk agnet faceres; do
   ag features "$W/celeba-gray.csv" --extractor $ex --out "$W/celeba-gray-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
 ag evaluate src/agegender/data/model --manifest "$W/celeba-gray.csv" --features "$W/celeba-gray-dlibtrunk.npz,$W/celeba-gray-agnet.npz,$W/celeba-gray-faceres.npz" --peer
-# one more of dlib's stages fine-tuned (dlibtrunk64; docs/BENCHMARKS.md: built, not screened: ~4 h a fold on this CPU)
+# one more of dlib's stages fine-tuned (dlibtrunk64; docs/BENCHMARKS.md: fold 0 with 14 and 8 epochs, 33–39 min each on this CPU; not adopted)
 for ex in dlibtrunk64; do
   ag features "$W/utk+aug.csv" --extractor $ex --out "$W/utk+aug-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
   ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk-$ex-rf-retina5.npz" --cache "$W/rf-feats.sqlite" --workers 2 --quiet
+  ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
-ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk64.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" \
-  --views "$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz" --folds 0 --out "$W/S-trunk64" --quiet
+for s in trunk64: trunk64e8:--set=train.epochs=8; do
+  ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk64.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" \
+    --views "$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz" ${s#*:} --folds 0 --out "$W/S-${s%%:*}" --quiet
+  python scripts/compare_alignments.py "$W/S-${s%%:*}" --manifest "$W/utk+aug.csv" --train "$W/utk+aug-dlibtrunk64.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" \
+    --only 0 retina5="$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz"
+  ag evaluate "$W/S-${s%%:*}/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk64.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
+done
 # gap ages as soft targets (docs/BENCHMARKS.md: fold 0, not adopted), then label noise in UTKFace's gender (its fold model's confident contradictions)
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set data.gap_ages=split --folds 0 --out "$W/S-split" --quiet
 python scripts/compare_alignments.py "$W/S-split" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"

@@ -218,8 +218,8 @@ ag bench audit "$W/S-split" --out "$W/audit-utk"
 # label smoothing 0.1 on the age and gender heads (docs/BENCHMARKS.md: fold 0)
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set train.label_smoothing=0.1 --folds 0 --out "$W/S-ls" --quiet
 python scripts/compare_alignments.py "$W/S-ls" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
-# children's gender weighted up (train.gender_age_balance), and the gender head's weight (docs/BENCHMARKS.md: fold 0, not adopted)
-for s in gab05:train.gender_age_balance=0.5 gab1:train.gender_age_balance=1 glw2:train.gender_loss_weight=2; do
+# children's gender weighted up (train.gender_age_balance), the gender head's weight, more trunk dropout (docs/BENCHMARKS.md: fold 0, not adopted)
+for s in gab05:train.gender_age_balance=0.5 gab1:train.gender_age_balance=1 glw2:train.gender_loss_weight=2 tdo4:model.trunk_dropout=0.4; do
   ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set "${s#*:}" --folds 0 --out "$W/S-${s%%:*}" --quiet
   python scripts/compare_alignments.py "$W/S-${s%%:*}" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
   ag evaluate "$W/S-${s%%:*}/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"

@@ -204,13 +204,18 @@ for ex in dlibtrunk64; do
   ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk-$ex-rf-retina5.npz" --cache "$W/rf-feats.sqlite" --workers 2 --quiet
   ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
-for s in trunk64: trunk64e8:--set=train.epochs=8; do
-  ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$W/utk+aug-dlibtrunk64.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" \
-    --views "$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz" ${s#*:} --folds 0 --out "$W/S-${s%%:*}" --quiet
-  python scripts/compare_alignments.py "$W/S-${s%%:*}" --manifest "$W/utk+aug.csv" --train "$W/utk+aug-dlibtrunk64.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz" \
-    --only 0 retina5="$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz"
-  ag evaluate "$W/S-${s%%:*}/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk64.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
-done
+# screen0 NAME FEATURES VIEWS CELEBA [--set K=V]: a fold-0 screen of the default's config on other features or settings,
+# scored on its test crops and phone-like copies, on the photo path's retina5 views and on CelebA
+screen0() {
+  ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$2" --views "$3" "${@:5}" --folds 0 --out "$W/$1" --quiet
+  python scripts/compare_alignments.py "$W/$1" --manifest "$W/utk+aug.csv" --train "$2" --only 0 retina5="$3"
+  ag evaluate "$W/$1/fold_0" --manifest "$W/celeba.csv" --features "$4"
+}
+F64="$W/utk+aug-dlibtrunk64.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres.npz"
+V64="$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz"
+C64="$W/celeba-dlibtrunk64.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
+screen0 S-trunk64 "$F64" "$V64" "$C64"
+screen0 S-trunk64e8 "$F64" "$V64" "$C64" --set train.epochs=8
 # gap ages as soft targets (docs/BENCHMARKS.md: fold 0, not adopted), then label noise in UTKFace's gender (its fold model's confident contradictions)
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set data.gap_ages=split --folds 0 --out "$W/S-split" --quiet
 python scripts/compare_alignments.py "$W/S-split" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
@@ -219,10 +224,9 @@ ag bench audit "$W/S-split" --out "$W/audit-utk"
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set train.label_smoothing=0.1 --folds 0 --out "$W/S-ls" --quiet
 python scripts/compare_alignments.py "$W/S-ls" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
 # children's gender weighted up (train.gender_age_balance), the gender head's weight, more trunk dropout (docs/BENCHMARKS.md: fold 0, not adopted)
+C="$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
 for s in gab05:train.gender_age_balance=0.5 gab1:train.gender_age_balance=1 glw2:train.gender_loss_weight=2 tdo4:model.trunk_dropout=0.4; do
-  ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set "${s#*:}" --folds 0 --out "$W/S-${s%%:*}" --quiet
-  python scripts/compare_alignments.py "$W/S-${s%%:*}" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
-  ag evaluate "$W/S-${s%%:*}/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
+  screen0 "S-${s%%:*}" "$PREV,$W/utk+aug-faceres.npz" "$V" "$C" --set "${s#*:}"
 done
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation

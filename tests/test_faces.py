@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.faces import FacePipeline, RetinaFaceDetector
+from agegender.faces import FacePipeline, RetinaFaceDetector, merge_detections
 from agegender.imaging import load_image
 
 
@@ -93,3 +93,60 @@ def test_large_photo_is_detected_on_a_downscaled_copy(astronaut, retina):
     big = np.asarray(Image.fromarray(astronaut).resize((2048, 2048)))
     faces = retina.faces(big)
     assert len(faces) == 1 and 700 < faces[0].box[0] < 880  # boxes come back in full-size pixels
+
+
+def _one_per_spot(faces, spots) -> bool:
+    """Each pasted portrait holds exactly one detected face centre (its face, not a duplicate)."""
+    centres = [((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2) for f in faces]
+    return len(centres) == len(spots) and all(sum(_inside(c, s) for c in centres) == 1 for s in spots)
+
+
+def test_small_faces_in_a_phone_photo_are_found_by_the_second_pass(phone_photo):
+    """A 12-megapixel photo seen at 640 px hides faces under ~100 px; the second pass at 1280 finds them."""
+    image, spots = phone_photo(0.6)  # faces ~57 px wide in 4032: ~9 px on the 640 px copy
+    assert FacePipeline("retinaface", small_faces=False).faces(image) == []
+    faces = FacePipeline("retinaface").faces(image)
+    assert _one_per_spot(faces, spots)
+    assert all(35 < f.box[2] - f.box[0] < 80 for f in faces)  # boxes in the photo's own pixels
+
+
+def test_faces_both_passes_find_are_kept_once(phone_photo):
+    image, spots = phone_photo(1.0)  # faces ~95 px: ~15 px on the 640 px copy, found there and at 1280
+    assert _one_per_spot(FacePipeline("retinaface", small_faces=False).faces(image), spots)
+    assert _one_per_spot(FacePipeline("retinaface").faces(image), spots)
+
+
+def test_photos_up_to_twice_the_detect_size_get_one_pass(phone_photo, monkeypatch):
+    det = RetinaFaceDetector(threads=1)
+    seen = []
+    run = det._run
+    monkeypatch.setattr(det, "_run", lambda small, *a: seen.append(small.shape[:2]) or run(small, *a))
+    image, _ = phone_photo(0.4, size=(1920, 1440))
+    det.detect(image)
+    assert seen == [(480, 640)]  # 3× 640: one copy, at 640 px
+    seen.clear()
+    det.detect(np.asarray(Image.fromarray(image).resize((2000, 1500))))
+    assert seen == [(480, 640), (960, 1280)]  # larger: the 640 px copy, then the 1280 px one
+
+
+def test_merged_passes_keep_the_best_of_overlapping_boxes():
+    a = ((0.0, 0.0, 100.0, 100.0), 0.9, None)
+    b = ((5.0, 5.0, 105.0, 105.0), 0.95, None)   # the same face from the other pass, surer
+    c = ((300.0, 0.0, 340.0, 40.0), 0.6, None)   # another face
+    assert merge_detections([a, c, b], 0.4) == [b, c]
+
+
+def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
+    """`bench detect`: real detection on scenes pasted from face crops; the phone-sized scenes show what
+    the small-face pass finds that one pass does not (3 crops in the folder are enough)."""
+    from agegender.bench import detection
+
+    for k in range(3):
+        Image.fromarray(astronaut).crop((150, 30, 300, 200)).save(tmp_path / f"face{k}.jpg")
+    rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), small_faces=(False, True))
+    by = {(r["detector"].split(", ")[1], r["suite"].split()[0]): r for r in rows}
+    assert len(rows) == 6 and by["one pass", "portrait"]["found_rate"] == 1.0
+    one, two = by["one pass", "phone"], by["small-face pass", "phone"]
+    assert one["faces"] == two["faces"] >= 3 and two["found"] > one["found"]
+    assert one["size_thirds"] == ["40-93", "94-146", "147-200"] and len(two["found_by_size"]) == 3
+    assert two["false_positives"] == 0

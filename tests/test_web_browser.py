@@ -120,6 +120,31 @@ def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tm
     assert on_device["model"] == "model" and on_device["faces"][0]["age_group"] == "25-32"
 
 
+def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(server, browser, phone_photo, tmp_path):  # noqa: F811
+    """A large photo (2300×1700: under the test server's 4-megapixel limit) of three small faces: device.js
+    runs the same second detection pass as the server (faces.RetinaFaceDetector) and finds the same faces;
+    one pass at 640 px finds none of them."""
+    import httpx
+    from PIL import Image
+
+    from agegender.faces import FacePipeline
+
+    image, spots = phone_photo(0.45, size=(2300, 1700))  # faces ~43 px: ~12 px at 640, ~24 px at 1280
+    path = tmp_path / "group.jpg"
+    Image.fromarray(image).save(path, quality=92)
+    assert FacePipeline("retinaface", small_faces=False).faces(image) == []
+    served = httpx.post(server + "/api/predict", files={"file": ("group.jpg", path.read_bytes(), "image/jpeg")},
+                        timeout=120).json()
+    browser.get(server + "/")
+    on_device = _upload(browser, path, engine="device")
+    assert on_device["engine"] == "device"
+    assert len(served["faces"]) == len(on_device["faces"]) == 3
+    by_x = lambda faces: sorted((f["box"] for f in faces), key=lambda b: b[0])  # noqa: E731
+    for d, p, spot in zip(by_x(on_device["faces"]), by_x(served["faces"]), spots):
+        assert np.allclose(d, p, atol=0.1 * (p[2] - p[0]))  # the canvas scales the copies a little differently
+        assert spot[0] < (p[0] + p[2]) / 2 < spot[2]
+
+
 def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     """The model's input computed by device.js equals Python's (same RetinaFace alignment), extractor by
     extractor: both cut chips with the same float32 operations, but from landmarks that onnxruntime-web

@@ -102,11 +102,14 @@ class Predictor:
 
     ``flip``: test-time flip — each face is also read as its mirror image (its chips flipped) and the two
     answers are averaged: a little more accurate, twice the features' cost (docs/MODEL.md has both).
+
+    ``small_faces``: photos more than three times ``detect_size`` (a phone's 12 megapixels) are searched a
+    second time at twice that size for faces too small for the first copy (faces.RetinaFaceDetector; docs/FACES.md).
     """
 
     def __init__(self, model_dir: str | os.PathLike, detector: str = "retinaface", threads: int = 1,
                  max_pixels: int | None = None, landmarks: str | None = None, detect_size: int | None = None,
-                 flip: bool = False):
+                 flip: bool = False, small_faces: bool = True):
         from agegender.resources import check_detect_size, check_threads, onnx_session
 
         check_threads(threads)
@@ -125,7 +128,7 @@ class Predictor:
         pre = self.metadata["preprocessing"]
         self.extractors = [get_extractor(name, threads=threads) for name in pre["extractors"]]
         self.pipeline = FacePipeline(detector, threads=threads, landmarks=landmarks or photo_landmarks(detector, self.metadata),
-                                     max_side=detect_size)
+                                     max_side=detect_size, small_faces=small_faces)
         self.thresholds = labels.Thresholds.from_metadata(self.metadata)
         self.output = self.metadata.get("output", "two_hot")
         self.max_pixels = max_pixels
@@ -262,6 +265,7 @@ class PredictorSpec:
     detect_size: int | None = None
     max_pixels: int | None = None
     flip: bool = False
+    small_faces: bool = True
 
     def model_dir(self) -> Path:
         return Path(self.model) if self.model else (FAST_MODEL if self.fast else DEFAULT_MODEL)

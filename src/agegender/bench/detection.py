@@ -52,19 +52,19 @@ def make_scene(faces: list[np.ndarray], rng: np.random.Generator, size: tuple[in
     return Scene(np.asarray(canvas), boxes)
 
 
-def score_scene(scene: Scene, detections: list[tuple]) -> tuple[int, int]:
-    """(faces found, false positives) for one scene."""
+def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], int]:
+    """(whether each pasted face was found, false positives) for one scene."""
     centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b, *_ in detections]
     used: set[int] = set()
-    found = 0
+    hits = []
     for x0, y0, x1, y1 in scene.boxes:
         mx, my = 0.2 * (x1 - x0), 0.2 * (y1 - y0)
-        for j, (cx, cy) in enumerate(centres):
-            if j not in used and x0 + mx <= cx <= x1 - mx and y0 + my <= cy <= y1 - my:
-                used.add(j)
-                found += 1
-                break
-    return found, len(centres) - len(used)
+        hit = next((j for j, (cx, cy) in enumerate(centres)
+                    if j not in used and x0 + mx <= cx <= x1 - mx and y0 + my <= cy <= y1 - my), None)
+        if hit is not None:
+            used.add(hit)
+        hits.append(hit is not None)
+    return hits, len(centres) - len(used)
 
 
 def _face_paths(faces_dir: str | Path) -> list[Path]:
@@ -85,38 +85,53 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
     written = []
     for i in range(n):
         k = int(rng.integers(faces[0], faces[1] + 1))
-        scene = make_scene([load_image(paths[j]) for j in rng.choice(len(paths), size=k, replace=False)], rng, size, scale)
+        scene = make_scene([load_image(paths[j]) for j in rng.choice(len(paths), size=k, replace=len(paths) < k)], rng, size, scale)
         written.append(out / f"scene-{i:05d}.jpg")
         Image.fromarray(scene.image).save(written[-1], quality=90)
     return written
 
 
 def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
-        max_sides: tuple[int | None, ...] = (None,)) -> list[dict]:
-    """Portrait scenes (1 face, 448×448, face 80–300 px) and group scenes (3–5 faces, 800×600, 50–160 px).
+        max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,)) -> list[dict]:
+    """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px)
+    and phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
+    away), ``n_scenes``, half and a quarter as many of them. Sizes are the pasted crops' sides (a
+    UTKFace crop's face is about half of it); each row also gives the found rate in each third of its
+    suite's size range (``found_by_size``).
 
-    ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default).
+    ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
+    ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector).
     """
     paths = _face_paths(faces_dir)
     rng = np.random.default_rng(seed)
-    pick = lambda k: [load_image(paths[i]) for i in rng.choice(len(paths), size=k, replace=False)]  # noqa: E731
+    pick = lambda k: [load_image(paths[i]) for i in rng.choice(len(paths), size=k, replace=len(paths) < k)]  # noqa: E731
     suites = {
-        "portrait 448x448, 1 face 80-300 px": [make_scene(pick(1), rng, (448, 448), (80, 300)) for _ in range(n_scenes)],
-        "group 800x600, 3-5 faces 50-160 px": [make_scene(pick(int(rng.integers(3, 6))), rng, (800, 600), (50, 160)) for _ in range(max(1, n_scenes // 2))],
+        "portrait 448x448, 1 face 80-300 px": ((80, 300), [make_scene(pick(1), rng, (448, 448), (80, 300)) for _ in range(n_scenes)]),
+        "group 800x600, 3-5 faces 50-160 px": ((50, 160), [make_scene(pick(int(rng.integers(3, 6))), rng, (800, 600), (50, 160))
+                                                           for _ in range(max(1, n_scenes // 2))]),
+        "phone 4032x3024, 3-6 faces 40-200 px": ((40, 200), [make_scene(pick(int(rng.integers(3, 7))), rng, (4032, 3024), (40, 200))
+                                                             for _ in range(max(1, n_scenes // 4))]),
     }
     rows = []
-    for name, side in ((n, m) for n in detectors for m in max_sides):
-        det = make_detector(name, threads=threads, max_side=side)
-        det.detect(suites[next(iter(suites))][0].image)  # warm-up
-        for suite, scenes in suites.items():
-            total = sum(len(s.boxes) for s in scenes)
-            found = fp = 0
+    for name, side, fine in ((n, m, f) for n in detectors for m in max_sides for f in (small_faces if n == "retinaface" else (True,))):
+        det = make_detector(name, threads=threads, max_side=side, small_faces=fine)
+        det.detect(next(iter(suites.values()))[1][0].image)  # warm-up
+        label = name if side is None else f"{name} (max side {side})"
+        if name == "retinaface" and len(small_faces) > 1:
+            label += ", small-face pass" if fine else ", one pass"
+        for suite, ((lo, hi), scenes) in suites.items():
+            hits, sides, fp = [], [], 0
             t0 = time.perf_counter()
             for s in scenes:
-                f, p = score_scene(s, det.detect(s.image))
-                found += f
+                h, p = score_scene(s, det.detect(s.image))
+                hits += h
+                sides += [b[2] - b[0] for b in s.boxes]
                 fp += p
             ms = (time.perf_counter() - t0) * 1000 / len(scenes)
-            rows.append({"detector": name if side is None else f"{name} (max side {side})", "suite": suite, "scenes": len(scenes), "faces": total, "found": found,
-                         "found_rate": found / total, "false_positives": fp, "ms_per_image": ms})
+            edges = np.linspace(lo, hi + 1, 4)  # the pasted sizes' thirds: how small a face each detector still finds
+            third = np.clip(np.searchsorted(edges, sides, side="right") - 1, 0, 2)
+            by_size = [float(np.mean(np.asarray(hits)[third == k])) if np.any(third == k) else None for k in range(3)]
+            rows.append({"detector": label, "suite": suite, "scenes": len(scenes), "faces": len(hits), "found": int(sum(hits)),
+                         "found_rate": sum(hits) / len(hits), "false_positives": fp, "ms_per_image": ms,
+                         "size_thirds": [f"{edges[k]:.0f}-{edges[k + 1] - 1:.0f}" for k in range(3)], "found_by_size": by_size})
     return rows

@@ -79,14 +79,17 @@ def folder_throughput(folder: str | Path, extractor: str = "agnet", detector: st
 
 def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: str | Path | None = None,
                       threads: int = 1, repeat: int = 20, limit: int = 300, workers: int = 2,
-                      detect_size: int | None = None, landmarks: str | None = None, flip: bool = False) -> list[tuple[str, str]]:
+                      detect_size: int | None = None, landmarks: str | None = None, flip: bool = False,
+                      small_faces: bool = True) -> list[tuple[str, str]]:
     """Model alone, end to end per photo, aligned faces/s for a folder, model size — and the peer.
     ``landmarks``: the photo's alignment (``retina5`` or ``dlib``; default: :func:`~agegender.predictor.photo_landmarks`);
-    ``flip``: with test-time flip (the photo's timings; the folder's faces/s stay without)."""
+    ``flip``: with test-time flip (the photo's timings; the folder's faces/s stay without); ``small_faces``:
+    RetinaFace's second pass on photos over 3× the detect size (on, as in ``predict``)."""
     from agegender.predictor import DEFAULT_MODEL, Predictor
 
     model_dir = Path(model_dir or DEFAULT_MODEL)
-    pred = Predictor.load(model_dir, threads=threads, detect_size=detect_size, landmarks=landmarks, flip=flip)
+    pred = Predictor.load(model_dir, threads=threads, detect_size=detect_size, landmarks=landmarks, flip=flip,
+                          small_faces=small_faces)
     image = load_image(photo)
     faces = pred.pipeline.faces(image)
     if not faces:

@@ -31,7 +31,8 @@ def cmd_bench_predict(args) -> int:
     for threads in args.threads:
         print(f"\n## prediction, {threads} thread(s), model {args.model or 'built-in'}")
         for name, value in speed.predictor_timings(args.model, photo, args.folder, threads, args.repeat, args.limit,
-                                                         args.workers, args.detect_size, args.landmarks, args.flip):
+                                                         args.workers, args.detect_size, args.landmarks, args.flip,
+                                                         args.small_faces):
             print(f"  {value:>14}  {name}")
     return 0
 
@@ -40,11 +41,13 @@ def cmd_bench_detect(args) -> int:
     from agegender.bench import detection
 
     rows = detection.run(args.faces, n_scenes=args.scenes, seed=args.seed, detectors=tuple(args.detectors), threads=args.threads,
-                         max_sides=tuple(args.max_side) if args.max_side else (None,))
-    print("| detector | scenes | faces | found | found rate | false positives | ms/image |")
-    print("|---|---|---|---|---|---|---|")
+                         max_sides=tuple(args.max_side) if args.max_side else (None,),
+                         small_faces={"on": (True,), "off": (False,), "both": (False, True)}[args.small_faces])
+    print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['detector']} | {r['suite']} | {r['faces']} | {r['found']} | {100 * r['found_rate']:.1f} % | "
+        by_size = " / ".join(f"{t}: {'—' if v is None else f'{100 * v:.0f} %'}" for t, v in zip(r["size_thirds"], r["found_by_size"]))
+        print(f"| {r['detector']} | {r['suite']} | {r['faces']} | {r['found']} | {100 * r['found_rate']:.1f} % | {by_size} | "
               f"{r['false_positives']} | {r['ms_per_image']:.1f} |")
     return 0
 
@@ -258,6 +261,8 @@ def register(sub) -> None:
     bp.add_argument("--detect-size", type=detect_size_arg(), help="longer side the detector sees (default: 640 for RetinaFace)")
     bp.add_argument("--landmarks", choices=LANDMARKS, help="the photo's alignment (default: retina5, RetinaFace's own landmarks, as on the phone)")
     bp.add_argument("--flip", action="store_true", help="the photo with test-time flip (predict --flip)")
+    bp.add_argument("--no-small-faces", dest="small_faces", action="store_false",
+                    help="one detection pass on large photos (predict --no-small-faces)")
     bp.set_defaults(func=cmd_bench_predict)
     bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
     bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")
@@ -340,4 +345,6 @@ def register(sub) -> None:
     bd.add_argument("--threads", type=threads_arg(), default=1)
     bd.add_argument("--max-side", type=detect_size_arg(), nargs="+", help="detect on copies scaled to these longer sides (default: "
                     "each detector's own: RetinaFace 640, HOG 1024)")
+    bd.add_argument("--small-faces", choices=("on", "off", "both"), default="on", help="RetinaFace's second pass for small "
+                    "faces on photos over 3x the max side (default: on, as predict and serve; both: a row for each)")
     bd.set_defaults(func=cmd_bench_detect)

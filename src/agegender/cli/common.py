@@ -81,6 +81,9 @@ def add_predictor_args(p: argparse.ArgumentParser, fast_help: str) -> None:
                    "(default: 640 for RetinaFace; 320 is ~2x faster but finds fewer small faces: docs/MODEL.md)")
     p.add_argument("--flip", action="store_true", help="test-time flip: also read each face as its mirror image and "
                    "average the two answers (a little more accurate, the features cost twice: docs/MODEL.md)")
+    p.add_argument("--no-small-faces", dest="small_faces", action="store_false", help="one detection pass only: by default "
+                   "a photo over 3x --detect-size (e.g. a phone's 4032 px) is searched again at 2x that size for faces "
+                   "too small for the first pass (~100 ms more per such photo on one core: docs/FACES.md)")
 
 
 def load_predictor(args):
@@ -88,10 +91,18 @@ def load_predictor(args):
     from agegender.predictor import Predictor
 
     kw = {"detector": args.detector, "threads": args.threads, "detect_size": args.detect_size, "landmarks": args.landmarks,
-          "flip": args.flip}
+          "flip": args.flip, "small_faces": args.small_faces}
     if args.model:
         return Predictor.load(args.model, **kw)
     return Predictor.fast(**kw) if args.fast else Predictor.default(**kw)
+
+
+def predictor_spec(args):
+    """The same options as a :class:`~agegender.predictor.PredictorSpec`, for worker processes."""
+    from agegender.predictor import PredictorSpec
+
+    return PredictorSpec(model=args.model, fast=args.fast, detector=args.detector, threads=args.threads,
+                         landmarks=args.landmarks, detect_size=args.detect_size, flip=args.flip, small_faces=args.small_faces)
 
 
 def add_manifest_output(p: argparse.ArgumentParser, check: bool = True) -> None:

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from agegender.cli.common import CliError, add_predictor_args, bounded, load_predictor
+from agegender.cli.common import CliError, add_predictor_args, bounded, load_predictor, predictor_spec
 from agegender.labels import AGE_GROUPS
 
 
@@ -111,10 +111,8 @@ def _predict_images(args) -> int:
     from agegender.batch import output, run
     from agegender.batch.rows import rows_of
     from agegender.batch.sources import iter_sources
-    from agegender.predictor import PredictorSpec
 
-    spec = PredictorSpec(model=args.model, fast=args.fast, detector=args.detector, threads=args.threads,
-                         landmarks=args.landmarks, detect_size=args.detect_size, flip=args.flip)
+    spec = predictor_spec(args)
     if args.model and args.fast:
         raise CliError("give either --model or --fast, not both")
     workers = run.usable_workers(args.workers) if (args.workers or run.default_workers_for(args.paths)) else 1
@@ -241,12 +239,10 @@ def _predict_ray(args) -> int:
         from agegender.batch import ray_engine
     except ImportError as e:
         raise CliError(f"--engine ray needs Ray (pip install 'agegender[ray]'): {e}") from None
-    from agegender.predictor import PredictorSpec
 
     if not args.out:
         raise CliError("--engine ray writes its answers to a Parquet folder: give --out answers.parquet")
-    spec = PredictorSpec(model=args.model, fast=args.fast, detector=args.detector, threads=args.threads,
-                         landmarks=args.landmarks, detect_size=args.detect_size, flip=args.flip)
+    spec = predictor_spec(args)
     try:
         r = ray_engine.run(args.paths, args.out, spec, address=args.address, concurrency=args.workers,
                            batch_size=args.batch_size, resume=args.resume, max_faces=args.max_faces, manifest_root=args.root)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from agegender.cli.common import CliError, add_predictor_args, bounded
+from agegender.cli.common import CliError, add_predictor_args, bounded, predictor_spec
 
 
 def cmd_serve(args) -> int:
@@ -12,7 +12,6 @@ def cmd_serve(args) -> int:
         import uvicorn
 
         from agegender.web.app import ServerSettings, create_app
-        from agegender.web.pool import PredictorSpec
         from agegender.web.server import (
             ConnectionLimits,
             accept_backlog,
@@ -26,8 +25,7 @@ def cmd_serve(args) -> int:
 
     if args.model and args.fast:
         raise CliError("give either --model or --fast, not both")
-    spec = PredictorSpec(model=args.model, fast=args.fast, detector=args.detector, threads=args.threads,
-                         landmarks=args.landmarks, detect_size=args.detect_size, flip=args.flip)
+    spec = predictor_spec(args)
     api_key = args.api_key or os.environ.get("AGEGENDER_API_KEY") or None
     settings = ServerSettings(max_bytes=args.max_mb * 1024 * 1024, max_pixels=args.max_pixels,
                               workers=args.workers or usable_cores(), queue_size=args.queue, timeout=args.timeout,

@@ -187,7 +187,7 @@ def create_app(spec: PredictorSpec | None = None, settings: ServerSettings | Non
     spec = spec or PredictorSpec()
     settings = settings or ServerSettings()
     spec.max_pixels = settings.max_pixels
-    served = ServedModel.from_dir(spec.model_dir(), spec.detect_size, settings.max_pixels)
+    served = ServedModel.from_dir(spec.model_dir(), spec.detect_size, settings.max_pixels, spec.small_faces)
     pool = PredictorPool(spec, settings.workers, settings.queue_size, settings.timeout)
     registry, m = _metrics()
     m["workers"].set(settings.workers)

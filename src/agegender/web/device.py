@@ -45,15 +45,17 @@ class ServedModel:
     output: str
     detect_size: int | None = None
     max_pixels: int | None = None
+    small_faces: bool = True
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path, detect_size: int | None = None, max_pixels: int | None = None) -> ServedModel:
+    def from_dir(cls, model_dir: str | Path, detect_size: int | None = None, max_pixels: int | None = None,
+                 small_faces: bool = True) -> ServedModel:
         model_dir = Path(model_dir)
         meta_path = model_dir / "metadata.json"
         if not meta_path.is_file():
             raise FileNotFoundError(f"{model_dir}: not a model artifact (no metadata.json)")
         meta = json.loads(meta_path.read_text())
-        return cls(model_dir, meta, meta.get("output", "two_hot"), detect_size, max_pixels)
+        return cls(model_dir, meta, meta.get("output", "two_hot"), detect_size, max_pixels, small_faces)
 
 
 def device_model_dir(pred: ServedModel) -> Path:
@@ -114,7 +116,8 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
         "model": head.name,
         "detector": {"file": "retinaface.onnx", "score_threshold": faces.RETINA_SCORE_THRESHOLD,
                      "max_side": pred.detect_size or faces.RETINA_MAX_SIDE, "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
-                     "min_face": faces.MIN_FACE},
+                     "min_face": faces.MIN_FACE, "fine_factor": faces.RETINA_FINE_FACTOR if pred.small_faces else 0,
+                     "fine_above": faces.RETINA_FINE_ABOVE, "small_face": faces.RETINA_SMALL_FACE},
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
         "age_net": {"file": "age.onnx", **net(age), "age_weights": age["age_weights"]},
         "gender_net": {"file": "gender.onnx", **net(gender), "male_index": gender["labels"].index("male")},

@@ -50,8 +50,7 @@ const AgeGenderDevice = (() => {
   // ---- RetinaFace (faces.RetinaFaceDetector + retinaface.preprocess/postprocess)
   const STRIDES = [8, 16, 32], SIZES = [[16, 32], [64, 128], [256, 512]], VC = 0.1, VS = 0.2;
 
-  function detectorInput(img, cfg) {
-    const scale = Math.min(1, cfg.max_side / Math.max(img.width, img.height));
+  function detectorInput(img, cfg, scale) {
     let w = img.width, h = img.height, px = img.data;
     if (scale < 1) {  // scaled copy (Python: Pillow bilinear; here: the canvas's smoothing)
       w = Math.max(1, Math.round(img.width * scale)); h = Math.max(1, Math.round(img.height * scale));
@@ -79,8 +78,17 @@ const AgeGenderDevice = (() => {
     return inter / (a[2] * a[3] + b[2] * b[3] - inter);
   }
 
-  async function detect(img, cfg, session) {
-    const inp = detectorInput(img, cfg);
+  function suppress(cands, nms) {  // best first; a box overlapping a kept one by more than nms goes
+    cands.sort((p, q) => q.score - p.score);
+    const kept = [];
+    for (const c of cands) if (kept.every((k) => iou(k.box, c.box) <= nms)) kept.push(c);
+    return kept;
+  }
+
+  // One pass on a copy scaled by `scale`: faces as {box: [x, y, w, h], score, lm} in the image's pixels
+  // (faces.RetinaFaceDetector._run).
+  async function detectAt(img, cfg, session, scale) {
+    const inp = detectorInput(img, cfg, scale);
     const out = await session.run({ [session.inputNames[0]]: inp.tensor });
     const [boxes, scores, pts] = session.outputNames.map((k) => out[k].data);
     const { w, h } = inp;
@@ -102,16 +110,31 @@ const AgeGenderDevice = (() => {
         a++;
       }
     }
-    cands.sort((p, q) => q.score - p.score);
-    const kept = [];
-    for (const c of cands) if (kept.every((k) => iou(k.box, c.box) <= cfg.nms)) kept.push(c);
     const faces = [];
-    for (const k of kept) {
-      const s = inp.scale;
-      const x0 = Math.max(0, k.box[0] / s), y0 = Math.max(0, k.box[1] / s);
-      const x1 = Math.min(img.width, (k.box[0] + k.box[2]) / s), y1 = Math.min(img.height, (k.box[1] + k.box[3]) / s);
-      if (Math.min(x1 - x0, y1 - y0) < cfg.min_face) continue;
-      faces.push({ box: [x0, y0, x1, y1], score: k.score, landmarks: k.lm.map(([x, y]) => [x / s, y / s]) });
+    for (const k of suppress(cands, cfg.nms)) {
+      const x0 = Math.max(0, k.box[0] / scale), y0 = Math.max(0, k.box[1] / scale);
+      const x1 = Math.min(img.width, (k.box[0] + k.box[2]) / scale), y1 = Math.min(img.height, (k.box[1] + k.box[3]) / scale);
+      faces.push({ box: [x0, y0, x1 - x0, y1 - y0], score: k.score, lm: k.lm.map(([x, y]) => [x / scale, y / scale]) });
+    }
+    return faces;
+  }
+
+  // faces.RetinaFaceDetector.detect: one pass on a copy at most max_side long; a photo more than
+  // fine_above times larger is searched again on a copy fine_factor times larger, and the faces that
+  // would be under small_face px on the first copy join the first pass's.
+  async function detect(img, cfg, session) {
+    const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
+    let found = await detectAt(img, cfg, session, scale);
+    if (cfg.fine_factor > 0 && side > cfg.fine_above * cfg.max_side) {
+      const small = (await detectAt(img, cfg, session, cfg.fine_factor * scale))
+        .filter((f) => Math.min(f.box[2], f.box[3]) * scale < cfg.small_face);
+      found = suppress(found.concat(small), cfg.nms);
+    }
+    const faces = [];
+    for (const k of found) {
+      const [x0, y0, bw, bh] = k.box;
+      if (Math.min(bw, bh) < cfg.min_face) continue;
+      faces.push({ box: [x0, y0, x0 + bw, y0 + bh], score: k.score, landmarks: k.lm });
     }
     faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
     return faces;

@@ -82,6 +82,30 @@ def test_label_smoothing_trains_and_is_checked(tmp_path, syn):
     assert res.epochs == 3 and res.test.gender > 0.6
 
 
+def test_mixup_blends_rows_and_their_labels_and_trains(tmp_path, syn):
+    """``train.mixup``: inputs and targets blended by the same λ; a label one row lacks is not blended in."""
+    X = np.array([[0.0, 0.0], [10.0, 20.0], [4.0, 4.0], [1.0, 3.0]], np.float32)
+    y = {"age": np.eye(8, dtype=np.float32)[[0, 7, 3, 3]], "gender": np.eye(2, dtype=np.float32)[[0, 1, 1, 0]]}
+    w = {"age": np.array([1, 1, 0, 0], np.float32), "gender": np.ones(4, np.float32)}  # rows 2, 3: no age group
+    Xm, ym, wm = training.mix_batch(X, y, w, 0.4, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    lam, partner = rng.beta(0.4, 0.4, 4), rng.permutation(4)  # the same draws, by hand
+    assert np.allclose(Xm, lam[:, None] * X + (1 - lam[:, None]) * X[partner], atol=1e-5)
+    assert np.allclose(ym["gender"], lam[:, None] * y["gender"] + (1 - lam[:, None]) * y["gender"][partner], atol=1e-5)
+    assert np.allclose(ym["age"].sum(1), 1) and np.allclose(ym["gender"].sum(1), 1)
+    for i, j in enumerate(partner):
+        if w["age"][i] and not w["age"][j]:  # the partner has no age group: the row's own, at weight λ
+            assert np.allclose(ym["age"][i], y["age"][i]) and wm["age"][i] == pytest.approx(lam[i])
+        if not (w["age"][i] or w["age"][j]):  # neither has one: the age head ignores the row
+            assert wm["age"][i] == 0
+    with pytest.raises(config.ConfigError, match="mixup"):
+        _cfg(*syn, "train.mixup=-1")
+    cfg = _cfg(*syn, "train.epochs=3", "train.mixup=0.2", "model.hidden=[8]")
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    res = training.fit(cfg, data, trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0), tmp_path / "r", progress=False)
+    assert res.epochs == 3 and res.test.gender > 0.6
+
+
 def test_gender_age_balance_weighs_children_up(syn):
     """``train.gender_age_balance``: the gender head's row weights ∝ (rows in the age group) ** -power,
     mean 1 over rows with a group; a gap age joins its nearest group; the age head is untouched."""

@@ -91,6 +91,7 @@ class TrainConfig:
     class_weights: str = "none"
     balance: str = "none"          # "race": every race group of the training data weighs the same (UTKFace labels)
     label_smoothing: float = 0.0   # age and gender heads: mix this much of a uniform target into each label
+    mixup: float = 0.0             # α of mixup: each training row blended with another of its batch, λ ~ Beta(α, α) (0 = off)
     gender_loss_weight: float = 1.0
     gender_age_balance: float = 0.0  # gender head: weight rows by (rows in their age group) ** -this (1: groups equal)
     years_loss_weight: float = 0.5
@@ -237,6 +238,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"data.fold: must be in 0..{d.folds - 1}, got {d.fold}")
     if not 0 <= t.gender_age_balance <= 1:
         raise ConfigError(f"train.gender_age_balance: must be in [0, 1] (0 off, 1 every age group equal), got {t.gender_age_balance}")
+    if not 0 <= t.mixup <= 10:
+        raise ConfigError(f"train.mixup: the Beta distribution's α must be in [0, 10] (0 = off), got {t.mixup}")
     if not 0 <= t.label_smoothing < 1:
         raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
     if t.label_smoothing > 0 and t.loss != "categorical_crossentropy":

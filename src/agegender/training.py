@@ -271,9 +271,9 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
             callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.train.early_stopping, restore_best_weights=True))
     t0 = time.perf_counter()
     try:
-        if isinstance(X, FeatureMatrix):  # too large to copy whole: gathered a batch at a time
-            model.fit(shuffled_batches(X.__getitem__, tr, y_tr, w_tr, cfg.train.batch_size, seed), validation_data=validation,
-                      epochs=cfg.train.epochs, callbacks=callbacks, verbose=2 if progress else 0)
+        if isinstance(X, FeatureMatrix) or cfg.train.mixup > 0:  # gathered (and blended) a batch at a time
+            model.fit(shuffled_batches(X.__getitem__, tr, y_tr, w_tr, cfg.train.batch_size, seed, cfg.train.mixup),
+                      validation_data=validation, epochs=cfg.train.epochs, callbacks=callbacks, verbose=2 if progress else 0)
         else:
             model.fit(X[tr], y_tr, sample_weight=w_tr, validation_data=validation, epochs=cfg.train.epochs,
                       batch_size=cfg.train.batch_size, callbacks=callbacks, verbose=2 if progress else 0, shuffle=True)
@@ -409,10 +409,12 @@ def _faceres_map(cfg: Config, data: LabelledFeatures) -> int:
     return int(np.prod(MAP_SHAPE))
 
 
-def shuffled_batches(gather, rows: np.ndarray, y: dict, w: dict, batch_size: int, seed: int):
+def shuffled_batches(gather, rows: np.ndarray, y: dict, w: dict, batch_size: int, seed: int, mixup: float = 0.0):
     """A Keras dataset of training batches in a new random order every epoch: ``gather(rows of a batch)``
     gives their input (e.g. rows of a :class:`FeatureMatrix`, too large to copy whole), ``y``/``w`` the
-    targets and sample weights per head, one entry per row of ``rows``."""
+    targets and sample weights per head, one entry per row of ``rows``.
+
+    ``mixup`` > 0: each row is blended with another row of its batch (:func:`mix_batch`)."""
     import keras
 
     class Batches(keras.utils.PyDataset):
@@ -429,9 +431,31 @@ def shuffled_batches(gather, rows: np.ndarray, y: dict, w: dict, batch_size: int
 
         def __getitem__(self, k: int):
             j = self.order[k * batch_size:(k + 1) * batch_size]
-            return gather(rows[j]), {h: v[j] for h, v in y.items()}, {h: v[j] for h, v in w.items()}
+            batch = gather(rows[j]), {h: v[j] for h, v in y.items()}, {h: v[j] for h, v in w.items()}
+            if mixup > 0:  # its own generator per batch: the same blend whichever worker or order asks
+                batch = mix_batch(*batch, mixup, np.random.default_rng((seed, int(self.order[0]), k)))
+            return batch
 
     return Batches()
+
+
+def mix_batch(X: np.ndarray, y: dict, w: dict, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, dict, dict]:
+    """Mixup (Zhang et al. 2018): each row becomes ``λ·row + (1 − λ)·partner`` with its partner drawn from the
+    same batch and ``λ ~ Beta(α, α)`` — inputs and each head's targets alike, so the heads learn that faces
+    between two answers lie between them. A head's label a row lacks (weight 0) is not blended in: that
+    head's target comes from the labelled row alone, its weight is the two weights blended."""
+    n = len(X)
+    lam = rng.beta(alpha, alpha, n).astype(np.float32)
+    partner = rng.permutation(n)
+    Xm = lam[:, None] * X + (1 - lam[:, None]) * X[partner]
+    ym, wm = {}, {}
+    for h in y:
+        a, b = lam * w[h], (1 - lam) * w[h][partner]
+        total = a + b
+        share = np.divide(a, total, out=np.ones_like(total), where=total > 0)[:, None]
+        ym[h] = (share * y[h] + (1 - share) * y[h][partner]).astype(np.float32)
+        wm[h] = total.astype(np.float32)
+    return Xm.astype(np.float32), ym, wm
 
 
 def _trunk_columns(cfg: Config, data: LabelledFeatures) -> int | None:

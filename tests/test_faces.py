@@ -116,7 +116,7 @@ def test_faces_both_passes_find_are_kept_once(phone_photo):
     assert _one_per_spot(FacePipeline("retinaface").faces(image), spots)
 
 
-def test_photos_up_to_twice_the_detect_size_get_one_pass(phone_photo, monkeypatch):
+def test_photos_up_to_three_times_the_detect_size_get_one_pass(phone_photo, monkeypatch):
     det = RetinaFaceDetector(threads=1)
     seen = []
     run = det._run

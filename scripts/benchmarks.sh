@@ -66,6 +66,16 @@ python scripts/compare_models.py "$W/celeba.csv" src/agegender/data/model "$W/ce
 # 9. detection and speed (docs/FACES.md, docs/MODEL.md): best run with nothing else on the machine
 ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200
 ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200 --detectors retinaface --max-side 640 320
+# the small-face pass on phone-sized photos (docs/FACES.md): one pass vs two, at 640 and 960
+ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200 --detectors retinaface --small-faces both
+ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200 --detectors retinaface --small-faces both --max-side 960
+python - "$W/BIG.jpg" <<'PY'   # the bundled photo scaled to 3024 px on a 3024x4032 canvas (docs/MODEL.md)
+import sys
+from PIL import Image
+im = Image.open("src/agegender/data/astronaut.jpg").convert("RGB").resize((3024, 3024))
+c = Image.new("RGB", (3024, 4032), (120, 130, 110)); c.paste(im, (0, 504)); c.save(sys.argv[1], quality=92)
+PY
+for opt in "" --no-small-faces; do ag bench predict --photo "$W/BIG.jpg" --threads 1 --repeat 5 $opt; done
 ag bench speed --folder "$SHARED/data/utkface/crop_part1" --limit 300 --threads 1 2 --repeat 10
 for model in src/agegender/data/model "$W/model-dlibtail" src/agegender/data/model-fast; do   # model-dlibtail: section 8
   for size in 640 320; do

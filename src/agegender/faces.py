@@ -349,8 +349,8 @@ def _clip_box(box, w: int, h: int) -> tuple[float, float, float, float]:
 
 
 def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinear, after an integer box reduction for large factors (Pillow's ``reducing_gap``: a 12-megapixel
-    photo → 1280 px in ~25 ms instead of ~60–100)."""
+    """Bilinear, after an integer box reduction for large factors (Pillow's ``reducing_gap``): much faster
+    than plain bilinear resampling when a 12-megapixel photo becomes a detector's copy."""
     from PIL import Image
 
     return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=1.0))

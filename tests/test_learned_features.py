@@ -188,7 +188,56 @@ def test_gray_copies_are_grayscale_and_keep_their_labels(tmp_path, astronaut, ca
     luma = np.asarray(Image.fromarray(astronaut).convert("L")).astype(int)
     assert np.abs(im[..., 1] - luma).mean() < 2  # the picture itself, only without colour
     assert main(args + ["--gray", "--tight"]) == 2
-    assert "one of --shrink, --tight and --gray" in capsys.readouterr().err
+    assert "one of --shrink, --tight, --gray and --occlude" in capsys.readouterr().err
+
+
+def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(tmp_path, astronaut, capsys):
+    """--occlude glasses: dark lenses over both eyes, the mouth untouched; --occlude mask: the nose, mouth and
+    chin behind one flat colour, the eyes untouched. Each its own source (not a phone-like copy), the same
+    file on a second run, RetinaFace still finds the face; an image without a face gets none."""
+    from agegender.faces import RetinaFaceDetector
+    from agegender.manifest import read
+
+    Image.fromarray(astronaut).save(tmp_path / "face.png")
+    Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(tmp_path / "grey.png")
+    (tmp_path / "m.csv").write_text("path,source,key,age_group,gender,age_years,race\n"
+                                    "face.png,utkface,face,25-32,f,30,white\ngrey.png,utkface,grey,25-32,f,30,white\n")
+    _, _, pts = RetinaFaceDetector().detect(astronaut)[0]
+    d = float(np.hypot(*(pts[1] - pts[0])))
+    mouth = (pts[3] + pts[4]) / 2
+
+    def patch(im: np.ndarray, centre: np.ndarray, r: float) -> np.ndarray:
+        x, y = (int(round(v)) for v in centre)
+        return im[y - int(r):y + int(r) + 1, x - int(r):x + int(r) + 1].astype(float)
+
+    src = astronaut.astype(float)
+    written = {}
+    for kind in augment.OCCLUSIONS:
+        args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--occlude", kind, "--quiet",
+                "--root", str(tmp_path), "--out", str(tmp_path / f"{kind}.csv")]
+        assert main(args) == 0
+        (rec,) = read(tmp_path / f"{kind}.csv").records
+        assert (rec.subject, rec.source, rec.age_group, rec.gender) == ("face", f"utkface-{kind}-aug", 4, 1)
+        assert augment.is_copy(rec) and not augment.is_phone_copy(rec)
+        im = np.asarray(Image.open(rec.full_path).convert("RGB"))
+        assert im.shape == astronaut.shape and RetinaFaceDetector().detect(im)  # still a face to the photo path
+        eyes = [patch(im, p, 0.12 * d) for p in pts[:2]]
+        lips = patch(im, mouth, 0.12 * d)
+        if kind == "glasses":
+            assert all(e.mean() < 70 for e in eyes)  # behind dark lenses
+            assert np.abs(lips - patch(src, mouth, 0.12 * d)).mean() < 4  # the rest of the face as it was
+        else:
+            assert lips.reshape(-1, 3).std(0).max() < 4 and np.abs(lips - patch(src, mouth, 0.12 * d)).mean() > 20
+            assert all(np.abs(e - patch(src, p, 0.12 * d)).mean() < 4 for e, p in zip(eyes, pts[:2]))
+        written[rec.source] = rec.full_path.read_bytes()
+        rec.full_path.unlink()
+        assert main(args) == 0 and rec.full_path.read_bytes() == written[rec.source]  # deterministic
+    out = capsys.readouterr().out + (tmp_path / "mask.summary.json").read_text()
+    assert "1 of 2 images with their face behind a face mask" in out
+    # any: one of the kinds per image, the very file that kind alone writes (so a rerun reuses both)
+    assert main(args[:5] + ["any"] + args[6:-1] + [str(tmp_path / "any.csv")]) == 0
+    (rec,) = read(tmp_path / "any.csv").records
+    assert rec.full_path.read_bytes() == written[rec.source]
 
 
 def test_copies_never_train_when_their_original_is_tested_or_validated():

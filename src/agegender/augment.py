@@ -12,7 +12,8 @@ shrunk to SIDE px (as JPEG, quality 75). UTKFace's children and elderly are near
 crops (``crop_part1``), its adults mostly 64 px ones (``utkface64``), so a model could learn sharpness
 as a sign of age; 64 px copies of the sharp crops measure that and can train against it (measured in
 docs/BENCHMARKS.md: the loss at 64 px is mostly information that is gone, not such a shortcut).
-``tight=True`` cuts the face close, ``gray=True`` makes a grayscale copy: other checks of generality.
+``tight=True`` cuts the face close, ``gray=True`` makes a grayscale copy, ``occlude="glasses"`` or ``"mask"``
+puts the face behind sunglasses or a face mask: other checks of generality.
 """
 
 from __future__ import annotations
@@ -90,20 +91,26 @@ def shrink(image: Image.Image, side: int) -> Image.Image | None:
 #: CelebA's gender crops -1.07 / -1.04 / 0.99 / 1.66; chips cut from such crops hold black margins.
 TIGHT_RANGES = ((-1.25, -0.8), (-1.1, -0.6), (0.8, 1.25), (1.45, 1.95))
 TIGHT_QUALITY = 90
-_FACES = None  # RetinaFace with its own landmarks, one per process (tight copies need the eyes)
+_FACES = None  # RetinaFace with its own landmarks, one per process (tight and occluded copies need them)
 
 
-def tight_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image | None:
-    """The largest face of ``image`` cut tight (:data:`TIGHT_RANGES`), or None when no face is found."""
+def _largest_face_landmarks(image: Image.Image) -> np.ndarray | None:
+    """RetinaFace's 5 landmarks (:data:`agegender.faces.LANDMARK_NAMES`) of the largest face, or None."""
     global _FACES
     if _FACES is None:
         from agegender.faces import FacePipeline
 
         _FACES = FacePipeline("retinaface", min_face=0, landmarks="retina5")
     found = _FACES.faces(np.asarray(image.convert("RGB")))  # largest first
-    if not found:
+    return np.asarray(found[0].landmarks, dtype=np.float64) if found else None
+
+
+def tight_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image | None:
+    """The largest face of ``image`` cut tight (:data:`TIGHT_RANGES`), or None when no face is found."""
+    marks = _largest_face_landmarks(image)
+    if marks is None:
         return None
-    left, right = (np.asarray(p, dtype=np.float64) for p in sorted(found[0].landmarks[:2].tolist()))
+    left, right = (np.asarray(p) for p in sorted(marks[:2].tolist()))
     cx, cy = (left + right) / 2
     d = float(np.hypot(*(right - left)))
     if d < 4:
@@ -114,6 +121,100 @@ def tight_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image | No
     if box[2] - box[0] < 8 or box[3] - box[1] < 8:
         return None
     return image.convert("RGB").crop(box)
+
+
+#: What covers faces in ordinary photos: sunglasses (eyes and brows' lower edge), or a face mask (the
+#: bridge of the nose to the chin, cheek to cheek) — :func:`occlude`.
+OCCLUSIONS = ("glasses", "mask")
+#: ``augment(occlude=ANY_OCCLUSION)``: one of :data:`OCCLUSIONS` per image, drawn from its seed.
+ANY_OCCLUSION = "any"
+OCCLUDED_QUALITY = 90
+#: Mask colours (RGB, before a small random shift): surgical blue, white, black, grey, pastel pink, khaki.
+_MASK_COLOURS = ((165, 205, 230), (235, 236, 238), (32, 32, 36), (128, 130, 135), (232, 190, 200), (176, 160, 120))
+_SUPERSAMPLE = 4
+
+
+def _fill(image: Image.Image, polygons: list[np.ndarray], colour: np.ndarray, opacity: float,
+          lines: list[tuple[np.ndarray, float]] = (), shade: np.ndarray | None = None) -> Image.Image:
+    """``image`` with ``polygons`` (and thick ``lines``: points, width) painted in ``colour`` at ``opacity``,
+    edges antialiased (drawn at 4× and reduced); ``shade``: a brightness factor per pixel (h×w)."""
+    from PIL import ImageDraw
+
+    w, h = image.size
+    cover = Image.new("L", (w * _SUPERSAMPLE, h * _SUPERSAMPLE), 0)
+    draw = ImageDraw.Draw(cover)
+    for poly in polygons:
+        draw.polygon([tuple(p) for p in (poly * _SUPERSAMPLE).tolist()], fill=255)
+    for pts, width in lines:
+        draw.line([tuple(p) for p in (pts * _SUPERSAMPLE).tolist()], fill=255, width=max(1, round(width * _SUPERSAMPLE)))
+    alpha = np.asarray(cover.resize((w, h), Image.BOX), dtype=np.float32)[..., None] / 255.0 * opacity
+    a = np.asarray(image.convert("RGB"), dtype=np.float32)
+    paint = np.asarray(colour, dtype=np.float32)
+    if shade is not None:
+        paint = paint * shade[..., None].astype(np.float32)
+    out = a * (1 - alpha) + paint * alpha
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+
+
+def _ellipse(centre: np.ndarray, u: np.ndarray, v: np.ndarray, a: float, b: float, n: int = 48) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)[:, None]
+    return centre + np.cos(t) * a * u + np.sin(t) * b * v
+
+
+def occlude(image: Image.Image, kind: str, rng: np.random.Generator) -> Image.Image | None:
+    """``image`` with its largest face's eyes behind sunglasses (``kind="glasses"``) or its nose, mouth and
+    chin behind a face mask (``"mask"``), drawn from RetinaFace's landmarks in the eyes' frame (sizes in eye
+    distances, drawn at random within the range of real ones); None when no face is found."""
+    if kind not in OCCLUSIONS:
+        raise ValueError(f"unknown occlusion {kind!r}; choose one of {', '.join(OCCLUSIONS)}")
+    marks = _largest_face_landmarks(image)
+    if marks is None:
+        return None
+    left, right, nose = (marks[1], marks[0], marks[2]) if marks[1][0] < marks[0][0] else marks[:3]
+    d = float(np.hypot(*(right - left)))
+    if d < 4:
+        return None
+    u = (right - left) / d  # along the eyes, image left to right
+    v = np.array([-u[1], u[0]])  # down the face
+    mid = (left + right) / 2
+
+    def at(x: float, y: float) -> np.ndarray:  # a point in the eyes' frame, in eye distances
+        return mid + d * (x * u + y * v)
+
+    if kind == "glasses":
+        a, b, drop = rng.uniform(0.36, 0.46), rng.uniform(0.25, 0.34), rng.uniform(0.0, 0.06)
+        lenses = [_ellipse(eye + d * drop * v, u, v, a * d, b * d) for eye in (left, right)]
+        inner, outer = 0.5 - a, 0.5 + a
+        frame = [(np.stack([at(-inner, drop - 0.1), at(inner, drop - 0.1)]), 0.06 * d),
+                 (np.stack([at(-outer, drop - 0.05), at(-outer - 0.35, drop - 0.1)]), 0.05 * d),
+                 (np.stack([at(outer, drop - 0.05), at(outer + 0.35, drop - 0.1)]), 0.05 * d)]
+        tone = rng.uniform(5, 55)
+        colour = np.clip(tone + rng.uniform(-10, 10, 3), 0, 255)
+        return _fill(image, lenses, colour, float(rng.uniform(0.85, 0.97)), frame)
+    nose_y = float(np.dot(nose - mid, v)) / d
+    mouth_y = float(np.dot((marks[3] + marks[4]) / 2 - mid, v)) / d
+    if not (0.2 < nose_y < mouth_y < 2.5):  # landmarks too odd (a profile, a bad fit) to place a mask on
+        return None
+    top = nose_y - rng.uniform(0.25, 0.4)
+    chin = mouth_y + rng.uniform(0.5, 0.7)
+    wide, low = rng.uniform(0.95, 1.15), rng.uniform(0.5, 0.65)
+    outline = np.stack([at(-wide, top + 0.1), at(-0.25, top - 0.05), at(0, top - 0.08), at(0.25, top - 0.05),
+                        at(wide, top + 0.1), at(wide * 0.98, mouth_y), at(low, chin - 0.1), at(0, chin),
+                        at(-low, chin - 0.1), at(-wide * 0.98, mouth_y)])
+    straps = [(np.stack([at(-wide, top + 0.15), at(-wide - 0.3, top - 0.05)]), 0.04 * d),
+              (np.stack([at(wide, top + 0.15), at(wide + 0.3, top - 0.05)]), 0.04 * d)]
+    base = np.asarray(_MASK_COLOURS[int(rng.integers(len(_MASK_COLOURS)))], dtype=np.float64)
+    colour = np.clip(base + rng.uniform(-12, 12, 3), 0, 255)
+    # cloth, not a hole: lit from the front (darker towards the cheeks and under the chin), pleats across
+    w, h = image.size
+    px = np.stack(np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5), -1) - mid
+    x, y = px @ u / d, px @ v / d
+    depth = rng.uniform(0.15, 0.3)
+    shade = 1 - depth * np.clip(np.abs(x) / wide, 0, 1) ** 2 - 0.5 * depth * np.clip((y - mouth_y) / (chin - mouth_y), 0, 1)
+    pleats = rng.uniform(0, 0.08)
+    shade = shade - pleats * (np.cos(2 * np.pi * (y - top) / max(chin - top, 0.3) * 3) > 0.8)
+    shade = shade + rng.normal(0, 0.015, shade.shape)
+    return _fill(image, [outline], colour, 1.0, straps, shade=np.clip(shade, 0.4, 1.1))
 
 
 #: JPEG quality of grayscale copies.
@@ -137,8 +238,8 @@ def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
 
 def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, str | None]:
     """One copy of ``kind`` (``""``: phone-like copy number ``copy``; ``"64px"``: shrunk; ``"tight"``;
-    ``"gray"``) → its record and a problem, or ``(None, None)`` when an image is too small to shrink or
-    has no face to cut tight."""
+    ``"gray"``; ``"glasses"``, ``"mask"``) → its record and a problem, or ``(None, None)`` when an image is
+    too small to shrink or has no face to cut tight or to cover."""
     from agegender.imaging import ImageError, load_image
 
     rec, copy, seed, out_dir, kind = job
@@ -154,6 +255,8 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
         out, quality = tight_crop(image, _rng(rec.key, "tight", seed)), TIGHT_QUALITY
     elif kind == "gray":
         out, quality = grayscale(image), GRAY_QUALITY
+    elif kind in OCCLUSIONS:
+        out, quality = occlude(image, kind, _rng(rec.key, kind, seed)), OCCLUDED_QUALITY
     elif kind:
         out, quality = shrink(image, int(kind.removesuffix("px"))), SHRINK_QUALITY
     else:
@@ -168,20 +271,30 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
 
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
-            progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False) -> Manifest:
+            progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False,
+            occlude: str = "") -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
     (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
     than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused); ``tight``: instead, one
     copy of every image with a face, the face cut tight (:func:`tight_crop`; ``copies`` unused);
-    ``gray``: instead, one grayscale copy of every image (:func:`grayscale`)."""
-    if (shrink > 0) + tight + gray > 1:
-        raise ValueError("one kind of copy at a time: shrink, tight or gray")
+    ``gray``: instead, one grayscale copy of every image (:func:`grayscale`); ``occlude`` (one of
+    :data:`OCCLUSIONS`, or ``"any"``: one of them per image): instead, one copy of every image with a face, the
+    face behind sunglasses or a mask (:func:`occlude`)."""
+    if (shrink > 0) + tight + gray + bool(occlude) > 1:
+        raise ValueError("one kind of copy at a time: shrink, tight, gray or occlude")
+    if occlude and occlude not in (*OCCLUSIONS, ANY_OCCLUSION):
+        raise ValueError(f"unknown occlusion {occlude!r}; choose one of {', '.join((*OCCLUSIONS, ANY_OCCLUSION))}")
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    kind = "tight" if tight else "gray" if gray else f"{shrink}px" if shrink else ""
+    kind = "tight" if tight else "gray" if gray else occlude or (f"{shrink}px" if shrink else "")
     per_image = 1 if kind else copies
-    jobs = [(r, k, seed, str(out_dir), kind) for r in manifest.records for k in range(per_image)]
+    def kind_of(rec: Record) -> str:
+        if kind != ANY_OCCLUSION:
+            return kind
+        return OCCLUSIONS[int(_rng(rec.key, ANY_OCCLUSION, seed).integers(len(OCCLUSIONS)))]
+
+    jobs = [(r, k, seed, str(out_dir), kind_of(r)) for r in manifest.records for k in range(per_image)]
     drops = DropLog()
     records = []
     if workers > 1:
@@ -200,6 +313,10 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     if tight:
         notes = [f"augment: {len(records)} of {len(manifest)} images with their face cut tight in {out_dir} (no face "
                  "found in the others); each copy's subject is its original's key"]
+    elif occlude:
+        cover = {"glasses": "sunglasses", "mask": "a face mask"}.get(occlude, "sunglasses or a face mask")
+        notes = [f"augment: {len(records)} of {len(manifest)} images with their face behind {cover} in {out_dir} (no "
+                 "face found in the others); each copy's subject is its original's key"]
     elif gray:
         notes = [f"augment: {len(records)} of {len(manifest)} images in grayscale in {out_dir}; each copy's subject "
                  "is its original's key"]
@@ -212,9 +329,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     return Manifest(records, drops, notes)
 
 
-#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight or grayscale ones and other views (``X-view-aug``,
+#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, grayscale or occluded ones and other views (``X-view-aug``,
 #: :func:`agegender.trainset.load`). They train like copies but are not what "on phone-like copies" scores.
-_OTHER_KIND = re.compile(r"-(view|tight|gray|\d+px)" + re.escape(SUFFIX) + "$")
+_OTHER_KIND = re.compile(r"-(view|tight|gray|glasses|mask|\d+px)" + re.escape(SUFFIX) + "$")
 
 
 def is_copy(rec: Record) -> bool:

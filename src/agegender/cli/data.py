@@ -63,14 +63,14 @@ def cmd_data_augment(args) -> int:
     from agegender import augment
     from agegender import manifest as mf
 
-    if (args.shrink > 0) + args.tight + args.gray > 1:
-        raise CliError("give one of --shrink, --tight and --gray")
+    if (args.shrink > 0) + args.tight + args.gray + bool(args.occlude) > 1:
+        raise CliError("give one of --shrink, --tight, --gray and --occlude")
     m = mf.read(args.manifest)
     if args.root:
         m = m.with_root(args.root)
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
                                            progress=not args.quiet, shrink=args.shrink, tight=args.tight,
-                                           gray=args.gray), args)
+                                           gray=args.gray, occlude=args.occlude or ""), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -83,6 +83,8 @@ def cmd_data_stats(args) -> int:
 
 
 def register(sub) -> None:
+    from agegender.augment import ANY_OCCLUSION, OCCLUSIONS
+
     data = sub.add_parser("data", help="build and inspect unified dataset manifests")
     dsub = data.add_subparsers(dest="data_command", metavar="SOURCE", required=True)
 
@@ -115,7 +117,7 @@ def register(sub) -> None:
                          description="Write COPIES degraded copies of every image (flip, tilt, crop, few pixels, blur, "
                          "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them — or, with --shrink, "
                          "one low-resolution copy of every larger image; with --tight, one copy with the face cut close; with --gray, one in "
-                         "grayscale. Each copy keeps its original's labels and "
+                         "grayscale; with --occlude, one with the face behind sunglasses or a face mask. Each copy keeps its original's labels and "
                          "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
@@ -129,6 +131,10 @@ def register(sub) -> None:
                     "cheek; JPEG quality 90), as face-crop data sets and other tools hand faces over")
     au.add_argument("--gray", action="store_true",
                     help="instead: one grayscale copy of every image (JPEG quality 90), as old or black-and-white photos")
+    au.add_argument("--occlude", choices=(*OCCLUSIONS, ANY_OCCLUSION),
+                    help="instead: one copy of every image with a face, the face behind sunglasses (glasses) or a face "
+                    "mask (mask, nose to chin), drawn from RetinaFace's landmarks (JPEG quality 90); any: one of the "
+                    "two per image, drawn from the seed")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

@@ -259,6 +259,43 @@ ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$C" 
 python $S shared "$W/celeba.csv" "$W/celeba-imdbwrn.npz" "$W/celeba-errors/audit.csv"
 python $S audit "$W/imdbwrn.onnx" "$W/celeba-audit/audit.csv"
 
+# sunglasses and face masks (a check of generality; docs/BENCHMARKS.md, docs/FACES.md): occluded copies of CelebA and UTKFace,
+# the default on the CelebA ones, fold 0 retrained with one occluded copy of each face (S-occl), both fold models on each
+for k in glasses mask; do
+  for d in celeba utk; do
+    ag data augment "$W/$d.csv" "$W/occl" --occlude $k --workers 2 --quiet --out "$W/$d-$k.csv"
+    for ex in dlibtrunk agnet faceres; do
+      ag features "$W/$d-$k.csv" --extractor $ex --out "$W/$d-$k-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+    done
+  done
+  ag evaluate src/agegender/data/model --manifest "$W/celeba-$k.csv" --peer \
+    --features "$W/celeba-$k-dlibtrunk.npz,$W/celeba-$k-agnet.npz,$W/celeba-$k-faceres.npz"
+done
+# RetinaFace on scenes pasted from masked / sunglassed faces (docs/FACES.md; each kind in its own folder)
+for k in mask glasses; do ag data augment "$W/utk.csv" "$W/occl-$k" --occlude $k --workers 2 --quiet --out "$W/utk-$k-only.csv"; done
+ag bench detect "$SHARED/data/utkface" --scenes 200 --detectors retinaface --score-threshold 0.5 0.3 0.1
+ag bench detect "$W/occl-mask/images" --scenes 200 --detectors retinaface --score-threshold 0.5 0.3 0.1
+ag bench detect "$W/occl-mask/images" --scenes 200 --detectors retinaface --max-side 960
+ag bench detect "$W/occl-glasses/images" --scenes 200 --detectors retinaface
+ag data augment "$W/utk.csv" "$W/occl" --occlude any --workers 2 --quiet --out "$W/utk-any.csv"   # the same files, one kind per face
+ag data merge "$W/utk+aug.csv" "$W/utk-any.csv" --out "$W/utk+aug+any.csv"
+for ex in dlibtrunk agnet faceres; do
+  ag features "$W/utk+aug+any.csv" --extractor $ex --out "$W/utk+aug+any-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+done
+FO="$W/utk+aug+any-dlibtrunk.npz,$W/utk+aug+any-agnet.npz,$W/utk+aug+any-faceres.npz"
+ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug+any.csv" --features "$FO" --views "$V" --folds 0 --out "$W/S-occl" --quiet
+python scripts/compare_alignments.py "$W/S-occl" --manifest "$W/utk+aug+any.csv" --train "$FO" --only 0 retina5="$V"
+ag evaluate "$W/S-occl/fold_0" --manifest "$W/celeba.csv" --features "$C"
+OG="$W/utk-glasses-dlibtrunk.npz,$W/utk-glasses-agnet.npz,$W/utk-glasses-faceres.npz"
+OM="$W/utk-mask-dlibtrunk.npz,$W/utk-mask-agnet.npz,$W/utk-mask-faceres.npz"
+for b in A-r5views S-occl; do
+  python scripts/compare_alignments.py "$W/$b" --only 0 --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
+    glasses="$OG" mask="$OM" --copies glasses="$W/utk-glasses.csv" --copies mask="$W/utk-mask.csv"
+  for k in glasses mask; do
+    ag evaluate "$W/$b/fold_0" --manifest "$W/celeba-$k.csv" --features "$W/celeba-$k-dlibtrunk.npz,$W/celeba-$k-agnet.npz,$W/celeba-$k-faceres.npz"
+  done
+done
+
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed
 for fs in builtin pixels; do

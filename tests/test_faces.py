@@ -150,3 +150,8 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
     assert one["faces"] == two["faces"] >= 3 and two["found"] > one["found"]
     assert one["size_thirds"] == ["40-93", "94-146", "147-200"] and len(two["found_by_size"]) == 3
     assert two["false_positives"] == 0
+    # a lower score threshold (studies of masked faces): its own rows, finding at least what 0.5 finds
+    low = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), score_thresholds=(0.5, 0.05))
+    assert [r["detector"] for r in low] == ["retinaface"] * 3 + ["retinaface, score ≥ 0.05"] * 3
+    assert all(b["found"] >= a["found"] and b["faces"] == a["faces"] for a, b in zip(low[:3], low[3:]))
+    assert low[2]["found"] == two["found"]  # 0.5 is the product's threshold: the same as the default row

@@ -267,11 +267,14 @@ class WholeImage:
         return box
 
 
-def make_detector(name: str, threads: int = 1, max_side: int | None = None, small_faces: bool = True):
+def make_detector(name: str, threads: int = 1, max_side: int | None = None, small_faces: bool = True,
+                  score_threshold: float = RETINA_SCORE_THRESHOLD):
     """``max_side``: detect on a copy whose longer side is at most this (faster; small faces get lost);
-    ``small_faces``: RetinaFace's second pass on much larger photos (see :class:`RetinaFaceDetector`)."""
+    ``small_faces``: RetinaFace's second pass on much larger photos (see :class:`RetinaFaceDetector`);
+    ``score_threshold``: RetinaFace's (for studies: the product keeps the default)."""
     if name == "retinaface":
-        return RetinaFaceDetector(threads=threads, max_side=max_side or RETINA_MAX_SIDE, small_faces=small_faces)
+        return RetinaFaceDetector(score_threshold=score_threshold, threads=threads, max_side=max_side or RETINA_MAX_SIDE,
+                                  small_faces=small_faces)
     if name == "hog":
         return HogDetector(max_side=max_side or 1024)
     if name == "aligned":

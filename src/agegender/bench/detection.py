@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from agegender.faces import DETECTORS, make_detector
+from agegender.faces import DETECTORS, RETINA_SCORE_THRESHOLD, make_detector
 from agegender.imaging import load_image
 
 
@@ -92,7 +92,8 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
 
 
 def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
-        max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,)) -> list[dict]:
+        max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
+        score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,)) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px)
     and phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
     away), ``n_scenes``, half and a quarter as many of them. Sizes are the pasted crops' sides (a
@@ -100,7 +101,8 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     suite's size range (``found_by_size``).
 
     ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
-    ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector).
+    ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
+    ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face).
     """
     paths = _face_paths(faces_dir)
     rng = np.random.default_rng(seed)
@@ -113,12 +115,16 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
                                                              for _ in range(max(1, n_scenes // 4))]),
     }
     rows = []
-    for name, side, fine in ((n, m, f) for n in detectors for m in max_sides for f in (small_faces if n == "retinaface" else (True,))):
-        det = make_detector(name, threads=threads, max_side=side, small_faces=fine)
+    for name, side, fine, th in ((n, m, f, t) for n in detectors for m in max_sides
+                                 for f in (small_faces if n == "retinaface" else (True,))
+                                 for t in (score_thresholds if n == "retinaface" else (RETINA_SCORE_THRESHOLD,))):
+        det = make_detector(name, threads=threads, max_side=side, small_faces=fine, score_threshold=th)
         det.detect(next(iter(suites.values()))[1][0].image)  # warm-up
         label = name if side is None else f"{name} (max side {side})"
         if name == "retinaface" and len(small_faces) > 1:
             label += ", small-face pass" if fine else ", one pass"
+        if name == "retinaface" and th != RETINA_SCORE_THRESHOLD:
+            label += f", score ≥ {th:g}"
         for suite, ((lo, hi), scenes) in suites.items():
             hits, sides, fp = [], [], 0
             t0 = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agegender.cli.common import DETECTORS, CliError, bounded, default_photo, detect_size_arg, threads_arg
-from agegender.faces import LANDMARKS
+from agegender.faces import LANDMARKS, RETINA_SCORE_THRESHOLD
 
 
 def cmd_bench_speed(args) -> int:
@@ -42,7 +42,8 @@ def cmd_bench_detect(args) -> int:
 
     rows = detection.run(args.faces, n_scenes=args.scenes, seed=args.seed, detectors=tuple(args.detectors), threads=args.threads,
                          max_sides=tuple(args.max_side) if args.max_side else (None,),
-                         small_faces={"on": (True,), "off": (False,), "both": (False, True)}[args.small_faces])
+                         small_faces={"on": (True,), "off": (False,), "both": (False, True)}[args.small_faces],
+                         score_thresholds=tuple(args.score_threshold))
     print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -347,4 +348,6 @@ def register(sub) -> None:
                     "each detector's own: RetinaFace 640, HOG 1024)")
     bd.add_argument("--small-faces", choices=("on", "off", "both"), default="on", help="RetinaFace's second pass for small "
                     "faces on photos over 3x the max side (default: on, as predict and serve; both: a row for each)")
+    bd.add_argument("--score-threshold", type=bounded(0.01, 0.99, float), nargs="+", default=[RETINA_SCORE_THRESHOLD], metavar="P",
+                    help="RetinaFace's score thresholds, a row each (default: %(default)s, as predict and serve)")
     bd.set_defaults(func=cmd_bench_detect)

@@ -94,27 +94,31 @@ TIGHT_QUALITY = 90
 _FACES = None  # RetinaFace with its own landmarks, one per process (tight and occluded copies need them)
 
 
-def _largest_face_landmarks(image: Image.Image) -> np.ndarray | None:
-    """RetinaFace's 5 landmarks (:data:`agegender.faces.LANDMARK_NAMES`) of the largest face, or None."""
+def _largest_face(image: Image.Image) -> tuple[np.ndarray, float] | None:
+    """RetinaFace's 5 landmarks (:data:`agegender.faces.LANDMARK_NAMES`) of the largest face, its eyes in
+    image order (left first), and their distance; None without a face or with eyes under 4 px apart."""
     global _FACES
     if _FACES is None:
         from agegender.faces import FacePipeline
 
         _FACES = FacePipeline("retinaface", min_face=0, landmarks="retina5")
     found = _FACES.faces(np.asarray(image.convert("RGB")))  # largest first
-    return np.asarray(found[0].landmarks, dtype=np.float64) if found else None
+    if not found:
+        return None
+    marks = np.asarray(found[0].landmarks, dtype=np.float64)
+    if marks[1][0] < marks[0][0]:
+        marks[[0, 1]] = marks[[1, 0]]
+    d = float(np.hypot(*(marks[1] - marks[0])))
+    return (marks, d) if d >= 4 else None
 
 
 def tight_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image | None:
     """The largest face of ``image`` cut tight (:data:`TIGHT_RANGES`), or None when no face is found."""
-    marks = _largest_face_landmarks(image)
-    if marks is None:
+    face = _largest_face(image)
+    if face is None:
         return None
-    left, right = (np.asarray(p) for p in sorted(marks[:2].tolist()))
-    cx, cy = (left + right) / 2
-    d = float(np.hypot(*(right - left)))
-    if d < 4:
-        return None
+    marks, d = face
+    cx, cy = (marks[0] + marks[1]) / 2
     x0, y0, x1, y1 = (rng.uniform(lo, hi) * d for lo, hi in TIGHT_RANGES)
     w, h = image.size
     box = (max(0, round(cx + x0)), max(0, round(cy + y0)), min(w, round(cx + x1)), min(h, round(cy + y1)))
@@ -167,13 +171,11 @@ def occlude(image: Image.Image, kind: str, rng: np.random.Generator) -> Image.Im
     distances, drawn at random within the range of real ones); None when no face is found."""
     if kind not in OCCLUSIONS:
         raise ValueError(f"unknown occlusion {kind!r}; choose one of {', '.join(OCCLUSIONS)}")
-    marks = _largest_face_landmarks(image)
-    if marks is None:
+    face = _largest_face(image)
+    if face is None:
         return None
-    left, right, nose = (marks[1], marks[0], marks[2]) if marks[1][0] < marks[0][0] else marks[:3]
-    d = float(np.hypot(*(right - left)))
-    if d < 4:
-        return None
+    marks, d = face
+    left, right, nose = marks[:3]
     u = (right - left) / d  # along the eyes, image left to right
     v = np.array([-u[1], u[0]])  # down the face
     mid = (left + right) / 2

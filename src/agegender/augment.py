@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -138,26 +139,46 @@ _MASK_COLOURS = ((165, 205, 230), (235, 236, 238), (32, 32, 36), (128, 130, 135)
 _SUPERSAMPLE = 4
 
 
+def _window(w: int, h: int, polygons: list[np.ndarray], lines: list[tuple[np.ndarray, float]]) -> tuple[int, int, int, int]:
+    """The pixels (x0, y0, x1, y1) that ``polygons`` and thick ``lines`` can touch, clipped to a w×h image, so a
+    12 MP photo paints (and supersamples) a face-sized patch instead of itself."""
+    pts = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons] +
+                         [np.asarray(q, dtype=np.float64).reshape(-1, 2) for q, _ in lines])
+    pad = 2 + max([width for _, width in lines], default=0.0)
+    x0, y0 = np.floor(pts.min(axis=0) - pad).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0) + pad).astype(int)
+    return max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
+
+
 def _fill(image: Image.Image, polygons: list[np.ndarray], colour: np.ndarray, opacity: float,
-          lines: list[tuple[np.ndarray, float]] = (), shade: np.ndarray | None = None) -> Image.Image:
+          lines: list[tuple[np.ndarray, float]] = (),
+          shade: Callable[[tuple[int, int, int, int]], np.ndarray] | None = None) -> Image.Image:
     """``image`` with ``polygons`` (and thick ``lines``: points, width) painted in ``colour`` at ``opacity``,
-    edges antialiased (drawn at 4× and reduced); ``shade``: a brightness factor per pixel (h×w)."""
+    edges antialiased (drawn at 4× and reduced); ``shade(window)``: a brightness factor per pixel of the
+    painted window (x0, y0, x1, y1) as an array of its shape."""
     from PIL import ImageDraw
 
     w, h = image.size
-    cover = Image.new("L", (w * _SUPERSAMPLE, h * _SUPERSAMPLE), 0)
+    x0, y0, x1, y1 = _window(w, h, polygons, lines)
+    rgb = image.convert("RGB")
+    if x1 <= x0 or y1 <= y0:
+        return rgb
+    origin = np.array([x0, y0], dtype=np.float64) * _SUPERSAMPLE
+    cover = Image.new("L", ((x1 - x0) * _SUPERSAMPLE, (y1 - y0) * _SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(cover)
     for poly in polygons:
-        draw.polygon([tuple(p) for p in (poly * _SUPERSAMPLE).tolist()], fill=255)
+        draw.polygon([tuple(p) for p in (poly * _SUPERSAMPLE - origin).tolist()], fill=255)
     for pts, width in lines:
-        draw.line([tuple(p) for p in (pts * _SUPERSAMPLE).tolist()], fill=255, width=max(1, round(width * _SUPERSAMPLE)))
-    alpha = np.asarray(cover.resize((w, h), Image.BOX), dtype=np.float32)[..., None] / 255.0 * opacity
-    a = np.asarray(image.convert("RGB"), dtype=np.float32)
+        draw.line([tuple(p) for p in (pts * _SUPERSAMPLE - origin).tolist()], fill=255,
+                  width=max(1, round(width * _SUPERSAMPLE)))
+    alpha = np.asarray(cover.resize((x1 - x0, y1 - y0), Image.BOX), dtype=np.float32)[..., None] / 255.0 * opacity
+    out = np.array(rgb)
+    a = out[y0:y1, x0:x1].astype(np.float32)
     paint = np.asarray(colour, dtype=np.float32)
     if shade is not None:
-        paint = paint * shade[..., None].astype(np.float32)
-    out = a * (1 - alpha) + paint * alpha
-    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+        paint = paint * shade((x0, y0, x1, y1))[..., None].astype(np.float32)
+    out[y0:y1, x0:x1] = np.clip(a * (1 - alpha) + paint * alpha + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(out)
 
 
 def _ellipse(centre: np.ndarray, u: np.ndarray, v: np.ndarray, a: float, b: float, n: int = 48) -> np.ndarray:
@@ -208,15 +229,32 @@ def occlude(image: Image.Image, kind: str, rng: np.random.Generator) -> Image.Im
     base = np.asarray(_MASK_COLOURS[int(rng.integers(len(_MASK_COLOURS)))], dtype=np.float64)
     colour = np.clip(base + rng.uniform(-12, 12, 3), 0, 255)
     # cloth, not a hole: lit from the front (darker towards the cheeks and under the chin), pleats across
-    w, h = image.size
-    px = np.stack(np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5), -1) - mid
-    x, y = px @ u / d, px @ v / d
     depth = rng.uniform(0.15, 0.3)
-    shade = 1 - depth * np.clip(np.abs(x) / wide, 0, 1) ** 2 - 0.5 * depth * np.clip((y - mouth_y) / (chin - mouth_y), 0, 1)
     pleats = rng.uniform(0, 0.08)
-    shade = shade - pleats * (np.cos(2 * np.pi * (y - top) / max(chin - top, 0.3) * 3) > 0.8)
-    shade = shade + rng.normal(0, 0.015, shade.shape)
-    return _fill(image, [outline], colour, 1.0, straps, shade=np.clip(shade, 0.4, 1.1))
+
+    def shade(window: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = window
+        px = np.stack(np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5), -1) - mid
+        x, y = px @ u / d, px @ v / d
+        s = 1 - depth * np.clip(np.abs(x) / wide, 0, 1) ** 2 - 0.5 * depth * np.clip((y - mouth_y) / (chin - mouth_y), 0, 1)
+        s = s - pleats * (np.cos(2 * np.pi * (y - top) / max(chin - top, 0.3) * 3) > 0.8)
+        return np.clip(s + _window_noise(rng, image.size[0], window, 0.015), 0.4, 1.1)
+
+    return _fill(image, [outline], colour, 1.0, straps, shade=shade)
+
+
+def _window_noise(rng: np.random.Generator, width: int, window: tuple[int, int, int, int], sigma: float,
+                  rows: int = 256) -> np.ndarray:
+    """The window's part of ``rng.normal(0, sigma, (h, width))`` drawn for the whole image, without holding
+    the whole image's draw: the rows are drawn a band at a time (the same numbers) and the rest dropped."""
+    x0, y0, x1, y1 = window
+    kept = []
+    for top in range(0, y1, rows):
+        band = rng.normal(0, sigma, (min(rows, y1 - top), width))
+        lo = max(y0 - top, 0)
+        if lo < band.shape[0]:
+            kept.append(band[lo:, x0:x1])
+    return np.concatenate(kept)
 
 
 #: JPEG quality of grayscale copies.

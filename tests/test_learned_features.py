@@ -240,6 +240,31 @@ def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(
     assert rec.full_path.read_bytes() == written[rec.source]
 
 
+def test_turned_copies_are_the_image_turned_by_quarter_turns(tmp_path, astronaut, capsys):
+    """--turn 90|180|270: one copy of every image turned counterclockwise (a photo whose EXIF orientation was
+    lost, a person lying down), its own source, not a phone-like copy; any: one of the three per image, the
+    very file that turn alone writes."""
+    from agegender.manifest import read
+
+    Image.fromarray(astronaut).save(tmp_path / "face.png")
+    (tmp_path / "m.csv").write_text("path,source,key,age_group,gender,age_years,race\nface.png,utkface,face,25-32,f,30,white\n")
+    written = {}
+    for degrees, k in ((90, 1), (180, 2), (270, 3)):
+        args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--turn", str(degrees), "--quiet",
+                "--root", str(tmp_path), "--out", str(tmp_path / f"t{degrees}.csv")]
+        assert main(args) == 0
+        (rec,) = read(tmp_path / f"t{degrees}.csv").records
+        assert (rec.subject, rec.source, rec.age_group) == ("face", f"utkface-turn{degrees}-aug", 4)
+        assert augment.is_copy(rec) and not augment.is_phone_copy(rec)
+        im = np.asarray(Image.open(rec.full_path).convert("RGB")).astype(int)
+        assert np.abs(im - np.rot90(astronaut, k)).mean() < 2  # the picture turned, not resampled
+        written[rec.source] = rec.full_path.read_bytes()
+    assert main(args[:5] + ["any"] + args[6:-1] + [str(tmp_path / "any.csv")]) == 0
+    (rec,) = read(tmp_path / "any.csv").records
+    assert rec.full_path.read_bytes() == written[rec.source]
+    assert main(args + ["--gray"]) == 2 and "--turn" in capsys.readouterr().err
+
+
 def test_occlusions_paint_only_the_face_window_of_a_large_photo_with_the_same_result(astronaut, monkeypatch):
     """A sunglasses or mask copy of a large photo paints (and supersamples, shades, adds noise to) only the
     face's window, and is the very image that painting the whole frame gives: the same pixels, the same

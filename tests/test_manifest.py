@@ -22,6 +22,22 @@ def test_csv_round_trip_keeps_every_field(tmp_path):
     assert summary["images"] == 3 and summary["labelled_both"] == 2 and summary["by_source"]["utkface"] == 1
 
 
+def test_sample_draws_rows_at_random_in_their_order(tmp_path, capsys):
+    from agegender.cli import main
+
+    recs = [Record(path=f"{i}.jpg", source="utkface", key=f"k{i:03d}", age_group=i % 8, gender=i % 2) for i in range(200)]
+    m = mf.sample(Manifest(recs), 50, seed=3)
+    keys = [r.key for r in m.records]
+    assert len(set(keys)) == 50 and keys == sorted(keys)  # no repeats, the manifest's order
+    assert keys != [r.key for r in recs[:50]] and max(keys) > "k150"  # not the first rows
+    assert [r.key for r in mf.sample(Manifest(recs), 50, seed=3).records] == keys  # the seed decides
+    assert [r.key for r in mf.sample(Manifest(recs), 50, seed=4).records] != keys
+    assert mf.sample(Manifest(recs), 500).records == recs  # all when it has no more
+    mf.write(Manifest(recs), tmp_path / "m.csv")
+    assert main(["data", "sample", str(tmp_path / "m.csv"), "20", "--out", str(tmp_path / "s.csv")]) == 0
+    assert len(mf.read(tmp_path / "s.csv").records) == 20 and "sample: 20 of 200 rows" in capsys.readouterr().out
+
+
 def test_parquet_round_trip(tmp_path):
     pytest.importorskip("pyarrow")
     m = adience.load(ADIENCE_FOLDS)

@@ -257,6 +257,22 @@ def _window_noise(rng: np.random.Generator, width: int, window: tuple[int, int, 
     return np.concatenate(kept)
 
 
+#: Quarter turns a copy may be turned by (degrees counterclockwise): a photo taken sideways or upside down
+#: whose EXIF orientation was lost, or a person lying down — :func:`turn`.
+TURNS = (90, 180, 270)
+#: ``augment(turn=ANY_TURN)``: one of :data:`TURNS` per image, drawn from its seed.
+ANY_TURN = "any"
+TURN_QUALITY = 95
+
+
+def turn(image: Image.Image, degrees: int) -> Image.Image:
+    """``image`` turned counterclockwise by ``degrees`` (one of :data:`TURNS`), without resampling."""
+    ops = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
+    if degrees not in ops:
+        raise ValueError(f"unknown turn {degrees!r}; choose one of {', '.join(map(str, TURNS))}")
+    return image.convert("RGB").transpose(ops[degrees])
+
+
 #: JPEG quality of grayscale copies.
 GRAY_QUALITY = 90
 
@@ -278,7 +294,7 @@ def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
 
 def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, str | None]:
     """One copy of ``kind`` (``""``: phone-like copy number ``copy``; ``"64px"``: shrunk; ``"tight"``;
-    ``"gray"``; ``"glasses"``, ``"mask"``) → its record and a problem, or ``(None, None)`` when an image is
+    ``"gray"``; ``"glasses"``, ``"mask"``; ``"turn90"`` …) → its record and a problem, or ``(None, None)`` when an image is
     too small to shrink or has no face to cut tight or to cover."""
     from agegender.imaging import ImageError, load_image
 
@@ -297,6 +313,8 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
         out, quality = grayscale(image), GRAY_QUALITY
     elif kind in OCCLUSIONS:
         out, quality = occlude(image, kind, _rng(rec.key, kind, seed)), OCCLUDED_QUALITY
+    elif kind.startswith("turn"):
+        out, quality = turn(image, int(kind.removeprefix("turn"))), TURN_QUALITY
     elif kind:
         out, quality = shrink(image, int(kind.removesuffix("px"))), SHRINK_QUALITY
     else:
@@ -312,27 +330,34 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
             progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False,
-            occlude: str = "") -> Manifest:
+            occlude: str = "", turn: int | str = 0) -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
     (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
     than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused); ``tight``: instead, one
     copy of every image with a face, the face cut tight (:func:`tight_crop`; ``copies`` unused);
     ``gray``: instead, one grayscale copy of every image (:func:`grayscale`); ``occlude`` (one of
     :data:`OCCLUSIONS`, or ``"any"``: one of them per image): instead, one copy of every image with a face, the
-    face behind sunglasses or a mask (:func:`occlude`)."""
-    if (shrink > 0) + tight + gray + bool(occlude) > 1:
-        raise ValueError("one kind of copy at a time: shrink, tight, gray or occlude")
+    face behind sunglasses or a mask (:func:`occlude`); ``turn`` (one of :data:`TURNS`, or ``"any"``): instead,
+    one copy of every image turned by that many degrees (:func:`turn`)."""
+    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) > 1:
+        raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude or turn")
     if occlude and occlude not in (*OCCLUSIONS, ANY_OCCLUSION):
         raise ValueError(f"unknown occlusion {occlude!r}; choose one of {', '.join((*OCCLUSIONS, ANY_OCCLUSION))}")
+    if turn and turn not in (*TURNS, ANY_TURN):
+        raise ValueError(f"unknown turn {turn!r}; choose one of {', '.join(map(str, (*TURNS, ANY_TURN)))}")
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    kind = "tight" if tight else "gray" if gray else occlude or (f"{shrink}px" if shrink else "")
+    kind = ("tight" if tight else "gray" if gray else occlude or (f"turn{turn}" if turn else "")
+            or (f"{shrink}px" if shrink else ""))
     per_image = 1 if kind else copies
+
     def kind_of(rec: Record) -> str:
-        if kind != ANY_OCCLUSION:
-            return kind
-        return OCCLUSIONS[int(_rng(rec.key, ANY_OCCLUSION, seed).integers(len(OCCLUSIONS)))]
+        if kind == ANY_OCCLUSION:
+            return OCCLUSIONS[int(_rng(rec.key, ANY_OCCLUSION, seed).integers(len(OCCLUSIONS)))]
+        if kind == f"turn{ANY_TURN}":
+            return f"turn{TURNS[int(_rng(rec.key, kind, seed).integers(len(TURNS)))]}"
+        return kind
 
     jobs = [(r, k, seed, str(out_dir), kind_of(r)) for r in manifest.records for k in range(per_image)]
     drops = DropLog()
@@ -357,6 +382,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
         cover = {"glasses": "sunglasses", "mask": "a face mask"}.get(occlude, "sunglasses or a face mask")
         notes = [f"augment: {len(records)} of {len(manifest)} images with their face behind {cover} in {out_dir} (no "
                  "face found in the others); each copy's subject is its original's key"]
+    elif turn:
+        notes = [f"augment: {len(records)} of {len(manifest)} images turned by {turn if turn != ANY_TURN else 'one of 90, 180 and 270'}"
+                 f" degrees in {out_dir}; each copy's subject is its original's key"]
     elif gray:
         notes = [f"augment: {len(records)} of {len(manifest)} images in grayscale in {out_dir}; each copy's subject "
                  "is its original's key"]
@@ -369,9 +397,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     return Manifest(records, drops, notes)
 
 
-#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, grayscale or occluded ones and other views (``X-view-aug``,
+#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, grayscale, occluded or turned ones and other views (``X-view-aug``,
 #: :func:`agegender.trainset.load`). They train like copies but are not what "on phone-like copies" scores.
-_OTHER_KIND = re.compile(r"-(view|tight|gray|glasses|mask|\d+px)" + re.escape(SUFFIX) + "$")
+_OTHER_KIND = re.compile(r"-(view|tight|gray|glasses|mask|turn\d+|\d+px)" + re.escape(SUFFIX) + "$")
 
 
 def is_copy(rec: Record) -> bool:

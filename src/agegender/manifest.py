@@ -244,6 +244,18 @@ def merge(manifests: list[Manifest], names: list[str] | None = None) -> Manifest
     return Manifest(records, drops, notes)
 
 
+def sample(manifest: Manifest, n: int, seed: int = 0) -> Manifest:
+    """``n`` rows drawn at random without replacement (all when it has no more), kept in their order: a
+    subset for a quick check that is not the first rows (manifests are sorted by file name, which UTKFace
+    begins with the age and gender-folder sets with the gender)."""
+    import numpy as np
+
+    k = min(n, len(manifest))
+    picked = np.sort(np.random.default_rng(seed).choice(len(manifest), size=k, replace=False))
+    return Manifest([manifest.records[i] for i in picked], manifest.drops,
+                    [*manifest.notes, f"sample: {k} of {len(manifest)} rows drawn at random (seed {seed})"])
+
+
 # --------------------------------------------------------------------------- atomic I/O
 
 def atomic_write(path: str | os.PathLike, write) -> None:

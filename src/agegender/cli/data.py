@@ -59,18 +59,25 @@ def cmd_data_merge(args) -> int:
     return finish_manifest(m, args)
 
 
+def cmd_data_sample(args) -> int:
+    from agegender import manifest as mf
+
+    return finish_manifest(mf.sample(mf.read(args.manifest), args.n, args.seed), args)
+
+
 def cmd_data_augment(args) -> int:
     from agegender import augment
     from agegender import manifest as mf
 
-    if (args.shrink > 0) + args.tight + args.gray + bool(args.occlude) > 1:
-        raise CliError("give one of --shrink, --tight, --gray and --occlude")
+    if (args.shrink > 0) + args.tight + args.gray + bool(args.occlude) + bool(args.turn) > 1:
+        raise CliError("give one of --shrink, --tight, --gray, --occlude and --turn")
     m = mf.read(args.manifest)
     if args.root:
         m = m.with_root(args.root)
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
                                            progress=not args.quiet, shrink=args.shrink, tight=args.tight,
-                                           gray=args.gray, occlude=args.occlude or ""), args)
+                                           gray=args.gray, occlude=args.occlude or "",
+                                           turn=int(args.turn) if args.turn and args.turn.isdigit() else args.turn or 0), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -83,7 +90,7 @@ def cmd_data_stats(args) -> int:
 
 
 def register(sub) -> None:
-    from agegender.augment import ANY_OCCLUSION, OCCLUSIONS
+    from agegender.augment import ANY_OCCLUSION, ANY_TURN, OCCLUSIONS, TURNS
 
     data = sub.add_parser("data", help="build and inspect unified dataset manifests")
     dsub = data.add_subparsers(dest="data_command", metavar="SOURCE", required=True)
@@ -117,7 +124,8 @@ def register(sub) -> None:
                          description="Write COPIES degraded copies of every image (flip, tilt, crop, few pixels, blur, "
                          "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them — or, with --shrink, "
                          "one low-resolution copy of every larger image; with --tight, one copy with the face cut close; with --gray, one in "
-                         "grayscale; with --occlude, one with the face behind sunglasses or a face mask. Each copy keeps its original's labels and "
+                         "grayscale; with --occlude, one with the face behind sunglasses or a face mask; with --turn, one turned sideways or "
+                         "upside down. Each copy keeps its original's labels and "
                          "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
@@ -135,6 +143,10 @@ def register(sub) -> None:
                     help="instead: one copy of every image with a face, the face behind sunglasses (glasses) or a face "
                     "mask (mask, nose to chin), drawn from RetinaFace's landmarks (JPEG quality 90); any: one of the "
                     "two per image, drawn from the seed")
+    au.add_argument("--turn", choices=(*map(str, TURNS), ANY_TURN),
+                    help="instead: one copy of every image turned counterclockwise by 90, 180 or 270 degrees (JPEG "
+                    "quality 95), as a photo whose EXIF orientation was lost or a person lying down; any: one of the "
+                    "three per image, drawn from the seed")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")
@@ -185,6 +197,13 @@ def register(sub) -> None:
     mg.add_argument("manifests", nargs="+", help="manifest files")
     add_manifest_output(mg)
     mg.set_defaults(func=cmd_data_merge)
+
+    sm = dsub.add_parser("sample", help="N rows of a manifest drawn at random → manifest (quick checks)")
+    sm.add_argument("manifest", help="a manifest file (.csv or .parquet)")
+    sm.add_argument("n", type=bounded(1), help="rows to draw (all when the manifest has no more)")
+    sm.add_argument("--seed", type=int, default=0)
+    add_manifest_output(sm, check=False)
+    sm.set_defaults(func=cmd_data_sample)
 
     s = dsub.add_parser("stats", help="breakdown table of a manifest")
     s.add_argument("manifest", help="a manifest file (.csv or .parquet)")

@@ -130,14 +130,108 @@ const AgeGenderDevice = (() => {
         .filter((f) => Math.min(f.box[2], f.box[3]) * scale < cfg.small_face);
       found = suppress(found.concat(small), cfg.nms);
     }
+    if (!found.length && cfg.upright_roll) found = await turnedFaces(img, cfg, session, scale);
     const faces = [];
     for (const k of found) {
       const [x0, y0, bw, bh] = k.box;
       if (Math.min(bw, bh) < cfg.min_face) continue;
-      faces.push({ box: [x0, y0, x0 + bw, y0 + bh], score: k.score, landmarks: k.lm });
+      const box = [x0, y0, x0 + bw, y0 + bh];
+      const lm = cfg.upright_roll && (k.score < cfg.upright_score || !isUpright(k.lm, cfg.upright_roll))
+        ? await uprightLandmarks(img, cfg, session, box, k.lm) : k.lm;
+      faces.push({ box, score: k.score, landmarks: lm });
     }
     faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
     return faces;
+  }
+
+  // faces.is_upright: eyes within maxRoll degrees of level, the mouth at least 0.3 eye distances below them
+  function isUpright(lm, maxRoll) {
+    const dx = lm[1][0] - lm[0][0], dy = lm[1][1] - lm[0][1], n = Math.hypot(dx, dy);
+    if (!(n > 0) || Math.abs(Math.atan2(dy, dx) * 180 / Math.PI) > maxRoll) return false;
+    const mx = (lm[3][0] + lm[4][0]) / 2 - (lm[0][0] + lm[1][0]) / 2, my = (lm[3][1] + lm[4][1]) / 2 - (lm[0][1] + lm[1][1]) / 2;
+    return (-dy * mx + dx * my) / (n * n) >= 0.3;
+  }
+
+  // np.rot90(rgb, k) of a w×h RGB array (counterclockwise quarter turns), as an image detectAt reads at scale 1
+  function turned(rgb, w, h, k) {
+    const tw = k % 2 ? h : w, th = k % 2 ? w : h, out = new Uint8Array(tw * th * 3);
+    for (let i = 0; i < th; i++) for (let j = 0; j < tw; j++) {
+      const [r, c] = k === 0 ? [i, j] : k === 1 ? [j, w - 1 - i] : k === 2 ? [h - 1 - i, w - 1 - j] : [h - 1 - j, i];
+      const s = 3 * (r * w + c), d = 3 * (i * tw + j);
+      out[d] = rgb[s]; out[d + 1] = rgb[s + 1]; out[d + 2] = rgb[s + 2];
+    }
+    return { width: tw, height: th, data: out };
+  }
+
+  // faces.unturn: points found on rot90(image, k) of a w×h image → the same points on the image
+  function unturn(pts, k, w, h) {
+    let p = pts;
+    for (let i = k - 1; i >= 0; i--) {
+      const width = i % 2 === 0 ? w : h;
+      p = p.map(([x, y]) => [width - y, x]);
+    }
+    return p;
+  }
+
+  // faces.RetinaFaceDetector._turned_faces: no face found, so the detector's copy is searched again turned by
+  // 90°, 180° and 270°; the faces of the turn with the best-scored one, as detectAt gives them
+  async function turnedFaces(img, cfg, session, scale) {
+    const ws = Math.max(1, Math.round(img.width * scale)), hs = Math.max(1, Math.round(img.height * scale));
+    const moves = { 1: [0, -1, 1, 0, 0, ws], 2: [-1, 0, 0, -1, ws, hs], 3: [0, 1, -1, 0, hs, 0] };  // np.rot90(copy, k)
+    let best = [];
+    for (const k of [1, 2, 3]) {
+      const tw = k % 2 ? hs : ws, th = k % 2 ? ws : hs, c = new OffscreenCanvas(tw, th), ctx = c.getContext("2d");
+      ctx.imageSmoothingQuality = "high";
+      ctx.setTransform(...moves[k]);
+      ctx.drawImage(img.bitmap, 0, 0, ws, hs);
+      const rgba = ctx.getImageData(0, 0, tw, th).data, data = new Uint8Array(tw * th * 3);
+      for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { data[j] = rgba[i]; data[j + 1] = rgba[i + 1]; data[j + 2] = rgba[i + 2]; }
+      const found = await detectAt({ width: tw, height: th, data, bitmap: c }, cfg, session, 1);
+      if (found.length && (!best.length || found[0].score > best[0].score)) {
+        best = found.map((f) => {
+          const [x, y, bw, bh] = f.box;
+          const corners = unturn([[x, y], [x + bw, y + bh], [x, y + bh], [x + bw, y]], k, ws, hs).map(([u, v]) => [u / scale, v / scale]);
+          const x0 = Math.max(0, Math.min(...corners.map((p) => p[0]))), y0 = Math.max(0, Math.min(...corners.map((p) => p[1])));
+          const x1 = Math.min(img.width, Math.max(...corners.map((p) => p[0]))), y1 = Math.min(img.height, Math.max(...corners.map((p) => p[1])));
+          return { box: [x0, y0, x1 - x0, y1 - y0], score: f.score, lm: unturn(f.lm, k, ws, hs).map(([u, v]) => [u / scale, v / scale]) };
+        });
+      }
+    }
+    return best;
+  }
+
+  // faces.RetinaFaceDetector._upright_landmarks: the face's neighbourhood (at most upright_side px) as it is
+  // and turned by 90°, 180° and 270°; in each look the best-scored upright face whose box overlaps the face's
+  // by upright_iou; the look as it is unless a turned one misses under upright_miss_ratio of what it misses
+  async function uprightLandmarks(img, cfg, session, box, lm) {
+    const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+    const half = cfg.upright_context * Math.max(box[2] - box[0], box[3] - box[1]) / 2;
+    const x0 = Math.max(0, Math.trunc(cx - half)), y0 = Math.max(0, Math.trunc(cy - half));
+    const x1 = Math.min(img.width, Math.ceil(cx + half)), y1 = Math.min(img.height, Math.ceil(cy + half));
+    const w = x1 - x0, h = y1 - y0, scale = Math.min(1, cfg.upright_side / Math.max(w, h));
+    const sw = Math.max(1, Math.round(w * scale)), sh = Math.max(1, Math.round(h * scale));
+    const c = new OffscreenCanvas(sw, sh), ctx = c.getContext("2d");  // the crop at its look's size
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(img.bitmap, x0, y0, w, h, 0, 0, sw, sh);
+    const rgba = ctx.getImageData(0, 0, sw, sh).data, small = new Uint8Array(sw * sh * 3);
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { small[j] = rgba[i]; small[j + 1] = rgba[i + 1]; small[j + 2] = rgba[i + 2]; }
+    const looks = [];  // the best same, upright face of each look: [score, landmarks]
+    for (const k of [0, 1, 2, 3]) {
+      let best = [-1, lm];
+      for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1)) {
+        const [bx, by, bw, bh] = f.box;
+        const c = unturn([[bx, by], [bx + bw, by + bh]], k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0]);
+        const cx0 = Math.min(c[0][0], c[1][0]), cy0 = Math.min(c[0][1], c[1][1]), cx1 = Math.max(c[0][0], c[1][0]), cy1 = Math.max(c[0][1], c[1][1]);
+        if (f.score > best[0] && isUpright(f.lm, cfg.upright_roll)
+            && iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [cx0, cy0, cx1 - cx0, cy1 - cy0]) >= cfg.upright_iou) {
+          best = [f.score, unturn(f.lm, k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0])];
+        }
+      }
+      looks.push(best);
+    }
+    const asIs = looks[0], turnedBest = looks.slice(1).reduce((p, q) => (q[0] > p[0] ? q : p));
+    if (turnedBest[0] >= 0 && (asIs[0] < 0 || 1 - turnedBest[0] < cfg.upright_miss_ratio * (1 - asIs[0]))) return turnedBest[1];
+    return asIs[1];
   }
 
   // ---- alignment (agegender/alignment.py: similarity, invert, halve, cut_chip)

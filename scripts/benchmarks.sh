@@ -295,6 +295,22 @@ for b in A-r5views S-occl; do
     ag evaluate "$W/$b/fold_0" --manifest "$W/celeba-$k.csv" --features "$W/celeba-$k-dlibtrunk.npz,$W/celeba-$k-agnet.npz,$W/celeba-$k-faceres.npz"
   done
 done
+# Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
+for set in celeba utk; do
+  ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"
+  ag data augment "$W/$set-s1000.csv" "$W/turn" --turn any --quiet --out "$W/$set-turn.csv"
+  for ex in dlibtrunk agnet faceres; do
+    P=(--extractor $ex --detector retinaface --landmarks retina5 --cache "$W/turn-$ex.sqlite" --quiet)
+    ag features "$W/$set-s1000.csv" "${P[@]}" --out "$W/$set-s1000-r5-$ex.npz"
+    ag features "$W/$set-s1000.csv" "${P[@]}" --no-upright --out "$W/$set-s1000-r5-noup-$ex.npz"
+    ag features "$W/$set-turn.csv" "${P[@]}" --out "$W/$set-turn-$ex.npz"
+    ag features "$W/$set-turn.csv" "${P[@]}" --no-upright --out "$W/$set-turn-noup-$ex.npz"
+  done
+done
+for v in s1000-r5:s1000 s1000-r5-noup:s1000 turn:turn turn-noup:turn; do
+  ag evaluate src/agegender/data/model --manifest "$W/celeba-${v#*:}.csv" \
+    --features "$W/celeba-${v%%:*}-dlibtrunk.npz,$W/celeba-${v%%:*}-agnet.npz,$W/celeba-${v%%:*}-faceres.npz"
+done
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed

@@ -188,7 +188,7 @@ def test_gray_copies_are_grayscale_and_keep_their_labels(tmp_path, astronaut, ca
     luma = np.asarray(Image.fromarray(astronaut).convert("L")).astype(int)
     assert np.abs(im[..., 1] - luma).mean() < 2  # the picture itself, only without colour
     assert main(args + ["--gray", "--tight"]) == 2
-    assert "one of --shrink, --tight, --gray and --occlude" in capsys.readouterr().err
+    assert "one of --shrink, --tight, --gray, --occlude and --turn" in capsys.readouterr().err
 
 
 def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(tmp_path, astronaut, capsys):

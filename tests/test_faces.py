@@ -69,13 +69,18 @@ def test_exif_rotated_photo_is_found_upright(astronaut, retina):
     assert len(faces) == 1 and faces[0].landmarks[0][1] < faces[0].landmarks[2][1]
 
 
+def _upright_reference(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The landmarks RetinaFace gives the upright face, and its eye distance (the unit errors are judged in)."""
+    (_, _, pts), = RetinaFaceDetector().detect(image)
+    return pts, float(np.hypot(*(pts[1] - pts[0])))
+
+
 def test_a_face_turned_sideways_or_upside_down_gets_upright_landmarks(astronaut):
     """No EXIF to undo the turn (a photo turned by an app, a baby on its back): RetinaFace still finds the face
     but, past ~90°, puts its eyes where its mouth is; the upright pass reads the face's neighbourhood turned
     upright and gives the turned face's own landmarks — so the chip is cut the right way up."""
     h, w = astronaut.shape[:2]
-    (_, _, upright), = RetinaFaceDetector().detect(astronaut)
-    eyes = float(np.hypot(*(upright[1] - upright[0])))
+    upright, eyes = _upright_reference(astronaut)
     assert is_upright(upright)
     for k in (1, 2, 3):
         turned = np.ascontiguousarray(np.rot90(astronaut, k))
@@ -87,8 +92,7 @@ def test_a_face_turned_sideways_or_upside_down_gets_upright_landmarks(astronaut)
     # are the wrong points; the face's lower score sends it to the second look all the same
     tight = np.asarray(Image.fromarray(astronaut).crop((150, 20, 310, 220)).resize((100, 125)))
     th, tw = tight.shape[:2]
-    (_, _, ref), = RetinaFaceDetector().detect(tight)
-    eyes = float(np.hypot(*(ref[1] - ref[0])))
+    ref, eyes = _upright_reference(tight)
     for k in (1, 2, 3):
         turned = np.ascontiguousarray(np.rot90(tight, k))
         (_, score, first), = RetinaFaceDetector(upright=False).detect(turned)
@@ -108,8 +112,7 @@ def test_a_photo_with_no_face_found_is_searched_again_turned(astronaut):
     landmarks in the photo's own pixels. A photo with no face in any turn still has none."""
     small = np.asarray(Image.fromarray(astronaut).crop((160, 40, 300, 200)).resize((48, 55)))
     h, w = small.shape[:2]
-    (_, _, upright), = RetinaFaceDetector().detect(small)
-    eyes = float(np.hypot(*(upright[1] - upright[0])))
+    upright, eyes = _upright_reference(small)
     for k in (1, 2, 3):
         turned = np.ascontiguousarray(np.rot90(small, k))
         assert RetinaFaceDetector(upright=False).detect(turned) == []

@@ -188,8 +188,7 @@ class RetinaFaceDetector:
             if found and (not best or found[0][1] > best[0][1]):
                 best = []
                 for box, score, pts in found:
-                    corners = unturn(np.array([box[:2], box[2:], [box[0], box[3]], [box[2], box[1]]]), k, sw, sh) / scale
-                    back = _clip_box((*corners.min(axis=0), *corners.max(axis=0)), w, h)
+                    back = _clip_box(tuple(v / scale for v in unturn_box(box, k, sw, sh)), w, h)
                     best.append((tuple(float(v) for v in back), score, unturn(pts, k, sw, sh) / scale))
         return best
 
@@ -213,8 +212,7 @@ class RetinaFaceDetector:
             turned = np.ascontiguousarray(np.rot90(small, k))
             same = []
             for tbox, score, tpts in self._run(turned, 1.0, turned.shape[1], turned.shape[0]):
-                corners = unturn(np.array([tbox[:2], tbox[2:]]), k, sw, sh) / scale + (x0, y0)
-                (bx0, by0), (bx1, by1) = corners.min(axis=0), corners.max(axis=0)
+                bx0, by0, bx1, by1 = (v / scale + o for v, o in zip(unturn_box(tbox, k, sw, sh), (x0, y0, x0, y0)))
                 if is_upright(tpts) and _iou((box[0], box[1], box[2] - box[0], box[3] - box[1]),
                                              (bx0, by0, bx1 - bx0, by1 - by0)) >= UPRIGHT_IOU:
                     same.append((score, unturn(tpts, k, sw, sh) / scale + (x0, y0)))
@@ -270,6 +268,13 @@ def unturn(pts: np.ndarray, k: int, w: int, h: int) -> np.ndarray:
         width = w if i % 2 == 0 else h  # the width of the image the i-th quarter turn was made on
         p = np.stack([width - p[:, 1], p[:, 0]], axis=1)
     return p
+
+
+def unturn_box(box: tuple[float, float, float, float], k: int, w: int, h: int) -> tuple[float, float, float, float]:
+    """A box ``(x0, y0, x1, y1)`` found on ``np.rot90(image, k)`` of a ``w×h`` image → the same box on the
+    image (a quarter turn keeps a box axis-aligned: its two opposite corners stay opposite)."""
+    (x0, y0), (x1, y1) = unturn(np.array([box[:2], box[2:]], dtype=np.float64), k, w, h)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
 #: RetinaFace's anchors: strides and the two anchor sizes per stride; box/landmark variances.

@@ -77,7 +77,7 @@ def cmd_data_augment(args) -> int:
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
                                            progress=not args.quiet, shrink=args.shrink, tight=args.tight,
                                            gray=args.gray, occlude=args.occlude or "",
-                                           turn=int(args.turn) if args.turn and args.turn.isdigit() else args.turn or 0), args)
+                                           turn=args.turn or 0), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -143,7 +143,7 @@ def register(sub) -> None:
                     help="instead: one copy of every image with a face, the face behind sunglasses (glasses) or a face "
                     "mask (mask, nose to chin), drawn from RetinaFace's landmarks (JPEG quality 90); any: one of the "
                     "two per image, drawn from the seed")
-    au.add_argument("--turn", choices=(*map(str, TURNS), ANY_TURN),
+    au.add_argument("--turn", choices=(*TURNS, ANY_TURN), type=lambda t: int(t) if t.isdigit() else t, metavar="{90,180,270,any}",
                     help="instead: one copy of every image turned counterclockwise by 90, 180 or 270 degrees (JPEG "
                     "quality 95), as a photo whose EXIF orientation was lost or a person lying down; any: one of the "
                     "three per image, drawn from the seed")

@@ -39,12 +39,14 @@ const AgeGenderDevice = (() => {
     const c = new OffscreenCanvas(bmp.width, bmp.height);
     const ctx = c.getContext("2d");
     ctx.drawImage(bmp, 0, 0);
-    const rgba = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
-    const rgb = new Uint8Array(bmp.width * bmp.height * 3);
-    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-      rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2];
-    }
-    return { width: bmp.width, height: bmp.height, data: rgb, bitmap: bmp };
+    return { width: bmp.width, height: bmp.height, data: rgbOf(ctx, bmp.width, bmp.height), bitmap: bmp };
+  }
+
+  // a canvas's w×h pixels as RGB bytes (what the Python side reads: no alpha)
+  function rgbOf(ctx, w, h) {
+    const rgba = ctx.getImageData(0, 0, w, h).data, rgb = new Uint8Array(w * h * 3);
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
+    return rgb;
   }
 
   // ---- RetinaFace (faces.RetinaFaceDetector + retinaface.preprocess/postprocess)
@@ -58,9 +60,7 @@ const AgeGenderDevice = (() => {
       const ctx = c.getContext("2d");
       ctx.imageSmoothingQuality = "high";
       ctx.drawImage(img.bitmap, 0, 0, w, h);
-      const rgba = ctx.getImageData(0, 0, w, h).data;
-      px = new Uint8Array(w * h * 3);
-      for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { px[j] = rgba[i]; px[j + 1] = rgba[i + 1]; px[j + 2] = rgba[i + 2]; }
+      px = rgbOf(ctx, w, h);
     }
     const x = new Float32Array(3 * w * h), m = cfg.mean_bgr, n = w * h;
     for (let i = 0; i < n; i++) {  // RGB → BGR, minus the mean, NCHW
@@ -173,6 +173,12 @@ const AgeGenderDevice = (() => {
     return p;
   }
 
+  // faces.unturn_box: a box [x, y, w, h] found on rot90(image, k) of a w×h image → the same box on the image
+  function unturnBox([x, y, bw, bh], k, w, h) {
+    const [[ax, ay], [bx, by]] = unturn([[x, y], [x + bw, y + bh]], k, w, h);
+    return [Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay)];
+  }
+
   // faces.RetinaFaceDetector._turned_faces: no face found, so the detector's copy is searched again turned by
   // 90°, 180° and 270°; the faces of the turn with the best-scored one, as detectAt gives them
   async function turnedFaces(img, cfg, session, scale) {
@@ -184,15 +190,12 @@ const AgeGenderDevice = (() => {
       ctx.imageSmoothingQuality = "high";
       ctx.setTransform(...moves[k]);
       ctx.drawImage(img.bitmap, 0, 0, ws, hs);
-      const rgba = ctx.getImageData(0, 0, tw, th).data, data = new Uint8Array(tw * th * 3);
-      for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { data[j] = rgba[i]; data[j + 1] = rgba[i + 1]; data[j + 2] = rgba[i + 2]; }
-      const found = await detectAt({ width: tw, height: th, data, bitmap: c }, cfg, session, 1);
+      const found = await detectAt({ width: tw, height: th, data: rgbOf(ctx, tw, th), bitmap: c }, cfg, session, 1);
       if (found.length && (!best.length || found[0].score > best[0].score)) {
         best = found.map((f) => {
-          const [x, y, bw, bh] = f.box;
-          const corners = unturn([[x, y], [x + bw, y + bh], [x, y + bh], [x + bw, y]], k, ws, hs).map(([u, v]) => [u / scale, v / scale]);
-          const x0 = Math.max(0, Math.min(...corners.map((p) => p[0]))), y0 = Math.max(0, Math.min(...corners.map((p) => p[1])));
-          const x1 = Math.min(img.width, Math.max(...corners.map((p) => p[0]))), y1 = Math.min(img.height, Math.max(...corners.map((p) => p[1])));
+          const [bx, by, bw, bh] = unturnBox(f.box, k, ws, hs);
+          const x0 = Math.max(0, bx / scale), y0 = Math.max(0, by / scale);
+          const x1 = Math.min(img.width, (bx + bw) / scale), y1 = Math.min(img.height, (by + bh) / scale);
           return { box: [x0, y0, x1 - x0, y1 - y0], score: f.score, lm: unturn(f.lm, k, ws, hs).map(([u, v]) => [u / scale, v / scale]) };
         });
       }
@@ -213,17 +216,14 @@ const AgeGenderDevice = (() => {
     const c = new OffscreenCanvas(sw, sh), ctx = c.getContext("2d");  // the crop at its look's size
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(img.bitmap, x0, y0, w, h, 0, 0, sw, sh);
-    const rgba = ctx.getImageData(0, 0, sw, sh).data, small = new Uint8Array(sw * sh * 3);
-    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { small[j] = rgba[i]; small[j + 1] = rgba[i + 1]; small[j + 2] = rgba[i + 2]; }
+    const small = rgbOf(ctx, sw, sh);
     const looks = [];  // the best same, upright face of each look: [score, landmarks]
     for (const k of [0, 1, 2, 3]) {
       let best = [-1, lm];
       for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1)) {
-        const [bx, by, bw, bh] = f.box;
-        const c = unturn([[bx, by], [bx + bw, by + bh]], k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0]);
-        const cx0 = Math.min(c[0][0], c[1][0]), cy0 = Math.min(c[0][1], c[1][1]), cx1 = Math.max(c[0][0], c[1][0]), cy1 = Math.max(c[0][1], c[1][1]);
+        const [bx, by, bw, bh] = unturnBox(f.box, k, sw, sh);
         if (f.score > best[0] && isUpright(f.lm, cfg.upright_roll)
-            && iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [cx0, cy0, cx1 - cx0, cy1 - cy0]) >= cfg.upright_iou) {
+            && iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) {
           best = [f.score, unturn(f.lm, k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0])];
         }
       }
@@ -480,12 +480,7 @@ const AgeGenderDevice = (() => {
     const c = new OffscreenCanvas(width, height);
     const ctx = c.getContext("2d", { willReadFrequently: true });
     ctx.drawImage(source, 0, 0, width, height);
-    const rgba = ctx.getImageData(0, 0, width, height).data;
-    const rgb = new Uint8Array(width * height * 3);
-    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-      rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2];
-    }
-    return { width, height, data: rgb, bitmap: c };
+    return { width, height, data: rgbOf(ctx, width, height), bitmap: c };
   }
 
   // RGB pixels {width, height, data, bitmap} → the same JSON as POST /api/predict

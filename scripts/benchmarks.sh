@@ -285,6 +285,8 @@ done
 FO="$W/utk+aug+any-dlibtrunk.npz,$W/utk+aug+any-agnet.npz,$W/utk+aug+any-faceres.npz"
 ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug+any.csv" --features "$FO" --views "$V" --folds 0 --out "$W/S-occl" --quiet
 python scripts/compare_alignments.py "$W/S-occl" --manifest "$W/utk+aug+any.csv" --train "$FO" --only 0 retina5="$V"
+ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug+any.csv" --features "$FO" --views "$V" --out "$W/S-occl" --quiet   # folds 1-4 (fold 0 kept): ~2.5 h
+python scripts/collect_benchmarks.py --fairness "$W/S-occl"
 ag evaluate "$W/S-occl/fold_0" --manifest "$W/celeba.csv" --features "$C"
 OG="$W/utk-glasses-dlibtrunk.npz,$W/utk-glasses-agnet.npz,$W/utk-glasses-faceres.npz"
 OM="$W/utk-mask-dlibtrunk.npz,$W/utk-mask-agnet.npz,$W/utk-mask-faceres.npz"
@@ -307,6 +309,10 @@ for set in celeba utk; do
     ag features "$W/$set-turn.csv" "${P[@]}" --no-upright --out "$W/$set-turn-noup-$ex.npz"
   done
 done
+T="$W/utk-turn-dlibtrunk.npz,$W/utk-turn-agnet.npz,$W/utk-turn-faceres.npz"   # age on turned UTKFace faces: S-occl's 5 fold models
+TN="$W/utk-turn-noup-dlibtrunk.npz,$W/utk-turn-noup-agnet.npz,$W/utk-turn-noup-faceres.npz"
+python scripts/compare_alignments.py "$W/S-occl" --manifest "$W/utk+aug+any.csv" --train "$FO" retina5="$V" turned="$T" turnednoup="$TN" \
+  --copies turned="$W/utk-turn.csv" --copies turnednoup="$W/utk-turn.csv"
 for v in s1000-r5:s1000 s1000-r5-noup:s1000 turn:turn turn-noup:turn; do
   ag evaluate src/agegender/data/model --manifest "$W/celeba-${v#*:}.csv" \
     --features "$W/celeba-${v%%:*}-dlibtrunk.npz,$W/celeba-${v%%:*}-agnet.npz,$W/celeba-${v%%:*}-faceres.npz"

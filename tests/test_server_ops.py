@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,13 +47,24 @@ def two_workers():
     stop_server(proc)
 
 
+def _busy(base) -> float:
+    for line in httpx.get(base + "/metrics").text.splitlines():
+        if line.startswith("agegender_workers_busy "):
+            return float(line.split()[1])
+    raise AssertionError("no agegender_workers_busy in /metrics")
+
+
 def test_two_workers_answer_at_the_same_time(two_workers):
+    """Two requests are handed to two workers at once (the busy gauge reaches 2 while they run) and take
+    about as long as one: the best of 5 rounds, so that a load spike elsewhere on the machine does not
+    decide it (one after the other, two take ≥ 1.9× one; at once ~1.4× on 2 cores, which the server's own
+    process and this client share)."""
     photo = _group_photo()
     assert len(_post(two_workers, photo).json()["faces"]) == 4  # warm both paths up
     _post(two_workers, photo)
     one, two = [], []
     with ThreadPoolExecutor(2) as ex:
-        for _ in range(4):
+        for _ in range(5):
             t0 = time.perf_counter()
             _post(two_workers, photo)
             one.append(time.perf_counter() - t0)
@@ -62,7 +72,14 @@ def test_two_workers_answer_at_the_same_time(two_workers):
             rs = list(ex.map(lambda _: _post(two_workers, photo), range(2)))
             two.append(time.perf_counter() - t0)
             assert [r.status_code for r in rs] == [200, 200]
-    assert statistics.median(two) < 1.6 * statistics.median(one), (one, two)
+        futures = [ex.submit(_post, two_workers, photo) for _ in range(2)]
+        busy = []
+        while not all(f.done() for f in futures):
+            busy.append(_busy(two_workers))
+            time.sleep(0.01)
+        assert [f.result().status_code for f in futures] == [200, 200]
+    assert max(busy) == 2, busy
+    assert min(two) < 1.7 * min(one), (one, two)
 
 
 def test_health_and_readiness(two_workers):

@@ -297,6 +297,9 @@ for b in A-r5views S-occl; do
     ag evaluate "$W/$b/fold_0" --manifest "$W/celeba-$k.csv" --features "$W/celeba-$k-dlibtrunk.npz,$W/celeba-$k-agnet.npz,$W/celeba-$k-faceres.npz"
   done
 done
+# Faces turned sideways or upside down (docs/FACES.md): scenes turned as photos whose EXIF orientation was lost, with and without the pass
+ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --upright both
+ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --small-faces both
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

@@ -35,7 +35,7 @@ def test_chip_cutter_reproduces_dlib_when_no_pyramid_is_needed(astronaut):
 
 def test_retina5_chips_approximate_dlibs_alignment(astronaut):
     dlib_pipe, r5_pipe = FacePipeline("retinaface"), FacePipeline("retinaface", landmarks="retina5")
-    assert r5_pipe.setting == "retinaface+upright/retina5" and dlib_pipe.setting == "retinaface+upright"
+    assert r5_pipe.setting == "retinaface+upright2/retina5" and dlib_pipe.setting == "retinaface+upright2"
     assert FacePipeline("retinaface", landmarks="retina5", upright=False).setting == "retinaface/retina5"  # caches before it
     fd, fr = dlib_pipe.faces(astronaut)[0], r5_pipe.faces(astronaut)[0]
     assert fr.shape is None and fr.unit is not None

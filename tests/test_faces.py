@@ -122,6 +122,44 @@ def test_a_photo_with_no_face_found_is_searched_again_turned(astronaut):
     assert RetinaFaceDetector().detect(np.full((300, 400, 3), 128, np.uint8)) == []
 
 
+def _group(astronaut: np.ndarray, turned: tuple[int, ...] = ()) -> np.ndarray:
+    """Four portraits, 260 to 80 px wide, on one 900×600 photo; those numbered in ``turned`` lie on their side."""
+    face = Image.fromarray(astronaut).crop((130, 10, 330, 240))
+    canvas = Image.new("RGB", (900, 600), (90, 110, 100))
+    for i, (x, y, side) in enumerate([(40, 60, 260), (380, 120, 150), (600, 80, 110), (620, 380, 80)]):
+        one = face.resize((side, int(side * 1.15)))
+        canvas.paste(one.transpose(Image.ROTATE_90) if i in turned else one, (x, y))
+    return np.asarray(canvas)
+
+
+def test_a_photo_whose_faces_lie_turned_is_searched_turned(astronaut):
+    """A group photo turned sideways or upside down: RetinaFace finds only some of its faces (2 or 3 of 4); the
+    ones it finds lie turned the same way, so the photo is searched again turned upright and every face comes
+    back with the upright photo's landmarks. A face on its side among upright ones turns nothing else, and an
+    upright face that a second look confirms keeps its first landmarks exactly."""
+    group = _group(astronaut)
+    h, w = group.shape[:2]
+    upright = RetinaFaceDetector().detect(group)
+    assert len(upright) == 4 and min(s for _, s, _ in upright) < 0.99  # the smallest face gets a second look...
+    assert [np.array_equal(a[2], b[2]) for a, b in zip(upright, RetinaFaceDetector(upright=False).detect(group))] == [True] * 4
+    eyes = min(float(np.hypot(*(p[1] - p[0]))) for *_, p in upright)
+    for k in (1, 2, 3):
+        turned = np.ascontiguousarray(np.rot90(group, k))
+        assert len(RetinaFaceDetector(upright=False).detect(turned)) < 4, k
+        found = RetinaFaceDetector().detect(turned)
+        assert len(found) == 4, k
+        for _, _, ref in upright:  # each face, its landmarks the upright photo's, turned
+            assert min(np.abs(unturn(p, k, w, h) - ref).max() for *_, p in found) < 0.1 * eyes, k
+    mixed = _group(astronaut, turned=(1,))
+    found, first = RetinaFaceDetector().detect(mixed), RetinaFaceDetector(upright=False).detect(mixed)
+    assert len(found) == len(first) == 4
+    for (box, _, pts), (_, _, before) in zip(found, first):
+        if box[0] > 370 and box[2] < 560:  # the face on its side (its top to the left): mouth right of the eyes
+            assert pts[3:, 0].mean() > pts[:2, 0].mean() + 0.5 * np.hypot(*(pts[1] - pts[0]))
+        else:
+            assert np.array_equal(pts, before)
+
+
 def test_unturn_maps_points_back_through_quarter_turns():
     a = np.zeros((30, 50))
     a[7, 12] = 1
@@ -216,3 +254,15 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
     assert [r["detector"] for r in low] == ["retinaface"] * 3 + ["retinaface, score ≥ 0.05"] * 3
     assert all(b["found"] >= a["found"] and b["faces"] == a["faces"] for a, b in zip(low[:3], low[3:]))
     assert low[2]["found"] == two["found"]  # 0.5 is the product's threshold: the same as the default row
+    # the same scenes turned by a random quarter (EXIF lost): the upright pass finds the turned portraits, and
+    # on scenes as they are it finds what no pass finds
+    rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), turned=True, uprights=(False, True))
+    by = {(r["detector"], r["suite"].split(" ")[0] + (" turned" if r["suite"].endswith("turned") else "")): r for r in rows}
+    assert len(rows) == 12 and {d for d, _ in by} == {"retinaface, no upright pass", "retinaface, upright pass"}
+    assert by["retinaface, upright pass", "portrait turned"]["found_rate"] == 1.0
+    for suite in ("portrait", "group", "phone"):
+        off, on = by["retinaface, no upright pass", suite], by["retinaface, upright pass", suite]
+        assert on["found"] == off["found"] and on["faces"] == off["faces"] == by["retinaface, upright pass", suite + " turned"]["faces"]
+        assert by["retinaface, upright pass", suite + " turned"]["found"] >= by["retinaface, no upright pass", suite + " turned"]["found"]
+    assert sum(r["found"] for (d, suite), r in by.items() if suite.endswith("turned") and d.endswith(", upright pass")) > \
+        sum(r["found"] for (d, suite), r in by.items() if suite.endswith("turned") and d.endswith("no upright pass"))

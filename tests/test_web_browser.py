@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("selenium")
+from test_faces import _group  # noqa: E402  (a group photo of the bundled portrait)
 from test_web import server, start_server, stop_server  # noqa: E402,F401  (the running-server fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -180,6 +181,17 @@ def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_
     d, p = on_device["faces"][0], served["faces"][0]
     assert np.allclose(d["box"], p["box"], atol=2)
     assert np.allclose([d["landmarks"][n] for n in LANDMARK_NAMES], [p["landmarks"][n] for n in LANDMARK_NAMES], atol=2)
+    # a group photo turned sideways: the first pass finds 2 of its 4 faces, lying turned; both then search
+    # the photo turned upright and find all four
+    path = tmp_path / "group-turned.png"
+    Image.fromarray(np.ascontiguousarray(np.rot90(_group(astronaut), 1))).save(path)
+    served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/png")}, timeout=120).json()
+    on_device = _upload(browser, path, engine="device")
+    assert len(served["faces"]) == len(on_device["faces"]) == 4, (served, on_device)
+    for d, p in zip(on_device["faces"], served["faces"]):  # largest first
+        assert np.allclose(d["box"], p["box"], atol=0.05 * (p["box"][2] - p["box"][0]))
+        assert np.allclose([d["landmarks"][n] for n in LANDMARK_NAMES], [p["landmarks"][n] for n in LANDMARK_NAMES],
+                           atol=0.05 * (p["box"][2] - p["box"][0]))
 
 
 def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:

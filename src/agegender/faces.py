@@ -55,12 +55,15 @@ MIN_FACE = 16
 UPRIGHT_SCORE = 0.99
 UPRIGHT_ROLL = 60.0
 #: … the neighbourhood: a square this many times the box's longer side, around its centre, looked at with
-#: its longer side at most ``UPRIGHT_SIDE`` px (the face ~160 px: plenty for its landmarks, and quick). A
-#: photo in which no face is found at all is searched again on the detector's copy turned by 90°, 180° and
-#: 270° (3 more passes, only then).
+#: its longer side at most ``UPRIGHT_SIDE`` px (the face ~80 px: as many of 2,100 turned UTKFace and CelebA
+#: faces got right landmarks as at 320 px, and phone photos take ~35 ms less). When most
+#: faces found lie turned the same way, the photo is searched again in that turn (its EXIF orientation was
+#: lost: RetinaFace misses many turned faces); a photo with no face found at all is first searched on its
+#: copy made smaller (at most ``TURNED_SIDE`` px) turned by 90°, 180° and 270° (docs/FACES.md).
 UPRIGHT_CONTEXT = 2.0
-UPRIGHT_SIDE = 320
+UPRIGHT_SIDE = 160
 UPRIGHT_IOU = 0.4
+TURNED_SIDE = 320
 #: … the look as it is wins unless a turned look misses (1 − score) less than this share of what it misses:
 #: most faces are upright, and one filling a tight crop can score a hair higher sideways (measured on 400
 #: other UTKFace and CelebA faces: 40 of 40 upright faces looked at keep their landmarks, 635 of 642 turned
@@ -160,44 +163,67 @@ class RetinaFaceDetector:
     def detect(self, image: np.ndarray) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
         h, w = image.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
+        fine = None
         if not (self.small_faces and max(h, w) > RETINA_FINE_ABOVE * self.max_side):
-            found = self._run(_scaled(image, scale, w, h), scale, w, h)
+            copy = _scaled(image, scale, w, h)
+            found = self._run(copy, scale, w, h)
         else:
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
-            found = self._run(_scaled(fine, scale, w, h), scale, w, h)  # the first pass's copy, from the finer one
-            small = [d for d in self._run(fine, RETINA_FINE_FACTOR * scale, w, h)
-                     if min(d[0][2] - d[0][0], d[0][3] - d[0][1]) * scale < RETINA_SMALL_FACE]
-            found = merge_detections(found + small, self.nms)
-        if self.upright and not found:
-            found = self._turned_faces(image, scale)
-        if self.upright:
-            found = [(box, score, pts if score >= UPRIGHT_SCORE and is_upright(pts) else self._upright_landmarks(image, box, pts))
-                     for box, score, pts in found]
+            copy = _scaled(fine, scale, w, h)  # the first pass's copy, from the finer one
+            found = merge_detections(self._run(copy, scale, w, h) + self._small(self._run(fine, RETINA_FINE_FACTOR * scale, w, h), scale),
+                                     self.nms)
+        if not self.upright:
+            return found
+        if not found:  # a photo turned sideways, its EXIF orientation lost?
+            k, found = self._turned_faces(copy, scale, w, h)
+        else:
+            looked = [(box, score, *((pts, 0) if score >= UPRIGHT_SCORE and is_upright(pts) else self._upright_landmarks(image, box, pts)))
+                      for box, score, pts in found]
+            found = [(box, score, pts) for box, score, pts, _ in looked]
+            turns = [k for *_, k in looked if k]
+            k = max(sorted(set(turns)), key=turns.count) if turns else 0  # a tie: the fewest quarter turns
+            k = k if 2 * turns.count(k) >= len(looked) else 0  # most faces lie turned the same way: so does the photo
+        if k:  # the photo's faces, found where they stand upright
+            more = self._on_turned(copy, k, scale, w, h)
+            if fine is not None and self._small(found + more, scale):  # small faces there: look for more of them
+                more += self._small(self._on_turned(fine, k, RETINA_FINE_FACTOR * scale, w, h), scale)
+            found = merge_detections(found + more, self.nms)
         return found
 
-    def _turned_faces(self, image: np.ndarray, scale: float) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
-        """A photo without a face found, searched again on its detector copy turned by 90°, 180° and 270°
-        (a photo turned sideways, its EXIF orientation lost): the faces of the turn with the best-scored
-        one, in the image's pixels; ``[]`` when no turn shows one."""
-        h, w = image.shape[:2]
-        small = _scaled(image, scale, w, h)
+    @staticmethod
+    def _small(found: list, scale: float) -> list:
+        """The small-face pass's detections that the first pass (at ``scale``) would see under ``RETINA_SMALL_FACE`` px."""
+        return [d for d in found if min(d[0][2] - d[0][0], d[0][3] - d[0][1]) * scale < RETINA_SMALL_FACE]
+
+    def _on_turned(self, small: np.ndarray, k: int, scale: float, w: int, h: int) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
+        """Detections on ``small`` (the ``w×h`` photo scaled by ``scale``) turned by ``k`` quarter turns, in the
+        photo's pixels: the faces that lie that way in the photo stand upright there."""
         sh, sw = small.shape[:2]
-        best: list = []
+        found = self._run(np.ascontiguousarray(np.rot90(small, k)), 1.0, *((sw, sh) if k % 2 == 0 else (sh, sw)))
+        return [(_clip_box(tuple(float(v) / scale for v in unturn_box(box, k, sw, sh)), w, h), score, unturn(pts, k, sw, sh) / scale)
+                for box, score, pts in found]
+
+    def _turned_faces(self, copy: np.ndarray, scale: float, w: int, h: int) -> tuple[int, list]:
+        """A ``w×h`` photo without a face found on its detector ``copy`` (``scale`` of it) searched again on the
+        copy made smaller (to at most ``TURNED_SIDE``) and turned by 90°, 180° and 270°: the quarter turns
+        that show the best-scored face and its faces, in the photo's pixels; ``(0, [])`` when none does."""
+        scale = min(scale, TURNED_SIDE / max(h, w))
+        small = _scaled(copy, scale, w, h)
+        best: tuple[int, list] = (0, [])
         for k in (1, 2, 3):
-            found = self._run(np.ascontiguousarray(np.rot90(small, k)), 1.0, *((sw, sh) if k % 2 == 0 else (sh, sw)))
-            if found and (not best or found[0][1] > best[0][1]):
-                best = []
-                for box, score, pts in found:
-                    back = _clip_box(tuple(v / scale for v in unturn_box(box, k, sw, sh)), w, h)
-                    best.append((tuple(float(v) for v in back), score, unturn(pts, k, sw, sh) / scale))
+            found = self._on_turned(small, k, scale, w, h)
+            if found and (not best[1] or found[0][1] > best[1][0][1]):
+                best = (k, found)
         return best
 
-    def _upright_landmarks(self, image: np.ndarray, box: tuple[float, float, float, float], pts: np.ndarray) -> np.ndarray:
+    def _upright_landmarks(self, image: np.ndarray, box: tuple[float, float, float, float], pts: np.ndarray) -> tuple[np.ndarray, int]:
         """The landmarks of the face in ``box`` looked at again on its neighbourhood as it is and turned by
         90°, 180° and 270°: in each look the best-scored face standing upright that is the same face (its box
-        overlaps ``box`` by ``UPRIGHT_IOU``, not a face-like detail inside it); the look as it is unless a
-        turned one is clearly better (``UPRIGHT_MISS_RATIO``); landmarks in the image's pixels, ``pts`` when
-        no look shows the face upright."""
+        overlaps ``box`` by ``UPRIGHT_IOU``, not a face-like detail inside it); the best turned look's
+        landmarks (in the image's pixels) when it is clearly better than the look as it is
+        (``UPRIGHT_MISS_RATIO``), else ``pts`` when they stand upright (the first pass may have seen the face
+        sharper than the look), else the landmarks of the look as it is; with the quarter turns of the look
+        chosen (0: as it is)."""
         h, w = image.shape[:2]
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         half = UPRIGHT_CONTEXT * max(box[2] - box[0], box[3] - box[1]) / 2
@@ -207,7 +233,7 @@ class RetinaFaceDetector:
         scale = min(1.0, UPRIGHT_SIDE / max(crop.shape[:2]))
         small = _scaled(crop, scale, x1 - x0, y1 - y0)
         sh, sw = small.shape[:2]
-        looks: list[tuple[float, np.ndarray]] = []  # the best same, upright face of each look: (score, landmarks)
+        looks: list[tuple[float, np.ndarray, int]] = []  # the best same, upright face of each look: (score, landmarks, k)
         for k in (0, 1, 2, 3):
             turned = np.ascontiguousarray(np.rot90(small, k))
             same = []
@@ -215,12 +241,12 @@ class RetinaFaceDetector:
                 bx0, by0, bx1, by1 = (v / scale + o for v, o in zip(unturn_box(tbox, k, sw, sh), (x0, y0, x0, y0)))
                 if is_upright(tpts) and _iou((box[0], box[1], box[2] - box[0], box[3] - box[1]),
                                              (bx0, by0, bx1 - bx0, by1 - by0)) >= UPRIGHT_IOU:
-                    same.append((score, unturn(tpts, k, sw, sh) / scale + (x0, y0)))
-            looks.append(max(same, key=lambda c: c[0]) if same else (-1.0, pts))
+                    same.append((score, unturn(tpts, k, sw, sh) / scale + (x0, y0), k))
+            looks.append(max(same, key=lambda c: c[0]) if same else (-1.0, pts, k))
         as_is, turned_best = looks[0], max(looks[1:], key=lambda c: c[0])
         if turned_best[0] >= 0 and (as_is[0] < 0 or 1 - turned_best[0] < UPRIGHT_MISS_RATIO * (1 - as_is[0])):
-            return turned_best[1]
-        return as_is[1]
+            return turned_best[1], turned_best[2]
+        return (pts if is_upright(pts) else as_is[1]), 0  # an upright face keeps the first pass's landmarks
 
     def _run(self, small: np.ndarray, scale: float, w: int, h: int) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
         """Detections on ``small`` (the ``w×h`` image scaled by ``scale``), in the image's own pixels."""
@@ -409,9 +435,10 @@ class FacePipeline:
     @property
     def setting(self) -> str:
         """What the cache and the model metadata record about this pipeline."""
-        # "+upright": faces turned sideways or upside down are read upright (caches made before it, and a
-        # study's --no-upright baseline, are plain "retinaface")
-        name = f"{self.detector_name}+upright" if self.upright else self.detector_name
+        # "+upright2": faces turned sideways or upside down are read upright, and a photo whose faces lie
+        # turned is searched turned (caches made before it, and a study's --no-upright baseline, are plain
+        # "retinaface"; "+upright" ones, 2026-12-04 only, had neither the photo's search nor TURNED_SIDE)
+        name = f"{self.detector_name}+upright2" if self.upright else self.detector_name
         return name if self.landmarks == "dlib" else f"{name}/{self.landmarks}"
 
     def faces(self, image: np.ndarray) -> list[Face]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from agegender.faces import DETECTORS, RETINA_SCORE_THRESHOLD, make_detector
+from agegender.faces import DETECTORS, RETINA_SCORE_THRESHOLD, make_detector, unturn
 from agegender.imaging import load_image
 
 
@@ -67,6 +67,18 @@ def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], int]
     return hits, len(centres) - len(used)
 
 
+def turn_scene(scene: Scene, k: int) -> Scene:
+    """``scene`` turned by ``k`` counterclockwise quarter turns (``np.rot90``), its boxes with it: a photo
+    whose EXIF orientation was lost."""
+    image = np.ascontiguousarray(np.rot90(scene.image, k))
+    th, tw = image.shape[:2]
+    boxes = []
+    for x0, y0, x1, y1 in scene.boxes:  # rot90 by k on the scene = unturning by 4 − k on the turned image
+        p = unturn(np.array([[x0, y0], [x1, y1]], float), (4 - k) % 4, tw, th)
+        boxes.append((int(p[:, 0].min()), int(p[:, 1].min()), int(p[:, 0].max()), int(p[:, 1].max())))
+    return Scene(image, boxes)
+
+
 def _face_paths(faces_dir: str | Path) -> list[Path]:
     paths = sorted(p for p in Path(faces_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if not paths:
@@ -93,7 +105,8 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
 
 def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
         max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
-        score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,)) -> list[dict]:
+        score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,), turned: bool = False,
+        uprights: tuple[bool, ...] = (True,)) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px)
     and phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
     away), ``n_scenes``, half and a quarter as many of them. Sizes are the pasted crops' sides (a
@@ -102,7 +115,9 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
 
     ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
     ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
-    ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face).
+    ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
+    ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
+    was lost); ``uprights``: RetinaFace with and/or without its upright pass (faces.RetinaFaceDetector).
     """
     paths = _face_paths(faces_dir)
     rng = np.random.default_rng(seed)
@@ -114,17 +129,23 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         "phone 4032x3024, 3-6 faces 40-200 px": ((40, 200), [make_scene(pick(int(rng.integers(3, 7))), rng, (4032, 3024), (40, 200))
                                                              for _ in range(max(1, n_scenes // 4))]),
     }
+    if turned:
+        suites |= {f"{name}, turned": (sizes, [turn_scene(s, int(rng.integers(1, 4))) for s in scenes])
+                   for name, (sizes, scenes) in suites.items()}
     rows = []
-    for name, side, fine, th in ((n, m, f, t) for n in detectors for m in max_sides
-                                 for f in (small_faces if n == "retinaface" else (True,))
-                                 for t in (score_thresholds if n == "retinaface" else (RETINA_SCORE_THRESHOLD,))):
-        det = make_detector(name, threads=threads, max_side=side, small_faces=fine, score_threshold=th)
+    for name, side, fine, th, up in ((n, m, f, t, u) for n in detectors for m in max_sides
+                                     for f in (small_faces if n == "retinaface" else (True,))
+                                     for t in (score_thresholds if n == "retinaface" else (RETINA_SCORE_THRESHOLD,))
+                                     for u in (uprights if n == "retinaface" else (True,))):
+        det = make_detector(name, threads=threads, max_side=side, small_faces=fine, score_threshold=th, upright=up)
         det.detect(next(iter(suites.values()))[1][0].image)  # warm-up
         label = name if side is None else f"{name} (max side {side})"
         if name == "retinaface" and len(small_faces) > 1:
             label += ", small-face pass" if fine else ", one pass"
         if name == "retinaface" and th != RETINA_SCORE_THRESHOLD:
             label += f", score ≥ {th:g}"
+        if name == "retinaface" and len(uprights) > 1:
+            label += ", upright pass" if up else ", no upright pass"
         for suite, ((lo, hi), scenes) in suites.items():
             hits, sides, fp = [], [], 0
             t0 = time.perf_counter()

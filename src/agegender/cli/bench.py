@@ -43,7 +43,8 @@ def cmd_bench_detect(args) -> int:
     rows = detection.run(args.faces, n_scenes=args.scenes, seed=args.seed, detectors=tuple(args.detectors), threads=args.threads,
                          max_sides=tuple(args.max_side) if args.max_side else (None,),
                          small_faces={"on": (True,), "off": (False,), "both": (False, True)}[args.small_faces],
-                         score_thresholds=tuple(args.score_threshold))
+                         score_thresholds=tuple(args.score_threshold), turned=args.turned,
+                         uprights={"on": (True,), "off": (False,), "both": (False, True)}[args.upright])
     print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -350,4 +351,8 @@ def register(sub) -> None:
                     "faces on photos over 3x the max side (default: on, as predict and serve; both: a row for each)")
     bd.add_argument("--score-threshold", type=bounded(0.01, 0.99, float), nargs="+", default=[RETINA_SCORE_THRESHOLD], metavar="P",
                     help="RetinaFace's score thresholds, a row each (default: %(default)s, as predict and serve)")
+    bd.add_argument("--turned", action="store_true", help="also each kind of scene turned by a random quarter turn, as a "
+                    "photo whose EXIF orientation was lost")
+    bd.add_argument("--upright", choices=("on", "off", "both"), default="on", help="RetinaFace's upright pass for turned "
+                    "faces (default: on, as predict and serve; both: a row for each)")
     bd.set_defaults(func=cmd_bench_detect)

@@ -119,7 +119,7 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
                      "min_face": faces.MIN_FACE, "fine_factor": faces.RETINA_FINE_FACTOR if pred.small_faces else 0,
                      "fine_above": faces.RETINA_FINE_ABOVE, "small_face": faces.RETINA_SMALL_FACE,
                      "upright_score": faces.UPRIGHT_SCORE, "upright_roll": faces.UPRIGHT_ROLL,
-                     "upright_context": faces.UPRIGHT_CONTEXT, "upright_side": faces.UPRIGHT_SIDE,
+                     "upright_context": faces.UPRIGHT_CONTEXT, "upright_side": faces.UPRIGHT_SIDE, "turned_side": faces.TURNED_SIDE,
                      "upright_iou": faces.UPRIGHT_IOU, "upright_miss_ratio": faces.UPRIGHT_MISS_RATIO},
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
         "age_net": {"file": "age.onnx", **net(age), "age_weights": age["age_weights"]},

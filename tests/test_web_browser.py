@@ -1,6 +1,7 @@
 """The page in a real headless Chromium: upload the bundled photo, read the rendered answer."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,6 +51,19 @@ def _upload(browser, path, engine: str | None = None, timeout: int = 180) -> dic
     assert result, status(browser)
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#faces li") or not result["faces"])
     return result
+
+
+def _as_live_frame(browser, path) -> dict:
+    """``path`` read the way live mode reads a camera frame (``AgeGenderDevice.frameImage``), answered on
+    the device."""
+    import base64
+
+    browser.set_script_timeout(180)
+    return browser.execute_async_script(
+        "const done = arguments[1]; const b = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"
+        "createImageBitmap(new Blob([b])).then((bm) => AgeGenderDevice.predictImage("
+        "AgeGenderDevice.frameImage(bm, bm.width, bm.height))).then(done, (e) => done(String(e)));",
+        base64.b64encode(Path(path).read_bytes()).decode())
 
 
 def _same_answer(device: dict, python: dict) -> None:
@@ -181,6 +195,13 @@ def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_
     d, p = on_device["faces"][0], served["faces"][0]
     assert np.allclose(d["box"], p["box"], atol=2)
     assert np.allclose([d["landmarks"][n] for n in LANDMARK_NAMES], [p["landmarks"][n] for n in LANDMARK_NAMES], atol=2)
+    # live mode: a camera frame is never turned as a whole, so a frame with no face found is not searched
+    # again turned (one pass per empty frame, not four) — but a face the first pass finds lying turned
+    # still gets its upright look
+    frame = _as_live_frame(browser, path)
+    assert frame["faces"] == [] and frame["undefined_reason"] == "no face found", frame
+    (face,) = _as_live_frame(browser, tmp_path / "turned3.jpg")["faces"]
+    assert (face["age_group"], face["gender"]) == ("25-32", "f"), face
     # a group photo turned sideways: the first pass finds 2 of its 4 faces, lying turned; both then search
     # the photo turned upright and find all four
     path = tmp_path / "group-turned.png"

@@ -123,6 +123,8 @@ const AgeGenderDevice = (() => {
   // fine_above times larger is searched again on a copy fine_factor times larger, and the faces that
   // would be under small_face px on the first copy join the first pass's. Then the upright pass: turned
   // faces get upright landmarks, and a photo whose faces lie turned the same way is searched in that turn.
+  // A live camera frame (frameImage) is never turned as a whole — the browser delivers it upright — so a
+  // frame with no face is not searched again turned: an empty frame costs one pass, not four.
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
     const fine = cfg.fine_factor > 0 && side > cfg.fine_above * cfg.max_side;
@@ -130,7 +132,7 @@ const AgeGenderDevice = (() => {
     let found = await detectAt(img, cfg, session, scale);
     if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
     let k = 0;
-    if (cfg.upright_roll && !found.length) {  // a photo turned sideways, its EXIF orientation lost?
+    if (cfg.upright_roll && !found.length && !img.live) {  // a photo turned sideways, its EXIF orientation lost?
       [k, found] = await turnedFaces(img, cfg, session, scale);
     } else if (cfg.upright_roll) {
       const turns = [];
@@ -496,12 +498,12 @@ const AgeGenderDevice = (() => {
     return predictImage(await readImage(file, cfg.max_pixels));
   }
 
-  // a video frame (live mode) → RGB pixels, as readImage gives for a file
+  // a video frame (live mode) → RGB pixels, as readImage gives for a file, marked live (see detect)
   function frameImage(source, width, height) {
     const c = new OffscreenCanvas(width, height);
     const ctx = c.getContext("2d", { willReadFrequently: true });
     ctx.drawImage(source, 0, 0, width, height);
-    return { width, height, data: rgbOf(ctx, width, height), bitmap: c };
+    return { width, height, data: rgbOf(ctx, width, height), bitmap: c, live: true };
   }
 
   // RGB pixels {width, height, data, bitmap} → the same JSON as POST /api/predict

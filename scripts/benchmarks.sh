@@ -320,6 +320,23 @@ for v in s1000-r5:s1000 s1000-r5-noup:s1000 turn:turn turn-noup:turn; do
   ag evaluate src/agegender/data/model --manifest "$W/celeba-${v#*:}.csv" \
     --features "$W/celeba-${v%%:*}-dlibtrunk.npz,$W/celeba-${v%%:*}-agnet.npz,$W/celeba-${v%%:*}-faceres.npz"
 done
+# Faces that fill the frame (docs/FACES.md): close-up scenes with and without the close-up pass; 1,000 CelebA
+# crops and 1,000 UTKFace crop_part1 crops as close-ups, read by the shipped default with and without it
+ag bench detect "$SHARED/data/utkface/crop_part1" --scenes 200 --detectors retinaface --close-up both
+ag data utkface "$SHARED/data/utkface/crop_part1" --out "$W/utk1.csv"
+ag data sample "$W/utk1.csv" 1000 --out "$W/utk1-s1000.csv"
+for set in celeba-s1000 utk1-s1000; do
+  ag data augment "$W/$set.csv" "$W/closeup" --close-up --workers 2 --quiet --out "$W/$set-close.csv"
+  for mode in on off; do
+    off=(); [ $mode = off ] && off=(--no-close-up)
+    for ex in dlibtrunk agnet faceres; do
+      ag features "$W/$set-close.csv" --extractor $ex --detector retinaface --landmarks retina5 "${off[@]}" \
+        --cache "$W/close-$mode-$ex.sqlite" --workers 2 --quiet --out "$W/$set-close-$mode-$ex.npz"
+    done
+    ag evaluate src/agegender/data/model --manifest "$W/$set-close.csv" \
+      --features "$W/$set-close-$mode-dlibtrunk.npz,$W/$set-close-$mode-agnet.npz,$W/$set-close-$mode-faceres.npz"
+  done
+done
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed

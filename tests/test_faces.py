@@ -132,6 +132,63 @@ def _group(astronaut: np.ndarray, turned: tuple[int, ...] = ()) -> np.ndarray:
     return np.asarray(canvas)
 
 
+def _close_up(astronaut: np.ndarray, share: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The portrait cut to ``share`` of its face box's side around the face's centre and scaled to
+    ``size`` px: a close-up whose face fills the frame (or overflows it, under 1); with the portrait's
+    landmarks in its pixels."""
+    (box, _, pts), = RetinaFaceDetector().detect(astronaut)
+    cx, cy, half = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, share * max(box[2] - box[0], box[3] - box[1]) / 2
+    x0, y0 = int(cx - half), int(cy - half)
+    crop = astronaut[y0:int(cy + half), x0:int(cx + half)]
+    k = size / crop.shape[1]
+    return np.asarray(Image.fromarray(crop).resize((size, size), Image.BICUBIC)), (pts - (x0, y0)) * k
+
+
+def test_a_face_filling_the_frame_is_found_once_by_the_close_up_pass(astronaut):
+    """A close-up (the face overflowing a 1024 px frame: ~600 px on the 640 px copy, beyond RetinaFace's
+    anchors) is found as three overlapping "faces"; the close-up pass finds the whole face on the photo
+    shrunk, once, with landmarks where the portrait's are — and the model reads it as the portrait. A face
+    so close that the first pass finds nothing gets the same look. A small face beside the close-up stays a
+    face of its own."""
+    from agegender.predictor import Predictor
+
+    image, pts = _close_up(astronaut, 0.6, 1024)
+    assert len(RetinaFaceDetector(close_up=False).detect(image)) >= 2
+    (box, _, found), = RetinaFaceDetector().detect(image)
+    eyes = float(np.hypot(*(pts[1] - pts[0])))
+    assert np.abs(found - pts).max() < 0.15 * eyes
+    (face,) = Predictor.default().predict_array(image).faces
+    assert (face.answer.to_dict()["age_group"], face.answer.to_dict()["gender"]) == ("25-32", "f")
+    # closer still (eyes, nose and mouth fill the frame): the first pass finds nothing, the close-up look the face
+    closer, at = _close_up(astronaut, 0.3, 1024)
+    assert RetinaFaceDetector(close_up=False, upright=False).detect(closer) == []
+    (_, _, found), = RetinaFaceDetector().detect(closer)
+    assert np.abs(found - at).max() < 0.35 * float(np.hypot(*(at[1] - at[0])))
+    wide = np.zeros((1024, 1280, 3), np.uint8) + 100
+    wide[:, :1024] = image
+    wide[400:570, 1110:1260] = np.asarray(Image.fromarray(astronaut).crop((150, 30, 300, 200)).resize((150, 170)))
+    faces = RetinaFaceDetector().detect(wide)
+    assert len(faces) == 2 and sum(b[0] > 1024 for b, _, _ in faces) == 1, [b for b, _, _ in faces]
+
+
+def test_a_close_up_the_first_pass_reads_whole_keeps_its_landmarks(astronaut):
+    """A portrait whose face fills two thirds of a 640 px photo sets off the close-up pass, but the first
+    pass saw the face whole (its eyes where the whole face's are): its detection is kept exactly, and a
+    face under CLOSE_UP_SIDE px on the copy costs no pass at all."""
+    image, _ = _close_up(astronaut, 1.5, 640)
+    det = RetinaFaceDetector()
+    runs = []
+    run = det._run
+    det._run = lambda small, *a: runs.append(small.shape[:2]) or run(small, *a)
+    (box, score, pts), = det.detect(image)
+    assert runs == [(640, 640), (320, 320)]  # the first pass, then the close-up look at half the copy's size
+    (box0, score0, pts0), = RetinaFaceDetector(close_up=False).detect(image)
+    assert box == box0 and score == score0 and np.array_equal(pts, pts0)
+    runs.clear()
+    det.detect(astronaut)  # its face is ~120 px
+    assert runs == [(512, 512)]
+
+
 def test_a_photo_whose_faces_lie_turned_is_searched_turned(astronaut):
     """A group photo turned sideways or upside down: RetinaFace finds only some of its faces (2 or 3 of 4); the
     ones it finds lie turned the same way, so the photo is searched again turned upright and every face comes
@@ -216,7 +273,8 @@ def test_faces_both_passes_find_are_kept_once(phone_photo):
 
 
 def test_photos_up_to_three_times_the_detect_size_get_one_pass(phone_photo, monkeypatch):
-    det = RetinaFaceDetector(threads=1, upright=False)  # the faces are too small to find: no turned passes counted
+    det = RetinaFaceDetector(threads=1, upright=False, close_up=False)  # the faces are too small to find: no turned
+    # passes or close-up look counted
     seen = []
     run = det._run
     monkeypatch.setattr(det, "_run", lambda small, *a: seen.append(small.shape[:2]) or run(small, *a))
@@ -244,21 +302,21 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
         Image.fromarray(astronaut).crop((150, 30, 300, 200)).save(tmp_path / f"face{k}.jpg")
     rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), small_faces=(False, True))
     by = {(r["detector"].split(", ")[1], r["suite"].split()[0]): r for r in rows}
-    assert len(rows) == 6 and by["one pass", "portrait"]["found_rate"] == 1.0
+    assert len(rows) == 8 and by["one pass", "portrait"]["found_rate"] == 1.0
     one, two = by["one pass", "phone"], by["small-face pass", "phone"]
     assert one["faces"] == two["faces"] >= 3 and two["found"] > one["found"]
     assert one["size_thirds"] == ["40-93", "94-146", "147-200"] and len(two["found_by_size"]) == 3
     assert two["false_positives"] == 0
     # a lower score threshold (studies of masked faces): its own rows, finding at least what 0.5 finds
     low = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), score_thresholds=(0.5, 0.05))
-    assert [r["detector"] for r in low] == ["retinaface"] * 3 + ["retinaface, score ≥ 0.05"] * 3
-    assert all(b["found"] >= a["found"] and b["faces"] == a["faces"] for a, b in zip(low[:3], low[3:]))
+    assert [r["detector"] for r in low] == ["retinaface"] * 4 + ["retinaface, score ≥ 0.05"] * 4
+    assert all(b["found"] >= a["found"] and b["faces"] == a["faces"] for a, b in zip(low[:4], low[4:]))
     assert low[2]["found"] == two["found"]  # 0.5 is the product's threshold: the same as the default row
     # the same scenes turned by a random quarter (EXIF lost): the upright pass finds the turned portraits, and
     # on scenes as they are it finds what no pass finds
     rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), turned=True, uprights=(False, True))
     by = {(r["detector"], r["suite"].split(" ")[0] + (" turned" if r["suite"].endswith("turned") else "")): r for r in rows}
-    assert len(rows) == 12 and {d for d, _ in by} == {"retinaface, no upright pass", "retinaface, upright pass"}
+    assert len(rows) == 16 and {d for d, _ in by} == {"retinaface, no upright pass", "retinaface, upright pass"}
     assert by["retinaface, upright pass", "portrait turned"]["found_rate"] == 1.0
     for suite in ("portrait", "group", "phone"):
         off, on = by["retinaface, no upright pass", suite], by["retinaface, upright pass", suite]
@@ -266,3 +324,11 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
         assert by["retinaface, upright pass", suite + " turned"]["found"] >= by["retinaface, no upright pass", suite + " turned"]["found"]
     assert sum(r["found"] for (d, suite), r in by.items() if suite.endswith("turned") and d.endswith(", upright pass")) > \
         sum(r["found"] for (d, suite), r in by.items() if suite.endswith("turned") and d.endswith("no upright pass"))
+    # close-ups (the face fills the frame or overflows it): found as several faces without the close-up
+    # pass, once with it; the other scenes' faces the same either way
+    rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), close_ups=(False, True))
+    by = {(r["detector"], r["suite"].split()[0]): r for r in rows}
+    off, on = by["retinaface, no close-up pass", "close-up"], by["retinaface, close-up pass", "close-up"]
+    assert on["found"] == on["faces"] == 2 and on["false_positives"] == 0 < off["false_positives"]
+    assert all(by["retinaface, no close-up pass", k]["found"] == by["retinaface, close-up pass", k]["found"]
+               for k in ("portrait", "group", "phone"))

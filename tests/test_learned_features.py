@@ -145,21 +145,29 @@ def test_shrunk_copies_only_of_larger_images(tmp_path, astronaut, capsys):
 
 
 
-def test_tight_copies_cut_the_face_close_and_only_where_there_is_one(tmp_path, astronaut, capsys):
-    """--tight: one copy of each image with a face, cut around the eyes within TIGHT_RANGES (little hair or
-    background), the same file on a second run; an image without a face gets none."""
-    from agegender.faces import RetinaFaceDetector
+def _one_copy_of_a_face(tmp_path, astronaut, flag: str, name: str):
+    """``data augment FLAG`` over the portrait and a faceless grey square: the one copy's record (the square
+    has no face to copy) and the command's arguments (to run it again)."""
     from agegender.manifest import read
 
     Image.fromarray(astronaut).save(tmp_path / "face.png")
     Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(tmp_path / "grey.png")
     (tmp_path / "m.csv").write_text("path,source,key,age_group,gender,age_years,race\n"
                                     "face.png,utkface,face,25-32,f,30,white\ngrey.png,utkface,grey,25-32,f,30,white\n")
-    args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--tight", "--quiet", "--root", str(tmp_path),
-            "--out", str(tmp_path / "tight.csv")]
+    args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), flag, "--quiet", "--root", str(tmp_path),
+            "--out", str(tmp_path / f"{name}.csv")]
     assert main(args) == 0
-    (rec,) = read(tmp_path / "tight.csv").records
-    assert rec.subject == "face" and rec.source == "utkface-tight-aug" and augment.is_copy(rec) and not augment.is_phone_copy(rec)
+    (rec,) = read(tmp_path / f"{name}.csv").records
+    assert rec.subject == "face" and rec.source == f"utkface-{name}-aug" and augment.is_copy(rec) and not augment.is_phone_copy(rec)
+    return rec, args
+
+
+def test_tight_copies_cut_the_face_close_and_only_where_there_is_one(tmp_path, astronaut, capsys):
+    """--tight: one copy of each image with a face, cut around the eyes within TIGHT_RANGES (little hair or
+    background), the same file on a second run; an image without a face gets none."""
+    from agegender.faces import RetinaFaceDetector
+
+    rec, args = _one_copy_of_a_face(tmp_path, astronaut, "--tight", "tight")
     first = rec.full_path.read_bytes()
     crop = np.asarray(Image.open(rec.full_path).convert("RGB"))
     _, _, pts = RetinaFaceDetector().detect(astronaut)[0]
@@ -170,6 +178,26 @@ def test_tight_copies_cut_the_face_close_and_only_where_there_is_one(tmp_path, a
     rec.full_path.unlink()
     assert main(args) == 0 and rec.full_path.read_bytes() == first  # deterministic
     assert "1 of 2 images with their face cut tight" in capsys.readouterr().out + (tmp_path / "tight.summary.json").read_text()
+
+
+def test_close_up_copies_fill_a_1024_px_frame_with_the_face(tmp_path, astronaut, capsys):
+    """--close-up: one copy of each image with a face, a square CLOSE_UP_RANGE eye distances wide around its
+    landmarks scaled to 1024 px (a face larger than RetinaFace's anchors: the close-up pass's case), the same
+    file on a second run; an image without a face gets none."""
+    from agegender.faces import RetinaFaceDetector
+
+    rec, args = _one_copy_of_a_face(tmp_path, astronaut, "--close-up", "closeup")
+    first = rec.full_path.read_bytes()
+    im = np.asarray(Image.open(rec.full_path).convert("RGB"))
+    assert im.shape == (1024, 1024, 3)
+    (_, _, found), = RetinaFaceDetector().detect(im)
+    eyes = float(np.hypot(*(found[1] - found[0])))
+    lo, hi = augment.CLOSE_UP_RANGE
+    assert 1024 / hi - 10 <= eyes <= 1024 / lo + 10  # the square was lo..hi eye distances wide
+    rec.full_path.unlink()
+    assert main(args) == 0 and rec.full_path.read_bytes() == first  # deterministic
+    assert "1 of 2 images with their face as a close-up" in capsys.readouterr().out + (tmp_path / "closeup.summary.json").read_text()
+
 
 def test_gray_copies_are_grayscale_and_keep_their_labels(tmp_path, astronaut, capsys):
     """--gray: one grayscale copy of every image (its own source, not a phone-like copy); one kind at a time."""
@@ -188,7 +216,7 @@ def test_gray_copies_are_grayscale_and_keep_their_labels(tmp_path, astronaut, ca
     luma = np.asarray(Image.fromarray(astronaut).convert("L")).astype(int)
     assert np.abs(im[..., 1] - luma).mean() < 2  # the picture itself, only without colour
     assert main(args + ["--gray", "--tight"]) == 2
-    assert "one of --shrink, --tight, --gray, --occlude and --turn" in capsys.readouterr().err
+    assert "one of --shrink, --tight, --gray, --occlude, --turn and --close-up" in capsys.readouterr().err
 
 
 def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(tmp_path, astronaut, capsys):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("selenium")
-from test_faces import _group  # noqa: E402  (a group photo of the bundled portrait)
+from test_faces import _close_up, _group  # noqa: E402  (a close-up and a group photo of the bundled portrait)
 from test_web import server, start_server, stop_server  # noqa: E402,F401  (the running-server fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -213,6 +213,36 @@ def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_
         assert np.allclose(d["box"], p["box"], atol=0.05 * (p["box"][2] - p["box"][0]))
         assert np.allclose([d["landmarks"][n] for n in LANDMARK_NAMES], [p["landmarks"][n] for n in LANDMARK_NAMES],
                            atol=0.05 * (p["box"][2] - p["box"][0]))
+
+
+def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811
+    """The portrait's face overflowing a 1024 px photo: RetinaFace alone finds it as several faces; device.js
+    runs the server's close-up pass (faces.RetinaFaceDetector) and both find it once, with the same box and
+    landmarks, read as "25-32, female"."""
+    import httpx
+    from PIL import Image
+
+    from agegender.faces import LANDMARK_NAMES
+
+    path = tmp_path / "close-up.jpg"
+    Image.fromarray(_close_up(astronaut, 0.6, 1024)[0]).save(path, quality=95)
+    served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")}, timeout=120).json()
+    browser.get(server + "/")
+    on_device = _upload(browser, path, engine="device")
+    assert len(served["faces"]) == len(on_device["faces"]) == 1, (served, on_device)
+    d, p = on_device["faces"][0], served["faces"][0]
+    assert (d["age_group"], d["gender"]) == (p["age_group"], p["gender"]) == ("25-32", "f"), (d, p)
+    assert np.allclose(d["box"], p["box"], atol=0.03 * 1024)
+    assert np.allclose([d["landmarks"][n] for n in LANDMARK_NAMES], [p["landmarks"][n] for n in LANDMARK_NAMES], atol=0.02 * 1024)
+    # closer still: the first pass finds nothing, and both find the face with the close-up look — but not as a
+    # live camera frame, which never gets the faceless searches (one pass per empty frame)
+    path = tmp_path / "closer.jpg"
+    Image.fromarray(_close_up(astronaut, 0.3, 1024)[0]).save(path, quality=95)
+    served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")}, timeout=120).json()
+    on_device = _upload(browser, path, engine="device")
+    assert len(served["faces"]) == len(on_device["faces"]) == 1, (served, on_device)
+    assert np.allclose(on_device["faces"][0]["box"], served["faces"][0]["box"], atol=0.03 * 1024)
+    assert _as_live_frame(browser, path)["faces"] == []
 
 
 def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:

@@ -273,6 +273,32 @@ def turn(image: Image.Image, degrees: int) -> Image.Image:
     return image.convert("RGB").transpose(ops[degrees])
 
 
+#: Close-ups: a square around the face's 5 landmarks, a random number in ``CLOSE_UP_RANGE`` of eye distances
+#: on a side (a face is ~2.5 wide: from overflowing the frame to filling most of it; cut at the image's
+#: edges), scaled to ``CLOSE_UP_SIZE`` px on its longer side — a selfie at arm's length, a high-resolution
+#: portrait: faces larger than RetinaFace's anchors on its 640 px copy (faces.CLOSE_UP_SIDE) — :func:`close_up`.
+CLOSE_UP_RANGE = (1.5, 3.0)
+CLOSE_UP_SIZE = 1024
+CLOSE_UP_QUALITY = 90
+
+
+def close_up(image: Image.Image, rng: np.random.Generator) -> Image.Image | None:
+    """The largest face of ``image`` as a close-up (:data:`CLOSE_UP_RANGE`), or None when no face is found."""
+    face = _largest_face(image)
+    if face is None:
+        return None
+    marks, d = face
+    cx, cy = marks.mean(axis=0)
+    half = float(rng.uniform(*CLOSE_UP_RANGE)) * d / 2
+    w, h = image.size
+    box = (max(0, round(cx - half)), max(0, round(cy - half)), min(w, round(cx + half)), min(h, round(cy + half)))
+    if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+        return None
+    crop = image.convert("RGB").crop(box)
+    k = CLOSE_UP_SIZE / max(crop.size)
+    return crop.resize((max(1, round(crop.width * k)), max(1, round(crop.height * k))), Image.BICUBIC)
+
+
 #: JPEG quality of grayscale copies.
 GRAY_QUALITY = 90
 
@@ -293,7 +319,7 @@ def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
 
 
 def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, str | None]:
-    """One copy of ``kind`` (``""``: phone-like copy number ``copy``; ``"64px"``: shrunk; ``"tight"``;
+    """One copy of ``kind`` (``""``: phone-like copy number ``copy``; ``"64px"``: shrunk; ``"tight"``; ``"closeup"``;
     ``"gray"``; ``"glasses"``, ``"mask"``; ``"turn90"`` …) → its record and a problem, or ``(None, None)`` when an image is
     too small to shrink or has no face to cut tight or to cover."""
     from agegender.imaging import ImageError, load_image
@@ -309,6 +335,8 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
         return new, e.problem
     if kind == "tight":
         out, quality = tight_crop(image, _rng(rec.key, "tight", seed)), TIGHT_QUALITY
+    elif kind == "closeup":
+        out, quality = close_up(image, _rng(rec.key, "closeup", seed)), CLOSE_UP_QUALITY
     elif kind == "gray":
         out, quality = grayscale(image), GRAY_QUALITY
     elif kind in OCCLUSIONS:
@@ -330,7 +358,7 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
             progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False,
-            occlude: str = "", turn: int | str = 0) -> Manifest:
+            occlude: str = "", turn: int | str = 0, close: bool = False) -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
     (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
     than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused); ``tight``: instead, one
@@ -338,9 +366,10 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     ``gray``: instead, one grayscale copy of every image (:func:`grayscale`); ``occlude`` (one of
     :data:`OCCLUSIONS`, or ``"any"``: one of them per image): instead, one copy of every image with a face, the
     face behind sunglasses or a mask (:func:`occlude`); ``turn`` (one of :data:`TURNS`, or ``"any"``): instead,
-    one copy of every image turned by that many degrees (:func:`turn`)."""
-    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) > 1:
-        raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude or turn")
+    one copy of every image turned by that many degrees (:func:`turn`); ``close``: instead, one copy of every
+    image with a face, the face as a close-up (:func:`close_up`)."""
+    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) + close > 1:
+        raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude, turn or close-up")
     if occlude and occlude not in (*OCCLUSIONS, ANY_OCCLUSION):
         raise ValueError(f"unknown occlusion {occlude!r}; choose one of {', '.join((*OCCLUSIONS, ANY_OCCLUSION))}")
     if turn and turn not in (*TURNS, ANY_TURN):
@@ -348,7 +377,7 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    kind = ("tight" if tight else "gray" if gray else occlude or (f"turn{turn}" if turn else "")
+    kind = ("tight" if tight else "closeup" if close else "gray" if gray else occlude or (f"turn{turn}" if turn else "")
             or (f"{shrink}px" if shrink else ""))
     per_image = 1 if kind else copies
 
@@ -378,6 +407,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     if tight:
         notes = [f"augment: {len(records)} of {len(manifest)} images with their face cut tight in {out_dir} (no face "
                  "found in the others); each copy's subject is its original's key"]
+    elif close:
+        notes = [f"augment: {len(records)} of {len(manifest)} images with their face as a close-up in {out_dir} (no face "
+                 "found in the others); each copy's subject is its original's key"]
     elif occlude:
         cover = {"glasses": "sunglasses", "mask": "a face mask"}.get(occlude, "sunglasses or a face mask")
         notes = [f"augment: {len(records)} of {len(manifest)} images with their face behind {cover} in {out_dir} (no "
@@ -397,9 +429,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     return Manifest(records, drops, notes)
 
 
-#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, grayscale, occluded or turned ones and other views (``X-view-aug``,
+#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, close-up, grayscale, occluded or turned ones and other views (``X-view-aug``,
 #: :func:`agegender.trainset.load`). They train like copies but are not what "on phone-like copies" scores.
-_OTHER_KIND = re.compile(r"-(view|tight|gray|glasses|mask|turn\d+|\d+px)" + re.escape(SUFFIX) + "$")
+_OTHER_KIND = re.compile(r"-(view|tight|closeup|gray|glasses|mask|turn\d+|\d+px)" + re.escape(SUFFIX) + "$")
 
 
 def is_copy(rec: Record) -> bool:

@@ -52,6 +52,18 @@ def make_scene(faces: list[np.ndarray], rng: np.random.Generator, size: tuple[in
     return Scene(np.asarray(canvas), boxes)
 
 
+def close_up_scene(face: np.ndarray, rng: np.random.Generator, size: int, share: tuple[float, float]) -> Scene:
+    """The middle of a face crop (a random share of its side in ``share``) scaled to ``size``×``size``: a
+    close-up whose face fills the frame or overflows it. Its box is the whole crop's, scaled with it (beyond
+    the frame when the share is under 1)."""
+    h, w = face.shape[:2]
+    cut = max(1, round(float(rng.uniform(*share)) * min(h, w)))
+    x0, y0 = (w - cut) // 2, (h - cut) // 2
+    image = np.asarray(Image.fromarray(face[y0:y0 + cut, x0:x0 + cut]).resize((size, size), Image.BICUBIC))
+    k = size / cut
+    return Scene(image, [(round(-x0 * k), round(-y0 * k), round((w - x0) * k), round((h - y0) * k))])
+
+
 def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], int]:
     """(whether each pasted face was found, false positives) for one scene."""
     centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b, *_ in detections]
@@ -106,18 +118,20 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
 def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
         max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
         score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,), turned: bool = False,
-        uprights: tuple[bool, ...] = (True,)) -> list[dict]:
-    """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px)
-    and phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
-    away), ``n_scenes``, half and a quarter as many of them. Sizes are the pasted crops' sides (a
-    UTKFace crop's face is about half of it); each row also gives the found rate in each third of its
-    suite's size range (``found_by_size``).
+        uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,)) -> list[dict]:
+    """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
+    phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
+    away) and close-ups (1 face, 1024×1024, the middle 50–100 % of a crop: the face fills the frame or
+    overflows it), ``n_scenes``, half, a quarter and half as many of them. Sizes are the pasted crops'
+    sides (a UTKFace crop's face is about half of it); each row also gives the found rate in each third of
+    its suite's size range (``found_by_size``).
 
     ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
     ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
     ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
     ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
-    was lost); ``uprights``: RetinaFace with and/or without its upright pass (faces.RetinaFaceDetector).
+    was lost); ``uprights``, ``close_ups``: RetinaFace with and/or without its upright and close-up
+    passes (faces.RetinaFaceDetector).
     """
     paths = _face_paths(faces_dir)
     rng = np.random.default_rng(seed)
@@ -128,16 +142,19 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
                                                            for _ in range(max(1, n_scenes // 2))]),
         "phone 4032x3024, 3-6 faces 40-200 px": ((40, 200), [make_scene(pick(int(rng.integers(3, 7))), rng, (4032, 3024), (40, 200))
                                                              for _ in range(max(1, n_scenes // 4))]),
+        "close-up 1024x1024, 1 face crop 1-2x the frame": ((1024, 2048), [close_up_scene(pick(1)[0], rng, 1024, (0.5, 1.0))
+                                                                             for _ in range(max(1, n_scenes // 2))]),
     }
     if turned:
         suites |= {f"{name}, turned": (sizes, [turn_scene(s, int(rng.integers(1, 4))) for s in scenes])
                    for name, (sizes, scenes) in suites.items()}
     rows = []
-    for name, side, fine, th, up in ((n, m, f, t, u) for n in detectors for m in max_sides
-                                     for f in (small_faces if n == "retinaface" else (True,))
-                                     for t in (score_thresholds if n == "retinaface" else (RETINA_SCORE_THRESHOLD,))
-                                     for u in (uprights if n == "retinaface" else (True,))):
-        det = make_detector(name, threads=threads, max_side=side, small_faces=fine, score_threshold=th, upright=up)
+    retina = lambda n, options, default: options if n == "retinaface" else (default,)  # noqa: E731  (its passes' options)
+    for name, side, fine, th, up, close in ((n, m, f, t, u, c) for n in detectors for m in max_sides
+                                            for f in retina(n, small_faces, True)
+                                            for t in retina(n, score_thresholds, RETINA_SCORE_THRESHOLD)
+                                            for u in retina(n, uprights, True) for c in retina(n, close_ups, True)):
+        det = make_detector(name, threads=threads, max_side=side, small_faces=fine, score_threshold=th, upright=up, close_up=close)
         det.detect(next(iter(suites.values()))[1][0].image)  # warm-up
         label = name if side is None else f"{name} (max side {side})"
         if name == "retinaface" and len(small_faces) > 1:
@@ -146,6 +163,8 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
             label += f", score ≥ {th:g}"
         if name == "retinaface" and len(uprights) > 1:
             label += ", upright pass" if up else ", no upright pass"
+        if name == "retinaface" and len(close_ups) > 1:
+            label += ", close-up pass" if close else ", no close-up pass"
         for suite, ((lo, hi), scenes) in suites.items():
             hits, sides, fp = [], [], 0
             t0 = time.perf_counter()

@@ -44,7 +44,8 @@ def cmd_bench_detect(args) -> int:
                          max_sides=tuple(args.max_side) if args.max_side else (None,),
                          small_faces={"on": (True,), "off": (False,), "both": (False, True)}[args.small_faces],
                          score_thresholds=tuple(args.score_threshold), turned=args.turned,
-                         uprights={"on": (True,), "off": (False,), "both": (False, True)}[args.upright])
+                         uprights={"on": (True,), "off": (False,), "both": (False, True)}[args.upright],
+                         close_ups={"on": (True,), "off": (False,), "both": (False, True)}[args.close_up])
     print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -355,4 +356,6 @@ def register(sub) -> None:
                     "photo whose EXIF orientation was lost")
     bd.add_argument("--upright", choices=("on", "off", "both"), default="on", help="RetinaFace's upright pass for turned "
                     "faces (default: on, as predict and serve; both: a row for each)")
+    bd.add_argument("--close-up", choices=("on", "off", "both"), default="on", help="RetinaFace's close-up pass for faces "
+                    "too large for its anchors (default: on, as predict and serve; both: a row for each)")
     bd.set_defaults(func=cmd_bench_detect)

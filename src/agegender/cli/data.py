@@ -69,15 +69,15 @@ def cmd_data_augment(args) -> int:
     from agegender import augment
     from agegender import manifest as mf
 
-    if (args.shrink > 0) + args.tight + args.gray + bool(args.occlude) + bool(args.turn) > 1:
-        raise CliError("give one of --shrink, --tight, --gray, --occlude and --turn")
+    if (args.shrink > 0) + args.tight + args.gray + bool(args.occlude) + bool(args.turn) + args.close_up > 1:
+        raise CliError("give one of --shrink, --tight, --gray, --occlude, --turn and --close-up")
     m = mf.read(args.manifest)
     if args.root:
         m = m.with_root(args.root)
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
                                            progress=not args.quiet, shrink=args.shrink, tight=args.tight,
                                            gray=args.gray, occlude=args.occlude or "",
-                                           turn=args.turn or 0), args)
+                                           turn=args.turn or 0, close=args.close_up), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -125,7 +125,7 @@ def register(sub) -> None:
                          "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them — or, with --shrink, "
                          "one low-resolution copy of every larger image; with --tight, one copy with the face cut close; with --gray, one in "
                          "grayscale; with --occlude, one with the face behind sunglasses or a face mask; with --turn, one turned sideways or "
-                         "upside down. Each copy keeps its original's labels and "
+                         "upside down; with --close-up, one with the face filling the frame at 1024 px. Each copy keeps its original's labels and "
                          "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
@@ -147,6 +147,9 @@ def register(sub) -> None:
                     help="instead: one copy of every image turned counterclockwise by 90, 180 or 270 degrees (JPEG "
                     "quality 95), as a photo whose EXIF orientation was lost or a person lying down; any: one of the "
                     "three per image, drawn from the seed")
+    au.add_argument("--close-up", action="store_true",
+                    help="instead: one copy of every image with a face, the face as a close-up (a square 1.5 to 3 eye "
+                    "distances wide around it, scaled to 1024 px; JPEG quality 90): filling the frame or overflowing it")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

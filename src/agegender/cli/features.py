@@ -48,12 +48,13 @@ def cmd_features(args) -> int:
     if args.limit:
         m = mf.Manifest(m.records[: args.limit], m.drops)
     ex = get_extractor(args.extractor, threads=args.threads)
-    pipe = FacePipeline(args.detector, threads=args.threads, landmarks=args.landmarks, upright=not args.no_upright)
+    pipe = FacePipeline(args.detector, threads=args.threads, landmarks=args.landmarks, upright=not args.no_upright,
+                        close_up=not args.no_close_up)
     cache = args.cache or str(Path(args.out).with_suffix(".cache.sqlite"))
     if args.workers > 1:
         fs = compute_features_parallel(m, args.extractor, args.detector, cache, workers=args.workers,
                                        batch_size=args.batch_size, progress=not args.quiet, landmarks=args.landmarks,
-                                       mirror=args.mirror, upright=not args.no_upright)
+                                       mirror=args.mirror, upright=not args.no_upright, close_up=not args.no_close_up)
     else:
         fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet, mirror=args.mirror)
     out = fs.save(args.out, m)
@@ -102,6 +103,9 @@ def register(sub) -> None:
                     help="features of each face's mirror image (its aligned chips flipped), as `predict --flip` adds them")
     fe.add_argument("--no-upright", action="store_true",
                     help="retinaface: without the upright pass for faces turned sideways or upside down (a study's "
+                    "baseline; prediction always has it; docs/FACES.md)")
+    fe.add_argument("--no-close-up", action="store_true",
+                    help="retinaface: without the close-up pass for faces too large for its anchors (a study's "
                     "baseline; prediction always has it; docs/FACES.md)")
     fe.add_argument("--show-failures", type=bounded(0), default=10)
     fe.add_argument("--quiet", action="store_true", help="no progress bar")

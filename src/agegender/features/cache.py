@@ -204,7 +204,7 @@ def compute_features(
 
 def _worker(args: tuple) -> tuple[int, int]:
     """One process's share of :func:`compute_features_parallel` (top level so it pickles)."""
-    manifest, extractor, detector, landmarks, cache_path, batch_size, mirror, upright = args
+    manifest, extractor, detector, landmarks, cache_path, batch_size, mirror, upright, close_up = args
     import threading
 
     from tqdm import tqdm
@@ -213,14 +213,14 @@ def _worker(args: tuple) -> tuple[int, int]:
 
     tqdm.set_lock(threading.RLock())  # no multiprocessing lock: the pool ends workers before they could release one
 
-    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks, upright=upright),
+    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks, upright=upright, close_up=close_up),
                           cache_path, batch_size=batch_size, progress=False, mirror=mirror)
     return fs.computed, fs.failed_now
 
 
 def compute_features_parallel(manifest: Manifest, extractor: str, detector: str, cache_path: str | Path,
                               workers: int = 2, batch_size: int = 32, progress: bool = True,
-                              landmarks: str = "dlib", mirror: bool = False, upright: bool = True) -> FeatureSet:
+                              landmarks: str = "dlib", mirror: bool = False, upright: bool = True, close_up: bool = True) -> FeatureSet:
     """:func:`compute_features` spread over ``workers`` processes sharing one cache.
 
     Each process takes every ``workers``-th image and fills the cache; the caller then reads the whole
@@ -232,11 +232,12 @@ def compute_features_parallel(manifest: Manifest, extractor: str, detector: str,
 
     FeatureCache(cache_path).close()  # created (and switched to WAL) once, before the workers share it
     shares = [Manifest(manifest.records[i::workers]) for i in range(workers)]
-    jobs = [(share, extractor, detector, landmarks, str(cache_path), batch_size, mirror, upright) for share in shares if len(share)]
+    jobs = [(share, extractor, detector, landmarks, str(cache_path), batch_size, mirror, upright, close_up)
+            for share in shares if len(share)]
     with mp.get_context("spawn").Pool(len(jobs)) as pool:
         done = pool.map(_worker, jobs)
     computed, failed_now = sum(c for c, _ in done), sum(f for _, f in done)
-    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks, upright=upright),
+    fs = compute_features(manifest, get_extractor(extractor), FacePipeline(detector, landmarks=landmarks, upright=upright, close_up=close_up),
                           cache_path, batch_size=batch_size, progress=progress, mirror=mirror)
     # what the workers put into the cache counts as computed by this run, not as cache hits
     fs.computed += computed

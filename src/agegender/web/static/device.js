@@ -121,16 +121,23 @@ const AgeGenderDevice = (() => {
 
   // faces.RetinaFaceDetector.detect: one pass on a copy at most max_side long; a photo more than
   // fine_above times larger is searched again on a copy fine_factor times larger, and the faces that
-  // would be under small_face px on the first copy join the first pass's. Then the upright pass: turned
-  // faces get upright landmarks, and a photo whose faces lie turned the same way is searched in that turn.
+  // would be under small_face px on the first copy join the first pass's. A face too large for the
+  // detector's anchors, or none found, gets the close-up pass. Then the upright pass: turned faces get upright landmarks,
+  // and a photo whose faces lie turned the same way is searched in that turn.
   // A live camera frame (frameImage) is never turned as a whole — the browser delivers it upright — so a
-  // frame with no face is not searched again turned: an empty frame costs one pass, not four.
+  // frame with no face is not searched again, turned or close up: an empty frame costs one pass, not five
+  // (someone so close to the camera that no part of the face is found steps back; a face found too large
+  // for the anchors still gets the close-up pass).
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
     const fine = cfg.fine_factor > 0 && side > cfg.fine_above * cfg.max_side;
     const small = (found) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < cfg.small_face);
     let found = await detectAt(img, cfg, session, scale);
     if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
+    const faceless = !found.length && !img.live;  // (a live frame with no face costs one pass: see below)
+    if (cfg.close_up_side && (faceless || found.some((f) => Math.min(f.box[2], f.box[3]) * scale >= cfg.close_up_side))) {
+      found = await closeUp(img, cfg, session, scale, found);  // a face too large for the anchors (or none): found whole?
+    }
     let k = 0;
     if (cfg.upright_roll && !found.length && !img.live) {  // a photo turned sideways, its EXIF orientation lost?
       [k, found] = await turnedFaces(img, cfg, session, scale);
@@ -159,6 +166,51 @@ const AgeGenderDevice = (() => {
     }
     faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
     return faces;
+  }
+
+  // faces.RetinaFaceDetector._close_up: the photo at half of close_up_canvas of the copy's size in the middle
+  // of a canvas close_up_canvas of it, of the copy's mean colour; each whole face found there takes the place
+  // of the faces found that are parts of it (close_up_inside of their area in its box, at least close_up_part
+  // of its side), or keeps the one whose eyes are where its eyes are (within close_up_eyes eye distances)
+  async function closeUp(img, cfg, session, scale, found) {
+    const size = (f) => [Math.max(1, Math.round(img.width * scale * f)), Math.max(1, Math.round(img.height * scale * f))];
+    const [cw, ch] = size(1), [W, H] = size(cfg.close_up_canvas), [hw, hh] = size(cfg.close_up_canvas / 2);
+    const copy = new OffscreenCanvas(cw, ch).getContext("2d");
+    copy.imageSmoothingQuality = "high";
+    copy.drawImage(img.bitmap, 0, 0, cw, ch);
+    const px = copy.getImageData(0, 0, cw, ch).data, sum = [0, 0, 0];
+    for (let i = 0; i < px.length; i += 4) { sum[0] += px[i]; sum[1] += px[i + 1]; sum[2] += px[i + 2]; }
+    const c = new OffscreenCanvas(W, H), ctx = c.getContext("2d"), ox = Math.floor((W - hw) / 2), oy = Math.floor((H - hh) / 2);
+    ctx.fillStyle = `rgb(${sum.map((v) => Math.floor(v / (cw * ch))).join(",")})`;
+    ctx.fillRect(0, 0, W, H);
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(img.bitmap, ox, oy, hw, hh);
+    const sx = hw / img.width, sy = hh / img.height, out = [], partsOf = new Set();
+    for (const p of await detectAt({ width: W, height: H, data: rgbOf(ctx, W, H), bitmap: c }, cfg, session, 1)) {
+      const whole = [(p.box[0] - ox) / sx, (p.box[1] - oy) / sy, p.box[2] / sx, p.box[3] / sy];
+      const lm = p.lm.map(([x, y]) => [(x - ox) / sx, (y - oy) / sy]);
+      const parts = found.map((_, i) => i).filter((i) => inside(found[i].box, whole) >= cfg.close_up_inside
+        && Math.min(found[i].box[2], found[i].box[3]) >= cfg.close_up_part * Math.min(whole[2], whole[3]));
+      const same = parts.filter((i) => sameEyes(found[i].lm, lm, cfg.close_up_eyes));
+      const x0 = Math.max(0, whole[0]), y0 = Math.max(0, whole[1]);
+      const x1 = Math.min(img.width, whole[0] + whole[2]), y1 = Math.min(img.height, whole[1] + whole[3]);
+      out.push(same.length ? found[same[0]] : { box: [x0, y0, x1 - x0, y1 - y0], score: p.score, lm });
+      parts.forEach((i) => partsOf.add(i));
+    }
+    return suppress(out.concat(found.filter((_, i) => !partsOf.has(i))), cfg.nms);
+  }
+
+  // faces._inside: the share of box a's area that lies in box b (boxes as [x, y, w, h])
+  function inside(a, b) {
+    const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+    const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+    return a[2] * a[3] > 0 ? ix * iy / (a[2] * a[3]) : 0;
+  }
+
+  // faces._same_eyes: both eyes of lm within tol eye distances of ref's
+  function sameEyes(lm, ref, tol) {
+    const d = Math.hypot(ref[1][0] - ref[0][0], ref[1][1] - ref[0][1]);
+    return d > 0 && Math.max(...[0, 1].map((k) => Math.hypot(lm[k][0] - ref[k][0], lm[k][1] - ref[k][1]))) <= tol * d;
   }
 
   // faces.is_upright: eyes within maxRoll degrees of level, the mouth at least 0.3 eye distances below them

@@ -136,28 +136,30 @@ def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tm
 
 
 def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(server, browser, phone_photo, tmp_path):  # noqa: F811
-    """A large photo (2300×1700: under the test server's 4-megapixel limit) of three small faces: device.js
-    runs the same second detection pass as the server (faces.RetinaFaceDetector) and finds the same faces;
-    one pass at 640 px finds none of them."""
+    """A large photo (2300×1700: under the test server's 4-megapixel limit) and a messenger-sized one
+    (1600×1200) of three small faces: device.js runs the same second detection pass as the server
+    (faces.RetinaFaceDetector) and finds the same faces; one pass at 640 px finds none of them."""
     import httpx
     from PIL import Image
 
     from agegender.faces import FacePipeline
 
-    image, spots = phone_photo(0.45, size=(2300, 1700))  # faces ~43 px: ~12 px at 640, ~24 px at 1280
-    path = tmp_path / "group.jpg"
-    Image.fromarray(image).save(path, quality=92)
-    assert FacePipeline("retinaface", small_faces=False).faces(image) == []
-    served = httpx.post(server + "/api/predict", files={"file": ("group.jpg", path.read_bytes(), "image/jpeg")},
-                        timeout=120).json()
     browser.get(server + "/")
-    on_device = _upload(browser, path, engine="device")
-    assert on_device["engine"] == "device"
-    assert len(served["faces"]) == len(on_device["faces"]) == 3
-    by_x = lambda faces: sorted((f["box"] for f in faces), key=lambda b: b[0])  # noqa: E731
-    for d, p, spot in zip(by_x(on_device["faces"]), by_x(served["faces"]), spots):
-        assert np.allclose(d, p, atol=0.1 * (p[2] - p[0]))  # the canvas scales the copies a little differently
-        assert spot[0] < (p[0] + p[2]) / 2 < spot[2]
+    # faces ~43 px: ~12 px at 640, ~24 px at 1280; ~28 px: ~11 px at 640, ~22 px at 1280
+    for scale, size in ((0.45, (2300, 1700)), (0.3, (1600, 1200))):
+        image, spots = phone_photo(scale, size=size)
+        path = tmp_path / f"group{size[0]}.jpg"
+        Image.fromarray(image).save(path, quality=92)
+        assert FacePipeline("retinaface", small_faces=False).faces(image) == []
+        served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")},
+                            timeout=120).json()
+        on_device = _upload(browser, path, engine="device")
+        assert on_device["engine"] == "device"
+        assert len(served["faces"]) == len(on_device["faces"]) == 3, (size, served, on_device)
+        by_x = lambda faces: sorted((f["box"] for f in faces), key=lambda b: b[0])  # noqa: E731
+        for d, p, spot in zip(by_x(on_device["faces"]), by_x(served["faces"]), spots):
+            assert np.allclose(d, p, atol=0.1 * (p[2] - p[0]))  # the canvas scales the copies a little differently
+            assert spot[0] < (p[0] + p[2]) / 2 < spot[2]
 
 
 def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811

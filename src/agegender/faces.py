@@ -38,9 +38,12 @@ RETINA_NMS = 0.4
 #: photo hides every face narrower than ~100 px. A photo more than ``RETINA_FINE_ABOVE`` times larger than
 #: the detector's copy (1920 px for 640) is searched a second time on a copy ``RETINA_FINE_FACTOR`` times
 #: larger (1280 px), and the faces found there that would be under ``RETINA_SMALL_FACE`` px on the first
-#: copy join the first pass's (docs/FACES.md).
+#: copy join the first pass's (docs/FACES.md). A photo more than ``RETINA_FINE_MAYBE_ABOVE`` times the copy
+#: (1280 px: what messengers and web pages send, e.g. 1600×1200) gets that pass too when the first found no
+#: face or one under twice ``RETINA_SMALL_FACE`` (more may be smaller): a group a few metres away.
 RETINA_FINE_FACTOR = 2
 RETINA_FINE_ABOVE = 3
+RETINA_FINE_MAYBE_ABOVE = 2
 RETINA_SMALL_FACE = 32
 #: The close-up pass: RetinaFace's largest anchors are 256–512 px, so a face that fills most of the
 #: detector's copy (a close-up, a high-resolution portrait) is often found as several overlapping faces —
@@ -156,8 +159,9 @@ class RetinaFaceDetector:
     """RetinaFace-MobileNet0.25; runs on a copy scaled so its longer side is at most ``max_side``.
 
     ``small_faces``: a photo more than ``RETINA_FINE_ABOVE`` times larger than that copy (a phone's
-    4032 px) is also searched on a copy ``RETINA_FINE_FACTOR`` times larger, for the faces too small to be
-    found on the first; portraits and screen-sized photos get one pass. ``close_up``: when a face is too
+    4032 px), or more than ``RETINA_FINE_MAYBE_ABOVE`` times when the first pass finds no face or a small one
+    (a messenger's 1600 px), is also searched on a copy ``RETINA_FINE_FACTOR`` times larger, for the faces
+    too small to be found on the first; portraits and screen-sized photos get one pass. ``close_up``: when a face is too
     large for RetinaFace's anchors on that copy, or none is found, the photo is looked at again shrunk (``CLOSE_UP_SIDE``).
     ``upright``: a face turned sideways or upside down gets its landmarks from its neighbourhood turned
     upright (``UPRIGHT_SCORE``), and a photo with no face found is searched again turned.
@@ -187,6 +191,10 @@ class RetinaFaceDetector:
         if not (self.small_faces and max(h, w) > RETINA_FINE_ABOVE * self.max_side):
             copy = _scaled(image, scale, w, h)
             found = self._run(copy, scale, w, h)
+            if (self.small_faces and max(h, w) > RETINA_FINE_MAYBE_ABOVE * self.max_side
+                    and (not found or self._small(found, scale, 2 * RETINA_SMALL_FACE))):
+                fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
+                found = merge_detections(found + self._small(self._run(fine, RETINA_FINE_FACTOR * scale, w, h), scale), self.nms)
         else:
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
             copy = _scaled(fine, scale, w, h)  # the first pass's copy, from the finer one
@@ -238,9 +246,9 @@ class RetinaFaceDetector:
         return merge_detections(out + [d for i, d in enumerate(found) if i not in parts_of], self.nms)
 
     @staticmethod
-    def _small(found: list, scale: float) -> list:
-        """The small-face pass's detections that the first pass (at ``scale``) would see under ``RETINA_SMALL_FACE`` px."""
-        return [d for d in found if min(d[0][2] - d[0][0], d[0][3] - d[0][1]) * scale < RETINA_SMALL_FACE]
+    def _small(found: list, scale: float, under: float = RETINA_SMALL_FACE) -> list:
+        """The detections that the first pass (at ``scale``) would see under ``under`` px."""
+        return [d for d in found if min(d[0][2] - d[0][0], d[0][3] - d[0][1]) * scale < under]
 
     def _on_turned(self, small: np.ndarray, k: int, scale: float, w: int, h: int) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
         """Detections on ``small`` (the ``w×h`` photo scaled by ``scale``) turned by ``k`` quarter turns, in the
@@ -487,8 +495,9 @@ class FacePipeline:
         # "+upright2": faces turned sideways or upside down are read upright, and a photo whose faces lie
         # turned is searched turned (caches made before it are plain "retinaface"; "+upright" ones,
         # 2026-12-04 only, had neither the photo's search nor TURNED_SIDE); "+closeup": the close-up pass
-        # (only faces of at least CLOSE_UP_SIDE px on the detector's copy: crops smaller than that —
-        # UTKFace's, CelebA's — have the same features with and without it)
+        # and, since the same day, the small-face pass from RETINA_FINE_MAYBE_ABOVE (neither touches a face
+        # under CLOSE_UP_SIDE px in a photo under 1280 px: UTKFace's and CelebA's crops have the same
+        # features with and without them)
         name = f"{self.detector_name}+upright2" if self.upright else self.detector_name
         name += "+closeup" if self.close_up else ""
         return name if self.landmarks == "dlib" else f"{name}/{self.landmarks}"

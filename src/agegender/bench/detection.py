@@ -79,6 +79,14 @@ def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], int]
     return hits, len(centres) - len(used)
 
 
+def resize_scene(scene: Scene, size: tuple[int, int]) -> Scene:
+    """``scene`` scaled to ``size``, its boxes with it: a photo as a messenger or a web page sends it on."""
+    h, w = scene.image.shape[:2]
+    kx, ky = size[0] / w, size[1] / h
+    image = np.asarray(Image.fromarray(scene.image).resize(size, Image.BILINEAR))
+    return Scene(image, [(round(x0 * kx), round(y0 * ky), round(x1 * kx), round(y1 * ky)) for x0, y0, x1, y1 in scene.boxes])
+
+
 def turn_scene(scene: Scene, k: int) -> Scene:
     """``scene`` turned by ``k`` counterclockwise quarter turns (``np.rot90``), its boxes with it: a photo
     whose EXIF orientation was lost."""
@@ -121,8 +129,9 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,)) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
     phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
-    away) and close-ups (1 face, 1024×1024, the middle 50–100 % of a crop: the face fills the frame or
-    overflows it), ``n_scenes``, half, a quarter and half as many of them. Sizes are the pasted crops'
+    away), the same phone photos as a messenger sends them on (1600×1200, 16–80 px) and close-ups (1
+    face, 1024×1024, the middle 50–100 % of a crop: the face fills the frame or overflows it),
+    ``n_scenes``, half, a quarter, a quarter and half as many of them. Sizes are the pasted crops'
     sides (a UTKFace crop's face is about half of it); each row also gives the found rate in each third of
     its suite's size range (``found_by_size``).
 
@@ -142,6 +151,10 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
                                                            for _ in range(max(1, n_scenes // 2))]),
         "phone 4032x3024, 3-6 faces 40-200 px": ((40, 200), [make_scene(pick(int(rng.integers(3, 7))), rng, (4032, 3024), (40, 200))
                                                              for _ in range(max(1, n_scenes // 4))]),
+    }
+    phone = suites["phone 4032x3024, 3-6 faces 40-200 px"][1]
+    suites |= {
+        "messenger 1600x1200 (the phone scenes), 16-79 px": ((16, 79), [resize_scene(s, (1600, 1200)) for s in phone]),
         "close-up 1024x1024, 1 face crop 1-2x the frame": ((1024, 2048), [close_up_scene(pick(1)[0], rng, 1024, (0.5, 1.0))
                                                                              for _ in range(max(1, n_scenes // 2))]),
     }

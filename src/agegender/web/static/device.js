@@ -120,19 +120,20 @@ const AgeGenderDevice = (() => {
   }
 
   // faces.RetinaFaceDetector.detect: one pass on a copy at most max_side long; a photo more than
-  // fine_above times larger is searched again on a copy fine_factor times larger, and the faces that
-  // would be under small_face px on the first copy join the first pass's. A face too large for the
-  // detector's anchors, or none found, gets the close-up pass. Then the upright pass: turned faces get upright landmarks,
-  // and a photo whose faces lie turned the same way is searched in that turn.
-  // A live camera frame (frameImage) is never turned as a whole — the browser delivers it upright — so a
-  // frame with no face is not searched again, turned or close up: an empty frame costs one pass, not five
-  // (someone so close to the camera that no part of the face is found steps back; a face found too large
-  // for the anchors still gets the close-up pass).
+  // fine_above times larger (or fine_maybe_above times, when the first pass found no face or a small one) is
+  // searched again on a copy fine_factor times larger, and the faces that would be under small_face px on
+  // the first copy join the first pass's. A face too large for the detector's anchors, or none found, gets
+  // the close-up pass. Then the upright pass: turned faces get upright landmarks, and a photo whose faces
+  // lie turned the same way is searched in that turn. A live camera frame (frameImage) is never turned as a
+  // whole — the browser delivers it upright — so a frame with no face is not searched again, finer, turned
+  // or close up: an empty frame costs one pass, not five (someone so close to the camera that no part of the
+  // face is found steps back; a face found too large for the anchors still gets the close-up pass).
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
-    const fine = cfg.fine_factor > 0 && side > cfg.fine_above * cfg.max_side;
-    const small = (found) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < cfg.small_face);
+    const small = (found, under = cfg.small_face) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < under);
     let found = await detectAt(img, cfg, session, scale);
+    const fine = cfg.fine_factor > 0 && (side > cfg.fine_above * cfg.max_side  // a phone's photo; a messenger's, when
+      || (side > cfg.fine_maybe_above * cfg.max_side && ((!found.length && !img.live) || small(found, 2 * cfg.small_face).length)));
     if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
     const faceless = !found.length && !img.live;  // (a live frame with no face costs one pass: see below)
     if (cfg.close_up_side && (faceless || found.some((f) => Math.min(f.box[2], f.box[3]) * scale >= cfg.close_up_side))) {

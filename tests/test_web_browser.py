@@ -136,8 +136,8 @@ def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tm
 
 
 def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(server, browser, phone_photo, tmp_path):  # noqa: F811
-    """A large photo (2300×1700: under the test server's 4-megapixel limit) and a messenger-sized one
-    (1600×1200) of three small faces: device.js runs the same second detection pass as the server
+    """A large photo (2300×1700: under the test server's 4-megapixel limit) and messenger-sized ones
+    (1600×1200, 1024×768) of three small faces: device.js runs the same second detection pass as the server
     (faces.RetinaFaceDetector) and finds the same faces; one pass at 640 px finds none of them."""
     import httpx
     from PIL import Image
@@ -145,8 +145,9 @@ def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(s
     from agegender.faces import FacePipeline
 
     browser.get(server + "/")
-    # faces ~43 px: ~12 px at 640, ~24 px at 1280; ~28 px: ~11 px at 640, ~22 px at 1280
-    for scale, size in ((0.45, (2300, 1700)), (0.3, (1600, 1200))):
+    # faces ~43 px: ~12 px at 640, ~24 px at 1280; ~28 px: ~11 px at 640, ~22 px at 1280; ~18 px in a
+    # 1024 px photo: ~11 px at 640, ~22 px on a 1280 px copy larger than the photo
+    for scale, size in ((0.45, (2300, 1700)), (0.3, (1600, 1200)), (0.2, (1024, 768))):
         image, spots = phone_photo(scale, size=size)
         path = tmp_path / f"group{size[0]}.jpg"
         Image.fromarray(image).save(path, quality=92)

@@ -39,11 +39,12 @@ RETINA_NMS = 0.4
 #: the detector's copy (1920 px for 640) is searched a second time on a copy ``RETINA_FINE_FACTOR`` times
 #: larger (1280 px), and the faces found there that would be under ``RETINA_SMALL_FACE`` px on the first
 #: copy join the first pass's (docs/FACES.md). A photo more than ``RETINA_FINE_MAYBE_ABOVE`` times the copy
-#: (1280 px: what messengers and web pages send, e.g. 1600×1200) gets that pass too when the first found no
-#: face or one under twice ``RETINA_SMALL_FACE`` (more may be smaller): a group a few metres away.
+#: (960 px: what messengers and web pages send, e.g. 1600×1200, 1280×960, 1024×768) gets that pass too when
+#: the first found no face or one under twice ``RETINA_SMALL_FACE`` (more may be smaller): a group a few
+#: metres away.
 RETINA_FINE_FACTOR = 2
 RETINA_FINE_ABOVE = 3
-RETINA_FINE_MAYBE_ABOVE = 2
+RETINA_FINE_MAYBE_ABOVE = 1.5
 RETINA_SMALL_FACE = 32
 #: The close-up pass: RetinaFace's largest anchors are 256–512 px, so a face that fills most of the
 #: detector's copy (a close-up, a high-resolution portrait) is often found as several overlapping faces —
@@ -160,7 +161,7 @@ class RetinaFaceDetector:
 
     ``small_faces``: a photo more than ``RETINA_FINE_ABOVE`` times larger than that copy (a phone's
     4032 px), or more than ``RETINA_FINE_MAYBE_ABOVE`` times when the first pass finds no face or a small one
-    (a messenger's 1600 px), is also searched on a copy ``RETINA_FINE_FACTOR`` times larger, for the faces
+    (a messenger's 1600 or 1280 px), is also searched on a copy ``RETINA_FINE_FACTOR`` times larger, for the faces
     too small to be found on the first; portraits and screen-sized photos get one pass. ``close_up``: when a face is too
     large for RetinaFace's anchors on that copy, or none is found, the photo is looked at again shrunk (``CLOSE_UP_SIDE``).
     ``upright``: a face turned sideways or upside down gets its landmarks from its neighbourhood turned
@@ -496,7 +497,7 @@ class FacePipeline:
         # turned is searched turned (caches made before it are plain "retinaface"; "+upright" ones,
         # 2026-12-04 only, had neither the photo's search nor TURNED_SIDE); "+closeup": the close-up pass
         # and, since the same day, the small-face pass from RETINA_FINE_MAYBE_ABOVE (neither touches a face
-        # under CLOSE_UP_SIDE px in a photo under 1280 px: UTKFace's and CelebA's crops have the same
+        # under CLOSE_UP_SIDE px in a photo under 960 px: UTKFace's and CelebA's crops have the same
         # features with and without them)
         name = f"{self.detector_name}+upright2" if self.upright else self.detector_name
         name += "+closeup" if self.close_up else ""

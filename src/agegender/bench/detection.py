@@ -129,9 +129,10 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,)) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
     phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
-    away), the same phone photos as a messenger sends them on (1600×1200, 16–80 px) and close-ups (1
-    face, 1024×1024, the middle 50–100 % of a crop: the face fills the frame or overflows it),
-    ``n_scenes``, half, a quarter, a quarter and half as many of them. Sizes are the pasted crops'
+    away), the same phone photos as a messenger or a web page sends them on (1600×1200, 16–80 px;
+    1024×768, 10–51 px) and close-ups (1 face, 1024×1024, the middle 50–100 % of a crop: the face fills
+    the frame or overflows it), ``n_scenes``, half, a quarter (three times) and half as many of them. Sizes
+    are the pasted crops'
     sides (a UTKFace crop's face is about half of it); each row also gives the found rate in each third of
     its suite's size range (``found_by_size``).
 
@@ -155,6 +156,7 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     phone = suites["phone 4032x3024, 3-6 faces 40-200 px"][1]
     suites |= {
         "messenger 1600x1200 (the phone scenes), 16-79 px": ((16, 79), [resize_scene(s, (1600, 1200)) for s in phone]),
+        "web 1024x768 (the phone scenes), 10-51 px": ((10, 51), [resize_scene(s, (1024, 768)) for s in phone]),
         "close-up 1024x1024, 1 face crop 1-2x the frame": ((1024, 2048), [close_up_scene(pick(1)[0], rng, 1024, (0.5, 1.0))
                                                                              for _ in range(max(1, n_scenes // 2))]),
     }

@@ -349,7 +349,7 @@ def register(sub) -> None:
     bd.add_argument("--max-side", type=detect_size_arg(), nargs="+", help="detect on copies scaled to these longer sides (default: "
                     "each detector's own: RetinaFace 640, HOG 1024)")
     bd.add_argument("--small-faces", choices=("on", "off", "both"), default="on", help="RetinaFace's second pass for small "
-                    "faces on photos over 3x the max side (over 2x when the first pass finds no face or a small one; default: on, as "
+                    "faces on photos over 3x the max side (over 1.5x when the first pass finds no face or a small one; default: on, as "
                     "predict and serve; both: a row for each)")
     bd.add_argument("--score-threshold", type=bounded(0.01, 0.99, float), nargs="+", default=[RETINA_SCORE_THRESHOLD], metavar="P",
                     help="RetinaFace's score thresholds, a row each (default: %(default)s, as predict and serve)")

@@ -82,8 +82,8 @@ def add_predictor_args(p: argparse.ArgumentParser, fast_help: str) -> None:
     p.add_argument("--flip", action="store_true", help="test-time flip: also read each face as its mirror image and "
                    "average the two answers (a little more accurate, the features cost twice: docs/MODEL.md)")
     p.add_argument("--no-small-faces", dest="small_faces", action="store_false", help="one detection pass only: by default "
-                   "a photo over 3x --detect-size (e.g. a phone's 4032 px), or over 2x (a messenger's 1600 px) when the first "
-                   "pass finds no face or a small one, is searched again at 2x that size for faces too small for the first "
+                   "a photo over 3x --detect-size (e.g. a phone's 4032 px), or over 1.5x (a messenger's 1600 or 1280 px) when the "
+                   "first pass finds no face or a small one, is searched again at 2x that size for faces too small for the first "
                    "pass (~80-100 ms more per such photo on one core: docs/FACES.md)")
 
 

@@ -54,7 +54,8 @@ const AgeGenderDevice = (() => {
 
   function detectorInput(img, cfg, scale) {
     let w = img.width, h = img.height, px = img.data;
-    if (scale < 1) {  // scaled copy (Python: Pillow bilinear; here: the canvas's smoothing)
+    if (scale !== 1) {  // scaled copy (Python: Pillow bilinear; here: the canvas's smoothing); larger for the
+      // small-face pass on a photo under twice max_side
       w = Math.max(1, Math.round(img.width * scale)); h = Math.max(1, Math.round(img.height * scale));
       const c = new OffscreenCanvas(w, h);
       const ctx = c.getContext("2d");

@@ -126,15 +126,16 @@ const AgeGenderDevice = (() => {
   // the first copy join the first pass's. A face too large for the detector's anchors, or none found, gets
   // the close-up pass. Then the upright pass: turned faces get upright landmarks, and a photo whose faces
   // lie turned the same way is searched in that turn. A live camera frame (frameImage) is never turned as a
-  // whole — the browser delivers it upright — so a frame with no face is not searched again, finer, turned
-  // or close up: an empty frame costs one pass, not five (someone so close to the camera that no part of the
-  // face is found steps back; a face found too large for the anchors still gets the close-up pass).
+  // whole — the browser delivers it upright — so a frame with no face is not searched again, turned or close
+  // up: an empty frame costs one pass, not five (someone so close to the camera that no part of the face is
+  // found steps back; a face found too large for the anchors still gets the close-up pass); nor does a
+  // frame of an HD camera get the messenger photos' finer pass (the frame rate first: faces far away wait).
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
     const small = (found, under = cfg.small_face) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < under);
     let found = await detectAt(img, cfg, session, scale);
     const fine = cfg.fine_factor > 0 && (side > cfg.fine_above * cfg.max_side  // a phone's photo; a messenger's, when
-      || (side > cfg.fine_maybe_above * cfg.max_side && ((!found.length && !img.live) || small(found, 2 * cfg.small_face).length)));
+      || (side > cfg.fine_maybe_above * cfg.max_side && !img.live && (!found.length || small(found, 2 * cfg.small_face).length)));
     if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
     const faceless = !found.length && !img.live;  // (a live frame with no face costs one pass: see below)
     if (cfg.close_up_side && (faceless || found.some((f) => Math.min(f.box[2], f.box[3]) * scale >= cfg.close_up_side))) {

@@ -121,8 +121,13 @@ def tight_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image | No
     marks, d = face
     cx, cy = (marks[0] + marks[1]) / 2
     x0, y0, x1, y1 = (rng.uniform(lo, hi) * d for lo, hi in TIGHT_RANGES)
+    return _cut(image, cx + x0, cy + y0, cx + x1, cy + y1)
+
+
+def _cut(image: Image.Image, x0: float, y0: float, x1: float, y1: float) -> Image.Image | None:
+    """``image`` (RGB) cut to the box, rounded and kept inside the image; None when under 8 px a side."""
     w, h = image.size
-    box = (max(0, round(cx + x0)), max(0, round(cy + y0)), min(w, round(cx + x1)), min(h, round(cy + y1)))
+    box = (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1)))
     if box[2] - box[0] < 8 or box[3] - box[1] < 8:
         return None
     return image.convert("RGB").crop(box)
@@ -290,11 +295,9 @@ def close_up(image: Image.Image, rng: np.random.Generator) -> Image.Image | None
     marks, d = face
     cx, cy = marks.mean(axis=0)
     half = float(rng.uniform(*CLOSE_UP_RANGE)) * d / 2
-    w, h = image.size
-    box = (max(0, round(cx - half)), max(0, round(cy - half)), min(w, round(cx + half)), min(h, round(cy + half)))
-    if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+    crop = _cut(image, cx - half, cy - half, cx + half, cy + half)
+    if crop is None:
         return None
-    crop = image.convert("RGB").crop(box)
     k = CLOSE_UP_SIZE / max(crop.size)
     return crop.resize((max(1, round(crop.width * k)), max(1, round(crop.height * k))), Image.BICUBIC)
 

@@ -188,19 +188,16 @@ class RetinaFaceDetector:
     def detect(self, image: np.ndarray) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
         h, w = image.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
-        fine = None
-        if not (self.small_faces and max(h, w) > RETINA_FINE_ABOVE * self.max_side):
-            copy = _scaled(image, scale, w, h)
-            found = self._run(copy, scale, w, h)
-            if (self.small_faces and max(h, w) > RETINA_FINE_MAYBE_ABOVE * self.max_side
-                    and (not found or self._small(found, scale, 2 * RETINA_SMALL_FACE))):
-                fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
-                found = merge_detections(found + self._small(self._run(fine, RETINA_FINE_FACTOR * scale, w, h), scale), self.nms)
-        else:
+        fine = None  # the small-face pass's copy, when it runs
+        if self.small_faces and max(h, w) > RETINA_FINE_ABOVE * self.max_side:
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
-            copy = _scaled(fine, scale, w, h)  # the first pass's copy, from the finer one
-            found = merge_detections(self._run(copy, scale, w, h) + self._small(self._run(fine, RETINA_FINE_FACTOR * scale, w, h), scale),
-                                     self.nms)
+        copy = _scaled(image if fine is None else fine, scale, w, h)  # the first pass's (from the finer one: quicker)
+        found = self._run(copy, scale, w, h)
+        if (fine is None and self.small_faces and max(h, w) > RETINA_FINE_MAYBE_ABOVE * self.max_side
+                and (not found or self._small(found, scale, 2 * RETINA_SMALL_FACE))):
+            fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
+        if fine is not None:
+            found = merge_detections(found + self._small(self._run(fine, RETINA_FINE_FACTOR * scale, w, h), scale), self.nms)
         if self.close_up and (not found or any(min(b[2] - b[0], b[3] - b[1]) * scale >= CLOSE_UP_SIDE for b, _, _ in found)):
             found = self._close_up(copy, found, scale, w, h)
         if not self.upright:

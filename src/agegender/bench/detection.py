@@ -132,9 +132,8 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     away), the same phone photos as a messenger or a web page sends them on (1600×1200, 16–80 px;
     1024×768, 10–51 px) and close-ups (1 face, 1024×1024, the middle 50–100 % of a crop: the face fills
     the frame or overflows it), ``n_scenes``, half, a quarter (three times) and half as many of them. Sizes
-    are the pasted crops'
-    sides (a UTKFace crop's face is about half of it); each row also gives the found rate in each third of
-    its suite's size range (``found_by_size``).
+    are the pasted crops' sides (a UTKFace crop's face is about half of it); each row also gives the found
+    rate in each third of its suite's size range (``found_by_size``).
 
     ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
     ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);

@@ -171,6 +171,18 @@ def test_a_face_filling_the_frame_is_found_once_by_the_close_up_pass(astronaut):
     assert len(faces) == 2 and sum(b[0] > 1024 for b, _, _ in faces) == 1, [b for b, _, _ in faces]
 
 
+def test_a_close_up_lying_turned_is_one_face(astronaut):
+    """The close-up turned sideways or upside down (its EXIF orientation lost): searched upright at full size,
+    the face is too large for the anchors again and came back as two or three faces (parts of it); the
+    close-up pass in the photo's turn finds it once, with the upright photo's landmarks."""
+    image, pts = _close_up(astronaut, 0.6, 1024)
+    eyes = float(np.hypot(*(pts[1] - pts[0])))
+    for k in (1, 2, 3):
+        turned = np.ascontiguousarray(np.rot90(image, k))
+        (_, _, found), = RetinaFaceDetector().detect(turned)
+        assert np.abs(unturn(found, k, 1024, 1024) - pts).max() < 0.15 * eyes, k
+
+
 def test_a_close_up_the_first_pass_reads_whole_keeps_its_landmarks(astronaut):
     """A portrait whose face fills two thirds of a 640 px photo sets off the close-up pass, but the first
     pass saw the face whole (its eyes where the whole face's are): its detection is kept exactly, and a

@@ -223,7 +223,7 @@ def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_
 def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811
     """The portrait's face overflowing a 1024 px photo: RetinaFace alone finds it as several faces; device.js
     runs the server's close-up pass (faces.RetinaFaceDetector) and both find it once, with the same box and
-    landmarks, read as "25-32, female"."""
+    landmarks, read as "25-32, female" — and once when it lies on its side."""
     import httpx
     from PIL import Image
 
@@ -248,6 +248,15 @@ def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, 
     assert len(served["faces"]) == len(on_device["faces"]) == 1, (served, on_device)
     assert np.allclose(on_device["faces"][0]["box"], served["faces"][0]["box"], atol=0.03 * 1024)
     assert _as_live_frame(browser, path)["faces"] == []
+    # the close-up lying on its side (EXIF orientation lost): both run the close-up pass in the photo's turn
+    path = tmp_path / "turned.jpg"
+    Image.fromarray(np.ascontiguousarray(np.rot90(_close_up(astronaut, 0.6, 1024)[0]))).save(path, quality=95)
+    served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")}, timeout=120).json()
+    on_device = _upload(browser, path, engine="device")
+    assert len(served["faces"]) == len(on_device["faces"]) == 1, (served, on_device)
+    d, p = on_device["faces"][0], served["faces"][0]
+    assert np.allclose(d["box"], p["box"], atol=0.03 * 1024)
+    assert np.allclose([d["landmarks"][n] for n in LANDMARK_NAMES], [p["landmarks"][n] for n in LANDMARK_NAMES], atol=0.02 * 1024)
 
 
 def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:

@@ -81,7 +81,9 @@ UPRIGHT_ROLL = 60.0
 #: faces got right landmarks as at 320 px, and phone photos take ~35 ms less). When most
 #: faces found lie turned the same way, the photo is searched again in that turn (its EXIF orientation was
 #: lost: RetinaFace misses many turned faces); a photo with no face found at all is first searched on its
-#: copy made smaller (at most ``TURNED_SIDE`` px) turned by 90°, 180° and 270° (docs/FACES.md).
+#: copy made smaller (at most ``TURNED_SIDE`` px) turned by 90°, 180° and 270° (docs/FACES.md). A close-up
+#: lying turned gets the close-up pass once more in that turn: searched upright at full size, its face is too
+#: large for the anchors again and comes back as parts (turned close-ups: 35 → 8 false positives in 100).
 UPRIGHT_CONTEXT = 2.0
 UPRIGHT_SIDE = 160
 UPRIGHT_IOU = 0.4
@@ -198,7 +200,7 @@ class RetinaFaceDetector:
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
         if fine is not None:
             found = merge_detections(found + self._small(self._run(fine, RETINA_FINE_FACTOR * scale, w, h), scale), self.nms)
-        if self.close_up and (not found or any(min(b[2] - b[0], b[3] - b[1]) * scale >= CLOSE_UP_SIDE for b, _, _ in found)):
+        if self.close_up and (not found or self._large(found, scale)):
             found = self._close_up(copy, found, scale, w, h)
         if not self.upright:
             return found
@@ -216,13 +218,15 @@ class RetinaFaceDetector:
             if fine is not None and self._small(found + more, scale):  # small faces there: look for more of them
                 more += self._small(self._on_turned(fine, k, RETINA_FINE_FACTOR * scale, w, h), scale)
             found = merge_detections(found + more, self.nms)
+            if self.close_up and self._large(found, scale):  # a close-up lying turned: its parts, found upright, seen whole
+                found = self._close_up(copy, found, scale, w, h, k)
         return found
 
-    def _close_up(self, copy: np.ndarray, found: list, scale: float, w: int, h: int) -> list:
+    def _close_up(self, copy: np.ndarray, found: list, scale: float, w: int, h: int, k: int = 0) -> list:
         """``found`` (on ``copy``, the ``w×h`` photo scaled by ``scale``) after a look at the photo at half
         of ``CLOSE_UP_CANVAS`` of the copy's size in the middle of a canvas ``CLOSE_UP_CANVAS`` of it, of the
-        copy's mean colour: each whole face found there takes the place of the first pass's faces that are
-        parts of it, or keeps the first pass's own (module notes)."""
+        copy's mean colour, turned by ``k`` quarter turns (a photo lying turned): each whole face found there
+        takes the place of the faces found that are parts of it, or keeps the one found first (module notes)."""
         cw, ch = max(1, round(w * scale * CLOSE_UP_CANVAS)), max(1, round(h * scale * CLOSE_UP_CANVAS))
         half = _scaled(copy, scale * CLOSE_UP_CANVAS / 2, w, h)
         hh, hw = half.shape[:2]
@@ -232,7 +236,7 @@ class RetinaFaceDetector:
         canvas[oy:oy + hh, ox:ox + hw] = half
         sx, sy = hw / w, hh / h
         out, parts_of = [], set()
-        for box, score, pts in self._run(canvas, 1.0, cw, ch):
+        for box, score, pts in self._on_turned(canvas, k, 1.0, cw, ch) if k else self._run(canvas, 1.0, cw, ch):
             whole = ((box[0] - ox) / sx, (box[1] - oy) / sy, (box[2] - ox) / sx, (box[3] - oy) / sy)
             pts = (pts - (ox, oy)) / (sx, sy)
             side = min(whole[2] - whole[0], whole[3] - whole[1])
@@ -242,6 +246,12 @@ class RetinaFaceDetector:
             out.append(found[same[0]] if same else (_clip_box(whole, w, h), score, pts))
             parts_of.update(parts)
         return merge_detections(out + [d for i, d in enumerate(found) if i not in parts_of], self.nms)
+
+    @staticmethod
+    def _large(found: list, scale: float) -> bool:
+        """Whether a detection would be at least ``CLOSE_UP_SIDE`` px on the first pass's copy (at ``scale``):
+        too large for RetinaFace's anchors, perhaps a part of a face."""
+        return any(min(b[2] - b[0], b[3] - b[1]) * scale >= CLOSE_UP_SIDE for b, _, _ in found)
 
     @staticmethod
     def _small(found: list, scale: float, under: float = RETINA_SMALL_FACE) -> list:

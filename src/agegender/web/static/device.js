@@ -125,11 +125,12 @@ const AgeGenderDevice = (() => {
   // searched again on a copy fine_factor times larger, and the faces that would be under small_face px on
   // the first copy join the first pass's. A face too large for the detector's anchors, or none found, gets
   // the close-up pass. Then the upright pass: turned faces get upright landmarks, and a photo whose faces
-  // lie turned the same way is searched in that turn. A live camera frame (frameImage) is never turned as a
-  // whole — the browser delivers it upright — so a frame with no face is not searched again, turned or close
-  // up: an empty frame costs one pass, not five (someone so close to the camera that no part of the face is
-  // found steps back; a face found too large for the anchors still gets the close-up pass); nor does a
-  // frame of an HD camera get the messenger photos' finer pass (the frame rate first: faces far away wait).
+  // lie turned the same way is searched in that turn (a close-up: the close-up pass in that turn too). A
+  // live camera frame (frameImage) is never turned as a whole — the browser delivers it upright — so a frame
+  // with no face is not searched again, turned or close up: an empty frame costs one pass, not five (someone
+  // so close to the camera that no part of the face is found steps back; a face found too large for the
+  // anchors still gets the close-up pass); nor does a frame of an HD camera get the messenger photos' finer
+  // pass (the frame rate first: faces far away wait).
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
     const small = (found, under = cfg.small_face) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < under);
@@ -138,7 +139,8 @@ const AgeGenderDevice = (() => {
       || (side > cfg.fine_maybe_above * cfg.max_side && !img.live && (!found.length || small(found, 2 * cfg.small_face).length)));
     if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
     const faceless = !found.length && !img.live;  // (a live frame with no face costs one pass: see below)
-    if (cfg.close_up_side && (faceless || found.some((f) => Math.min(f.box[2], f.box[3]) * scale >= cfg.close_up_side))) {
+    const large = (f) => Math.min(f.box[2], f.box[3]) * scale >= cfg.close_up_side;  // too large for the anchors: a part?
+    if (cfg.close_up_side && (faceless || found.some(large))) {
       found = await closeUp(img, cfg, session, scale, found);  // a face too large for the anchors (or none): found whole?
     }
     let k = 0;
@@ -161,6 +163,7 @@ const AgeGenderDevice = (() => {
       let more = await onTurned(img, cfg, session, scale, k);
       if (fine && small(found.concat(more)).length) more = more.concat(small(await onTurned(img, cfg, session, cfg.fine_factor * scale, k)));
       found = suppress(found.concat(more), cfg.nms);
+      if (cfg.close_up_side && found.some(large)) found = await closeUp(img, cfg, session, scale, found, k);  // a close-up lying turned
     }
     const faces = [];
     for (const f of found) {
@@ -172,10 +175,11 @@ const AgeGenderDevice = (() => {
   }
 
   // faces.RetinaFaceDetector._close_up: the photo at half of close_up_canvas of the copy's size in the middle
-  // of a canvas close_up_canvas of it, of the copy's mean colour; each whole face found there takes the place
-  // of the faces found that are parts of it (close_up_inside of their area in its box, at least close_up_part
-  // of its side), or keeps the one whose eyes are where its eyes are (within close_up_eyes eye distances)
-  async function closeUp(img, cfg, session, scale, found) {
+  // of a canvas close_up_canvas of it, of the copy's mean colour, turned by k quarter turns (a photo lying
+  // turned); each whole face found there takes the place of the faces found that are parts of it
+  // (close_up_inside of their area in its box, at least close_up_part of its side), or keeps the one whose
+  // eyes are where its eyes are (within close_up_eyes eye distances)
+  async function closeUp(img, cfg, session, scale, found, k = 0) {
     const size = (f) => [Math.max(1, Math.round(img.width * scale * f)), Math.max(1, Math.round(img.height * scale * f))];
     const [cw, ch] = size(1), [W, H] = size(cfg.close_up_canvas), [hw, hh] = size(cfg.close_up_canvas / 2);
     const copy = new OffscreenCanvas(cw, ch).getContext("2d");
@@ -189,9 +193,10 @@ const AgeGenderDevice = (() => {
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(img.bitmap, ox, oy, hw, hh);
     const sx = hw / img.width, sy = hh / img.height, out = [], partsOf = new Set();
-    for (const p of await detectAt({ width: W, height: H, data: rgbOf(ctx, W, H), bitmap: c }, cfg, session, 1)) {
-      const whole = [(p.box[0] - ox) / sx, (p.box[1] - oy) / sy, p.box[2] / sx, p.box[3] / sy];
-      const lm = p.lm.map(([x, y]) => [(x - ox) / sx, (y - oy) / sy]);
+    for (const p of await detectAt(turned(rgbOf(ctx, W, H), W, H, k), cfg, session, 1)) {
+      const [bx, by, bw, bh] = unturnBox(p.box, k, W, H);
+      const whole = [(bx - ox) / sx, (by - oy) / sy, bw / sx, bh / sy];
+      const lm = unturn(p.lm, k, W, H).map(([x, y]) => [(x - ox) / sx, (y - oy) / sy]);
       const parts = found.map((_, i) => i).filter((i) => inside(found[i].box, whole) >= cfg.close_up_inside
         && Math.min(found[i].box[2], found[i].box[3]) >= cfg.close_up_part * Math.min(whole[2], whole[3]));
       const same = parts.filter((i) => sameEyes(found[i].lm, lm, cfg.close_up_eyes));

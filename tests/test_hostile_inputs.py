@@ -137,6 +137,14 @@ def test_globs_and_folders_visit_each_real_file_once(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert len(list(csv.DictReader(io.StringIO(r.stdout)))) == 2  # two files, one face each, once each
+    # a folder as a phone's photos land on a computer: HEIC (upper-case names) and AVIF beside the JPEGs
+    shutil.copy(Path(__file__).parent / "fixtures" / "heic" / "astronaut-turned.heic", d / "IMG_0042.HEIC")
+    Image.open(ASTRONAUT).save(d / "sub" / "c.avif", quality=80)
+    r = subprocess.run([sys.executable, "-m", "agegender", "predict", "--fast", str(d), "--csv", "--quiet"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert sorted(Path(row["source"]).name for row in rows) == ["IMG_0042.HEIC", "a.jpg", "b.jpg", "c.avif"], rows
 
 
 # --------------------------------------------------------------------------- 7: arrays
@@ -277,11 +285,14 @@ def test_the_api_refuses_out_of_range_values_too(astronaut):
 
 # --------------------------------------------------------------------------- 11: plain-word decode errors
 
-@pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP", "JPEG", "TIFF", "BMP"])
+@pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP", "JPEG", "TIFF", "BMP", "AVIF", "HEIC"])
 def test_decode_errors_say_what_is_wrong_in_plain_words(fmt):
     rng = np.random.default_rng(1)
     buf = io.BytesIO()
-    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, fmt)
+    if fmt == "HEIC":  # decode-only here: the committed iPhone-format portrait
+        buf.write((Path(__file__).parent / "fixtures" / "heic" / "astronaut.heic").read_bytes())
+    else:
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, fmt)
     data = bytearray(buf.getvalue())
     problems = set()
     for i in range(60):

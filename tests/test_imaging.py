@@ -1,10 +1,15 @@
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.imaging import ImageError, load_image
+from agegender.imaging import ImageError, load_image, sniff
+
+HEIC = Path(__file__).parent / "fixtures" / "heic"  # the bundled portrait as HEIC (scripts/make_heic_fixtures.py)
 
 RGB = np.zeros((40, 60, 3), dtype=np.uint8)
 RGB[:, :30] = (200, 30, 10)  # left half red-ish, right half black
@@ -16,9 +21,11 @@ def _save(im: Image.Image, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF"])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "AVIF"])
 def test_common_formats_decode_to_rgb(fmt):
-    out = load_image(_save(Image.fromarray(RGB), fmt))
+    data = _save(Image.fromarray(RGB), fmt)
+    assert sniff(data) == {"WEBP": "WebP"}.get(fmt, fmt)  # from the content: what a wrong name cannot fool
+    out = load_image(data)
     assert out.shape == (40, 60, 3) and out.dtype == np.uint8
     assert out[20, 10, 0] > 150 and out[20, 50].max() < 40
 
@@ -47,13 +54,53 @@ def test_16_bit_scaled_not_clipped():
     assert out[0, 0, 0] == 0 and out[0, -1, 0] == 255 and 100 < out[0, 30, 0] < 155
 
 
-def test_exif_orientation_applied():
+@pytest.mark.parametrize("fmt", ["JPEG", "AVIF"])
+def test_exif_orientation_applied(fmt):
     im = Image.fromarray(RGB)
     exif = im.getexif()
     exif[0x0112] = 6  # rotate 90° clockwise to display
-    out = load_image(_save(im, "JPEG", exif=exif))
+    out = load_image(_save(im, fmt, exif=exif))
     assert out.shape == (60, 40, 3)
     assert out[10, 20, 0] > 150 and out[50, 20].max() < 60  # red half now on top
+
+
+def test_iphone_heic_photos_decode_upright():
+    """HEIC, an iPhone's own format: the portrait (400×512) decodes as the JPEG it was made from does; the
+    same picture stored as a phone stores it (the sensor's pixels on their side, 512×400, with HEIF's
+    rotation and EXIF orientation 6 both saying "turn it") comes out upright, turned once — not twice."""
+    portrait = np.asarray(Image.open(Path(__file__).parents[1] / "src/agegender/data/astronaut.jpg").convert("RGB"))[:, 56:456]
+    for name in ("astronaut.heic", "astronaut-turned.heic"):
+        data = (HEIC / name).read_bytes()
+        assert sniff(data) == "HEIC"
+        out = load_image(HEIC / name)
+        assert out.shape == (512, 400, 3), name
+        assert np.abs(out.astype(float) - portrait).mean() < 4, name  # the same picture, HEVC's losses only
+    with pytest.raises(ImageError, match="too large"):  # the pixel limit holds for HEIC as well
+        load_image(HEIC / "astronaut.heic", max_pixels=100_000)
+
+
+def test_damaged_heic_and_avif_are_named(tmp_path):
+    """A HEIC or AVIF file cut short, or holding only its header, is refused in plain words, naming the file."""
+    heic = (HEIC / "astronaut.heic").read_bytes()
+    (tmp_path / "cut.heic").write_bytes(heic[: len(heic) // 2])
+    with pytest.raises(ImageError, match="truncated image file.*HEIC decoder") as e:
+        load_image(tmp_path / "cut.heic")
+    assert str(e.value).startswith(str(tmp_path / "cut.heic") + ": ")
+    avif = _save(Image.fromarray(RGB), "AVIF")
+    for data, fmt in ((heic[:40], "HEIC"), (avif[:40], "AVIF")):
+        with pytest.raises(ImageError, match=f"corrupt {fmt} file"):
+            load_image(data, name="photo")
+
+
+def test_heic_without_its_decoder_says_how_to_get_it():
+    """An installation without pi-heif (a platform with no wheel) names the photo's format and the fix
+    instead of calling an iPhone photo "not an image"."""
+    code = ("import sys; sys.modules['pi_heif'] = None\n"
+            "from agegender.imaging import ImageError, load_image\n"
+            f"try: load_image({str(HEIC / 'astronaut.heic')!r})\n"
+            "except ImageError as e: print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "astronaut.heic: a HEIC/HEIF photo" in out and "pip install pi-heif" in out, out
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import io
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +59,13 @@ def test_good_photo(server):
     face = body["faces"][0]
     assert face["best_gender"] == "f" and set(face["age_probs"]) == {"0-2", "4-6", "8-13", "15-20", "25-32", "38-43", "48-53", "60+"}
     assert body["source"] == "upload"  # the client's file name is never used
+    # an iPhone's HEIC photo, stored on its side with the turn recorded in the file: answered upright
+    heic = Path(__file__).parent / "fixtures" / "heic" / "astronaut-turned.heic"
+    r = _post(server, heic.read_bytes(), "IMG_0042.HEIC", "image/heic")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["width"], body["height"]) == (400, 512) and len(body["faces"]) == 1
+    assert body["faces"][0]["best_gender"] == "f"
 
 
 def test_no_face_is_an_answer_not_an_error(server):

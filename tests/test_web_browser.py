@@ -135,6 +135,41 @@ def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tm
     assert on_device["model"] == "model" and on_device["faces"][0]["age_group"] == "25-32"
 
 
+def test_iphone_and_avif_photos_on_the_server_and_on_the_device(server, browser, tmp_path):  # noqa: F811
+    """An iPhone's HEIC photo (stored on its side, the turn recorded in the file) is answered upright by the
+    server from the page; on the device, a browser that cannot decode HEIC (Chrome, Firefox: only Safari
+    can) says so and what to do — not "not a readable image". An AVIF photo is answered on the device as
+    on the server."""
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from agegender.cli import default_photo
+
+    heic = Path(__file__).parent / "fixtures" / "heic" / "astronaut-turned.heic"
+    browser.get(server + "/")
+    served = _upload(browser, heic, engine="server")
+    assert (served["width"], served["height"]) == (400, 512) and len(served["faces"]) == 1
+    assert "cannot show the photo" in browser.find_element(By.ID, "status").text or browser.execute_script("return canvas.width") == 400
+    browser.find_element(By.CSS_SELECTOR, 'input[name="engine"][value="device"]').click()
+    browser.execute_script("window.agegenderLast = null;")
+    browser.find_element(By.ID, "file").send_keys(str(heic))
+    status = browser.find_element(By.ID, "status")
+    WebDriverWait(browser, 120).until(lambda d: status.get_attribute("class") == "error" or d.execute_script("return window.agegenderLast"))
+    on_device = browser.execute_script("return window.agegenderLast")
+    if on_device is None:  # this browser cannot decode HEIC
+        assert "HEIC photo" in status.text and "on the server" in status.text, status.text
+    else:  # a browser that can: the same face
+        assert len(on_device["faces"]) == 1 and np.allclose(on_device["faces"][0]["box"], served["faces"][0]["box"], atol=0.03 * 512)
+    avif = tmp_path / "portrait.avif"
+    Image.open(default_photo()).save(avif, quality=80)
+    served = _upload(browser, avif, engine="server")
+    on_device = _upload(browser, avif, engine="device")
+    assert len(served["faces"]) == len(on_device["faces"]) == 1
+    assert on_device["faces"][0]["age_group"] == served["faces"][0]["age_group"]
+    assert np.allclose(on_device["faces"][0]["box"], served["faces"][0]["box"], atol=0.03 * 512)
+
+
 def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(server, browser, phone_photo, tmp_path):  # noqa: F811
     """A large photo (2300×1700: under the test server's 4-megapixel limit) and messenger-sized ones
     (1600×1200, 1024×768) of three small faces: device.js runs the same second detection pass as the server

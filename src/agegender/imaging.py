@@ -1,6 +1,7 @@
 """Decode any image a user may hand us into an upright 8-bit RGB array, or fail with a clear message.
 
-Handles JPEG/PNG/WebP/BMP/GIF (first frame)/TIFF/PPM, EXIF orientation, grayscale, CMYK, palette,
+Handles JPEG/PNG/WebP/BMP/GIF (first frame)/TIFF/PPM, HEIC/HEIF (iPhones' photos: pi-heif) and AVIF, EXIF
+orientation (and HEIF's own rotation), grayscale, CMYK, palette,
 alpha (composited on white), 16-bit and float images, bzip2-compressed files, and numpy arrays of
 any of those kinds (:func:`array_to_rgb`). It refuses empty, truncated, corrupt, unreadable and
 non-image files and decompression bombs (an explicit pixel limit, checked from the header before any
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import bz2
 import errno
+import functools
 import io
 import os
 import warnings
@@ -30,6 +32,10 @@ _MAGIC = {
     b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", b"BM": "BMP",
     b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP", b"P6": "PPM", b"P5": "PGM",
 }
+#: ISO base media files (an ``ftyp`` box first) by their brands: HEIF stills as iPhones (HEIC, since iOS 11),
+#: many Android phones and cameras write them, and AVIF.
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
+_AVIF_BRANDS = {b"avif", b"avis"}
 
 #: Decoder phrases → what they mean for the file, in plain words (the phrase itself follows).
 _PLAIN = (
@@ -45,6 +51,8 @@ _PLAIN = (
     ("invalid literal", "damaged header: the file is corrupt"),
     ("buffer is not large enough", "damaged image data: the file is corrupt"),
     ("not enough image data", "truncated image file: it ends before the picture does"),
+    ("end of file", "truncated image file: it ends before the picture does"),
+    ("outside of file bounds", "truncated image file: it ends before the picture does"),
 )
 
 
@@ -53,7 +61,27 @@ def sniff(data: bytes) -> str | None:
     for magic, fmt in _MAGIC.items():
         if data.startswith(magic):
             return fmt
+    if data[4:8] == b"ftyp":  # the major brand, then the compatible ones, up to the box's end
+        end = min(int.from_bytes(data[:4], "big"), 64, len(data))
+        brands = {data[8:12]} | {data[i:i + 4] for i in range(16, end - 3, 4)}
+        if brands & _AVIF_BRANDS:
+            return "AVIF"
+        if brands & _HEIF_BRANDS:
+            return "HEIC"
     return None
+
+
+@functools.cache
+def _heif_decoder() -> bool:
+    """Teach Pillow HEIC/HEIF (pi-heif: libheif and libde265, decode only, LGPL wheels), once, when the first
+    such photo comes; False when pi-heif is not installed. libheif turns the picture as the file's own
+    rotation says and resets the EXIF orientation, so it is not applied twice."""
+    try:
+        from pi_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
 
 
 class ImageError(ValueError):
@@ -166,6 +194,9 @@ def load_image(src: str | os.PathLike | bytes, *, max_pixels: int = MAX_PIXELS, 
     if data.startswith(b"BZh"):
         data = _inflate_bz2(data, label, max_pixels)
     fmt = sniff(data)
+    if fmt == "HEIC" and not _heif_decoder():
+        raise ImageError(label, "a HEIC/HEIF photo (as iPhones take them), and this installation cannot decode them: "
+                                "pip install pi-heif, or save the photo as JPEG")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decoders' chatter (EXIF, TIFF metadata): we report what matters
@@ -186,7 +217,7 @@ def load_image(src: str | os.PathLike | bytes, *, max_pixels: int = MAX_PIXELS, 
     except Exception as e:  # noqa: BLE001 — decoders fail on damaged files in many ways (OSError, TypeError,
         # struct.error, IndexError…): every one is that file's problem, never the caller's
         raise ImageError(label, _plain(f"{type(e).__name__}: {e}" if not isinstance(e, OSError | ValueError | SyntaxError)
-                                       else str(e) or type(e).__name__, fmt)) from None
+                                       else str(e).strip() or type(e).__name__, fmt)) from None
 
 
 def to_rgb(im: Image.Image, label: str = "<image>") -> np.ndarray:

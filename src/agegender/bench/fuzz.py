@@ -29,6 +29,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 HANG_SECONDS = 5.0
@@ -58,7 +59,7 @@ def _image_seeds() -> list[bytes]:
                         ("WEBP", rgb, {}), ("PPM", rgb, {}), ("PNG", rgb.convert("L"), {}), ("JPEG", rgb.convert("CMYK"), {}),
                         ("PNG", Image.fromarray((rng.random((16, 16)) * 65535).astype(np.uint16)), {}),
                         ("TIFF", Image.fromarray(rng.random((8, 8)).astype(np.float32), "F"), {}),
-                        ("PNG", rgb.convert("RGBA"), {}), ("PNG", rgb.convert("P"), {})]:
+                        ("PNG", rgb.convert("RGBA"), {}), ("PNG", rgb.convert("P"), {}), ("AVIF", rgb, {})]:
         buf = io.BytesIO()
         im.save(buf, fmt, **kw)
         out.append(buf.getvalue())
@@ -68,6 +69,9 @@ def _image_seeds() -> list[bytes]:
     rgb.save(buf, "JPEG", exif=exif)
     out.append(buf.getvalue())
     out.append(bz2.compress(out[6]))
+    # HEIC (libheif, C code reading strangers' iPhone photos): a 32×24 one made by scripts/make_heic_fixtures.py's
+    # way (only pillow-heif's wheels can encode it), shipped beside the bundled photo
+    out.append((resources.files("agegender") / "data" / "fuzz-seed.heic").read_bytes())
     return out
 
 

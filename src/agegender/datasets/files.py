@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agegender.imaging import os_problem
+from agegender.inputs import IMAGE_SUFFIXES as PHOTO_SUFFIXES
 from agegender.manifest import DropLog
 from agegender.paths import walk_files
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".ppm.bz2", ".pgm")
+#: What prediction reads, and Color FERET's bzip2-compressed PPMs.
+IMAGE_SUFFIXES = (*sorted(PHOTO_SUFFIXES), ".ppm.bz2")
 
 
 def image_files(folder: Path, base: Path | None = None, drops: DropLog | None = None) -> Iterator[tuple[Path, str]]:

@@ -247,12 +247,12 @@ def create_app(spec: PredictorSpec | None = None, settings: ServerSettings | Non
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/api/predict")
-    async def predict(request: Request, file: UploadFile = File(..., description="an image (JPEG, PNG, WebP, …)")) -> JSONResponse:
+    async def predict(request: Request, file: UploadFile = File(..., description="an image (JPEG, PNG, HEIC, WebP, …)")) -> JSONResponse:
         data = await file.read()  # at most the cap: UploadCap stopped anything larger while it was read
         if not data:
             raise HTTPException(400, "empty upload")
         if sniff(data) is None and not data.startswith(b"BZh"):
-            raise HTTPException(415, "not a supported image (JPEG, PNG, GIF, BMP, TIFF, WebP or PPM expected)")
+            raise HTTPException(415, "not a supported image (JPEG, PNG, HEIC, AVIF, WebP, GIF, BMP, TIFF or PPM expected)")
         try:
             result = await pool.predict(data)
         except PoolBusy:

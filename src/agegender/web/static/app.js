@@ -22,7 +22,6 @@ function draw(img, result) {
   const sx = img.naturalWidth / result.width, sy = img.naturalHeight / result.height;
   const line = Math.max(2, Math.round(canvas.width / 250));
   ctx.font = `${Math.max(14, Math.round(canvas.width / 35))}px system-ui, sans-serif`;
-  list.innerHTML = "";
   result.faces.forEach((face, i) => {
     const [x0, y0, x1, y1] = face.box;
     const colour = face.undefined ? "#f0aa14" : "#28c85a";
@@ -37,6 +36,13 @@ function draw(img, result) {
     ctx.fillRect(x0 * sx, ty, w, h);
     ctx.fillStyle = "#000";
     ctx.fillText(text, x0 * sx + 4, ty + h - 6);
+  });
+}
+
+// The answers as a numbered list (the numbers are the boxes' on the photo).
+function listFaces(result) {
+  list.innerHTML = "";
+  result.faces.forEach((face) => {
     const li = document.createElement("li");
     li.className = face.undefined ? "undefined" : "";
     const years = face.age_years == null ? "" : ` About ${Math.round(face.age_years)} years old (± ${Math.round(face.age_years_spread)}).`;
@@ -86,6 +92,7 @@ async function predict(file) {
   window.agegenderLast = body;  // for the browser tests and the curious
   const where = body.engine === "device" ? " (on this device)" : "";
   const img = new Image();
+  listFaces(body);
   img.onload = () => {
     draw(img, body);
     const n = body.faces.length;
@@ -94,12 +101,18 @@ async function predict(file) {
     else if (undef) setStatus(`${n} face(s); ${undef} Undefined — the model is not sure${where}. See below.`, "undefined");
     else setStatus(`${n} face(s) found${where}.`);
   };
-  img.onerror = () => setStatus(`${body.faces.length} face(s) found${where} (this browser cannot show the photo).`);
+  img.onerror = () => {  // a HEIC photo outside Safari: the server read it, this browser cannot show it
+    canvas.width = canvas.height = 0;
+    setStatus(`${body.faces.length} face(s) found${where}; this browser cannot show the photo (see the list below).`);
+  };
   img.src = URL.createObjectURL(file);
 }
 
 for (const id of ["camera", "file"]) {
-  document.getElementById(id).addEventListener("change", (e) => predict(e.target.files[0]));
+  document.getElementById(id).addEventListener("change", (e) => {
+    predict(e.target.files[0]);
+    e.target.value = "";  // the same photo chosen again (say, after switching where the model runs) is read again
+  });
 }
 
 // Installable app: the service worker (served from the root so its scope is the whole site).

@@ -33,13 +33,25 @@ const AgeGenderDevice = (() => {
     try {
       bmp = await createImageBitmap(file, { imageOrientation: "from-image" });
     } catch (err) {
-      throw new Error("not a readable image");
+      throw new Error(await isHeif(file)  // iPhones' photos: Safari decodes them, Chrome and Firefox do not
+        ? "a HEIC photo (as iPhones take them), which this browser cannot decode; run the model on the server, or save the photo as JPEG"
+        : "not a readable image");
     }
     if (maxPixels && bmp.width * bmp.height > maxPixels) throw new Error(`image too large: ${bmp.width}×${bmp.height} pixels`);
     const c = new OffscreenCanvas(bmp.width, bmp.height);
     const ctx = c.getContext("2d");
     ctx.drawImage(bmp, 0, 0);
     return { width: bmp.width, height: bmp.height, data: rgbOf(ctx, bmp.width, bmp.height), bitmap: bmp };
+  }
+
+  // whether a file is HEIF (imaging.sniff: an ISO media file whose ftyp box names a HEIF brand)
+  async function isHeif(file) {
+    const head = new Uint8Array(await file.slice(0, 64).arrayBuffer()), text = String.fromCharCode(...head);
+    if (text.slice(4, 8) !== "ftyp") return false;
+    const end = Math.min(new DataView(head.buffer).getUint32(0), head.length), brands = [text.slice(8, 12)];
+    for (let i = 16; i + 4 <= end; i += 4) brands.push(text.slice(i, i + 4));
+    return brands.some((b) => ["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "mif2"].includes(b))
+      && !brands.some((b) => b === "avif" || b === "avis");
   }
 
   // a canvas's w×h pixels as RGB bytes (what the Python side reads: no alpha)

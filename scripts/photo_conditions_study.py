@@ -1,0 +1,125 @@
+"""How does the shipped model fare in the conditions of ordinary photos — and does it say Undefined rather
+than guess when a condition takes the face away? Faces never trained on (CelebA's gender crops), each put
+into a photo in one condition at a time and read through the whole photo path (detection, alignment,
+features, model, the Undefined rule):
+
+- reference: the face 160 px wide in a 480×480 photo;
+- small faces: 40, 28 and 20 px wide in a 640×480 photo (what the messenger pass finds in a group);
+- cut by the photo's edge: 25 % or 40 % of the face outside the top, the bottom or the left;
+- low light (brightness × 0.3 and sensor noise), backlit (the face darkened before a bright window),
+  out of focus (blur), heavy JPEG (quality 10), a head tilted 30°.
+
+Prints a table: faces found, gender of the best guess (answered or not), faces answered, and gender right
+on the answered ones. Gender only (the crops carry no age); the answer counted as answered is the whole
+2-hot one, as the CLI and the page give it.
+
+    agegender data gender-folders ../shared/data/celeba-gender --out celeba.csv
+    python scripts/photo_conditions_study.py celeba.csv [--n 300] [--seed 5] [--model MODEL_DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+from agegender import labels
+from agegender import manifest as mf
+
+BACKGROUND = (120, 118, 110)
+
+
+def _photo(face: Image.Image, width: int, size: tuple[int, int] = (480, 480), at: tuple[int, int] | None = None) -> Image.Image:
+    """``face`` scaled to ``width`` px wide and pasted at ``at`` (default: the middle) of a plain photo."""
+    face = face.resize((width, round(face.height * width / face.width)), Image.BICUBIC)
+    canvas = Image.new("RGB", size, BACKGROUND)
+    canvas.paste(face, at or ((size[0] - face.width) // 2, (size[1] - face.height) // 2))
+    return canvas
+
+
+def _cut(edge: str, share: float) -> Callable[[Image.Image, np.random.Generator], Image.Image]:
+    """The face (160 px) with ``share`` of it outside the photo's ``edge``."""
+    def make(face: Image.Image, rng: np.random.Generator) -> Image.Image:
+        f = face.resize((160, round(face.height * 160 / face.width)), Image.BICUBIC)
+        at = {"top": (160, -round(share * f.height)), "bottom": (160, 480 - round((1 - share) * f.height)),
+              "left": (-round(share * f.width), 160)}[edge]
+        return _photo(face, 160, at=at)
+    return make
+
+
+def _noisy(im: Image.Image, rng: np.random.Generator, sigma: float) -> Image.Image:
+    a = np.asarray(im).astype(np.float32) + rng.normal(0, sigma, (im.height, im.width, 3))
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def _backlit(face: Image.Image, rng: np.random.Generator) -> Image.Image:
+    f = ImageEnhance.Brightness(face.resize((160, round(face.height * 160 / face.width)), Image.BICUBIC)).enhance(0.45)
+    canvas = Image.new("RGB", (480, 480), (245, 245, 240))
+    canvas.paste(f, (160, 160))
+    return canvas
+
+
+def _jpeg(im: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image]] = {
+    "reference: face 160 px, 480×480 photo": lambda f, r: _photo(f, 160),
+    "small: face 40 px, 640×480 photo": lambda f, r: _photo(f, 40, (640, 480)),
+    "small: face 28 px": lambda f, r: _photo(f, 28, (640, 480)),
+    "small: face 20 px": lambda f, r: _photo(f, 20, (640, 480)),
+    "cut by the top edge, 25 % outside": _cut("top", 0.25),
+    "cut by the top edge, 40 % outside": _cut("top", 0.4),
+    "cut by the bottom edge, 25 % outside": _cut("bottom", 0.25),
+    "cut by the bottom edge, 40 % outside": _cut("bottom", 0.4),
+    "cut by the left edge, 40 % outside": _cut("left", 0.4),
+    "low light: brightness × 0.3, noise σ 8": lambda f, r: _noisy(ImageEnhance.Brightness(_photo(f, 160)).enhance(0.3), r, 8),
+    "backlit: face × 0.45 before a bright window": _backlit,
+    "out of focus: blur radius 2.5": lambda f, r: _photo(f, 160).filter(ImageFilter.GaussianBlur(2.5)),
+    "heavy JPEG: quality 10": lambda f, r: _jpeg(_photo(f, 160), 10),
+    "head tilted 30°": lambda f, r: _photo(f, 160).rotate(30, resample=Image.BICUBIC, fillcolor=BACKGROUND),
+}
+
+
+def main() -> None:
+    from agegender.imaging import load_image
+    from agegender.predictor import Predictor
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("manifest", help="a manifest with gender labels (agegender data gender-folders …)")
+    ap.add_argument("--n", type=int, default=300, help="faces drawn at random (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--model", help="a model folder (default: the built-in model)")
+    args = ap.parse_args()
+
+    faces = [r for r in mf.sample(mf.read(args.manifest), args.n, args.seed) if r.gender is not None]
+    pred = Predictor.load(args.model) if args.model else Predictor.default()
+    print(f"{len(faces)} faces of {args.manifest} (seed {args.seed}); model {pred.model_dir}\n")
+    print("| condition | found | gender, best guess | answered | gender right on answered |")
+    print("|---|---|---|---|---|")
+    for name, make in CONDITIONS.items():
+        rng = np.random.default_rng(args.seed)
+        found = guessed = answered = right = 0
+        for rec in faces:
+            photo = make(Image.fromarray(load_image(rec.full_path)), rng)
+            result = pred.predict_array(np.asarray(photo))
+            if not result.faces:
+                continue
+            answer = result.faces[0].answer  # the largest face: the pasted one
+            found += 1
+            guessed += answer.best_gender == rec.gender
+            if not answer.undefined:
+                answered += 1
+                right += answer.gender == rec.gender
+        pct = lambda a, b: f"{100 * a / b:.1f} %" if b else "—"  # noqa: E731
+        print(f"| {name} | {found} of {len(faces)} | {pct(guessed, found)} | {pct(answered, found)} | {pct(right, answered)} |", flush=True)
+    print(f"\n(genders: {', '.join(labels.GENDERS)}; the answered share is of the faces found)")
+
+
+if __name__ == "__main__":
+    main()

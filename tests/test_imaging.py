@@ -9,7 +9,7 @@ from PIL import Image
 
 from agegender.imaging import ImageError, load_image, sniff
 
-HEIC = Path(__file__).parent / "fixtures" / "heic"  # the bundled portrait as HEIC (scripts/make_heic_fixtures.py)
+HEIC = Path(__file__).parent / "fixtures" / "heic"  # the bundled portrait as HEIC (scripts/make_phone_fixtures.py)
 
 RGB = np.zeros((40, 60, 3), dtype=np.uint8)
 RGB[:, :30] = (200, 30, 10)  # left half red-ish, right half black

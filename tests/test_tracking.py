@@ -110,3 +110,21 @@ def test_videos_get_tracks_steadied_answers_and_the_age_check(tmp_path, astronau
     assert faces[0]["undefined"]  # too early to answer (steadying), or not sure
     steady = {(f["age_group"], f["gender"], f["undefined"]) for f in faces[MIN_FRAMES:]}
     assert len(steady) == 1  # no flicker once steadied
+
+
+def test_a_phone_video_held_upright_is_read_upright():
+    """An iPhone's video held upright (HEVC in QuickTime: the sensor's frames lie on their side and a display
+    matrix turns them; tests/fixtures/video, scripts/make_phone_fixtures.py) is read upright, as a player
+    shows it: 200×256 frames, the face found in each with its eyes above its mouth, read as the portrait."""
+    from pathlib import Path
+
+    clip = Path(__file__).parent / "fixtures" / "video" / "phone-portrait.mov"
+    r = subprocess.run([sys.executable, "-m", "agegender", "predict", str(clip), "--every", "1", "--json"],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    frames = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(frames) == 10 and all((f["width"], f["height"]) == (200, 256) and len(f["faces"]) == 1 for f in frames)
+    for f in frames:
+        lm = f["faces"][0]["landmarks"]
+        assert max(lm["left_eye"][1], lm["right_eye"][1]) < min(lm["mouth_left"][1], lm["mouth_right"][1]), lm
+    assert (frames[-1]["faces"][0]["best_age_group"], frames[-1]["faces"][0]["best_gender"]) == ("25-32", "f")

@@ -69,7 +69,7 @@ def _image_seeds() -> list[bytes]:
     rgb.save(buf, "JPEG", exif=exif)
     out.append(buf.getvalue())
     out.append(bz2.compress(out[6]))
-    # HEIC (libheif, C code reading strangers' iPhone photos): a 32×24 one made by scripts/make_heic_fixtures.py's
+    # HEIC (libheif, C code reading strangers' iPhone photos): a 32×24 one made by scripts/make_phone_fixtures.py's
     # way (only pillow-heif's wheels can encode it), shipped beside the bundled photo
     out.append((resources.files("agegender") / "data" / "fuzz-seed.heic").read_bytes())
     return out

@@ -154,8 +154,8 @@ def test_cli_predict_exit_code_and_video(tiny_run, tmp_path, astronaut, capsys):
     w.release()
     assert main(["predict", str(video), "--model", str(tiny_run), "--every", "5", "--json", "--quiet"]) == 0
     frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [f["source"].split("#")[1].split("@")[0] for f in frames] == ["frame=0", "frame=5", "frame=10", "frame=15"]
-    assert all(len(f["faces"]) == 1 for f in frames)
+    assert [f["source"].split("#")[1].split("@")[0] for f in frames] == ["frame=0", "frame=5", "frame=10", "frame=15", "whole"]
+    assert all(len(f["faces"]) == 1 for f in frames)  # the frames, then the video's answer per track
 
 
 def test_cli_webcam_absent_is_a_clear_error(tiny_run, capsys):

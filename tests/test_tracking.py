@@ -44,6 +44,25 @@ def test_a_track_ends_after_being_missed_too_long():
     assert t.update([_face(10, 10)])[0][0] == 2
 
 
+def test_a_whole_video_answers_each_track_from_all_its_frames():
+    """When a video ends, each track — ended ones too — is answered from the mean of all its frames: a face
+    seen in fewer frames than steadying needs is answered, and a face whose first frames said 25-32 and
+    its last WINDOW frames 38-43 is read on all of them, not only the recent ones."""
+    from agegender.tracking import MAX_MISSING, WINDOW
+
+    t = FaceTracker(labels.Thresholds(0.5, 0.5))
+    assert t.update([_face(10, 10, gender=0)])[0][1].undefined  # steadying
+    for _ in range(MAX_MISSING + 1):
+        t.update([])  # track 1 ends after one frame
+    for i in range(3 * WINDOW):
+        t.update([_face(300, 40, age=4 if i < 2 * WINDOW else 5, p_age=0.8)])
+    assert t.update([_face(300, 40, age=5, p_age=0.8)])[0][1].age == 5  # the recent frames say 38-43
+    (first, one), (second, many) = t.whole()
+    assert (first.id, first.frames, one.undefined, one.age, one.gender) == (1, 1, False, 4, 0)
+    assert (second.id, second.frames, many.age) == (2, 3 * WINDOW + 1, 4)  # most of its frames said 25-32
+    assert np.allclose(many.age_probs[4], (2 * WINDOW * 0.8 + (WINDOW + 1) * 0.2 / 7) / (3 * WINDOW + 1))
+
+
 def test_answers_are_steadied_over_recent_frames():
     t = FaceTracker(labels.Thresholds(0.5, 0.5))
     answers = [t.update([_face(10, 10)])[0][1] for _ in range(MIN_FRAMES - 1)]
@@ -102,8 +121,12 @@ def test_videos_get_tracks_steadied_answers_and_the_age_check(tmp_path, astronau
     r = subprocess.run([sys.executable, "-m", "agegender", "predict", str(clip), "--every", "2", "--json", "--fast",
                         "--age-check", "15-20"], capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
-    frames = [json.loads(line) for line in r.stdout.splitlines()]
+    *frames, whole = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(frames) == 6 and all(len(f["faces"]) == 1 for f in frames)
+    # after its frames, the video's answer for each track, from all of the track's frames
+    assert whole["source"] == f"{clip}#whole" and (whole["width"], whole["height"]) == (480, 360)
+    (person,) = whole["faces"]
+    assert (person["track"], person["frames"]) == (1, 6) and person["age_check"] in (agecheck.OVER, agecheck.UNDER, agecheck.NOT_SURE)
     faces = [f["faces"][0] for f in frames]
     assert {f["track"] for f in faces} == {1}
     assert all(f["age_check"] in (agecheck.OVER, agecheck.UNDER, agecheck.NOT_SURE) for f in faces)
@@ -122,8 +145,9 @@ def test_a_phone_video_held_upright_is_read_upright():
     r = subprocess.run([sys.executable, "-m", "agegender", "predict", str(clip), "--every", "1", "--json"],
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
-    frames = [json.loads(line) for line in r.stdout.splitlines()]
+    *frames, whole = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(frames) == 10 and all((f["width"], f["height"]) == (200, 256) and len(f["faces"]) == 1 for f in frames)
+    assert whole["faces"][0]["frames"] == 10 and whole["faces"][0]["best_gender"] == "f"
     for f in frames:
         lm = f["faces"][0]["landmarks"]
         assert max(lm["left_eye"][1], lm["right_eye"][1]) < min(lm["mouth_left"][1], lm["mouth_right"][1]), lm

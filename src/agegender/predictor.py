@@ -32,9 +32,10 @@ class FaceAnswer:
     answer: labels.Answer
     track: int | None = None       # live views: the face's track, its answer steadied over recent frames
     age_check: str | None = None   # with an age check: over / under / not sure — check ID
+    frames: int | None = None      # a whole video's answer for a track: the frames it was seen in
 
     def to_dict(self) -> dict:
-        extra = {k: v for k, v in (("track", self.track), ("age_check", self.age_check)) if v is not None}
+        extra = {k: v for k, v in (("track", self.track), ("age_check", self.age_check), ("frames", self.frames)) if v is not None}
         return {**self.face.to_dict(), **self.answer.to_dict(), **extra}
 
 

@@ -6,6 +6,10 @@ follows each face — a detection joins the track whose last box it overlaps mos
 on the mean of the track's last few probability distributions, with the same Undefined rule. A new
 face starts a new track; a track not seen for a while ends. ``web/static/live.js`` runs the same
 algorithm with the same constants on the phone (tests/test_tracking.py and the browser test).
+
+A video file also gets one answer per track when it ends (:meth:`FaceTracker.whole`): the Undefined rule
+on the mean of all the track's frames — a short clip answers even when no track lasted the frames that
+steadying needs, and a long one answers each face once.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ class Track:
     years: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     frames: int = 0
     missing: int = 0
+    face: object = None  # the last detection (its box and landmarks), for the whole-video answer
+    age_sum: np.ndarray | None = None  # all frames' distributions summed, for the whole-video answer
+    gender_sum: np.ndarray | None = None
+    years_sum: np.ndarray = field(default_factory=lambda: np.zeros(2))  # years, spread
+    years_n: int = 0
 
     def steady(self, thresholds: labels.Thresholds) -> labels.Answer:
         """The Undefined rule on the mean of the recent distributions (Undefined while steadying)."""
@@ -59,6 +68,29 @@ class Track:
                              years_spread=float(np.mean([s for _, s in self.years])))
         return answer
 
+    def whole(self, thresholds: labels.Thresholds) -> labels.Answer:
+        """The Undefined rule on the mean of all the track's frames (no steadying: the video has ended)."""
+        from dataclasses import replace
+
+        answer = labels.decode(self.age_sum / self.frames, self.gender_sum / self.frames, thresholds)
+        if not self.years_n:
+            return answer
+        years, spread = self.years_sum / self.years_n
+        return replace(answer, years=float(years), years_spread=float(spread))
+
+    def add(self, answer: labels.Answer) -> None:
+        """One more frame's distributions, into the recent window and the whole-track sums."""
+        age, gender = np.asarray(answer.age_probs), np.asarray(answer.gender_probs)
+        self.age.append(age)
+        self.gender.append(gender)
+        self.age_sum = age if self.age_sum is None else self.age_sum + age
+        self.gender_sum = gender if self.gender_sum is None else self.gender_sum + gender
+        if answer.years is not None:
+            self.years.append((answer.years, answer.years_spread))
+            self.years_sum = self.years_sum + (answer.years, answer.years_spread)
+            self.years_n += 1
+        self.frames += 1
+
 
 class FaceTracker:
     """``update(faces)`` once per frame with that frame's :class:`~agegender.predictor.FaceAnswer` list →
@@ -67,7 +99,12 @@ class FaceTracker:
     def __init__(self, thresholds: labels.Thresholds):
         self.thresholds = thresholds
         self.tracks: list[Track] = []
+        self.ended: list[Track] = []
         self._next = 1
+
+    def whole(self) -> list[tuple[Track, labels.Answer]]:
+        """Every track so far, ended or not, in the order they began, with its answer from all its frames."""
+        return [(t, t.whole(self.thresholds)) for t in sorted(self.ended + self.tracks, key=lambda t: t.id)]
 
     def update(self, faces) -> list[tuple[int, labels.Answer]]:
         pairs = sorted(((iou(t.box, f.face.box), ti, fi) for ti, t in enumerate(self.tracks) for fi, f in enumerate(faces)),
@@ -89,15 +126,12 @@ class FaceTracker:
         seen = {id(t) for t in track_of.values()}
         for t in self.tracks:
             t.missing = 0 if id(t) in seen else t.missing + 1
+        self.ended += [t for t in self.tracks if t.missing > MAX_MISSING]
         self.tracks = [t for t in self.tracks if t.missing <= MAX_MISSING]
         out = []
         for fi, f in enumerate(faces):
             t = track_of[fi]
-            t.box = f.face.box
-            t.age.append(np.asarray(f.answer.age_probs))
-            t.gender.append(np.asarray(f.answer.gender_probs))
-            if f.answer.years is not None:
-                t.years.append((f.answer.years, f.answer.years_spread))
-            t.frames += 1
+            t.box, t.face = f.face.box, f.face
+            t.add(f.answer)
             out.append((t.id, t.steady(self.thresholds)))
         return out

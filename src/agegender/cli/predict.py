@@ -28,7 +28,8 @@ def _print_result(res, args, writer) -> None:
         sys.stdout.flush()
     elif res.ok:
         def extra(fa) -> str:
-            return "".join(f" [{k} {v}]" for k, v in (("track", fa.track), ("age check", fa.age_check)) if v is not None)
+            return "".join(f" [{k} {v}]" for k, v in (("track", fa.track), ("frames", fa.frames), ("age check", fa.age_check))
+                           if v is not None)
 
         if len(res.faces) == 1 and (res.faces[0].track is not None or res.faces[0].age_check):
             lines = [f"{res.source}: {res.summary}{extra(res.faces[0])}"]
@@ -185,6 +186,7 @@ def _predict_frames(args) -> int:
     check = agecheck.from_metadata(pred.metadata, args.age_check) if args.age_check else None
     items = inputs.expand(args.paths) if args.paths else []
     trackers: dict[str, FaceTracker] = {}
+    sizes: dict[str, tuple[int, int]] = {}  # each video's frame size
 
     def steadied(res):
         """A video's or the webcam's frames: each face followed, its answer steadied (tracking.py)."""
@@ -192,9 +194,19 @@ def _predict_frames(args) -> int:
         if "#frame=" not in res.source:
             return res
         tracker = trackers.setdefault(stream_name, FaceTracker(pred.thresholds))
+        sizes[stream_name] = (res.width, res.height)
         res.faces = [FaceAnswer(f.face, answer, track=tid, age_check=check.decide(
                          answer.age_probs, steadying=(answer.reason or "").startswith("steadying")) if check else None)
                      for f, (tid, answer) in zip(res.faces, tracker.update(res.faces))]
+        return res
+
+    def whole(stream_name: str) -> ImageResult:
+        """A video's (or the webcam's) answer per track, from all of the track's frames, once it has ended."""
+        tracked = trackers[stream_name].whole()
+        res = ImageResult(f"{stream_name}#whole", [FaceAnswer(t.face, answer, track=t.id, frames=t.frames,
+                                                               age_check=check.decide(answer.age_probs) if check else None)
+                                                    for t, answer in tracked], *sizes[stream_name])
+        res.faces.sort(key=lambda fa: -fa.frames)  # the faces seen longest first
         return res
 
     def stream():
@@ -211,7 +223,12 @@ def _predict_frames(args) -> int:
         annotate.mkdir(parents=True, exist_ok=True)
     writer = _csv_writer(args)
     tally = Tally()
+    current = None  # the video (or webcam) whose frames are coming: its whole answer follows its last frame
     for it in tqdm(stream(), desc="predict", unit="img", disable=args.quiet or len(items) < 2, file=sys.stderr):
+        name = it.source.split("#frame=")[0] if "#frame=" in it.source else None
+        if current in trackers and name != current:
+            _print_result(whole(current), args, writer)
+        current = name
         image, err = it.frame, it.error
         if err is None and image is None:
             try:
@@ -230,6 +247,8 @@ def _predict_frames(args) -> int:
 
             name = Path(res.source.replace("#", "_").replace(":", "_").replace("@", "_")).name
             draw(image, res).save(annotate / f"{Path(name).stem}.annotated.jpg", quality=90)
+    if current in trackers:
+        _print_result(whole(current), args, writer)
     print(tally.summary(), file=sys.stderr)
     return 0 if tally.ok else 1
 
@@ -257,7 +276,9 @@ def register(sub) -> None:
     pr = sub.add_parser("predict", help="age group and gender of every face in images, folders, globs, manifests, URLs, videos",
                         description="Predict with the built-in model (or --model DIR). Bad files are reported and "
                         "skipped (with --out: error rows); the exit code is non-zero only when nothing could be processed. "
-                        "Large jobs use every core (--workers) and can write a resumable answers file (--out … --resume).")
+                        "Large jobs use every core (--workers) and can write a resumable answers file (--out … --resume). "
+                        "Videos and the webcam: each face followed from frame to frame, its answer steadied, and after "
+                        "the last frame one answer per face from all its frames (SOURCE#whole).")
     pr.add_argument("paths", nargs="*", help="image or video files, folders (searched recursively), glob patterns, a "
                     "manifest (.csv/.parquet from `agegender data`), or fsspec URLs (s3://bucket/prefix/, …)")
     add_predictor_args(pr, "the fast built-in model (agnet features only: ~2.3x faster per photo, ~7x on crops, less accurate; docs/MODEL.md)")

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agegender import labels
+
+if TYPE_CHECKING:
+    from agegender.faces import Face
 
 #: A detection continues a track when their boxes overlap at least this much (intersection over union).
 MIN_IOU = 0.3
@@ -48,7 +52,7 @@ class Track:
     years: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     frames: int = 0
     missing: int = 0
-    face: object = None  # the last detection (its box and landmarks), for the whole-video answer
+    face: Face | None = None  # the last detection (its box and landmarks), for the whole-video answer
     age_sum: np.ndarray | None = None  # all frames' distributions summed, for the whole-video answer
     gender_sum: np.ndarray | None = None
     years_sum: np.ndarray = field(default_factory=lambda: np.zeros(2))  # years, spread

@@ -47,7 +47,7 @@ const AgeGenderDevice = (() => {
   // whether a file is HEIF (imaging.sniff: an ISO media file whose ftyp box names a HEIF brand)
   async function isHeif(file) {
     const head = new Uint8Array(await file.slice(0, 64).arrayBuffer()), text = String.fromCharCode(...head);
-    if (text.slice(4, 8) !== "ftyp") return false;
+    if (head.length < 12 || text.slice(4, 8) !== "ftyp") return false;
     const end = Math.min(new DataView(head.buffer).getUint32(0), head.length), brands = [text.slice(8, 12)];
     for (let i = 16; i + 4 <= end; i += 4) brands.push(text.slice(i, i + 4));
     return brands.some((b) => ["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "mif2"].includes(b))

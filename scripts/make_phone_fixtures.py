@@ -11,6 +11,8 @@ whose binaries bundle the x265 encoder (GPLv2) — keep them out of the project'
 ``astronaut-turned.heic``: the same picture as a phone stores it held upright: the sensor's pixels lying on
 their side (512×400) with the turn to show them upright recorded in the file (EXIF orientation 6, which
 pillow-heif writes as HEIF's own rotation); a reader must show it 400×512, turned once, not twice.
+``astronaut-10bit.heic``: the portrait at 128×128 with 10 bits per channel (as some Android phones and
+cameras write HDR photos); a reader must give the same 8-bit picture.
 ``src/agegender/data/fuzz-seed.heic``: 32×24 random pixels, the HEIC seed of ``agegender bench fuzz``.
 ``tests/fixtures/video/phone-portrait.mov``: as an iPhone records a video held upright — HEVC frames of the
 sensor lying on its side (256×200) and a display matrix that turns them (QuickTime, 2 s at 5 frames/s);
@@ -39,7 +41,9 @@ def main() -> None:
     portrait.transpose(Image.Transpose.ROTATE_90).save(OUT / "astronaut-turned.heic", quality=50, exif=exif.tobytes())
     noise = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
     Image.fromarray(noise).save(ROOT / "src" / "agegender" / "data" / "fuzz-seed.heic", quality=50)
-    for name in ("astronaut.heic", "astronaut-turned.heic"):
+    deep = np.asarray(portrait.resize((128, 128), Image.BICUBIC)).astype(np.uint16) * 257  # 16-bit: saved as 10-bit
+    pillow_heif.from_bytes(mode="RGB;16", size=(128, 128), data=deep.tobytes()).save(OUT / "astronaut-10bit.heic", quality=60)
+    for name in ("astronaut.heic", "astronaut-turned.heic", "astronaut-10bit.heic"):
         with Image.open(OUT / name) as im:
             print(name, im.size, (OUT / name).stat().st_size, "bytes")
     phone_video(portrait)

@@ -75,6 +75,10 @@ def test_iphone_heic_photos_decode_upright():
         out = load_image(HEIC / name)
         assert out.shape == (512, 400, 3), name
         assert np.abs(out.astype(float) - portrait).mean() < 4, name  # the same picture, HEVC's losses only
+    # 10 bits per channel (HDR HEIF, as some Android phones and cameras write): the same 8-bit picture
+    deep = load_image(HEIC / "astronaut-10bit.heic")
+    small = np.asarray(Image.fromarray(portrait).resize((128, 128), Image.BICUBIC)).astype(float)
+    assert deep.shape == (128, 128, 3) and deep.dtype == np.uint8 and np.abs(deep - small).mean() < 6
     with pytest.raises(ImageError, match="too large"):  # the pixel limit holds for HEIC as well
         load_image(HEIC / "astronaut.heic", max_pixels=100_000)
 

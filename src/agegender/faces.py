@@ -83,7 +83,8 @@ UPRIGHT_ROLL = 60.0
 #: lost: RetinaFace misses many turned faces); a photo with no face found at all is first searched on its
 #: copy made smaller (at most ``TURNED_SIDE`` px) turned by 90°, 180° and 270° (docs/FACES.md). A close-up
 #: lying turned gets the close-up pass once more in that turn: searched upright at full size, its face is too
-#: large for the anchors again and comes back as parts (turned close-ups: 35 → 8 false positives in 100).
+#: large for the anchors again and comes back as parts (`bench detect --turned`'s close-ups: 22 → 3 false
+#: positives in 100; docs/FACES.md).
 UPRIGHT_CONTEXT = 2.0
 UPRIGHT_SIDE = 160
 UPRIGHT_IOU = 0.4

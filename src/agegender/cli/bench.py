@@ -7,6 +7,9 @@ from pathlib import Path
 from agegender.cli.common import DETECTORS, CliError, bounded, default_photo, detect_size_arg, threads_arg
 from agegender.faces import LANDMARKS, RETINA_SCORE_THRESHOLD
 
+#: ``bench detect``'s on/off/both choice for one of RetinaFace's passes → the settings it gets a row for.
+PASS_ROWS = {"on": (True,), "off": (False,), "both": (False, True)}
+
 
 def cmd_bench_speed(args) -> int:
     from agegender.bench import speed
@@ -42,10 +45,9 @@ def cmd_bench_detect(args) -> int:
 
     rows = detection.run(args.faces, n_scenes=args.scenes, seed=args.seed, detectors=tuple(args.detectors), threads=args.threads,
                          max_sides=tuple(args.max_side) if args.max_side else (None,),
-                         small_faces={"on": (True,), "off": (False,), "both": (False, True)}[args.small_faces],
+                         small_faces=PASS_ROWS[args.small_faces],
                          score_thresholds=tuple(args.score_threshold), turned=args.turned,
-                         uprights={"on": (True,), "off": (False,), "both": (False, True)}[args.upright],
-                         close_ups={"on": (True,), "off": (False,), "both": (False, True)}[args.close_up])
+                         uprights=PASS_ROWS[args.upright], close_ups=PASS_ROWS[args.close_up])
     print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -348,15 +350,15 @@ def register(sub) -> None:
     bd.add_argument("--threads", type=threads_arg(), default=1)
     bd.add_argument("--max-side", type=detect_size_arg(), nargs="+", help="detect on copies scaled to these longer sides (default: "
                     "each detector's own: RetinaFace 640, HOG 1024)")
-    bd.add_argument("--small-faces", choices=("on", "off", "both"), default="on", help="RetinaFace's second pass for small "
+    bd.add_argument("--small-faces", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's second pass for small "
                     "faces on photos over 3x the max side (over 1.5x when the first pass finds no face or a small one; default: on, as "
                     "predict and serve; both: a row for each)")
     bd.add_argument("--score-threshold", type=bounded(0.01, 0.99, float), nargs="+", default=[RETINA_SCORE_THRESHOLD], metavar="P",
                     help="RetinaFace's score thresholds, a row each (default: %(default)s, as predict and serve)")
     bd.add_argument("--turned", action="store_true", help="also each kind of scene turned by a random quarter turn, as a "
                     "photo whose EXIF orientation was lost")
-    bd.add_argument("--upright", choices=("on", "off", "both"), default="on", help="RetinaFace's upright pass for turned "
+    bd.add_argument("--upright", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's upright pass for turned "
                     "faces (default: on, as predict and serve; both: a row for each)")
-    bd.add_argument("--close-up", choices=("on", "off", "both"), default="on", help="RetinaFace's close-up pass for faces "
+    bd.add_argument("--close-up", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's close-up pass for faces "
                     "too large for its anchors (default: on, as predict and serve; both: a row for each)")
     bd.set_defaults(func=cmd_bench_detect)

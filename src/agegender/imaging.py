@@ -33,9 +33,9 @@ _MAGIC = {
     b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP", b"P6": "PPM", b"P5": "PGM",
 }
 #: ISO base media files (an ``ftyp`` box first) by their brands: HEIF stills as iPhones (HEIC, since iOS 11),
-#: many Android phones and cameras write them, and AVIF.
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
-_AVIF_BRANDS = {b"avif", b"avis"}
+#: many Android phones and cameras write them, and AVIF (the page's device path reads the same lists: web/device.py).
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
+AVIF_BRANDS = {b"avif", b"avis"}
 
 #: Decoder phrases → what they mean for the file, in plain words (the phrase itself follows).
 _PLAIN = (
@@ -64,9 +64,9 @@ def sniff(data: bytes) -> str | None:
     if data[4:8] == b"ftyp":  # the major brand, then the compatible ones, up to the box's end
         end = min(int.from_bytes(data[:4], "big"), 64, len(data))
         brands = {data[8:12]} | {data[i:i + 4] for i in range(16, end - 3, 4)}
-        if brands & _AVIF_BRANDS:
+        if brands & AVIF_BRANDS:
             return "AVIF"
-        if brands & _HEIF_BRANDS:
+        if brands & HEIF_BRANDS:
             return "HEIC"
     return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agegender.cli.common import CliError, add_manifest_output, bounded, finish_manifest
+from agegender.cli.common import add_manifest_output, bounded, finish_manifest
 
 
 def cmd_data_adience(args) -> int:
@@ -69,8 +69,6 @@ def cmd_data_augment(args) -> int:
     from agegender import augment
     from agegender import manifest as mf
 
-    if (args.shrink > 0) + args.tight + args.gray + bool(args.occlude) + bool(args.turn) + args.close_up > 1:
-        raise CliError("give one of --shrink, --tight, --gray, --occlude, --turn and --close-up")
     m = mf.read(args.manifest)
     if args.root:
         m = m.with_root(args.root)
@@ -131,23 +129,24 @@ def register(sub) -> None:
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
     au.add_argument("--copies", type=bounded(1, 50), default=2, help="copies per image (default: %(default)s)")
     au.add_argument("--seed", type=int, default=0)
-    au.add_argument("--shrink", type=bounded(8, 4096), default=0, metavar="SIDE",
+    kind = au.add_mutually_exclusive_group()  # one kind of copy per run
+    kind.add_argument("--shrink", type=bounded(8, 4096), default=0, metavar="SIDE",
                     help="instead: one copy of every image larger than SIDE px, shrunk to SIDE px on its longer side "
                     "(JPEG quality 75): to test, or train, whether sharpness tells age (UTKFace: 64)")
-    au.add_argument("--tight", action="store_true",
+    kind.add_argument("--tight", action="store_true",
                     help="instead: one copy of every image with a face, the face cut tight (brows to chin, cheek to "
                     "cheek; JPEG quality 90), as face-crop data sets and other tools hand faces over")
-    au.add_argument("--gray", action="store_true",
+    kind.add_argument("--gray", action="store_true",
                     help="instead: one grayscale copy of every image (JPEG quality 90), as old or black-and-white photos")
-    au.add_argument("--occlude", choices=(*OCCLUSIONS, ANY_OCCLUSION),
+    kind.add_argument("--occlude", choices=(*OCCLUSIONS, ANY_OCCLUSION),
                     help="instead: one copy of every image with a face, the face behind sunglasses (glasses) or a face "
                     "mask (mask, nose to chin), drawn from RetinaFace's landmarks (JPEG quality 90); any: one of the "
                     "two per image, drawn from the seed")
-    au.add_argument("--turn", choices=(*TURNS, ANY_TURN), type=lambda t: int(t) if t.isdigit() else t, metavar="{90,180,270,any}",
+    kind.add_argument("--turn", choices=(*TURNS, ANY_TURN), type=lambda t: int(t) if t.isdigit() else t, metavar="{90,180,270,any}",
                     help="instead: one copy of every image turned counterclockwise by 90, 180 or 270 degrees (JPEG "
                     "quality 95), as a photo whose EXIF orientation was lost or a person lying down; any: one of the "
                     "three per image, drawn from the seed")
-    au.add_argument("--close-up", action="store_true",
+    kind.add_argument("--close-up", action="store_true",
                     help="instead: one copy of every image with a face, the face as a close-up (a square 1.5 to 3 eye "
                     "distances wide around it, scaled to 1024 px; JPEG quality 90): filling the frame or overflowing it")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
-from agegender import alignment, faces, labels, tracking
+from agegender import alignment, faces, imaging, labels, tracking
 from agegender.faces import dlib_model_file
 from agegender.features import faceres
 from agegender.features.agnet import EPS, flushed_model, models_dir
@@ -144,6 +144,9 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
         "thresholds": asdict(labels.Thresholds.from_metadata(meta)),
         "labels": {"age_groups": list(labels.AGE_GROUPS), "genders": list(labels.GENDERS)},
         "max_pixels": pred.max_pixels,
+        # what imaging.sniff calls HEIC: the ftyp brands, AVIF's winning (the page names HEIC it cannot decode)
+        "heif_brands": sorted(b.decode() for b in imaging.HEIF_BRANDS),
+        "avif_brands": sorted(b.decode() for b in imaging.AVIF_BRANDS),
         # live mode (static/live.js) follows faces and steadies answers exactly as agegender/tracking.py does
         "tracking": {"min_iou": tracking.MIN_IOU, "max_missing": tracking.MAX_MISSING, "window": tracking.WINDOW,
                      "min_frames": tracking.MIN_FRAMES},

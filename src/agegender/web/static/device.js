@@ -28,16 +28,16 @@ const AgeGenderDevice = (() => {
   }
 
   // ---- image → RGB pixels (EXIF orientation applied by the browser, as imaging.load_image does)
-  async function readImage(file, maxPixels) {
+  async function readImage(file, cfg) {
     let bmp;
     try {
       bmp = await createImageBitmap(file, { imageOrientation: "from-image" });
     } catch (err) {
-      throw new Error(await isHeif(file)  // iPhones' photos: Safari decodes them, Chrome and Firefox do not
+      throw new Error(await isHeif(file, cfg)  // iPhones' photos: Safari decodes them, Chrome and Firefox do not
         ? "a HEIC photo (as iPhones take them), which this browser cannot decode; run the model on the server, or save the photo as JPEG"
         : "not a readable image");
     }
-    if (maxPixels && bmp.width * bmp.height > maxPixels) throw new Error(`image too large: ${bmp.width}×${bmp.height} pixels`);
+    if (cfg.max_pixels && bmp.width * bmp.height > cfg.max_pixels) throw new Error(`image too large: ${bmp.width}×${bmp.height} pixels`);
     const c = new OffscreenCanvas(bmp.width, bmp.height);
     const ctx = c.getContext("2d");
     ctx.drawImage(bmp, 0, 0);
@@ -45,13 +45,12 @@ const AgeGenderDevice = (() => {
   }
 
   // whether a file is HEIF (imaging.sniff: an ISO media file whose ftyp box names a HEIF brand)
-  async function isHeif(file) {
+  async function isHeif(file, cfg) {
     const head = new Uint8Array(await file.slice(0, 64).arrayBuffer()), text = String.fromCharCode(...head);
     if (head.length < 12 || text.slice(4, 8) !== "ftyp") return false;
     const end = Math.min(new DataView(head.buffer).getUint32(0), head.length), brands = [text.slice(8, 12)];
     for (let i = 16; i + 4 <= end; i += 4) brands.push(text.slice(i, i + 4));
-    return brands.some((b) => ["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "mif2"].includes(b))
-      && !brands.some((b) => b === "avif" || b === "avis");
+    return brands.some((b) => cfg.heif_brands.includes(b)) && !brands.some((b) => cfg.avif_brands.includes(b));
   }
 
   // a canvas's w×h pixels as RGB bytes (what the Python side reads: no alpha)
@@ -567,7 +566,7 @@ const AgeGenderDevice = (() => {
   // file → the same JSON as POST /api/predict
   async function predict(file) {
     const { cfg } = await load();
-    return predictImage(await readImage(file, cfg.max_pixels));
+    return predictImage(await readImage(file, cfg));
   }
 
   // a video frame (live mode) → RGB pixels, as readImage gives for a file, marked live (see detect)
@@ -604,7 +603,7 @@ const AgeGenderDevice = (() => {
   // file → the model's input for each face, as Predictor.features gives it (for checking the two paths agree)
   async function faceFeatures(file) {
     const { cfg, sessions } = await load();
-    const img = await readImage(file, cfg.max_pixels);
+    const img = await readImage(file, cfg);
     const faces = await detect(img, cfg.detector, sessions.det);
     if (!faces.length) return [];
     const X = await features(img, faces, cfg, sessions);

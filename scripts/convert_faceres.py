@@ -4,7 +4,8 @@ Run by ``scripts/convert_faceres.sh`` (it makes a throw-away environment with tf
 the project itself needs neither). Steps, as ../shared/FINDINGS.md measured them: TensorFlow 2.21 wants
 a ``TArgs`` attribute on the graph's fused ops, tf2onnx needs ``np.product`` back on numpy 2; the large
 weights are then stored as float16 by ``agegender.export.store_weights_fp16`` (half the file, float32
-arithmetic; run with ``PYTHONPATH=src``, which the .sh does). Prints the largest difference between the float32 and float16 files.
+arithmetic; run with ``PYTHONPATH=src``, which the .sh does) and its ReLU6s written as one ``Clip`` each
+(``agegender.export.relu6_as_clip``: the same values, faster). Prints the largest difference between the float32 and float16 files.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
     np.product = np.prod  # tf2onnx 1.17 still calls it
     from tf2onnx import convert
 
-    from agegender.export import store_weights_fp16
+    from agegender.export import relu6_as_clip, store_weights_fp16
 
     with tempfile.TemporaryDirectory() as tmp, tarfile.open(args.tarball) as tar:
         for m in MEMBERS:
@@ -57,6 +58,7 @@ def main() -> None:
         out = Path(args.out)
         out.write_bytes(fp32.read_bytes())
         store_weights_fp16(out)
+        print(f"{relu6_as_clip(out)} ReLU6 as Clip")
         import onnxruntime as ort
 
         x = np.random.default_rng(0).uniform(-120, 120, (4, 224, 224, 3)).astype(np.float32)

@@ -51,6 +51,41 @@ def test_faceres_reads_the_astronaut_as_an_adult_woman(chips):
     assert np.allclose(FaceResDeep.prepare(red)[0, 0, 0], [-103.939, -116.779, 255 - 123.68], atol=1e-3)
 
 
+def test_relu6_written_as_one_clip_gives_the_same_values_and_the_shipped_faceres_has_it(tmp_path):
+    """tf2onnx writes Keras's ReLU6 as Relu → Min(6) → Max(0); ``relu6_as_clip`` makes it one Clip (which
+    onnxruntime fuses into the convolution) with the same values, and faceres-deep ships rewritten."""
+    import shutil
+
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from agegender.export import relu6_as_clip
+    from agegender.features.faceres import model_file
+
+    w = numpy_helper.from_array(np.random.default_rng(0).normal(0, 3, (4, 3, 1, 1)).astype(np.float32), "w")
+    six, zero = (numpy_helper.from_array(np.full((1, 1, 1, 1), v, np.float32), n) for n, v in (("six", 6), ("zero", 0)))
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Min", ["r", "six"], ["m"]), helper.make_node("Max", ["m", "zero"], ["y"]),
+             helper.make_node("Relu", ["y"], ["z"])]  # a plain ReLU stays
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 5, 5])],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 5, 5])], [w, six, zero])
+    path = tmp_path / "relu6.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    x = {"x": np.random.default_rng(1).normal(0, 4, (1, 3, 5, 5)).astype(np.float32)}
+    before = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, x)[0]
+    assert relu6_as_clip(path) == 1
+    assert [n.op_type for n in onnx.load(str(path)).graph.node] == ["Conv", "Clip", "Relu"]
+    after = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, x)[0]
+    assert (before > 0).any() and (before == 6).any()  # both ends of the clip were reached
+    assert np.array_equal(before, after)
+    assert relu6_as_clip(path) == 0  # nothing left to rewrite
+
+    shipped = shutil.copy(model_file(), tmp_path / "faceres.onnx")
+    ops = [n.op_type for n in onnx.load(shipped).graph.node]
+    assert ops.count("Clip") == 27 and "Min" not in ops and relu6_as_clip(shipped) == 0
+
+
 def test_agnet_with_denormal_weights_zeroed_gives_the_same_outputs(chips):
     """The age network's denormal weights (which make it ~10x slower on x86) are zeroed at load time;
     the networks' outputs on a real face do not change."""

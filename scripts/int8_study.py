@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--out", required=True, help="the int8 features (.npz)")
     ap.add_argument("--save", type=Path, help="faceres: also write the int8 network here")
+    ap.add_argument("--baseline", type=Path, help="faceres: also time this float file (e.g. an earlier version from git)")
     args = ap.parse_args()
 
     files = sorted(p for p in args.calib.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
@@ -128,9 +129,15 @@ def main() -> None:
         model = _float32(faceres.model_file())
         x = ex.prepare(calib[0])
         q = _quantize(model, faceres.INPUT, x, mobilenet=True)
-        fl, q8 = _session(model), _session(q)  # timed as the extractor calls it: faceres.CHUNK faces per call
-        ms = [np.median([_ms_per_face(s, faceres.INPUT, x[i:i + faceres.CHUNK]) for i in range(0, 64, faceres.CHUNK)]) for s in (fl, q8)]
-        print(f"faceres-deep: float {ms[0]:.2f} ms/face, int8 {ms[1]:.2f} ms/face")
+        times: dict[str, list[float]] = {}
+        nets = {"float": _session(model), "int8": _session(q)}
+        if args.baseline:
+            nets = {f"baseline {args.baseline.name}": _session(str(args.baseline)), **nets}
+        for _ in range(5):  # interleaved rounds, timed as the extractor calls it: faceres.CHUNK faces per call
+            for name, s in nets.items():
+                times.setdefault(name, []).append(np.median([_ms_per_face(s, faceres.INPUT, x[i:i + faceres.CHUNK])
+                                                             for i in range(0, 64, faceres.CHUNK)]))
+        print("faceres-deep: " + ", ".join(f"{k} {np.median(v):.2f} ms/face" for k, v in times.items()))
         if args.save:
             args.save.write_bytes(q)
         ex._session = _session(q)

@@ -286,7 +286,8 @@ def test_faces_both_passes_find_are_kept_once(phone_photo):
 
 def test_which_photos_get_the_small_face_pass(phone_photo, astronaut, monkeypatch):
     """Up to 1.5× the detect size: one pass; over three times: always two; in between (a messenger's 1280
-    or 1600 px photo) the second only when the first finds no face or a small one (under 64 px on its copy)."""
+    or 1600 px photo) the second only when the first finds no face or a small one (under 64 px on its copy).
+    A detect size under the default's counts "in between" from the default's (960 px)."""
     det = RetinaFaceDetector(threads=1, upright=False, close_up=False)  # no turned passes or close-up look counted
     seen = []
     run = det._run
@@ -301,6 +302,16 @@ def test_which_photos_get_the_small_face_pass(phone_photo, astronaut, monkeypatc
     seen.clear()
     det.detect(np.asarray(Image.fromarray(astronaut).resize((1600, 1600))))  # a portrait: its face ~300 px
     assert seen == [(640, 640)]
+    # A smaller copy (--detect-size 320, chosen for speed): "in between" still means 960–1920 px, not 480–960 —
+    # the bundled 512 px portrait (its face ~58 px on the 320 px copy) took a second pass on an upscaled 640 px copy.
+    fast = RetinaFaceDetector(threads=1, max_side=320, upright=False, close_up=False)
+    run_fast = fast._run
+    monkeypatch.setattr(fast, "_run", lambda small, *a: seen.append(small.shape[:2]) or run_fast(small, *a))
+    for photo, copies, found in ((astronaut, [(320, 320)], 1), (image, [(240, 320)], 0),
+                                 (np.asarray(Image.fromarray(image).resize((1280, 960))), [(240, 320), (480, 640)], 3)):
+        seen.clear()
+        assert len(fast.detect(photo)) == found  # the 960 px group's faces are too small for 320 px, as the option says
+        assert seen == copies
 
 
 def test_small_faces_in_messenger_sized_photos_are_found_by_the_second_pass(phone_photo):

@@ -41,11 +41,20 @@ RETINA_NMS = 0.4
 #: copy join the first pass's (docs/FACES.md). A photo more than ``RETINA_FINE_MAYBE_ABOVE`` times the copy
 #: (960 px: what messengers and web pages send, e.g. 1600×1200, 1280×960, 1024×768) gets that pass too when
 #: the first found no face or one under twice ``RETINA_SMALL_FACE`` (more may be smaller): a group a few
-#: metres away.
+#: metres away. That threshold is counted from the default copy (``RETINA_MAX_SIDE``) when the detector's copy
+#: is smaller: ``--detect-size 320`` asks for speed, and a 512 px portrait whose face is under 64 px on its
+#: 320 px copy took a second pass on a 640 px copy, upscaled (66 instead of 43 ms end to end: docs/MODEL.md).
 RETINA_FINE_FACTOR = 2
 RETINA_FINE_ABOVE = 3
 RETINA_FINE_MAYBE_ABOVE = 1.5
 RETINA_SMALL_FACE = 32
+
+
+def fine_maybe_side(max_side: int) -> float:
+    """The longer side (px) over which a photo gets the small-face pass when its first pass found no face
+    or a small one, for a detector copy of ``max_side`` (module notes)."""
+    return RETINA_FINE_MAYBE_ABOVE * max(max_side, RETINA_MAX_SIDE)
+
 #: The close-up pass: RetinaFace's largest anchors are 256–512 px, so a face that fills most of the
 #: detector's copy (a close-up, a high-resolution portrait) is often found as several overlapping faces —
 #: its upper half, its left part… (CelebA crops scaled to 640 px: about 30 % of them got extra faces; a face
@@ -163,7 +172,7 @@ class RetinaFaceDetector:
     """RetinaFace-MobileNet0.25; runs on a copy scaled so its longer side is at most ``max_side``.
 
     ``small_faces``: a photo more than ``RETINA_FINE_ABOVE`` times larger than that copy (a phone's
-    4032 px), or more than ``RETINA_FINE_MAYBE_ABOVE`` times when the first pass finds no face or a small one
+    4032 px), or larger than :func:`fine_maybe_side` when the first pass finds no face or a small one
     (a messenger's 1600 or 1280 px), is also searched on a copy ``RETINA_FINE_FACTOR`` times larger, for the faces
     too small to be found on the first; portraits and screen-sized photos get one pass. ``close_up``: when a face is too
     large for RetinaFace's anchors on that copy, or none is found, the photo is looked at again shrunk (``CLOSE_UP_SIDE``).
@@ -196,7 +205,7 @@ class RetinaFaceDetector:
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
         copy = _scaled(image if fine is None else fine, scale, w, h)  # the first pass's (from the finer one: quicker)
         found = self._run(copy, scale, w, h)
-        if (fine is None and self.small_faces and max(h, w) > RETINA_FINE_MAYBE_ABOVE * self.max_side
+        if (fine is None and self.small_faces and max(h, w) > fine_maybe_side(self.max_side)
                 and (not found or self._small(found, scale, 2 * RETINA_SMALL_FACE))):
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
         if fine is not None:

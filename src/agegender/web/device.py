@@ -112,12 +112,14 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
                 "means": norm["means"], "scale": norm["scale"]}
 
     age, gender = manifest["models"]["age"], manifest["models"]["gender"]
+    max_side = pred.detect_size or faces.RETINA_MAX_SIDE
     return {
         "model": head.name,
         "detector": {"file": "retinaface.onnx", "score_threshold": faces.RETINA_SCORE_THRESHOLD,
-                     "max_side": pred.detect_size or faces.RETINA_MAX_SIDE, "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
+                     "max_side": max_side, "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
                      "min_face": faces.MIN_FACE, "fine_factor": faces.RETINA_FINE_FACTOR if pred.small_faces else 0,
-                     "fine_above": faces.RETINA_FINE_ABOVE, "fine_maybe_above": faces.RETINA_FINE_MAYBE_ABOVE,
+                     "fine_above": faces.RETINA_FINE_ABOVE,
+                     "fine_maybe_side": faces.fine_maybe_side(max_side),
                      "small_face": faces.RETINA_SMALL_FACE,
                      "upright_score": faces.UPRIGHT_SCORE, "upright_roll": faces.UPRIGHT_ROLL,
                      "upright_context": faces.UPRIGHT_CONTEXT, "upright_side": faces.UPRIGHT_SIDE, "turned_side": faces.TURNED_SIDE,

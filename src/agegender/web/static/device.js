@@ -132,7 +132,7 @@ const AgeGenderDevice = (() => {
   }
 
   // faces.RetinaFaceDetector.detect: one pass on a copy at most max_side long; a photo more than
-  // fine_above times larger (or fine_maybe_above times, when the first pass found no face or a small one) is
+  // fine_above times larger (or over fine_maybe_side px, when the first pass found no face or a small one) is
   // searched again on a copy fine_factor times larger, and the faces that would be under small_face px on
   // the first copy join the first pass's. A face too large for the detector's anchors, or none found, gets
   // the close-up pass. Then the upright pass: turned faces get upright landmarks, and a photo whose faces
@@ -147,7 +147,7 @@ const AgeGenderDevice = (() => {
     const small = (found, under = cfg.small_face) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < under);
     let found = await detectAt(img, cfg, session, scale);
     const fine = cfg.fine_factor > 0 && (side > cfg.fine_above * cfg.max_side  // a phone's photo; a messenger's, when
-      || (side > cfg.fine_maybe_above * cfg.max_side && !img.live && (!found.length || small(found, 2 * cfg.small_face).length)));
+      || (side > cfg.fine_maybe_side && !img.live && (!found.length || small(found, 2 * cfg.small_face).length)));
     if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
     const faceless = !found.length && !img.live;  // (a live frame with no face costs one pass: see below)
     const large = (f) => Math.min(f.box[2], f.box[3]) * scale >= cfg.close_up_side;  // too large for the anchors: a part?

@@ -35,8 +35,8 @@ def server():
     stop_server(proc)
 
 
-def _post(base, data: bytes, name="photo.jpg", ctype="image/jpeg"):
-    return httpx.post(base + "/api/predict", files={"file": (name, data, ctype)}, timeout=120)
+def _post(base, data: bytes, name="photo.jpg", ctype="image/jpeg", route="/api/predict"):
+    return httpx.post(base + route, files={"file": (name, data, ctype)}, timeout=120)
 
 
 def test_health_and_openapi(server):
@@ -44,6 +44,7 @@ def test_health_and_openapi(server):
     assert h["status"] == "ok" and h["model"] == "model"
     spec = httpx.get(server + "/openapi.json").json()
     assert "/api/predict" in spec["paths"]
+    assert "image/jpeg" in spec["paths"]["/api/preview"]["post"]["responses"]["200"]["content"]
     page = httpx.get(server + "/")
     assert page.status_code == 200 and 'capture="user"' in page.text and "http" not in page.text.split("<body>")[1].split("footer")[0].replace("/static", "")
     assert httpx.get(server + "/static/app.js").status_code == 200
@@ -75,23 +76,45 @@ def test_no_face_is_an_answer_not_an_error(server):
     assert r.status_code == 200 and r.json()["faces"] == [] and r.json()["undefined_reason"] == "no face found"
 
 
+@pytest.mark.parametrize("route", ["/api/predict", "/api/preview"])
 @pytest.mark.parametrize("data,name,status,words", [
     (b"\xff\xd8\xff\xe0 corrupt", "bad.jpg", 422, "truncated"),
     (b"%PDF-1.4 this is a pdf", "trick.jpg", 415, "not a supported image"),
     (b"", "empty.jpg", 400, "empty upload"),
 ])
-def test_bad_uploads_get_json_errors(server, data, name, status, words):
-    r = _post(server, data, name)
+def test_bad_uploads_get_json_errors(server, data, name, status, words, route):
+    r = _post(server, data, name, route=route)
     assert r.status_code == status and words in r.json()["error"]
 
 
-def test_oversize_and_pixel_bomb(server):
-    r = _post(server, b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024))
+@pytest.mark.parametrize("route", ["/api/predict", "/api/preview"])
+def test_oversize_and_pixel_bomb(server, route):
+    r = _post(server, b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024), route=route)
     assert r.status_code == 413 and "too large" in r.json()["error"]
     buf = io.BytesIO()
     Image.new("L", (3000, 3000)).save(buf, "PNG")   # small file, 9 MP > the 4 MP limit
-    r = _post(server, buf.getvalue(), "big.png", "image/png")
+    r = _post(server, buf.getvalue(), "big.png", "image/png", route=route)
     assert r.status_code == 413 and "too large" in r.json()["error"]
+
+
+def test_preview_is_the_photo_upright_as_a_jpeg(server):
+    """/api/preview: the photo as the server reads it, for a browser that cannot show the upload (HEIC in
+    Chrome): the iPhone photo stored on its side comes back upright, in the size /api/predict's boxes are
+    in; a large photo comes back at most 1,280 px long, its shape kept."""
+    from agegender.imaging import load_image
+
+    heic = (Path(__file__).parent / "fixtures" / "heic" / "astronaut-turned.heic").read_bytes()
+    r = _post(server, heic, "IMG_0042.HEIC", "image/heic", route="/api/preview")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    shown = Image.open(io.BytesIO(r.content))
+    answered = _post(server, heic, "IMG_0042.HEIC", "image/heic").json()
+    assert shown.format == "JPEG" and shown.size == (answered["width"], answered["height"]) == (400, 512)
+    upright = load_image(heic).astype(np.float32)
+    assert np.abs(np.asarray(shown.convert("RGB"), np.float32) - upright).mean() < 6  # the same pixels, not turned
+    buf = io.BytesIO()
+    Image.new("RGB", (1800, 900), (200, 30, 30)).save(buf, "PNG")
+    r = _post(server, buf.getvalue(), "wide.png", "image/png", route="/api/preview")
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (1280, 640)
 
 
 def test_concurrent_requests_all_answered(server):

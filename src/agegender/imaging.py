@@ -220,6 +220,22 @@ def load_image(src: str | os.PathLike | bytes, *, max_pixels: int = MAX_PIXELS, 
                                        else str(e).strip() or type(e).__name__, fmt)) from None
 
 
+#: Longer side of :func:`preview_jpeg`'s copy: enough to see every face and its box on a screen.
+PREVIEW_SIDE = 1280
+
+
+def preview_jpeg(src: str | os.PathLike | bytes, *, max_side: int = PREVIEW_SIDE, max_pixels: int = MAX_PIXELS,
+                 name: str | None = None) -> bytes:
+    """The image as :func:`load_image` reads it (upright per EXIF, RGB) as a JPEG at most ``max_side`` px long:
+    for a browser that cannot decode the original (HEIC outside Safari), to draw the answers on. Raises
+    :class:`ImageError` as :func:`load_image` does."""
+    im = Image.fromarray(load_image(src, max_pixels=max_pixels, name=name))
+    im.thumbnail((max_side, max_side), Image.LANCZOS)  # keeps the aspect; never enlarges
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
 def to_rgb(im: Image.Image, label: str = "<image>") -> np.ndarray:
     """Any Pillow mode → ``(H, W, 3)`` uint8 RGB (16-bit and float scaled, alpha on white)."""
     mode = im.mode

@@ -1,5 +1,6 @@
-"""FastAPI application: ``POST /api/predict`` (an image → faces and answers), health, readiness,
-metrics, the page and the files the page needs to run the model on the phone.
+"""FastAPI application: ``POST /api/predict`` (an image → faces and answers), ``POST /api/preview`` (the
+photo as a JPEG, for browsers that cannot show it), health, readiness, metrics, the page and the files
+the page needs to run the model on the phone.
 
 Predictions run in a pool of worker processes (:mod:`agegender.web.pool`), one model each, behind a
 bounded queue: a full queue answers 503 with ``Retry-After`` at once, a request over its time limit
@@ -74,7 +75,7 @@ class UploadCap:
     ``max_bytes`` — a declared Content-Length at once, a chunked one as soon as the bytes read pass
     the cap (the rest is never read or spooled)."""
 
-    def __init__(self, app, max_bytes: int, busy=None, paths: tuple[str, ...] = ("/api/predict",)):
+    def __init__(self, app, max_bytes: int, busy=None, paths: tuple[str, ...] = ("/api/predict", "/api/preview")):
         self.app, self.max_bytes, self.busy, self.paths = app, max_bytes, busy, paths
 
     async def __call__(self, scope, receive, send):
@@ -105,7 +106,7 @@ class Observe:
     """Pure ASGI, around every request: the API key on ``/api/*``, Prometheus counts and latency, and one
     JSON access-log line (method, path, status, time, sizes, faces — never image content)."""
 
-    ROUTES = ("/api/predict", "/health", "/ready", "/metrics", "/")
+    ROUTES = ("/api/predict", "/api/preview", "/health", "/ready", "/metrics", "/")
 
     def __init__(self, app, api_key: str | None, metrics: dict):
         self.app, self.api_key, self.m = app, api_key, metrics
@@ -246,31 +247,44 @@ def create_app(spec: PredictorSpec | None = None, settings: ServerSettings | Non
         m["busy"].set(pool.busy)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/api/predict")
-    async def predict(request: Request, file: UploadFile = File(..., description="an image (JPEG, PNG, HEIC, WebP, …)")) -> JSONResponse:
+    async def in_pool(file: UploadFile, job, what: str) -> dict:
+        """The upload checked (empty, not an image) and handed to a worker; its failures as HTTP errors."""
         data = await file.read()  # at most the cap: UploadCap stopped anything larger while it was read
         if not data:
             raise HTTPException(400, "empty upload")
         if sniff(data) is None and not data.startswith(b"BZh"):
             raise HTTPException(415, "not a supported image (JPEG, PNG, HEIC, AVIF, WebP, GIF, BMP, TIFF or PPM expected)")
         try:
-            result = await pool.predict(data)
+            result = await job(data)
         except PoolBusy:
             raise HTTPException(503, busy_message, headers={"Retry-After": str(settings.retry_after)}) from None
         except PoolTimeout:
             raise HTTPException(504, f"no answer within the server's {settings.timeout:g} s limit; "
                                 "try a smaller photo or retry later") from None
         except WorkerFailed:
-            raise HTTPException(500, "the prediction failed (its worker was restarted); please retry") from None
+            raise HTTPException(500, f"the {what} failed (its worker was restarted); please retry") from None
         if result["error"]:
             status = 413 if "too large" in result["error"] else 422
             raise HTTPException(status, result["error"])
+        return result
+
+    @app.post("/api/predict")
+    async def predict(request: Request, file: UploadFile = File(..., description="an image (JPEG, PNG, HEIC, WebP, …)")) -> JSONResponse:
+        result = await in_pool(file, pool.predict, "prediction")
         faces = result["faces"]
         request.state.faces = len(faces)
         m["images"].inc()
         m["faces"].inc(len(faces))
         m["undefined"].inc(sum(f["undefined"] for f in faces))
         return JSONResponse(result)
+
+    @app.post("/api/preview", response_class=Response,
+              responses={200: {"content": {"image/jpeg": {}}, "description": "the photo, upright, as a JPEG"}})
+    async def preview(file: UploadFile = File(..., description="an image (JPEG, PNG, HEIC, WebP, …)")) -> Response:
+        """The photo as the server reads it — upright by its EXIF turn, at most 1,280 px — as a JPEG, for a
+        browser that cannot show the original (an iPhone's HEIC outside Safari) to draw the answers on."""
+        result = await in_pool(file, pool.preview, "preview")
+        return Response(result["jpeg"], media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

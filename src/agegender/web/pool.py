@@ -1,7 +1,8 @@
 """A pool of predictor processes for the server, with a bounded queue and a hard time limit.
 
 Each worker is a process (spawned, so it shares nothing with the server's threads) that loads the
-model once and then answers image bytes with ``ImageResult.to_dict()``. The server never predicts on
+model once and then answers image bytes with ``ImageResult.to_dict()`` (or, asked for a preview, with the
+photo as a JPEG: decoding strangers' files also happens only in workers). The server never predicts on
 its own event loop, so ``/health`` stays fast under any load. A request waits for a free worker in a
 queue of at most ``queue_size`` requests; past that, :class:`PoolBusy` (the server answers 503 at
 once). A request that is not answered within ``timeout`` seconds — waiting plus predicting — raises
@@ -49,9 +50,23 @@ def _serve(conn, spec: PredictorSpec) -> None:
         if data is None:
             return
         try:
-            conn.send(("ok", pred.predict(data, name="upload").to_dict()))
+            if isinstance(data, tuple):  # ("preview", the image's bytes)
+                conn.send(("ok", _preview(data[1], pred.max_pixels)))
+            else:
+                conn.send(("ok", pred.predict(data, name="upload").to_dict()))
         except Exception as e:  # noqa: BLE001 — one image's failure is that request's answer
             conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+def _preview(data: bytes, max_pixels: int | None) -> dict:
+    """``{"error": None, "jpeg": …}`` (:func:`~agegender.imaging.preview_jpeg`), or the reason it cannot be read
+    as a prediction gives it."""
+    from agegender.imaging import ImageError, preview_jpeg
+
+    try:
+        return {"error": None, "jpeg": preview_jpeg(data, name="upload", **({"max_pixels": max_pixels} if max_pixels else {}))}
+    except ImageError as e:
+        return {"error": e.problem}
 
 
 class Worker:
@@ -85,9 +100,9 @@ class Worker:
             raise RuntimeError(f"a predictor worker could not load its model: {detail}")
         self.ready = True
 
-    def call(self, data: bytes, timeout: float) -> dict:
+    def call(self, job: bytes | tuple[str, bytes], timeout: float) -> dict:
         try:
-            self.conn.send(data)
+            self.conn.send(job)
             if not self.conn.poll(timeout):
                 self.kill()
                 raise PoolTimeout()
@@ -126,7 +141,8 @@ class Worker:
 
 
 class PredictorPool:
-    """``workers`` predictor processes; ``await predict(image_bytes)`` → the result dict."""
+    """``workers`` predictor processes; ``await predict(image_bytes)`` → the result dict, ``await
+    preview(image_bytes)`` → ``{"error", "jpeg"}``."""
 
     def __init__(self, spec: PredictorSpec, workers: int = 1, queue_size: int = 16, timeout: float = 30.0,
                  load_timeout: float = 180.0):
@@ -164,6 +180,12 @@ class PredictorPool:
         return self._idle is not None and self._idle.empty() and self.waiting >= self.queue_size
 
     async def predict(self, data: bytes) -> dict:
+        return await self._run(data)
+
+    async def preview(self, data: bytes) -> dict:
+        return await self._run(("preview", data))
+
+    async def _run(self, job: bytes | tuple[str, bytes]) -> dict:
         assert self._idle is not None, "start() the pool first"
         if self.full:
             raise PoolBusy()
@@ -178,7 +200,7 @@ class PredictorPool:
         self.busy += 1
         healthy = False
         try:
-            result = await asyncio.to_thread(worker.call, data, max(0.05, self.timeout - (time.monotonic() - t0)))
+            result = await asyncio.to_thread(worker.call, job, max(0.05, self.timeout - (time.monotonic() - t0)))
             healthy = True
             return result
         except WorkerFailed:

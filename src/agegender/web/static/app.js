@@ -101,7 +101,20 @@ async function predict(file) {
     else if (undef) setStatus(`${n} face(s); ${undef} Undefined — the model is not sure${where}. See below.`, "undefined");
     else setStatus(`${n} face(s) found${where}.`);
   };
-  img.onerror = () => {  // a HEIC photo outside Safari: the server read it, this browser cannot show it
+  let asked = false;
+  img.onerror = async () => {  // a HEIC photo outside Safari: the server read it, this browser cannot show it
+    if (!asked) {  // so the server sends it as a JPEG (upright, at most 1,280 px), and the boxes go on that
+      asked = true;
+      try {
+        const form = new FormData();
+        form.append("file", file);
+        const resp = await fetch("/api/preview", { method: "POST", body: form });
+        if (resp.ok) {
+          img.src = URL.createObjectURL(await resp.blob());
+          return;
+        }
+      } catch (err) { /* offline: say so below */ }
+    }
     canvas.width = canvas.height = 0;
     setStatus(`${body.faces.length} face(s) found${where}; this browser cannot show the photo (see the list below).`);
   };

@@ -338,6 +338,15 @@ for set in celeba-s1000 utk1-s1000; do
   done
 done
 
+# faceres-deep in int8 on fold 0 (docs/MODEL.md), and accuracy by head turn on the same fold model (docs/BENCHMARKS.md)
+ag features "$W/utk.csv" --extractor dlibtrunk --out "$W/utk-dlibtrunk.npz" --workers 2 --quiet
+U="$W/utk-dlibtrunk.npz,$W/utk-agnet.npz,$W/utk-faceres.npz"
+python scripts/int8_study.py faceres --calib "$SHARED/data/celeba-gender" --n 200 --manifest "$W/utk.csv" --out "$W/utk-faceres-int8.npz"
+ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk.csv" --features "$U" --folds 0 --out "$W/a8-dlibtail-orig" --quiet
+ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk.csv" --features "${U/faceres.npz/faceres-int8.npz}" --folds 0 --out "$W/a8-dlibtail-orig-int8" --quiet
+python scripts/compare_alignments.py "$W/a8-dlibtail-orig" --manifest "$W/utk.csv" --train "$U" --only 0 float="$U" int8="${U/faceres.npz/faceres-int8.npz}"
+for under in "" crop_part1; do python scripts/pose_study.py "$W/a8-dlibtail-orig" --manifest "$W/utk.csv" --train "$U" --only 0 --under "$under"; done
+
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed
 for fs in builtin pixels; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Do gender-only face crops (CelebA, ../shared/data/celeba-gender) help the built-in model's gender
 # answers on photos it has never seen? CelebA is split in two halves by file: one half may join the
-# training data, the other is only ever tested on. Compares, with the built-in model's config:
+# training data, the other is only ever tested on. Compares, with one model config (the MLP default's unless given):
 #   1. utkface-a8 5-fold (UTKFace test folds; CelebA rows only ever train) without / with CelebA half A,
 #      and each benchmark's fold models on CelebA half B (never trained on)
 #   2. trained on everything, gender accuracy on CelebA half B (unseen) without / with half A

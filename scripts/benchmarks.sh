@@ -98,7 +98,7 @@ ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet-rf-retin
 
 # 11. gender-only crops in training (docs/MODEL.md) and int8 networks (docs/MODEL.md)
 bash scripts/celeba_gender_study.sh "$W"
-bash scripts/celeba_gender_study.sh "$W/celeba-dlibtail" configs/dlibtail.toml dlibtrunk,agnet,faceres 0,1,2   # the fine-tuned model, folds 0-2
+bash scripts/celeba_gender_study.sh "$W/celeba-dlibtail" configs/dlibtail.toml dlibtrunk,agnet,faceres 0,1,2,3,4   # the fine-tuned model (no step 2)
 python scripts/int8_study.py agnet --calib "$SHARED/data/celeba-gender" --manifest "$W/utk.csv" --out "$W/utk-agnet-int8.npz"
 ag benchmark utkface-a8 configs/logreg.toml $B --features "$W/utk-agnet-int8.npz" --out "$W/a8-logreg-agnet-int8" --quiet
 python scripts/int8_study.py dlib128 --calib "$SHARED/data/celeba-gender" --n 300 --manifest "$W/utk.csv" --out "$W/utk-dlib128-int8.npz"

@@ -7,8 +7,8 @@
 #   2. trained on everything, gender accuracy on CelebA half B (unseen) without / with half A
 # Usage: bash scripts/celeba_gender_study.sh [WORKDIR [CONFIG EXTRACTORS [FOLDS]]]   (features cached in
 # WORKDIR/features.sqlite). The first study used the MLP default's config (the defaults here); the fine-tuned
-# model's was screened on folds 0-2 (FOLDS: benchmark --folds; when given, step 2 is skipped; docs/MODEL.md):
-#   bash scripts/celeba_gender_study.sh WORK configs/dlibtail.toml dlibtrunk,agnet,faceres 0,1,2
+# model's was screened with FOLDS=0,1,2,3,4 (FOLDS: benchmark --folds; when given, step 2 is skipped; docs/MODEL.md):
+#   bash scripts/celeba_gender_study.sh WORK configs/dlibtail.toml dlibtrunk,agnet,faceres 0,1,2,3,4
 set -euo pipefail
 W=${1:-bench-work}
 CONFIG=${2:-configs/builtin.toml}

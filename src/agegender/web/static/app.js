@@ -59,10 +59,15 @@ function engine() {
   return document.querySelector('input[name="engine"]:checked').value;
 }
 
-async function askServer(file) {
+// the chosen file as the multipart upload the server's routes take
+function postFile(url, file) {
   const form = new FormData();
   form.append("file", file);
-  const resp = await fetch("/api/predict", { method: "POST", body: form });
+  return fetch(url, { method: "POST", body: form });
+}
+
+async function askServer(file) {
+  const resp = await postFile("/api/predict", file);
   const body = await resp.json();
   if (!resp.ok) throw Object.assign(new Error(body.error), { fromServer: true });
   return { ...body, engine: "server" };
@@ -106,9 +111,7 @@ async function predict(file) {
     if (!asked) {  // so the server sends it as a JPEG (upright, at most 1,280 px), and the boxes go on that
       asked = true;
       try {
-        const form = new FormData();
-        form.append("file", file);
-        const resp = await fetch("/api/preview", { method: "POST", body: form });
+        const resp = await postFile("/api/preview", file);
         if (resp.ok) {
           img.src = URL.createObjectURL(await resp.blob());
           return;

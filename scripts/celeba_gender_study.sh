@@ -18,17 +18,8 @@ SHARED=${AGEGENDER_SHARED:-../shared}
 mkdir -p "$W"
 [ -f "$W/utk.csv" ] || agegender data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
 agegender data gender-folders "$SHARED/data/celeba-gender" --out "$W/celeba.csv"
-python - "$W" <<'PY'
-import hashlib, sys
-from agegender import manifest as mf
-w = sys.argv[1]
-m = mf.read(f"{w}/celeba.csv")
-half = lambda r: int(hashlib.sha256(r.key.encode()).hexdigest(), 16) % 2  # noqa: E731
-for k, name in ((0, "celeba-train"), (1, "celeba-test")):
-    part = mf.Manifest([r for r in m.records if half(r) == k])
-    mf.write(part, f"{w}/{name}.csv")
-    print(f"{name}: {len(part)} images")
-PY
+agegender data split "$W/celeba.csv" 0 --out "$W/celeba-train.csv"   # half A: may train
+agegender data split "$W/celeba.csv" 1 --out "$W/celeba-test.csv"    # half B: only ever tested on
 agegender data merge "$W/utk.csv" "$W/celeba-train.csv" --out "$W/utk+celeba.csv"
 feats() {  # manifest → comma-separated feature files, one per extractor
   local m=$1 files=()

@@ -5,6 +5,9 @@
 #                    face once more as photos are aligned (retina5 views) (configs/dlibtail.toml) → src/agegender/data/model
 #           64px     a candidate: the default + a 64 px copy of each sharp 200 px crop (UTKFace's children and elderly),
 #                    so sharpness stops telling age (docs/BENCHMARKS.md) → WORKDIR/model-64px (not shipped)
+#           celeba   a candidate: the default + half A of the CelebA gender crops (../shared/data/celeba-gender, gender
+#                    only; with their copies and views), half B never trained on: the check (docs/MODEL.md)
+#                    → WORKDIR/model-celeba (not shipped)
 #           faceres  the previous default (the same without the retina5 views) → WORKDIR/model-faceres (kept reproducible)
 #           dlibtail the one before (without faceres either) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
 #           fast     logistic regression on agnet with a years head (configs/logreg.toml) → src/agegender/data/model-fast
@@ -17,9 +20,9 @@ MODEL=${2:-default}
 SHARED=${AGEGENDER_SHARED:-../shared}
 mkdir -p "$W"
 agegender data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
-feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature files (PREFIX utk-r5: retina5 chips)
+feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature files (PREFIX …-r5: retina5 chips)
   local man=$1 prefix=$2; shift 2; local files=() how=()
-  [ "$prefix" = utk-r5 ] && how=(--detector retinaface --landmarks retina5)
+  [[ "$prefix" == *-r5 ]] && how=(--detector retinaface --landmarks retina5)
   for ex in "$@"; do
     agegender features "$man" --extractor "$ex" "${how[@]}" --out "$W/$prefix-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet >&2
     files+=("$W/$prefix-$ex.npz")
@@ -27,7 +30,7 @@ feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature file
   (IFS=,; echo "${files[*]}")
 }
 case "$MODEL" in
-  default|64px|faceres|dlibtail)
+  default|64px|celeba|faceres|dlibtail)
     agegender data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
     agegender data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
     MAN="$W/utk+aug.csv"; CONFIG=configs/dlibtail.toml; EXTRA=(--weights fp16)
@@ -39,6 +42,13 @@ case "$MODEL" in
                agegender data merge "$W/utk+aug.csv" "$W/utk-64px.csv" --out "$W/utk+aug+64px.csv"
                MAN="$W/utk+aug+64px.csv"; F=$(feats "$MAN" "utk+aug+64px" dlibtrunk agnet faceres); OUT="$W/model-64px"
                V=$(feats "$W/utk.csv" utk-r5 dlibtrunk agnet faceres) ;;   # the manifest begins with utk.csv's rows
+      celeba)  agegender data gender-folders "$SHARED/data/celeba-gender" --out "$W/celeba.csv"
+               agegender data split "$W/celeba.csv" 0 --out "$W/celeba-a.csv"   # half B (part 1): the check
+               agegender data augment "$W/celeba-a.csv" "$W/celeba-aug" --copies 2 --workers 2 --quiet --out "$W/celeba-a-aug.csv"
+               agegender data merge "$W/utk.csv" "$W/celeba-a.csv" --out "$W/utk+celeba-a.csv"
+               agegender data merge "$W/utk+celeba-a.csv" "$W/utk-aug.csv" "$W/celeba-a-aug.csv" --out "$W/utk+celeba-a+aug.csv"
+               MAN="$W/utk+celeba-a+aug.csv"; F=$(feats "$MAN" "utk+celeba-a+aug" dlibtrunk agnet faceres); OUT="$W/model-celeba"
+               V=$(feats "$W/utk+celeba-a.csv" utk+celeba-a-r5 dlibtrunk agnet faceres) ;;   # the manifest begins with these rows
       faceres) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT="$W/model-faceres" ;;
       *) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); OUT="$W/model-dlibtail" ;;
     esac ;;
@@ -48,7 +58,7 @@ case "$MODEL" in
   mlp)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk dlib128 agnet); CONFIG=configs/builtin.toml
     OUT="$W/model-mlp"; EXTRA=() ;;
-  *) echo "unknown model $MODEL (default, 64px, faceres, dlibtail, fast or mlp)" >&2; exit 2 ;;
+  *) echo "unknown model $MODEL (default, 64px, celeba, faceres, dlibtail, fast or mlp)" >&2; exit 2 ;;
 esac
 SET=(); [ "$MODEL" = fast ] && SET=(--set model.years_head=true)
 [ -n "${V:-}" ] && SET+=(--views "$V")

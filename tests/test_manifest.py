@@ -38,6 +38,33 @@ def test_sample_draws_rows_at_random_in_their_order(tmp_path, capsys):
     assert len(mf.read(tmp_path / "s.csv").records) == 20 and "sample: 20 of 200 rows" in capsys.readouterr().out
 
 
+def test_split_keeps_each_subject_in_one_part_whatever_the_order(tmp_path, capsys):
+    """Half of an extra set trains, the other half is only ever tested on: the halves must be the same on
+    every machine and after any merge (no row order, no seed), and a subject's photos never on both sides."""
+    import hashlib
+
+    from agegender.cli import main
+
+    recs = [Record(path=f"{i}.jpg", source="celeba-gender", key=f"k{i:03d}", gender=i % 2) for i in range(300)]
+    recs += [Record(path=f"s{i}.jpg", source="adience", key=f"s{i:03d}", subject=f"u{i % 7}", gender=0) for i in range(70)]
+    halves = [mf.split_part(Manifest(recs), 2, k) for k in (0, 1)]
+    assert sorted(r.key for h in halves for r in h.records) == sorted(r.key for r in recs)  # each row once
+    assert all(0.35 < len(h) / len(recs) < 0.65 for h in halves)
+    for k, h in enumerate(halves):  # the key's hash picks the part of a row without a subject (as the CelebA
+        for r in h.records:         # study's halves were made), the subject's for the others
+            assert int(hashlib.sha256((r.subject or r.key).encode()).hexdigest(), 16) % 2 == k
+    assert {r.subject for r in halves[0].records if r.subject}.isdisjoint({r.subject for r in halves[1].records if r.subject})
+    shuffled = Manifest(recs[::-1])
+    assert {r.key for r in mf.split_part(shuffled, 2, 1).records} == {r.key for r in halves[1].records}
+    assert sum(len(mf.split_part(Manifest(recs), 3, k)) for k in range(3)) == len(recs)
+    mf.write(Manifest(recs), tmp_path / "m.csv")
+    assert main(["data", "split", str(tmp_path / "m.csv"), "1", "--out", str(tmp_path / "b.csv")]) == 0
+    assert [r.key for r in mf.read(tmp_path / "b.csv").records] == [r.key for r in halves[1].records]
+    assert f"split: part 1 of 2 by subject hash ({len(halves[1])} of 370 rows)" in capsys.readouterr().out
+    assert main(["data", "split", str(tmp_path / "m.csv"), "2", "--out", str(tmp_path / "c.csv")]) != 0  # no part 2 of 2
+    assert "part 2 is not one of 0…1" in capsys.readouterr().err
+
+
 def test_parquet_round_trip(tmp_path):
     pytest.importorskip("pyarrow")
     m = adience.load(ADIENCE_FOLDS)

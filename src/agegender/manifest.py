@@ -256,6 +256,23 @@ def sample(manifest: Manifest, n: int, seed: int = 0) -> Manifest:
                     [*manifest.notes, f"sample: {k} of {len(manifest)} rows drawn at random (seed {seed})"])
 
 
+def split_part(manifest: Manifest, parts: int, part: int) -> Manifest:
+    """Part ``part`` (0-based) of ``parts`` by a hash of each record's subject (its key when it has none):
+    the same records on every machine and in any row order, a subject's photos all in one part, so a part
+    held out of training (e.g. half of a gender-only set) stays unseen whatever else is merged in."""
+    import hashlib
+
+    if not 0 <= part < parts:
+        raise ValueError(f"part {part} is not one of 0…{parts - 1}")
+
+    def which(r: Record) -> int:
+        return int(hashlib.sha256((r.subject or r.key).encode()).hexdigest(), 16) % parts
+
+    kept = [r for r in manifest.records if which(r) == part]
+    return Manifest(kept, manifest.drops, [*manifest.notes, f"split: part {part} of {parts} by subject hash "
+                                                            f"({len(kept)} of {len(manifest)} rows)"])
+
+
 # --------------------------------------------------------------------------- atomic I/O
 
 def atomic_write(path: str | os.PathLike, write) -> None:

@@ -65,6 +65,12 @@ def cmd_data_sample(args) -> int:
     return finish_manifest(mf.sample(mf.read(args.manifest), args.n, args.seed), args)
 
 
+def cmd_data_split(args) -> int:
+    from agegender import manifest as mf
+
+    return finish_manifest(mf.split_part(mf.read(args.manifest), args.parts, args.part), args)
+
+
 def cmd_data_augment(args) -> int:
     from agegender import augment
     from agegender import manifest as mf
@@ -206,6 +212,15 @@ def register(sub) -> None:
     sm.add_argument("--seed", type=int, default=0)
     add_manifest_output(sm, check=False)
     sm.set_defaults(func=cmd_data_sample)
+
+    sp = dsub.add_parser("split", help="one part of a manifest split by subject → manifest (e.g. half of an "
+                         "extra set to train on, the other half only ever tested on)")
+    sp.add_argument("manifest", help="a manifest file (.csv or .parquet)")
+    sp.add_argument("part", type=bounded(0), help="which part, from 0")
+    sp.add_argument("--parts", type=bounded(2), default=2, help="into how many parts (default: %(default)s); a "
+                    "hash of each subject (the key when there is none) picks its part: the same on every machine")
+    add_manifest_output(sp, check=False)
+    sp.set_defaults(func=cmd_data_split)
 
     s = dsub.add_parser("stats", help="breakdown table of a manifest")
     s.add_argument("manifest", help="a manifest file (.csv or .parquet)")

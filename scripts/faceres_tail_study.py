@@ -214,7 +214,7 @@ def default(manifest: str, features: str, views: str, work: Path, fold: int, out
 
     keras.utils.set_random_seed(cfg.data.seed)
     y_tr, w_tr = targets(cfg, data.train_age_labels(tr, cfg.data.gap_ages), data.y_gender[tr], data.age_years[tr])
-    model = build_model(cfg, X.shape[1] + extra, mean, var, trunk, faceres_map=with_map)
+    model = build_model(cfg, X.shape[1] + extra, mean, var, trunk, map_tail="faceresmap" if with_map else None)
     bs = cfg.train.batch_size
 
     batches = shuffled_batches(rows, tr, y_tr, w_tr, bs, cfg.data.seed + fold)

@@ -77,29 +77,66 @@ def test_the_keras_faceres_block_reproduces_faceres_deeps_own_network(astronaut)
     assert np.abs(got[0] - got[1]).max() > 1e-2  # two different inputs: not a constant
 
 
-def test_a_dlibtail_model_can_fine_tune_faceres_deeps_block_beside_dlibs(tmp_path):
-    """``faceres_map``: the last 50,176 columns feed faceres-deep's block; it trains (its weights move)."""
+def test_the_keras_age_stage_reproduces_the_age_networks_own_layers(astronaut):
+    """Before training, the age network's last stage as Keras layers gives what ``age-v1.onnx`` gives (its
+    256 pooled activations) from the ``agnetmap`` extractor's map; its first 83 values are ``agnet``'s."""
+    import keras
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from agegender.faces import FacePipeline
+    from agegender.features.agnet import age_model_file, flushed_model
+    from agegender.features.base import get_extractor
+    from agegender.models.agnet_tail import MAP_DIM, tail
+
+    pipe = FacePipeline("retinaface", landmarks="retina5")
+    face = pipe.faces(astronaut)[0]
+    ex, plain = get_extractor("agnetmap"), get_extractor("agnet")
+    chips = [np.stack([c, c[:, ::-1]]) for c in (pipe.chip(astronaut, face, s.size, s.padding, []) for s in ex.chips)]
+    values = ex.extract(chips)
+    assert values.shape == (2, 83 + MAP_DIM) and ex.dim == 83 + MAP_DIM
+    assert np.abs(values[:, :83] - plain.extract(chips)).max() < 1e-5
+    m = onnx.load_from_string(flushed_model(age_model_file()))
+    m.graph.output.append(helper.make_tensor_value_info("layer_2_global_average_pool", TensorProto.FLOAT, None))
+    x = (chips[0].astype(np.float32) - np.array([122.781998, 117.000999, 104.297997], np.float32)) / 256
+    pooled = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        ["layer_2_global_average_pool"], {"images": np.ascontiguousarray(x.transpose(0, 3, 1, 2))})[0].reshape(2, -1)
+    inp = keras.Input((MAP_DIM,))
+    got = keras.Model(inp, tail(inp)).predict(values[:, 83:], verbose=0)
+    assert np.abs(got - pooled).max() < 1e-4 and np.abs(pooled).max() > 0.5
+    assert np.abs(got[0] - got[1]).max() > 1e-2  # two different inputs: not a constant
+
+
+@pytest.mark.parametrize("extractor,conv", [("faceresmap", "faceres_tail_pw13"), ("agnetmap", "agnet_tail_layer_6_conv")])
+def test_a_dlibtail_model_can_fine_tune_a_networks_last_stage_beside_dlibs(extractor, conv):
+    """``map_tail``: the last columns feed that network's last stage; it trains (its weights move)."""
     import keras
 
     from agegender.config import load
     from agegender.models import build_model
+    from agegender.models.build import map_tail_module
     from agegender.models.dlibtail import TRUNK_DIM
-    from agegender.models.faceres_tail import MAP_DIM, block_weights
 
     cfg = load("configs/dlibtail.toml")
     rng = np.random.default_rng(0)
-    dim = TRUNK_DIM + 10 + MAP_DIM
-    model = build_model(cfg, dim, np.zeros(dim), np.ones(dim), TRUNK_DIM, faceres_map=True)
+    map_dim = map_tail_module(extractor).MAP_DIM
+    dim = TRUNK_DIM + 10 + map_dim
+    model = build_model(cfg, dim, np.zeros(dim), np.ones(dim), TRUNK_DIM, map_tail=extractor)
+    net = extractor.removesuffix("map")
     names = {lay.name for lay in model.layers}
-    assert {"faceres_map", "faceres_tail_pw13", "other", "trunk"} <= names
-    other = model.get_layer("other")
-    assert (other.start, other.stop) == (TRUNK_DIM, TRUNK_DIM + 10)
+    assert {f"{net}_map", conv, "other", "trunk"} <= names
+    other, fmap = model.get_layer("other"), model.get_layer(f"{net}_map")
+    assert (other.start, other.stop) == (TRUNK_DIM, TRUNK_DIM + 10) and (fmap.start, fmap.stop) == (TRUNK_DIM + 10, dim)
+    before = model.get_layer(conv).get_weights()[0].copy()
     X = np.abs(rng.normal(size=(64, dim))).astype(np.float32)
     y = {"age": np.eye(8)[rng.integers(0, 8, 64)], "gender": np.eye(2)[rng.integers(0, 2, 64)],
          "years": np.full((64, 101), 1 / 101)}
     model.compile(keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
     model.fit(X, y, epochs=1, batch_size=32, verbose=0)
-    assert np.abs(model.get_layer("faceres_tail_pw13").get_weights()[0] - block_weights()[0]).max() > 1e-5
+    assert np.abs(model.get_layer(conv).get_weights()[0] - before).max() > 1e-5
+    with pytest.raises(ValueError, match="no trainable stage"):
+        map_tail_module("agnet")
 
 def test_augmented_copies_are_deterministic_and_keep_labels(tmp_path, astronaut):
     Image.fromarray(astronaut).save(tmp_path / "a.jpg")

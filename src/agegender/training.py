@@ -220,7 +220,7 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     tr, va, te = split.train, split.val, split.test
     X = data.X
     trunk = _trunk_columns(cfg, data)
-    fmap = _faceres_map(cfg, data)
+    map_tail, fmap = _map_tail(cfg, data)
     mean = var = None
     if cfg.data.standardize:
         if isinstance(X, FeatureMatrix):
@@ -230,12 +230,12 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
         var = np.maximum(var, 1e-6)
         if trunk:  # dlib's trunk activations feed dlib's own layers as they are
             mean[:trunk], var[:trunk] = 0.0, 1.0
-        if fmap:  # so does faceres-deep's map
+        if fmap:  # so does a network's map before its fine-tuned stage
             mean[-fmap:], var[-fmap:] = 0.0, 1.0
     race = None if data.race is None else data.race
     y_tr, w_tr = targets(cfg, data.train_age_labels(tr, cfg.data.gap_ages), data.y_gender[tr], data.age_years[tr],
                          None if race is None else race[tr])
-    model = build(cfg, X.shape[1], mean, var, trunk, bool(fmap))
+    model = build(cfg, X.shape[1], mean, var, trunk, map_tail)
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
     if cfg.train.label_smoothing > 0:  # the two softmax heads only (the years head's targets are soft already)
@@ -394,22 +394,28 @@ def _restore_failed(e: BaseException) -> bool:
     return any(w in text for w in ("h5", "hdf", "truncated", "signature", "json", "unable to", "weights", "epoch"))
 
 
-def build(cfg: Config, dim: int, mean=None, var=None, trunk_columns: int | None = None, faceres_map: bool = False):
+def build(cfg: Config, dim: int, mean=None, var=None, trunk_columns: int | None = None, map_tail: str | None = None):
     from agegender.models import build_model
 
-    return build_model(cfg, dim, mean, var, trunk_columns, faceres_map)
+    return build_model(cfg, dim, mean, var, trunk_columns, map_tail)
 
 
-def _faceres_map(cfg: Config, data: LabelledFeatures) -> int:
-    """How many trailing feature columns are faceres-deep's map (a ``dlibtail`` model fine-tunes its last
-    block on them when ``faceresmap`` is the last feature file); 0 otherwise."""
-    if cfg.model.kind != "dlibtail" or not data.extractors or data.extractors[-1].split("+")[-1] != "faceresmap":
-        return 0
-    if any("faceresmap" in name for name in data.extractors[:-1]) or "+faceresmap" in data.extractors[-1]:
-        raise ValueError("model.kind = 'dlibtail' needs faceresmap as a file of its own, the last in data.features")
-    from agegender.features.faceres import MAP_SHAPE
+MAP_EXTRACTORS = ("faceresmap", "agnetmap")
 
-    return int(np.prod(MAP_SHAPE))
+
+def _map_tail(cfg: Config, data: LabelledFeatures) -> tuple[str | None, int]:
+    """Which network's map the trailing feature columns are, and how many (a ``dlibtail`` model fine-tunes
+    that network's last stage on them when a map extractor — ``faceresmap``, ``agnetmap`` — is the last
+    feature file); ``(None, 0)`` otherwise."""
+    last = data.extractors[-1].split("+")[-1] if data.extractors else ""
+    if cfg.model.kind != "dlibtail" or last not in MAP_EXTRACTORS:
+        return None, 0
+    if any(m in name for name in data.extractors[:-1] for m in MAP_EXTRACTORS) or "+" in data.extractors[-1]:
+        raise ValueError(f"model.kind = 'dlibtail' needs {last} as a file of its own, the last in data.features "
+                         "(one map extractor at most)")
+    from agegender.models.build import map_tail_module
+
+    return last, map_tail_module(last).MAP_DIM
 
 
 def shuffled_batches(gather, rows: np.ndarray, y: dict, w: dict, batch_size: int, seed: int, mixup: float = 0.0):

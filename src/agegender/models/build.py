@@ -59,8 +59,19 @@ def _dense_stack(cfg: Config, x):
     return x
 
 
+def map_tail_module(extractor: str):
+    """The module with the trainable last stage (``MAP_DIM``, ``tail``) that a map extractor's trailing
+    columns feed: ``faceresmap`` → faceres-deep's last block, ``agnetmap`` → the age network's last stage."""
+    from agegender.models import agnet_tail, faceres_tail
+
+    tails = {"faceresmap": faceres_tail, "agnetmap": agnet_tail}
+    if extractor not in tails:
+        raise ValueError(f"no trainable stage for {extractor!r}; choose from {', '.join(tails)}")
+    return tails[extractor]
+
+
 def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_columns: int | None = None,
-                faceres_map: bool = False):
+                map_tail: str | None = None):
     """``head``/``fcn``: dense layers on a feature vector; ``cnn``: a compact CNN on the pixel chip
     (``input_dim`` = image_size² × 3, reshaped inside the model so every family takes the same input).
 
@@ -71,9 +82,10 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
     extractor, or ``dlibtrunk64``: then its last two stages run); dlib's last stage runs on them
     (fine-tuned unless ``model.tune_tail`` is false), its pooled 256 values join the remaining
     (standardised) features, and the dense stack follows.
-    ``faceres_map``: the last 50,176 features are faceres-deep's 7×7×1024 map before its last block,
-    which runs on them fine-tuned (``models/faceres_tail.py``) beside dlib's stage (a screen so far:
-    ``scripts/faceres_tail_study.py default``).
+    ``map_tail`` (a map extractor's name, :func:`map_tail_module`): the last features are that network's
+    map before its last stage, which runs on them fine-tuned beside dlib's stage — ``faceresmap``:
+    faceres-deep's 7×7×1024 map (``models/faceres_tail.py``), ``agnetmap``: the age network's 7×7×128
+    map (``models/agnet_tail.py``); screens so far (docs/BENCHMARKS.md).
     """
     import keras
 
@@ -124,13 +136,12 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
         pooled = tail(trunk, dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail, cut=cut)
         parts = [keras.layers.LayerNormalization(name="pooled_norm")(pooled)]
         end = input_dim
-        if faceres_map:
-            from agegender.models import faceres_tail
-
-            end = input_dim - faceres_tail.MAP_DIM
-            fmap = dropped(Columns(end, input_dim, name="faceres_map")(x), "faceres_map_dropout")
-            parts.append(keras.layers.LayerNormalization(name="faceres_pooled_norm")(
-                faceres_tail.tail(fmap, trainable=cfg.model.tune_tail)))
+        if map_tail:
+            module, net = map_tail_module(map_tail), map_tail.removesuffix("map")
+            end = input_dim - module.MAP_DIM
+            fmap = dropped(Columns(end, input_dim, name=f"{net}_map")(x), f"{net}_map_dropout")
+            parts.append(keras.layers.LayerNormalization(name=f"{net}_pooled_norm")(
+                module.tail(fmap, trainable=cfg.model.tune_tail)))
         if end > trunk_columns:
             parts.append(Columns(trunk_columns, end, name="other")(x))
         x = _dense_stack(cfg, keras.layers.Concatenate(name="with_other_features")(parts) if len(parts) > 1 else parts[0])

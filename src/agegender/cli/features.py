@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agegender.cli.common import DETECTORS, bounded, threads_arg
 from agegender.faces import LANDMARKS
+from agegender.features.base import list_extractors
 
 
 def cmd_faces(args) -> int:
@@ -84,7 +85,7 @@ def register(sub) -> None:
     )
     fe.add_argument("manifest", help="manifest file (.csv or .parquet)")
     fe.add_argument("--extractor", required=True,
-                    help="pixels, pixels64, dlib128, dlibtrunk, agnet, faceres, or a '+'-joined concatenation (docs/FACES.md)")
+                    help=f"{', '.join(list_extractors())}, or a '+'-joined concatenation (docs/FACES.md)")
     fe.add_argument("--out", required=True, metavar="FILE", help="output .npz (features, rows, keys, failures)")
     fe.add_argument("--detector", choices=DETECTORS, default="aligned",
                     help="'aligned' (default) for images that are already face crops; retinaface/hog for photos")

@@ -227,6 +227,15 @@ V64="$W/utk-dlibtrunk64-rf-retina5.npz,$W/utk-agnet-rf-retina5.npz,$W/utk-facere
 C64="$W/celeba-dlibtrunk64.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
 screen0 S-trunk64 "$F64" "$V64" "$C64"
 screen0 S-trunk64e8 "$F64" "$V64" "$C64" --set train.epochs=8
+# the age network's last stage fine-tuned beside dlib's (agnetmap; docs/BENCHMARKS.md: fold 0, 1,441 s of training; not adopted)
+for ex in agnetmap; do
+  ag features "$W/utk+aug.csv" --extractor $ex --out "$W/utk+aug-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+  ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk-$ex-rf-retina5.npz" --cache "$W/rf-feats.sqlite" --workers 2 --quiet
+  ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+done
+screen0 A-agnetmap "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-faceres.npz,$W/utk+aug-agnetmap.npz" \
+  "$W/utk-dlibtrunk-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz,$W/utk-agnetmap-rf-retina5.npz" \
+  "$W/celeba-dlibtrunk.npz,$W/celeba-faceres.npz,$W/celeba-agnetmap.npz"
 # gap ages as soft targets (docs/BENCHMARKS.md: fold 0, not adopted), then label noise in UTKFace's gender (its fold model's confident contradictions)
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set data.gap_ages=split --folds 0 --out "$W/S-split" --quiet
 python scripts/compare_alignments.py "$W/S-split" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"

@@ -93,24 +93,34 @@ def utk_named_faces(tmp_path_factory, astronaut):
     return d
 
 
-@pytest.fixture(scope="session")
-def faceresmap_run(tmp_path_factory, utk_named_faces):
-    """A dlibtail model that fine-tunes faceres-deep's last block too (dlibtrunk + faceresmap, with views),
-    trained one epoch on the 40 named faces and exported to ONNX: ``DIR/run`` (features in ``DIR``)."""
+def _map_tail_run(d, faces, extractor: str):
+    """A dlibtail model that fine-tunes ``extractor``'s network's last stage too (dlibtrunk + that map
+    extractor, with views), trained one epoch on the 40 named faces and exported to ONNX: ``d/run``."""
     from agegender.cli import main
 
-    d = tmp_path_factory.mktemp("maptail")
-    assert main(["data", "utkface", str(utk_named_faces), "--out", str(d / "m.csv")]) == 0
-    for ex in ("dlibtrunk", "faceresmap"):
+    assert main(["data", "utkface", str(faces), "--out", str(d / "m.csv")]) == 0
+    for ex in ("dlibtrunk", extractor):
         assert main(["features", str(d / "m.csv"), "--extractor", ex, "--out", str(d / f"{ex}.npz"), "--quiet"]) == 0
         assert main(["features", str(d / "m.csv"), "--extractor", ex, "--detector", "retinaface", "--landmarks", "retina5",
                      "--out", str(d / f"{ex}-r5.npz"), "--quiet"]) == 0
     assert main(["train", "configs/dlibtail.toml", "--manifest", str(d / "m.csv"), "--features",
-                 f"{d / 'dlibtrunk.npz'},{d / 'faceresmap.npz'}", "--views", f"{d / 'dlibtrunk-r5.npz'},{d / 'faceresmap-r5.npz'}",
+                 f"{d / 'dlibtrunk.npz'},{d / f'{extractor}.npz'}", "--views", f"{d / 'dlibtrunk-r5.npz'},{d / f'{extractor}-r5.npz'}",
                  "--set", "data.protocol=\"all\"", "--set", "data.val_fraction=0.25",
                  "--set", "train.epochs=1", "--set", "model.hidden=[16]", "--out", str(d / "run"), "--quiet"]) == 0
     assert main(["export", str(d / "run"), "--format", "onnx"]) == 0
     return d
+
+
+@pytest.fixture(scope="session")
+def faceresmap_run(tmp_path_factory, utk_named_faces):
+    """A dlibtail model that fine-tunes faceres-deep's last block too: ``DIR/run`` (features in ``DIR``)."""
+    return _map_tail_run(tmp_path_factory.mktemp("maptail"), utk_named_faces, "faceresmap")
+
+
+@pytest.fixture(scope="session")
+def agnetmap_run(tmp_path_factory, utk_named_faces):
+    """A dlibtail model that fine-tunes the age network's last stage too: ``DIR/run`` (features in ``DIR``)."""
+    return _map_tail_run(tmp_path_factory.mktemp("agnetmap"), utk_named_faces, "agnetmap")
 
 
 @pytest.fixture(scope="session")

@@ -147,7 +147,7 @@ def test_dlib_embedding_is_unit_scale_and_identity_aware(astronaut, retina, chip
 def test_unknown_extractor():
     with pytest.raises(ValueError, match="unknown extractor 'vgg'"):
         get_extractor("agnet+vgg")
-    assert set(list_extractors()) == {"pixels", "pixels64", "dlib128", "dlibtrunk", "dlibtrunk64", "agnet", "faceres", "faceresmap"}
+    assert set(list_extractors()) == {"pixels", "pixels64", "dlib128", "dlibtrunk", "dlibtrunk64", "agnet", "agnetmap", "faceres", "faceresmap"}
 
 
 @pytest.fixture()

@@ -599,26 +599,33 @@ def test_faceresmap_is_cached_as_float16_and_read_back_the_same(tmp_path, astron
     assert fmap.min() >= 0 and fmap.max() <= 6 and fmap.std() > 0.05  # ReLU6 output, not zeros
 
 
-def test_a_model_with_faceres_deeps_block_trains_exports_and_predicts(faceresmap_run, capsys):
-    """The block trains inside the model (its weights move), travels into the ONNX export, and the
-    Predictor — which computes faceresmap itself — answers for a photo with it."""
+@pytest.mark.parametrize("fixture,extractor,dim,conv", [
+    ("faceresmap_run", "faceresmap", 1126 + 50176, "faceres_tail_pw13"),
+    ("agnetmap_run", "agnetmap", 83 + 6272, "agnet_tail_layer_6_conv")])
+def test_a_model_with_a_networks_last_stage_trains_exports_and_predicts(fixture, extractor, dim, conv, request, capsys):
+    """The stage trains inside the model (its weights move from the network's own), travels into the ONNX
+    export, and the Predictor — which computes the map extractor itself — answers for a photo with it."""
     from agegender import export, training
     from agegender.cli import default_photo
-    from agegender.models.faceres_tail import block_weights
+    from agegender.config import load
+    from agegender.models import build_model
+    from agegender.models.build import map_tail_module
     from agegender.predictor import Predictor
 
-    map_run = faceresmap_run
+    map_run = request.getfixturevalue(fixture)
     run = map_run / "run"
     meta = json.loads((run / "metadata.json").read_text())
-    assert meta["preprocessing"]["extractors"] == ["dlibtrunk", "faceresmap"]
-    assert meta["preprocessing"]["input_dim"] == 8192 + 1126 + 50176
+    assert meta["preprocessing"]["extractors"] == ["dlibtrunk", extractor]
+    assert meta["preprocessing"]["input_dim"] == 8192 + dim
     model, _ = training.load_run(run)
-    assert np.abs(model.get_layer("faceres_tail_pw13").get_weights()[0] - block_weights()[0]).max() > 1e-6
+    fresh = build_model(load("configs/dlibtail.toml"), 8192 + dim, trunk_columns=8192, map_tail=extractor)  # its own weights
+    assert map_tail_module(extractor).MAP_DIM < dim
+    assert np.abs(model.get_layer(conv).get_weights()[0] - fresh.get_layer(conv).get_weights()[0]).max() > 1e-6
     assert export.check_agreement(run)["onnx"] <= export.TOLERANCE  # exported by the fixture
     res = Predictor.load(run).predict(default_photo())
     assert len(res.faces) == 1 and len(res.faces[0].answer.gender_probs) == 2
     assert main(["evaluate", str(run), "--manifest", str(map_run / "m.csv"), "--features",
-                 f"{map_run / 'dlibtrunk.npz'},{map_run / 'faceresmap.npz'}"]) == 0
+                 f"{map_run / 'dlibtrunk.npz'},{map_run / f'{extractor}.npz'}"]) == 0
     assert "images:" in capsys.readouterr().out
 
 

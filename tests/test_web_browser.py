@@ -302,7 +302,7 @@ def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     extractor: both cut chips with the same float32 operations, but from landmarks that onnxruntime-web
     and native onnxruntime compute a hair apart, and run the networks with different kernels; each part's
     features must agree to within 1 % of that part's spread (measured on the bundled photo: dlibtrunk
-    0.4 %, agnet 0.03 %, faceres 0.008 %, faceresmap 0.09 %, dlibtrunk64 0.2 %). Returns the extractors compared."""
+    0.4 %, agnet 0.03 %, agnetmap 0.2 %, faceres 0.008 %, faceresmap 0.09 %, dlibtrunk64 0.2 %). Returns the extractors compared."""
     import base64
 
     from agegender.cli import default_photo
@@ -349,6 +349,22 @@ def test_faceresmap_gives_the_same_features_in_the_browser(faceresmap_run, brows
         cfg = httpx.get(base + "/models/device.json").json()
         assert cfg["model"] == "run" and cfg["faceres_net"]["file"] == "faceres-map.onnx"
         assert _browser_features_match_python(base, browser, faceresmap_run / "run") == ["dlibtrunk", "faceresmap"]
+    finally:
+        stop_server(proc)
+
+
+def test_agnetmap_gives_the_same_features_in_the_browser(agnetmap_run, browser):
+    """agnetmap (agnet's values and the age network's map before its last stage, reordered from the graph's
+    NCHW) computed by device.js for a model that fine-tunes that stage, as the server computes it; the
+    page loads the age network with the map output under its own name."""
+    import httpx
+
+    proc, base = start_server("--model", str(agnetmap_run / "run"))
+    try:
+        cfg = httpx.get(base + "/models/device.json").json()
+        assert cfg["model"] == "run" and cfg["age_net"]["file"] == "age-map.onnx"
+        assert "/models/age-map.onnx" in cfg["files"] and "/models/age.onnx" not in cfg["files"]
+        assert _browser_features_match_python(base, browser, agnetmap_run / "run") == ["dlibtrunk", "agnetmap"]
     finally:
         stop_server(proc)
 

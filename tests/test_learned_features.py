@@ -517,6 +517,16 @@ def test_views_train_as_copies_of_their_image_and_never_with_it_held_out(tmp_pat
     wrong = FeatureSet(X[:, :3], np.arange(2 * n), "agnet", "x").save(tmp_path / "w.npz", Manifest(recs))
     with pytest.raises(ValueError, match="differ"):
         trainset.load(man, feats, views=wrong)
+    # two sets of views (';'): one more training copy of each face per set, with its own key, never held out
+    mirrored = FeatureSet(X[:n] - 100, np.arange(n), "agnet", "agnet@3|mirror").save(tmp_path / "mv.npz", Manifest(recs))
+    both = trainset.load(man, feats, views=f"{views};{mirrored}")
+    assert len(both) == len(data) + n and np.array_equal(both.X[len(data):], X[:n] - 100)
+    assert both.records[len(data)].key == "k0#view2" and both.records[len(data)].subject == "k0"
+    assert len({r.key for r in both.records}) == len(both)
+    sp = trainset.make_split(both, "utkface-a8", 0)
+    held = {both.records[i].key for i in np.concatenate([sp.test, sp.val])}
+    assert np.array_equal(sp.test, trainset.make_split(plain, "utkface-a8", 0).test)
+    assert not {both.records[i].subject for i in sp.train if i >= 2 * n} & held
 
 
 def test_features_of_another_manifest_are_refused_by_key(tmp_path):

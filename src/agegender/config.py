@@ -44,7 +44,8 @@ class DataConfig:
     manifest: str = ""             # a manifest file (CSV/Parquet)
     features: str = ""             # the .npz from `agegender features` for that manifest
     views: str = ""                # more .npz of the same extractors and manifest, computed another way (e.g.
-    #                                `--landmarks retina5`): each row trains as a copy of its image
+    #                                `--landmarks retina5`): each row trains as a copy of its image; several
+    #                                sets `;`-separated, one copy each
     root: str = ""                 # resolve manifest image paths against this folder
     protocol: str = "utkface-a8"   # how train/val/test are split
     fold: int = 0                  # test fold for the k-fold protocols

@@ -71,20 +71,25 @@ def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path]
     ``views``: feature files of the same extractors computed on the same manifest in another way (e.g.
     chips aligned by RetinaFace's landmarks, as prediction aligns photos): each of their rows is added
     as a training-only copy of its image (source ``…-view-aug``, subject = the original), so a face's
-    views train with it and never when it is held out.
+    views train with it and never when it is held out. Several sets, ``;``-separated (e.g. the
+    ``retina5`` chips; the mirrored chips of ``agegender features --mirror``), add one copy each.
     """
     m = mf.read(manifest_path)
     if root:
         m = m.with_root(root)
     data = _join(m, _paths(feature_paths), manifest_path)
-    view_paths = _paths(views)
-    if not view_paths or not view_paths[0]:
-        return data
-    extra = _join(m, view_paths, manifest_path)
+    sets = [s for s in (views.split(";") if isinstance(views, str) else [views]) if s and str(s).strip()]
+    for k, view_set in enumerate(sets):
+        data = _with_views(data, _join(m, _paths(view_set), manifest_path), "#view" if k == 0 else f"#view{k + 1}",
+                           view_set)
+    return data
+
+
+def _with_views(data: LabelledFeatures, extra: LabelledFeatures, tag: str, what) -> LabelledFeatures:
     if extra.extractors != data.extractors or extra.dims != data.dims:
-        raise ValueError(f"views {', '.join(view_paths)}: extractors {extra.extractors} {extra.dims} differ from the "
+        raise ValueError(f"views {what}: extractors {extra.extractors} {extra.dims} differ from the "
                          f"features' {data.extractors} {data.dims}")
-    copies = [replace(r, source=f"{r.source}-view-aug", key=f"{r.key}#view",
+    copies = [replace(r, source=f"{r.source}-view-aug", key=f"{r.key}{tag}",
                       subject=r.subject if is_copy(r) else r.key) for r in extra.records]
     return LabelledFeatures(
         X=join_rows(data.X, extra.X),

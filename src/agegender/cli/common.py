@@ -63,7 +63,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", help="shortcut for --set data.manifest=…")
     p.add_argument("--features", help="shortcut for --set data.features=… (comma-separated .npz files)")
     p.add_argument("--views", help="shortcut for --set data.views=…: feature files of the same manifest computed another "
-                   "way (e.g. --landmarks retina5), each row training as a copy of its image")
+                   "way (e.g. --landmarks retina5), each row training as a copy of its image; several sets ';'-separated")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
 
 

@@ -85,7 +85,8 @@ def load(manifest_path: str | Path, feature_paths: str | Path | list[str | Path]
     return data
 
 
-def _with_views(data: LabelledFeatures, extra: LabelledFeatures, tag: str, what) -> LabelledFeatures:
+def _with_views(data: LabelledFeatures, extra: LabelledFeatures, tag: str, what: str | Path | list) -> LabelledFeatures:
+    """``data`` with ``extra``'s rows added as training-only copies of their images, keyed ``KEY{tag}``."""
     if extra.extractors != data.extractors or extra.dims != data.dims:
         raise ValueError(f"views {what}: extractors {extra.extractors} {extra.dims} differ from the "
                          f"features' {data.extractors} {data.dims}")

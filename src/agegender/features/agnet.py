@@ -94,7 +94,7 @@ class AgeGenderNets:
         return flushed_model(self.age_file())
 
     def age_file(self) -> Path:
-        return models_dir() / self._age_cfg["artifact"]["filename"]
+        return age_model_file()
 
     def gender_file(self) -> Path:
         return models_dir() / self._gender_cfg["artifact"]["filename"]

@@ -236,6 +236,13 @@ done
 screen0 A-agnetmap "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-faceres.npz,$W/utk+aug-agnetmap.npz" \
   "$W/utk-dlibtrunk-rf-retina5.npz,$W/utk-faceres-rf-retina5.npz,$W/utk-agnetmap-rf-retina5.npz" \
   "$W/celeba-dlibtrunk.npz,$W/celeba-faceres.npz,$W/celeba-agnetmap.npz"
+# one mirrored view of every training face besides its retina5 view (docs/BENCHMARKS.md: fold 0, not adopted)
+for ex in dlibtrunk agnet faceres; do
+  ag features "$W/utk.csv" --extractor $ex --mirror --out "$W/utk-mirror-$ex.npz" --cache "$W/mirror-feats.sqlite" --workers 2 --quiet
+done
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" \
+  --views "$V;$W/utk-mirror-dlibtrunk.npz,$W/utk-mirror-agnet.npz,$W/utk-mirror-faceres.npz" --folds 0 --out "$W/S-mirror" --quiet
+ag evaluate "$W/S-mirror/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz"
 # gap ages as soft targets (docs/BENCHMARKS.md: fold 0, not adopted), then label noise in UTKFace's gender (its fold model's confident contradictions)
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set data.gap_ages=split --folds 0 --out "$W/S-split" --quiet
 python scripts/compare_alignments.py "$W/S-split" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" --only 0 retina5="$V"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.faces import FacePipeline, RetinaFaceDetector, is_upright, merge_detections, unturn
+from agegender.faces import FacePipeline, RetinaFaceDetector, is_upright, merge_detections, unturn, unturn_box
 from agegender.imaging import load_image
 
 
@@ -324,6 +324,27 @@ def test_small_faces_in_messenger_sized_photos_are_found_by_the_second_pass(phon
         assert len(FacePipeline("retinaface", small_faces=False).faces(image)) == first
         assert _one_per_spot(FacePipeline("retinaface").faces(image), spots)
 
+
+
+def test_a_turned_messenger_photo_of_small_faces_is_searched_turned_on_the_detectors_copy(phone_photo, monkeypatch):
+    """That group photo (1600×1200, faces ~48 px) turned by an app that dropped its EXIF orientation: no pass
+    finds its faces lying on their side, and searched turned on a 320 px copy they are ~10 px — none found.
+    A photo that got the small-face pass is searched turned on the 640 px copy itself (~19 px): all three come
+    back, in the photo's own pixels. A small photo is still searched turned at 320 px."""
+    image, spots = phone_photo(0.5, size=(1600, 1200))
+    h, w = image.shape[:2]
+    det = RetinaFaceDetector(threads=1)
+    for k in (1, 3):
+        turned = np.ascontiguousarray(np.rot90(image, k))
+        assert RetinaFaceDetector(threads=1, upright=False).detect(turned) == []
+        found = det.detect(turned)
+        back = [type("F", (), {"box": unturn_box(box, k, w, h)}) for box, _, _ in found]
+        assert _one_per_spot(back, spots), (k, found)
+    seen = []
+    run = det._run
+    monkeypatch.setattr(det, "_run", lambda small, *a: seen.append(small.shape[:2]) or run(small, *a))
+    det.detect(np.full((600, 800, 3), 128, np.uint8))  # no face, no small-face pass: turned at 320 px
+    assert (320, 240) in seen and (640, 480) not in seen
 
 def test_merged_passes_keep_the_best_of_overlapping_boxes():
     a = ((0.0, 0.0, 100.0, 100.0), 0.9, None)

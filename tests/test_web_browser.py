@@ -176,7 +176,8 @@ def test_iphone_and_avif_photos_on_the_server_and_on_the_device(server, browser,
 def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(server, browser, phone_photo, tmp_path):  # noqa: F811
     """A large photo (2300×1700: under the test server's 4-megapixel limit) and messenger-sized ones
     (1600×1200, 1024×768) of three small faces: device.js runs the same second detection pass as the server
-    (faces.RetinaFaceDetector) and finds the same faces; one pass at 640 px finds none of them."""
+    (faces.RetinaFaceDetector) and finds the same faces; one pass at 640 px finds none of them. Turned on its
+    side, such a photo is searched turned as the server searches it."""
     import httpx
     from PIL import Image
 
@@ -201,6 +202,18 @@ def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(s
             assert spot[0] < (p[0] + p[2]) / 2 < spot[2]
     # a live frame of that size (an HD camera) gets no finer pass: the frame rate first
     assert _as_live_frame(browser, path)["faces"] == []
+    # a messenger's photo of faces ~48 px lying on its side (its EXIF orientation lost): no pass finds a face,
+    # and both search it turned on the 640 px copy (not 320: it got the small-face pass) and find all three
+    image, _ = phone_photo(0.5, size=(1600, 1200))
+    path = tmp_path / "group-turned.jpg"
+    Image.fromarray(np.ascontiguousarray(np.rot90(image, 1))).save(path, quality=92)
+    served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")},
+                        timeout=120).json()
+    on_device = _upload(browser, path, engine="device")
+    assert len(served["faces"]) == len(on_device["faces"]) == 3, (served, on_device)
+    by_y = lambda faces: sorted((f["box"] for f in faces), key=lambda b: b[1])  # noqa: E731
+    for d, p in zip(by_y(on_device["faces"]), by_y(served["faces"])):
+        assert np.allclose(d, p, atol=0.1 * (p[2] - p[0]))
 
 
 def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811

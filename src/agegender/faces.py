@@ -90,7 +90,8 @@ UPRIGHT_ROLL = 60.0
 #: faces got right landmarks as at 320 px, and phone photos take ~35 ms less). When most
 #: faces found lie turned the same way, the photo is searched again in that turn (its EXIF orientation was
 #: lost: RetinaFace misses many turned faces); a photo with no face found at all is first searched on its
-#: copy made smaller (at most ``TURNED_SIDE`` px) turned by 90°, 180° and 270° (docs/FACES.md). A close-up
+#: copy made smaller (at most ``TURNED_SIDE`` px) turned by 90°, 180° and 270° — on the detector's copy itself
+#: when the photo got the small-face pass: a group on a phone's photo is too small on a 320 px copy (docs/FACES.md). A close-up
 #: lying turned gets the close-up pass once more in that turn: searched upright at full size, its face is too
 #: large for the anchors again and comes back as parts (`bench detect --turned`'s close-ups: 22 → 3 false
 #: positives in 100; docs/FACES.md).
@@ -215,7 +216,7 @@ class RetinaFaceDetector:
         if not self.upright:
             return found
         if not found:  # a photo turned sideways, its EXIF orientation lost?
-            k, found = self._turned_faces(copy, scale, w, h)
+            k, found = self._turned_faces(copy, scale, w, h, small_faces=fine is not None)
         else:
             looked = [(box, score, *((pts, 0) if score >= UPRIGHT_SCORE and is_upright(pts) else self._upright_landmarks(image, box, pts)))
                       for box, score, pts in found]
@@ -276,11 +277,14 @@ class RetinaFaceDetector:
         return [(_clip_box(tuple(float(v) / scale for v in unturn_box(box, k, sw, sh)), w, h), score, unturn(pts, k, sw, sh) / scale)
                 for box, score, pts in found]
 
-    def _turned_faces(self, copy: np.ndarray, scale: float, w: int, h: int) -> tuple[int, list]:
+    def _turned_faces(self, copy: np.ndarray, scale: float, w: int, h: int, small_faces: bool = False) -> tuple[int, list]:
         """A ``w×h`` photo without a face found on its detector ``copy`` (``scale`` of it) searched again on the
         copy made smaller (to at most ``TURNED_SIDE``) and turned by 90°, 180° and 270°: the quarter turns
-        that show the best-scored face and its faces, in the photo's pixels; ``(0, [])`` when none does."""
-        scale = min(scale, TURNED_SIDE / max(h, w))
+        that show the best-scored face and its faces, in the photo's pixels; ``(0, [])`` when none does.
+        ``small_faces`` (the photo got the small-face pass): searched on the copy itself, where its faces
+        are not too small to be found (module notes)."""
+        if not small_faces:
+            scale = min(scale, TURNED_SIDE / max(h, w))
         small = _scaled(copy, scale, w, h)
         best: tuple[int, list] = (0, [])
         for k in (1, 2, 3):

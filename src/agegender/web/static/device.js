@@ -156,7 +156,7 @@ const AgeGenderDevice = (() => {
     }
     let k = 0;
     if (cfg.upright_roll && !found.length && !img.live) {  // a photo turned sideways, its EXIF orientation lost?
-      [k, found] = await turnedFaces(img, cfg, session, scale);
+      [k, found] = await turnedFaces(img, cfg, session, scale, fine);
     } else if (cfg.upright_roll) {
       const turns = [];
       for (const f of found) {
@@ -285,9 +285,10 @@ const AgeGenderDevice = (() => {
   }
 
   // faces.RetinaFaceDetector._turned_faces: no face found, so the image is searched again at most
-  // turned_side long, turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces]
-  async function turnedFaces(img, cfg, session, scale) {
-    const s = Math.min(scale, cfg.turned_side / Math.max(img.width, img.height));
+  // turned_side long (at the first pass's scale when it got the small-face pass: its faces are small),
+  // turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces]
+  async function turnedFaces(img, cfg, session, scale, fine) {
+    const s = fine ? scale : Math.min(scale, cfg.turned_side / Math.max(img.width, img.height));
     let best = [0, []];
     for (const k of [1, 2, 3]) {
       const found = await onTurned(img, cfg, session, s, k);

@@ -1,4 +1,5 @@
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -325,7 +326,6 @@ def test_small_faces_in_messenger_sized_photos_are_found_by_the_second_pass(phon
         assert _one_per_spot(FacePipeline("retinaface").faces(image), spots)
 
 
-
 def test_a_turned_messenger_photo_of_small_faces_is_searched_turned_on_the_detectors_copy(phone_photo, monkeypatch):
     """That group photo (1600×1200, faces ~48 px) turned by an app that dropped its EXIF orientation: no pass
     finds its faces lying on their side, and searched turned on a 320 px copy they are ~10 px — none found.
@@ -338,13 +338,14 @@ def test_a_turned_messenger_photo_of_small_faces_is_searched_turned_on_the_detec
         turned = np.ascontiguousarray(np.rot90(image, k))
         assert RetinaFaceDetector(threads=1, upright=False).detect(turned) == []
         found = det.detect(turned)
-        back = [type("F", (), {"box": unturn_box(box, k, w, h)}) for box, _, _ in found]
+        back = [SimpleNamespace(box=unturn_box(box, k, w, h)) for box, _, _ in found]  # in the photo's pixels
         assert _one_per_spot(back, spots), (k, found)
     seen = []
     run = det._run
     monkeypatch.setattr(det, "_run", lambda small, *a: seen.append(small.shape[:2]) or run(small, *a))
     det.detect(np.full((600, 800, 3), 128, np.uint8))  # no face, no small-face pass: turned at 320 px
     assert (320, 240) in seen and (640, 480) not in seen
+
 
 def test_merged_passes_keep_the_best_of_overlapping_boxes():
     a = ((0.0, 0.0, 100.0, 100.0), 0.9, None)

@@ -317,6 +317,10 @@ done
 # Faces turned sideways or upside down (docs/FACES.md): scenes turned as photos whose EXIF orientation was lost, with and without the pass
 ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --upright both
 ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --small-faces both
+# … and photos turned with only small faces, and photos with no face (docs/FACES.md, 2026-12-05): the default, then the
+# faceless turned search before (git show 29550e4:src/agegender/faces.py) and its steps (8dbf614; TURNED_HINT_SURE = 0)
+# swapped in for src/agegender/faces.py one at a time
+ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --faceless
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

@@ -326,25 +326,32 @@ def test_small_faces_in_messenger_sized_photos_are_found_by_the_second_pass(phon
         assert _one_per_spot(FacePipeline("retinaface").faces(image), spots)
 
 
-def test_a_turned_messenger_photo_of_small_faces_is_searched_turned_on_the_detectors_copy(phone_photo, monkeypatch):
-    """That group photo (1600×1200, faces ~48 px) turned by an app that dropped its EXIF orientation: no pass
-    finds its faces lying on their side, and searched turned on a 320 px copy they are ~10 px — none found.
-    A photo that got the small-face pass is searched turned on the 640 px copy itself (~19 px): all three come
-    back, in the photo's own pixels. A small photo is still searched turned at 320 px."""
-    image, spots = phone_photo(0.5, size=(1600, 1200))
-    h, w = image.shape[:2]
+def test_a_turned_phone_photo_of_small_faces_is_searched_turned_on_its_larger_copies(phone_photo, monkeypatch):
+    """Group photos turned by an app that dropped their EXIF orientation: no pass finds their faces lying on
+    their side. A messenger's 1600×1200 with faces ~48 px: ~10 px on a 320 px copy searched turned, none found;
+    a photo that got the small-face pass is searched turned on the 640 px copy itself (~19 px), and all three come
+    back, in the photo's own pixels. A 2300×1700 one with faces ~43 px: ~12 px even at 640 px, so no turn shows a
+    face there; its best look under the score threshold points to the turn, and the 1280 px copy searched in that
+    turn alone (not in all three) finds them. A small photo is still searched turned at 320 px."""
     det = RetinaFaceDetector(threads=1)
-    for k in (1, 3):
-        turned = np.ascontiguousarray(np.rot90(image, k))
-        assert RetinaFaceDetector(threads=1, upright=False).detect(turned) == []
-        found = det.detect(turned)
-        back = [SimpleNamespace(box=unturn_box(box, k, w, h)) for box, _, _ in found]  # in the photo's pixels
-        assert _one_per_spot(back, spots), (k, found)
     seen = []
     run = det._run
-    monkeypatch.setattr(det, "_run", lambda small, *a: seen.append(small.shape[:2]) or run(small, *a))
+    monkeypatch.setattr(det, "_run", lambda small, *a: seen.append(max(small.shape[:2])) or run(small, *a))
+    for scale, size in ((0.5, (1600, 1200)), (0.45, (2300, 1700))):
+        image, spots = phone_photo(scale, size=size)
+        h, w = image.shape[:2]
+        for k in (1, 2, 3):
+            turned = np.ascontiguousarray(np.rot90(image, k))
+            assert RetinaFaceDetector(threads=1, upright=False).detect(turned) == []
+            seen.clear()
+            found = det.detect(turned)
+            back = [SimpleNamespace(box=unturn_box(box, k, w, h)) for box, _, _ in found]  # in the photo's pixels
+            assert _one_per_spot(back, spots), (size, k, found)
+            # 640: the first pass and three turns (none searched twice); 1280: the upright pass, then in one turn only
+            assert (seen.count(640), seen.count(1280)) == (4, 2), (size, k, seen)
+    seen.clear()
     det.detect(np.full((600, 800, 3), 128, np.uint8))  # no face, no small-face pass: turned at 320 px
-    assert (320, 240) in seen and (640, 480) not in seen
+    assert seen == [640, 320, 320, 320, 320]  # the first pass, the close-up look (half the copy), three turns
 
 
 def test_merged_passes_keep_the_best_of_overlapping_boxes():
@@ -376,6 +383,11 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
     assert [r["detector"] for r in low] == ["retinaface"] * 6 + ["retinaface, score ≥ 0.05"] * 6
     assert all(b["found"] >= a["found"] and b["faces"] == a["faces"] for a, b in zip(low[:6], low[6:]))
     assert low[2]["found"] == two["found"]  # 0.5 is the product's threshold: the same as the default row
+    # photos with no face (--faceless): three more rows, no faces, found_rate undefined; the other scenes unchanged
+    rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), faceless=True)
+    assert [(r["suite"], r["faces"], r["found"]) for r in rows[:6]] == [(r["suite"], r["faces"], r["found"]) for r in low[:6]]
+    assert [r["suite"] for r in rows[6:]] == ["faceless 4032x3024", "faceless 1600x1200", "faceless 1024x768"]
+    assert all(r["faces"] == r["found"] == 0 and r["found_rate"] is None and r["scenes"] == 1 for r in rows[6:])
     # the same scenes turned by a random quarter (EXIF lost): the upright pass finds the turned portraits, and
     # on scenes as they are it finds what no pass finds
     rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), turned=True, uprights=(False, True))

@@ -99,6 +99,15 @@ UPRIGHT_CONTEXT = 2.0
 UPRIGHT_SIDE = 160
 UPRIGHT_IOU = 0.4
 TURNED_SIDE = 320
+#: … a photo that got the small-face pass and shows no face in any turn of the detector's copy is searched on
+#: its finer copy in the turn of its best-scored look, when that scores at least ``TURNED_HINT_SCORE``: a face
+#: too small for the detector's copy often still gives its turn away there, scored under the threshold. The
+#: turn is taken only when the best face found there scores at least ``TURNED_HINT_SURE``: textured
+#: backgrounds give false faces on the finer copy too, scored lower than a group's best real face (`bench detect
+#: --turned --faceless`: without that bar 48 false faces on 50 faceless 1024×768 photos, with it 2 — as many as
+#: the search on the detector's copy alone; docs/FACES.md).
+TURNED_HINT_SCORE = 0.05
+TURNED_HINT_SURE = 0.95
 #: … the look as it is wins unless a turned look misses (1 − score) less than this share of what it misses:
 #: most faces are upright, and one filling a tight crop can score a hair higher sideways (measured on 400
 #: other UTKFace and CelebA faces: 40 of 40 upright faces looked at keep their landmarks, 635 of 642 turned
@@ -215,8 +224,9 @@ class RetinaFaceDetector:
             found = self._close_up(copy, found, scale, w, h)
         if not self.upright:
             return found
+        searched = 0  # the photo's copies already searched in its turn: 1, the detector's; 2, the finer one too
         if not found:  # a photo turned sideways, its EXIF orientation lost?
-            k, found = self._turned_faces(copy, scale, w, h, small_faces=fine is not None)
+            k, found, searched = self._turned_faces(copy, scale, w, h, fine)
         else:
             looked = [(box, score, *((pts, 0) if score >= UPRIGHT_SCORE and is_upright(pts) else self._upright_landmarks(image, box, pts)))
                       for box, score, pts in found]
@@ -225,8 +235,8 @@ class RetinaFaceDetector:
             k = max(sorted(set(turns)), key=turns.count) if turns else 0  # a tie: the fewest quarter turns
             k = k if 2 * turns.count(k) >= len(looked) else 0  # most faces lie turned the same way: so does the photo
         if k:  # the photo's faces, found where they stand upright
-            more = self._on_turned(copy, k, scale, w, h)
-            if fine is not None and self._small(found + more, scale):  # small faces there: look for more of them
+            more = self._on_turned(copy, k, scale, w, h) if searched < 1 else []
+            if fine is not None and searched < 2 and self._small(found + more, scale):  # small faces there: look for more
                 more += self._small(self._on_turned(fine, k, RETINA_FINE_FACTOR * scale, w, h), scale)
             found = merge_detections(found + more, self.nms)
             if self.close_up and self._large(found, scale):  # a close-up lying turned: its parts, found upright, seen whole
@@ -269,29 +279,46 @@ class RetinaFaceDetector:
         """The detections that the first pass (at ``scale``) would see under ``under`` px."""
         return [d for d in found if min(d[0][2] - d[0][0], d[0][3] - d[0][1]) * scale < under]
 
-    def _on_turned(self, small: np.ndarray, k: int, scale: float, w: int, h: int) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
+    def _on_turned(self, small: np.ndarray, k: int, scale: float, w: int, h: int,
+                   score_threshold: float | None = None) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
         """Detections on ``small`` (the ``w×h`` photo scaled by ``scale``) turned by ``k`` quarter turns, in the
         photo's pixels: the faces that lie that way in the photo stand upright there."""
         sh, sw = small.shape[:2]
-        found = self._run(np.ascontiguousarray(np.rot90(small, k)), 1.0, *((sw, sh) if k % 2 == 0 else (sh, sw)))
+        found = self._run(np.ascontiguousarray(np.rot90(small, k)), 1.0, *((sw, sh) if k % 2 == 0 else (sh, sw)), score_threshold)
         return [(_clip_box(tuple(float(v) / scale for v in unturn_box(box, k, sw, sh)), w, h), score, unturn(pts, k, sw, sh) / scale)
                 for box, score, pts in found]
 
-    def _turned_faces(self, copy: np.ndarray, scale: float, w: int, h: int, small_faces: bool = False) -> tuple[int, list]:
+    def _turned_faces(self, copy: np.ndarray, scale: float, w: int, h: int,
+                      fine: np.ndarray | None = None) -> tuple[int, list, int]:
         """A ``w×h`` photo without a face found on its detector ``copy`` (``scale`` of it) searched again on the
         copy made smaller (to at most ``TURNED_SIDE``) and turned by 90°, 180° and 270°: the quarter turns
-        that show the best-scored face and its faces, in the photo's pixels; ``(0, [])`` when none does.
-        ``small_faces`` (the photo got the small-face pass): searched on the copy itself, where its faces
-        are not too small to be found (module notes)."""
-        if not small_faces:
+        that show the best-scored face, its faces (in the photo's pixels) and which of the photo's copies were
+        searched in that turn (0: neither, 1: ``copy``, 2: ``fine`` too); ``(0, [], 0)`` when none does.
+        A photo that got the small-face pass (its ``fine`` copy, ``RETINA_FINE_FACTOR`` times ``copy``) is
+        searched turned on ``copy`` itself, and when no face shows there, on ``fine`` in the turn of the
+        best-scored look under the score threshold (at least ``TURNED_HINT_SCORE``): its faces may all be
+        too small for ``copy``. That turn is taken only when a face found there scores at least
+        ``TURNED_HINT_SURE`` (module notes)."""
+        if fine is None:
             scale = min(scale, TURNED_SIDE / max(h, w))
         small = _scaled(copy, scale, w, h)
         best: tuple[int, list] = (0, [])
+        hint = (0, TURNED_HINT_SCORE if fine is not None else 1.0)  # the turn and score of the best look under the threshold
         for k in (1, 2, 3):
-            found = self._on_turned(small, k, scale, w, h)
+            looks = self._on_turned(small, k, scale, w, h, min(self.score_threshold, hint[1]))
+            found = [d for d in looks if d[1] > self.score_threshold]
             if found and (not best[1] or found[0][1] > best[1][0][1]):
                 best = (k, found)
-        return best
+            if looks and not found and looks[0][1] >= hint[1]:
+                hint = (k, looks[0][1])
+        if best[1] or fine is None:
+            return (*best, 1 if fine is not None and best[1] else 0)
+        if not hint[0]:
+            return 0, [], 0
+        found = self._on_turned(fine, hint[0], RETINA_FINE_FACTOR * scale, w, h)
+        if max((score for _, score, _ in found), default=0.0) < TURNED_HINT_SURE:  # a guess, not a face seen for sure
+            return 0, [], 0
+        return hint[0], found, 2
 
     def _upright_landmarks(self, image: np.ndarray, box: tuple[float, float, float, float], pts: np.ndarray) -> tuple[np.ndarray, int]:
         """The landmarks of the face in ``box`` looked at again on its neighbourhood as it is and turned by
@@ -325,14 +352,17 @@ class RetinaFaceDetector:
             return turned_best[1], turned_best[2]
         return (pts if is_upright(pts) else as_is[1]), 0  # an upright face keeps the first pass's landmarks
 
-    def _run(self, small: np.ndarray, scale: float, w: int, h: int) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
-        """Detections on ``small`` (the ``w×h`` image scaled by ``scale``), in the image's own pixels."""
+    def _run(self, small: np.ndarray, scale: float, w: int, h: int,
+             score_threshold: float | None = None) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
+        """Detections on ``small`` (the ``w×h`` image scaled by ``scale``), in the image's own pixels, scored
+        over ``score_threshold`` (default: the detector's)."""
         from retinaface.preprocess import preprocess
 
         x = preprocess(np.ascontiguousarray(small))
         with self._lock:
             loc, conf, pts = self._session.run(None, {"input": x})
-        found = decode_retinaface(loc[0], conf[0], pts[0], x.shape[3], x.shape[2], self.score_threshold, self.nms)
+        found = decode_retinaface(loc[0], conf[0], pts[0], x.shape[3], x.shape[2],
+                                  self.score_threshold if score_threshold is None else score_threshold, self.nms)
         return [(_clip_box(tuple(v / scale for v in box), w, h), score, lm / scale) for box, score, lm in found]
 
     @staticmethod

@@ -126,7 +126,7 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
 def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
         max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
         score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,), turned: bool = False,
-        uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,)) -> list[dict]:
+        uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,), faceless: bool = False) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
     phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
     away), the same phone photos as a messenger or a web page sends them on (1600×1200, 16–80 px;
@@ -140,7 +140,9 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
     ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
     was lost); ``uprights``, ``close_ups``: RetinaFace with and/or without its upright and close-up
-    passes (faces.RetinaFaceDetector).
+    passes (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes
+    (textured backgrounds, a quarter as many as ``n_scenes`` each, drawn apart so the other suites stay the same):
+    what a detector finds there is false, and the searches for a face lying turned or too close run in full.
     """
     paths = _face_paths(faces_dir)
     rng = np.random.default_rng(seed)
@@ -162,6 +164,10 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     if turned:
         suites |= {f"{name}, turned": (sizes, [turn_scene(s, int(rng.integers(1, 4))) for s in scenes])
                    for name, (sizes, scenes) in suites.items()}
+    if faceless:
+        bg = np.random.default_rng(seed + 1)
+        suites |= {f"faceless {w}x{h}": ((0, 0), [Scene(np.asarray(_background(bg, w, h)), []) for _ in range(max(1, n_scenes // 4))])
+                   for w, h in ((4032, 3024), (1600, 1200), (1024, 768))}
     rows = []
     retina = lambda n, options, default: options if n == "retinaface" else (default,)  # noqa: E731  (its passes' options)
     for name, side, fine, th, up, close in ((n, m, f, t, u, c) for n in detectors for m in max_sides
@@ -192,6 +198,7 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
             third = np.clip(np.searchsorted(edges, sides, side="right") - 1, 0, 2)
             by_size = [float(np.mean(np.asarray(hits)[third == k])) if np.any(third == k) else None for k in range(3)]
             rows.append({"detector": label, "suite": suite, "scenes": len(scenes), "faces": len(hits), "found": int(sum(hits)),
-                         "found_rate": sum(hits) / len(hits), "false_positives": fp, "ms_per_image": ms,
-                         "size_thirds": [f"{edges[k]:.0f}-{edges[k + 1] - 1:.0f}" for k in range(3)], "found_by_size": by_size})
+                         "found_rate": sum(hits) / len(hits) if hits else None, "false_positives": fp, "ms_per_image": ms,
+                         "size_thirds": [f"{edges[k]:.0f}-{edges[k + 1] - 1:.0f}" for k in range(3)] if hits else [],
+                         "found_by_size": by_size if hits else []})
     return rows

@@ -46,13 +46,14 @@ def cmd_bench_detect(args) -> int:
     rows = detection.run(args.faces, n_scenes=args.scenes, seed=args.seed, detectors=tuple(args.detectors), threads=args.threads,
                          max_sides=tuple(args.max_side) if args.max_side else (None,),
                          small_faces=PASS_ROWS[args.small_faces],
-                         score_thresholds=tuple(args.score_threshold), turned=args.turned,
+                         score_thresholds=tuple(args.score_threshold), turned=args.turned, faceless=args.faceless,
                          uprights=PASS_ROWS[args.upright], close_ups=PASS_ROWS[args.close_up])
     print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         by_size = " / ".join(f"{t}: {'—' if v is None else f'{100 * v:.0f} %'}" for t, v in zip(r["size_thirds"], r["found_by_size"]))
-        print(f"| {r['detector']} | {r['suite']} | {r['faces']} | {r['found']} | {100 * r['found_rate']:.1f} % | {by_size} | "
+        rate = "—" if r["found_rate"] is None else f"{100 * r['found_rate']:.1f} %"
+        print(f"| {r['detector']} | {r['suite']} | {r['faces']} | {r['found']} | {rate} | {by_size or '—'} | "
               f"{r['false_positives']} | {r['ms_per_image']:.1f} |")
     return 0
 
@@ -357,6 +358,8 @@ def register(sub) -> None:
                     help="RetinaFace's score thresholds, a row each (default: %(default)s, as predict and serve)")
     bd.add_argument("--turned", action="store_true", help="also each kind of scene turned by a random quarter turn, as a "
                     "photo whose EXIF orientation was lost")
+    bd.add_argument("--faceless", action="store_true", help="also photos with no face (textured backgrounds at the "
+                    "phone, messenger and web sizes): the false faces found and what the searches cost")
     bd.add_argument("--upright", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's upright pass for turned "
                     "faces (default: on, as predict and serve; both: a row for each)")
     bd.add_argument("--close-up", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's close-up pass for faces "

@@ -97,9 +97,9 @@ const AgeGenderDevice = (() => {
     return kept;
   }
 
-  // One pass on a copy scaled by `scale`: faces as {box: [x, y, w, h], score, lm} in the image's pixels
-  // (faces.RetinaFaceDetector._run).
-  async function detectAt(img, cfg, session, scale) {
+  // One pass on a copy scaled by `scale`: faces as {box: [x, y, w, h], score, lm} in the image's pixels, scored
+  // over `threshold` (faces.RetinaFaceDetector._run).
+  async function detectAt(img, cfg, session, scale, threshold = cfg.score_threshold) {
     const inp = detectorInput(img, cfg, scale);
     const out = await session.run({ [session.inputNames[0]]: inp.tensor });
     const [boxes, scores, pts] = session.outputNames.map((k) => out[k].data);
@@ -110,7 +110,7 @@ const AgeGenderDevice = (() => {
       const stride = STRIDES[s], nx = Math.ceil(w / stride), ny = Math.ceil(h / stride);
       for (let yy = 0; yy < ny; yy++) for (let xx = 0; xx < nx; xx++) for (const size of SIZES[s]) {
         const score = scores[2 * a + 1];
-        if (score > cfg.score_threshold) {
+        if (score > threshold) {
           const acx = (xx + 0.5) * stride / w, acy = (yy + 0.5) * stride / h, aw = size / w, ah = size / h;
           const b = boxes.subarray(4 * a, 4 * a + 4);
           const bw = aw * Math.exp(b[2] * VS), bh = ah * Math.exp(b[3] * VS);
@@ -154,9 +154,9 @@ const AgeGenderDevice = (() => {
     if (cfg.close_up_side && (faceless || found.some(large))) {
       found = await closeUp(img, cfg, session, scale, found);  // a face too large for the anchors (or none): found whole?
     }
-    let k = 0;
+    let k = 0, searched = 0;  // the copies already searched in the photo's turn: 1, the detector's; 2, the finer one too
     if (cfg.upright_roll && !found.length && !img.live) {  // a photo turned sideways, its EXIF orientation lost?
-      [k, found] = await turnedFaces(img, cfg, session, scale, fine);
+      [k, found, searched] = await turnedFaces(img, cfg, session, scale, fine);
     } else if (cfg.upright_roll) {
       const turns = [];
       for (const f of found) {
@@ -171,8 +171,10 @@ const AgeGenderDevice = (() => {
       if (2 * count(k) < found.length) k = 0;                                    // so does the photo
     }
     if (k) {  // the photo's faces, found where they stand upright
-      let more = await onTurned(img, cfg, session, scale, k);
-      if (fine && small(found.concat(more)).length) more = more.concat(small(await onTurned(img, cfg, session, cfg.fine_factor * scale, k)));
+      let more = searched < 1 ? await onTurned(img, cfg, session, scale, k) : [];
+      if (fine && searched < 2 && small(found.concat(more)).length) {
+        more = more.concat(small(await onTurned(img, cfg, session, cfg.fine_factor * scale, k)));
+      }
       found = suppress(found.concat(more), cfg.nms);
       if (cfg.close_up_side && found.some(large)) found = await closeUp(img, cfg, session, scale, found, k);  // a close-up lying turned
     }
@@ -269,14 +271,14 @@ const AgeGenderDevice = (() => {
 
   // faces.RetinaFaceDetector._on_turned: one pass on the image scaled by `scale` and turned by k quarter
   // turns (np.rot90), faces as detectAt gives them, in the image's pixels
-  async function onTurned(img, cfg, session, scale, k) {
+  async function onTurned(img, cfg, session, scale, k, threshold = cfg.score_threshold) {
     const ws = Math.max(1, Math.round(img.width * scale)), hs = Math.max(1, Math.round(img.height * scale));
     const moves = { 1: [0, -1, 1, 0, 0, ws], 2: [-1, 0, 0, -1, ws, hs], 3: [0, 1, -1, 0, hs, 0] };  // np.rot90(copy, k)
     const tw = k % 2 ? hs : ws, th = k % 2 ? ws : hs, c = new OffscreenCanvas(tw, th), ctx = c.getContext("2d");
     ctx.imageSmoothingQuality = "high";
     ctx.setTransform(...moves[k]);
     ctx.drawImage(img.bitmap, 0, 0, ws, hs);
-    return (await detectAt({ width: tw, height: th, data: rgbOf(ctx, tw, th), bitmap: c }, cfg, session, 1)).map((f) => {
+    return (await detectAt({ width: tw, height: th, data: rgbOf(ctx, tw, th), bitmap: c }, cfg, session, 1, threshold)).map((f) => {
       const [bx, by, bw, bh] = unturnBox(f.box, k, ws, hs);
       const x0 = Math.max(0, bx / scale), y0 = Math.max(0, by / scale);
       const x1 = Math.min(img.width, (bx + bw) / scale), y1 = Math.min(img.height, (by + bh) / scale);
@@ -286,15 +288,23 @@ const AgeGenderDevice = (() => {
 
   // faces.RetinaFaceDetector._turned_faces: no face found, so the image is searched again at most
   // turned_side long (at the first pass's scale when it got the small-face pass: its faces are small),
-  // turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces]
+  // turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces, the copies searched in that
+  // turn (0, 1: the detector's, 2: the finer one too)]. With the small-face pass and no face in any turn, the
+  // finer copy is searched in the turn of the best look under the threshold (at least turned_hint_score),
+  // and that turn is taken when a face found there scores at least turned_hint_sure.
   async function turnedFaces(img, cfg, session, scale, fine) {
     const s = fine ? scale : Math.min(scale, cfg.turned_side / Math.max(img.width, img.height));
-    let best = [0, []];
+    let best = [0, []], hint = [0, fine ? (cfg.turned_hint_score ?? 1) : 1];  // (an older device.json: no hint)
     for (const k of [1, 2, 3]) {
-      const found = await onTurned(img, cfg, session, s, k);
+      const looks = await onTurned(img, cfg, session, s, k, Math.min(cfg.score_threshold, hint[1]));
+      const found = looks.filter((f) => f.score > cfg.score_threshold);
       if (found.length && (!best[1].length || found[0].score > best[1][0].score)) best = [k, found];
+      if (looks.length && !found.length && looks[0].score >= hint[1]) hint = [k, looks[0].score];
     }
-    return best;
+    if (best[1].length || !fine) return [...best, fine && best[1].length ? 1 : 0];
+    if (!hint[0]) return [0, [], 0];
+    const found = await onTurned(img, cfg, session, cfg.fine_factor * scale, hint[0]);
+    return Math.max(0, ...found.map((f) => f.score)) < cfg.turned_hint_sure ? [0, [], 0] : [hint[0], found, 2];
   }
 
   // faces.RetinaFaceDetector._upright_landmarks: the face's neighbourhood (at most upright_side px) as it is

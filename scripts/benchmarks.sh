@@ -321,6 +321,19 @@ ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retin
 # faceless turned search before (git show 29550e4:src/agegender/faces.py) and its steps (8dbf614; TURNED_HINT_SURE = 0)
 # swapped in for src/agegender/faces.py one at a time
 ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --faceless
+# … and on real pictures that show no one: the 24 scikit-image ships (all but its astronaut and cameraman)
+pip download -q --no-deps scikit-image==0.26.0 -d "$W/skimage"
+mkdir -p "$W/nobody"
+python - "$W" <<'PY'
+import glob, sys, zipfile
+w = sys.argv[1]
+z = zipfile.ZipFile(glob.glob(f"{w}/skimage/scikit_image-*.whl")[0])
+for n in z.namelist():
+    if n.startswith("skimage/data/") and n.endswith((".png", ".jpg")) and not n.endswith(("astronaut.png", "camera.png")):
+        with open(f"{w}/nobody/{n.rsplit('/', 1)[1]}", "wb") as f:
+            f.write(z.read(n))
+PY
+ag bench detect ../shared/data/utkface/crop_part1 --scenes 8 --detectors retinaface --faceless-from "$W/nobody"
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

@@ -408,3 +408,11 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
     assert on["found"] == on["faces"] == 2 and on["false_positives"] == 0 < off["false_positives"]
     assert all(by["retinaface, no close-up pass", k]["found"] == by["retinaface, close-up pass", k]["found"]
                for k in ("portrait", "group", "phone"))
+    # photos that show no one that show no one (--faceless-from DIR), each at the phone's, messenger's and web's size
+    (tmp_path / "nobody").mkdir()
+    for k, colour in enumerate(((40, 90, 160), (200, 180, 120))):
+        Image.new("RGB", (300, 200), colour).save(tmp_path / "nobody" / f"plain{k}.png")
+    rows = detection.run(tmp_path / "nobody", n_scenes=1, detectors=("retinaface",), faceless_dir=tmp_path / "nobody")
+    nobody = [r for r in rows if r["suite"].startswith("faceless photos")]
+    assert [r["suite"] for r in nobody] == [f"faceless photos (nobody), {s} px" for s in (4032, 1600, 1024)]
+    assert all(r["scenes"] == 2 and r["faces"] == r["found"] == r["false_positives"] == 0 for r in nobody)

@@ -105,8 +105,10 @@ TURNED_SIDE = 320
 #: turn is taken only when the best face found there scores at least ``TURNED_HINT_SURE``: textured
 #: backgrounds give false faces on the finer copy too, scored lower than a group's best real face (`bench detect
 #: --turned --faceless`: without that bar 48 false faces on 50 faceless 1024×768 photos, with it 2 — as many as
-#: the search on the detector's copy alone; docs/FACES.md).
-TURNED_HINT_SCORE = 0.05
+#: the search on the detector's copy alone). 0.1 rather than 0.05: real pictures of things give such looks
+#: often, and each costs a 1280 px pass (`--faceless-from`: half the added time for 4–5 faces fewer in 222;
+#: docs/FACES.md).
+TURNED_HINT_SCORE = 0.1
 TURNED_HINT_SURE = 0.95
 #: … the look as it is wins unless a turned look misses (1 − score) less than this share of what it misses:
 #: most faces are upright, and one filling a tight crop can score a hair higher sideways (measured on 400

@@ -102,7 +102,7 @@ def turn_scene(scene: Scene, k: int) -> Scene:
 def _face_paths(faces_dir: str | Path) -> list[Path]:
     paths = sorted(p for p in Path(faces_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if not paths:
-        raise FileNotFoundError(f"{faces_dir}: no face images found")
+        raise FileNotFoundError(f"{faces_dir}: no images (.jpg, .jpeg, .png) found")
     return paths
 
 
@@ -126,7 +126,8 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
 def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
         max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
         score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,), turned: bool = False,
-        uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,), faceless: bool = False) -> list[dict]:
+        uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,), faceless: bool = False,
+        faceless_dir: str | Path | None = None) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
     phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
     away), the same phone photos as a messenger or a web page sends them on (1600×1200, 16–80 px;
@@ -142,7 +143,9 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     was lost); ``uprights``, ``close_ups``: RetinaFace with and/or without its upright and close-up
     passes (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes
     (textured backgrounds, a quarter as many as ``n_scenes`` each, drawn apart so the other suites stay the same):
-    what a detector finds there is false, and the searches for a face lying turned or too close run in full.
+    what a detector finds there is false, and the searches for a face lying turned or too close run in full;
+    ``faceless_dir``: the same with real photos that show no one (landscapes, objects, documents), each scaled so
+    its longer side is the phone's, the messenger's and the web page's (4032, 1600, 1024 px).
     """
     paths = _face_paths(faces_dir)
     rng = np.random.default_rng(seed)
@@ -168,6 +171,11 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         bg = np.random.default_rng(seed + 1)
         suites |= {f"faceless {w}x{h}": ((0, 0), [Scene(np.asarray(_background(bg, w, h)), []) for _ in range(max(1, n_scenes // 4))])
                    for w, h in ((4032, 3024), (1600, 1200), (1024, 768))}
+    if faceless_dir is not None:
+        photos = [Image.fromarray(load_image(p)) for p in _face_paths(faceless_dir)]
+        suites |= {f"faceless photos ({Path(faceless_dir).name}), {side} px": ((0, 0), [
+            Scene(np.asarray(im.resize((max(1, round(im.width * side / max(im.size))), max(1, round(im.height * side / max(im.size)))),
+                                       Image.BICUBIC)), []) for im in photos]) for side in (4032, 1600, 1024)}
     rows = []
     retina = lambda n, options, default: options if n == "retinaface" else (default,)  # noqa: E731  (its passes' options)
     for name, side, fine, th, up, close in ((n, m, f, t, u, c) for n in detectors for m in max_sides

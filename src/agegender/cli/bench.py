@@ -47,6 +47,7 @@ def cmd_bench_detect(args) -> int:
                          max_sides=tuple(args.max_side) if args.max_side else (None,),
                          small_faces=PASS_ROWS[args.small_faces],
                          score_thresholds=tuple(args.score_threshold), turned=args.turned, faceless=args.faceless,
+                         faceless_dir=args.faceless_from,
                          uprights=PASS_ROWS[args.upright], close_ups=PASS_ROWS[args.close_up])
     print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
     print("|---|---|---|---|---|---|---|---|")
@@ -360,6 +361,8 @@ def register(sub) -> None:
                     "photo whose EXIF orientation was lost")
     bd.add_argument("--faceless", action="store_true", help="also photos with no face (textured backgrounds at the "
                     "phone, messenger and web sizes): the false faces found and what the searches cost")
+    bd.add_argument("--faceless-from", metavar="DIR", help="also these photos that show no one (landscapes, objects, "
+                    "documents), each scaled to the phone, messenger and web sizes: the false faces found and what it costs")
     bd.add_argument("--upright", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's upright pass for turned "
                     "faces (default: on, as predict and serve; both: a row for each)")
     bd.add_argument("--close-up", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's close-up pass for faces "

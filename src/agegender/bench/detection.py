@@ -99,6 +99,12 @@ def turn_scene(scene: Scene, k: int) -> Scene:
     return Scene(image, boxes)
 
 
+def _longer_side(image: Image.Image, side: int) -> np.ndarray:
+    """``image`` scaled (bicubic) so that its longer side is ``side`` px."""
+    k = side / max(image.size)
+    return np.asarray(image.resize((max(1, round(image.width * k)), max(1, round(image.height * k))), Image.BICUBIC))
+
+
 def _face_paths(faces_dir: str | Path) -> list[Path]:
     paths = sorted(p for p in Path(faces_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if not paths:
@@ -173,9 +179,8 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
                    for w, h in ((4032, 3024), (1600, 1200), (1024, 768))}
     if faceless_dir is not None:
         photos = [Image.fromarray(load_image(p)) for p in _face_paths(faceless_dir)]
-        suites |= {f"faceless photos ({Path(faceless_dir).name}), {side} px": ((0, 0), [
-            Scene(np.asarray(im.resize((max(1, round(im.width * side / max(im.size))), max(1, round(im.height * side / max(im.size)))),
-                                       Image.BICUBIC)), []) for im in photos]) for side in (4032, 1600, 1024)}
+        suites |= {f"faceless photos ({Path(faceless_dir).name}), {side} px": ((0, 0), [Scene(_longer_side(im, side), []) for im in photos])
+                   for side in (4032, 1600, 1024)}
     rows = []
     retina = lambda n, options, default: options if n == "retinaface" else (default,)  # noqa: E731  (its passes' options)
     for name, side, fine, th, up, close in ((n, m, f, t, u, c) for n in detectors for m in max_sides

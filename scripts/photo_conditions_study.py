@@ -10,11 +10,13 @@ features, model, the Undefined rule):
   out of focus (blur), heavy JPEG (quality 10), a head tilted 30°.
 
 Prints a table: faces found, gender of the best guess (answered or not), faces answered, and gender right
-on the answered ones. Gender only (the crops carry no age); the answer counted as answered is the whole
+on the answered ones; and how many of the faces found the detector scored under ``--face-bar`` (what a rule
+"not sure it is a face" would turn Undefined) with the gender of their best guess — to weigh such a bar
+against the false faces found on pictures of things (docs/FACES.md). Gender only (the crops carry no age); the answer counted as answered is the whole
 2-hot one, as the CLI and the page give it.
 
     agegender data gender-folders ../shared/data/celeba-gender --out celeba.csv
-    python scripts/photo_conditions_study.py celeba.csv [--n 300] [--seed 5] [--model MODEL_DIR]
+    python scripts/photo_conditions_study.py celeba.csv [--n 300] [--seed 5] [--model MODEL_DIR] [--face-bar 0.75]
 """
 
 from __future__ import annotations
@@ -95,16 +97,19 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300, help="faces drawn at random (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--model", help="a model folder (default: the built-in model)")
+    ap.add_argument("--face-bar", type=float, default=0.75, help="a detector score to count the faces found under "
+                    "(default: %(default)s)")
     args = ap.parse_args()
 
     faces = [r for r in mf.sample(mf.read(args.manifest), args.n, args.seed) if r.gender is not None]
     pred = Predictor.load(args.model) if args.model else Predictor.default()
     print(f"{len(faces)} faces of {args.manifest} (seed {args.seed}); model {pred.model_dir}\n")
-    print("| condition | found | gender, best guess | answered | gender right on answered |")
-    print("|---|---|---|---|---|")
+    print(f"| condition | found | gender, best guess | answered | gender right on answered | scored under {args.face_bar} "
+          "(answered) | their gender, best guess |")
+    print("|---|---|---|---|---|---|---|")
     for name, make in CONDITIONS.items():
         rng = np.random.default_rng(args.seed)
-        found = guessed = answered = right = 0
+        found = guessed = answered = right = under = under_answered = under_right = 0
         for rec in faces:
             photo = make(Image.fromarray(load_image(rec.full_path)), rng)
             result = pred.predict_array(np.asarray(photo))
@@ -116,8 +121,13 @@ def main() -> None:
             if not answer.undefined:
                 answered += 1
                 right += answer.gender == rec.gender
+            if result.faces[0].face.score < args.face_bar:
+                under += 1
+                under_answered += not answer.undefined
+                under_right += answer.best_gender == rec.gender
         pct = lambda a, b: f"{100 * a / b:.1f} %" if b else "—"  # noqa: E731
-        print(f"| {name} | {found} of {len(faces)} | {pct(guessed, found)} | {pct(answered, found)} | {pct(right, answered)} |", flush=True)
+        print(f"| {name} | {found} of {len(faces)} | {pct(guessed, found)} | {pct(answered, found)} | {pct(right, answered)} | "
+              f"{under} ({under_answered}) | {pct(under_right, under)} |", flush=True)
     print(f"\n(genders: {', '.join(labels.GENDERS)}; the answered share is of the faces found)")
 
 

@@ -105,10 +105,11 @@ def _longer_side(image: Image.Image, side: int) -> np.ndarray:
     return np.asarray(image.resize((max(1, round(image.width * k)), max(1, round(image.height * k))), Image.BICUBIC))
 
 
-def _face_paths(faces_dir: str | Path) -> list[Path]:
-    paths = sorted(p for p in Path(faces_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+def _image_paths(folder: str | Path) -> list[Path]:
+    """The images below ``folder`` (face crops to paste, or photos that show no one), sorted."""
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if not paths:
-        raise FileNotFoundError(f"{faces_dir}: no images (.jpg, .jpeg, .png) found")
+        raise FileNotFoundError(f"{folder}: no images (.jpg, .jpeg, .png) found")
     return paths
 
 
@@ -116,7 +117,7 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
                  faces: tuple[int, int] = (1, 5), scale: tuple[int, int] = (80, 320)) -> list[Path]:
     """``n`` larger photos (JPEG, quality 90) of several real faces each, for batch benchmarks on photos
     rather than crops: the same scenes for the same arguments."""
-    paths = _face_paths(faces_dir)
+    paths = _image_paths(faces_dir)
     rng = np.random.default_rng(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,7 +154,7 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     ``faceless_dir``: the same with real photos that show no one (landscapes, objects, documents), each scaled so
     its longer side is the phone's, the messenger's and the web page's (4032, 1600, 1024 px).
     """
-    paths = _face_paths(faces_dir)
+    paths = _image_paths(faces_dir)
     rng = np.random.default_rng(seed)
     pick = lambda k: [load_image(paths[i]) for i in rng.choice(len(paths), size=k, replace=len(paths) < k)]  # noqa: E731
     suites = {
@@ -178,7 +179,7 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         suites |= {f"faceless {w}x{h}": ((0, 0), [Scene(np.asarray(_background(bg, w, h)), []) for _ in range(max(1, n_scenes // 4))])
                    for w, h in ((4032, 3024), (1600, 1200), (1024, 768))}
     if faceless_dir is not None:
-        photos = [Image.fromarray(load_image(p)) for p in _face_paths(faceless_dir)]
+        photos = [Image.fromarray(load_image(p)) for p in _image_paths(faceless_dir)]
         suites |= {f"faceless photos ({Path(faceless_dir).name}), {side} px": ((0, 0), [Scene(_longer_side(im, side), []) for im in photos])
                    for side in (4032, 1600, 1024)}
     rows = []

@@ -10,9 +10,10 @@ features, model, the Undefined rule):
   out of focus (blur), heavy JPEG (quality 10), a head tilted 30°.
 
 Prints a table: faces found, gender of the best guess (answered or not), faces answered, and gender right
-on the answered ones; and how many of the faces found the detector scored under ``--face-bar`` (what a rule
-"not sure it is a face" would turn Undefined) with the gender of their best guess — to weigh such a bar
-against the false faces found on pictures of things (docs/FACES.md). Gender only (the crops carry no age); the answer counted as answered is the whole
+on the answered ones; how many of the faces found the detector scored under ``--face-bar`` (what a plain bar
+on its score would turn Undefined) with the gender of their best guess — to weigh such a bar against the
+false faces found on pictures of things — and how many the product's second look doubts (answered "not sure
+it is a face": faces.DOUBT_SCORE; docs/FACES.md). Gender only (the crops carry no age); the answer counted as answered is the whole
 2-hot one, as the CLI and the page give it.
 
     agegender data gender-folders ../shared/data/celeba-gender --out celeba.csv
@@ -105,11 +106,11 @@ def main() -> None:
     pred = Predictor.load(args.model) if args.model else Predictor.default()
     print(f"{len(faces)} faces of {args.manifest} (seed {args.seed}); model {pred.model_dir}\n")
     print(f"| condition | found | gender, best guess | answered | gender right on answered | scored under {args.face_bar} "
-          "(answered) | their gender, best guess |")
-    print("|---|---|---|---|---|---|---|")
+          "(answered) | their gender, best guess | not sure it is a face (second look) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, make in CONDITIONS.items():
         rng = np.random.default_rng(args.seed)
-        found = guessed = answered = right = under = under_answered = under_right = 0
+        found = guessed = answered = right = under = under_answered = under_right = doubted = 0
         for rec in faces:
             photo = make(Image.fromarray(load_image(rec.full_path)), rng)
             result = pred.predict_array(np.asarray(photo))
@@ -121,13 +122,14 @@ def main() -> None:
             if not answer.undefined:
                 answered += 1
                 right += answer.gender == rec.gender
+            doubted += result.faces[0].face.doubt is not None
             if result.faces[0].face.score < args.face_bar:
                 under += 1
                 under_answered += not answer.undefined
                 under_right += answer.best_gender == rec.gender
         pct = lambda a, b: f"{100 * a / b:.1f} %" if b else "—"  # noqa: E731
         print(f"| {name} | {found} of {len(faces)} | {pct(guessed, found)} | {pct(answered, found)} | {pct(right, answered)} | "
-              f"{under} ({under_answered}) | {pct(under_right, under)} |", flush=True)
+              f"{under} ({under_answered}) | {pct(under_right, under)} | {doubted} |", flush=True)
     print(f"\n(genders: {', '.join(labels.GENDERS)}; the answered share is of the faces found)")
 
 

@@ -79,3 +79,28 @@ def test_speed_command_prints_its_figures_for_either_alignment(capsys):
         assert "ms  end to end, the same photo scaled to 448 px" in out and "KiB  model file(s)" in out
     with pytest.raises(SystemExit):
         main(["bench", "predict", "--landmarks", "eyes"])
+
+
+def test_a_false_face_is_answered_undefined_not_sure_it_is_a_face(capsys):
+    """A colour wheel shows a false face (tests/test_faces.py): the answer is Undefined, the reason says the
+    face may be none, the best guess stays for the curious; the JSON carries the second look's score; an
+    age check never passes it; the picture itself is not an error."""
+    from pathlib import Path
+
+    from agegender.cli import main
+    from agegender.faces import DOUBT_LOOK
+
+    wheel = Path(__file__).parent / "fixtures" / "nobody" / "colorwheel.png"
+    res = Predictor.default().predict(wheel)
+    (fa,) = res.faces
+    assert res.ok and fa.answer.undefined and fa.answer.age is None and fa.answer.gender is None
+    assert fa.answer.reason.startswith("not sure it is a face (detector 0.67; a second look ")
+    assert fa.answer.best_age is not None and len(fa.answer.gender_probs) == 2
+    d = fa.to_dict()
+    assert d["second_look"] < DOUBT_LOOK and d["reason"] == fa.answer.reason
+    assert main(["predict", str(wheel), "--age-check", "25-32", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert out["faces"][0]["age_check"] == "not sure — check ID" and out["faces"][0]["undefined"]
+    # the astronaut, sure of her face, is answered as before
+    portrait = Predictor.default().predict(default_photo()).faces[0]
+    assert portrait.face.second_look is None and not portrait.answer.undefined

@@ -1,4 +1,5 @@
 import io
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -416,3 +417,56 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
     nobody = [r for r in rows if r["suite"].startswith("faceless photos")]
     assert [r["suite"] for r in nobody] == [f"faceless photos (nobody), {s} px" for s in (4032, 1600, 1024)]
     assert all(r["scenes"] == 2 and r["faces"] == r["found"] == r["false_positives"] == 0 for r in nobody)
+    assert all(r["found_doubted"] == r["false_doubted"] == 0 for r in rows)  # the portrait's faces: none doubted
+    # the second look's count: the colour wheel's false face, a false positive, doubted
+    wheel = load_image(COLOUR_WHEEL)
+    det = RetinaFaceDetector()
+    found = det.detect(wheel)
+    hits, false = detection.score_scene(detection.Scene(wheel, []), found)
+    assert (hits, false) == ([], [0]) and detection.doubted(det, detection.Scene(wheel, []), found, false) == (0, 1)
+
+
+COLOUR_WHEEL = Path(__file__).parent / "fixtures" / "nobody" / "colorwheel.png"
+
+
+def _small_astronaut(astronaut, width: int = 23, at: tuple[int, int] = (300, 200)) -> np.ndarray:
+    """The portrait's head shrunk so its face is ``width`` px wide, on a plain 640×480 photo: a face far
+    away that RetinaFace scores low (the conditions study's 20–28 px faces)."""
+    head = Image.fromarray(astronaut).crop((131, 10, 320, 224))  # the face (RetinaFace: ~178–273 × 57–177) and around it
+    fw = round(head.width * width / 95)
+    canvas = Image.new("RGB", (640, 480), (120, 118, 110))
+    canvas.paste(head.resize((fw, round(head.height * fw / head.width)), Image.BICUBIC), at)
+    return np.asarray(canvas)
+
+
+def test_a_false_face_on_a_picture_of_a_thing_is_doubted_by_its_second_look(retina):
+    """RetinaFace scores a pattern on a colour wheel 0.67 — a face to it. Looked at again on its
+    neighbourhood enlarged, the pattern is no face: its second look scores under DOUBT_LOOK, and the face
+    carries that doubt (an Undefined answer, tests/test_builtin_model.py)."""
+    from agegender.faces import DOUBT_LOOK, DOUBT_SCORE
+
+    (face,) = retina.faces(load_image(COLOUR_WHEEL))
+    assert face.score < DOUBT_SCORE
+    assert face.second_look is not None and face.second_look < DOUBT_LOOK
+    assert face.doubt.startswith("not sure it is a face (detector 0.67; a second look")
+    assert face.to_dict()["second_look"] == round(face.second_look, 4)
+
+
+def test_real_faces_scored_low_are_found_again_by_the_second_look(astronaut, retina):
+    """A face 23 px wide scores under DOUBT_SCORE, yet its neighbourhood enlarged (the face ~80 px) shows it
+    clearly: no doubt. A face sure enough gets no second look; nor does one that the photo's edge cuts,
+    whose box stops short of the edge — its neighbourhood, cut too, would not show it again."""
+    from agegender.faces import DOUBT_LOOK, DOUBT_SCORE, near_edge
+
+    (small,) = retina.faces(_small_astronaut(astronaut))
+    assert small.score < DOUBT_SCORE and small.second_look >= max(DOUBT_LOOK, 0.9) and small.doubt is None
+    (portrait,) = retina.faces(astronaut)
+    assert portrait.score >= DOUBT_SCORE and portrait.second_look is None and portrait.doubt is None
+    assert near_edge((0, 10, 50, 60), 100, 100) and near_edge((10, 10, 100, 60), 100, 100)
+    assert near_edge((2, 10, 42, 70), 100, 100) and not near_edge((4, 10, 44, 70), 100, 100)  # 5 % of 60 px: 3 px
+    cut = np.full((480, 480, 3), 120, np.uint8)
+    cut[100:400, :170] = astronaut[40:340, 230:400]  # the face's right part, the photo's left edge through it
+    (face,) = retina.faces(cut)
+    assert face.score < DOUBT_SCORE and 0 < face.box[0] and near_edge(face.box, 480, 480)
+    assert face.second_look is None and face.doubt is None
+    assert retina.detector.second_look(cut, face.box) < DOUBT_LOOK  # what it would have been

@@ -15,11 +15,12 @@ from agegender.predictor import FaceAnswer
 from agegender.tracking import MIN_FRAMES, FaceTracker
 
 
-def _face(x0, y0, size=100, age=4, p_age=0.9, gender=1):
+def _face(x0, y0, size=100, age=4, p_age=0.9, gender=1, second_look=None):
     a = np.full(8, (1 - p_age) / 7)
     a[age] = p_age
     g = np.array([0.05, 0.95]) if gender else np.array([0.95, 0.05])
-    return FaceAnswer(Face((x0, y0, x0 + size, y0 + size), 0.99, np.zeros((5, 2))), labels.decode(a, g))
+    face = Face((x0, y0, x0 + size, y0 + size), 0.99 if second_look is None else 0.6, np.zeros((5, 2)), second_look=second_look)
+    return FaceAnswer(face, labels.doubted(labels.decode(a, g), face.doubt))
 
 
 def test_ids_follow_small_moves_and_a_new_face_gets_a_new_id():
@@ -75,6 +76,26 @@ def test_answers_are_steadied_over_recent_frames():
     t2 = FaceTracker(labels.Thresholds(0.5, 0.5))
     out = [t2.update([_face(10, 10, age=3 + i % 2, p_age=0.55)])[0][1] for i in range(8)]
     assert all(a.undefined for a in out[MIN_FRAMES:])
+
+
+def test_a_face_that_may_be_none_is_undefined_while_doubted_and_in_the_whole_answer_when_mostly():
+    """A face whose second look did not find it again (faces.Face.doubt) is Undefined in the frames it is
+    doubted in, its track steadied answer too; a whole video's answer is Undefined for it when most of its
+    frames doubted it."""
+    t = FaceTracker(labels.Thresholds(0.5, 0.5))
+    for _ in range(MIN_FRAMES):
+        t.update([_face(10, 10)])
+    assert t.update([_face(10, 10)])[0][1].age == 4
+    doubted = t.update([_face(10, 10, second_look=0.1)])[0][1]
+    assert doubted.undefined and doubted.reason.startswith("not sure it is a face") and doubted.best_age == 4
+    assert not t.update([_face(10, 10)])[0][1].undefined  # seen clearly again
+    (_, whole), = t.whole()
+    assert not whole.undefined  # 1 doubted frame of MIN_FRAMES + 3
+    t2 = FaceTracker(labels.Thresholds(0.5, 0.5))
+    for i in range(5):
+        t2.update([_face(10, 10, second_look=0.1 if i < 3 else 0.9)])
+    (track, whole), = t2.whole()
+    assert whole.undefined and whole.reason.endswith("in 3 of 5 frames") and track.doubted == 3
 
 
 def test_the_age_check_rule():

@@ -313,6 +313,31 @@ def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, 
     assert np.allclose([d["landmarks"][n] for n in LANDMARK_NAMES], [p["landmarks"][n] for n in LANDMARK_NAMES], atol=0.02 * 1024)
 
 
+def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811
+    """The colour wheel's false face: device.js gives it the server's second look (faces.RetinaFaceDetector.
+    second_look) and answers it Undefined, "not sure it is a face"; a real face 23 px wide, scored as low, is
+    found again on both and keeps its answer's reason free of that doubt."""
+    import httpx
+    from PIL import Image
+
+    from agegender.faces import DOUBT_LOOK
+    from test_faces import COLOUR_WHEEL, _small_astronaut
+
+    browser.get(server + "/")
+    small = tmp_path / "far-away.png"
+    Image.fromarray(_small_astronaut(astronaut)).save(small)
+    for path, doubted in ((COLOUR_WHEEL, True), (small, False)):
+        served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/png")}, timeout=120).json()
+        on_device = _upload(browser, path, engine="device")
+        assert len(served["faces"]) == len(on_device["faces"]) == 1, (served, on_device)
+        d, p = on_device["faces"][0], served["faces"][0]
+        assert np.allclose(d["box"], p["box"], atol=1.0) and abs(d["score"] - p["score"]) < 0.02
+        assert d["second_look"] is not None and abs(d["second_look"] - p["second_look"]) < 0.1, (d["second_look"], p["second_look"])
+        assert (d["second_look"] < DOUBT_LOOK) == (p["second_look"] < DOUBT_LOOK) == doubted
+        assert d["undefined"] == p["undefined"] and (d["undefined"] if doubted else True)
+        assert d["reason"].startswith("not sure it is a face") == p["reason"].startswith("not sure it is a face") == doubted
+
+
 def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     """The model's input computed by device.js equals Python's (same RetinaFace alignment), extractor by
     extractor: both cut chips with the same float32 operations, but from landmarks that onnxruntime-web

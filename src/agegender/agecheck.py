@@ -30,9 +30,10 @@ class AgeCheck:
     over: float             # p_over threshold
     under: float            # p_under threshold
 
-    def decide(self, age_probs, steadying: bool = False) -> str:
-        """``steadying``: a live face seen in too few frames yet — never passed, never turned away."""
-        if steadying:
+    def decide(self, age_probs, unsure: bool = False) -> str:
+        """``unsure``: a live face seen in too few frames yet, or one that may be no face
+        (faces.Face.doubt) — never passed, never turned away."""
+        if unsure:
             return NOT_SURE
         p = np.asarray(age_probs, dtype=np.float64)
         p_over = float(p[self.minimum:].sum())

@@ -8,7 +8,7 @@ classes is fixed in exactly one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -286,6 +286,14 @@ class Answer:
             "age_years": None if self.years is None else round(float(self.years), 1),
             "age_years_spread": None if self.years_spread is None else round(float(self.years_spread), 1),
         }
+
+
+def doubted(answer: Answer, doubt: str | None) -> Answer:
+    """``answer`` made Undefined for ``doubt`` (faces.Face.doubt: the face may be none), its distributions
+    kept as the best guess; ``answer`` itself when there is no doubt."""
+    if doubt is None:
+        return answer
+    return replace(answer, age=None, gender=None, reason=f"{doubt}; {answer.reason}" if answer.reason else doubt)
 
 
 def undefined(reason: str) -> Answer:

@@ -195,7 +195,8 @@ class Predictor:
             mean, spread = labels.years_summary(years) if years is not None else (None, None)
             k = 0
             for res, _, faces in pending:
-                answers = [labels.decode(age[k + i], gender[k + i], self.thresholds) for i in range(len(faces))]
+                answers = [labels.doubted(labels.decode(age[k + i], gender[k + i], self.thresholds), f.doubt)
+                           for i, f in enumerate(faces)]
                 if mean is not None:
                     answers = [replace(a, years=float(mean[k + i]), years_spread=float(spread[k + i]))
                                for i, a in enumerate(answers)]

@@ -57,6 +57,8 @@ class Track:
     gender_sum: np.ndarray | None = None
     years_sum: np.ndarray = field(default_factory=lambda: np.zeros(2))  # years, spread
     years_n: int = 0
+    doubt: str | None = None  # the last frame's doubt that its face is one (faces.Face.doubt)
+    doubted: int = 0  # frames whose face was doubted
 
     def steady(self, thresholds: labels.Thresholds) -> labels.Answer:
         """The Undefined rule on the mean of the recent distributions (Undefined while steadying)."""
@@ -70,20 +72,24 @@ class Track:
 
             answer = replace(answer, years=float(np.mean([y for y, _ in self.years])),
                              years_spread=float(np.mean([s for _, s in self.years])))
-        return answer
+        return labels.doubted(answer, self.doubt)  # the face seen now may be none
 
     def whole(self, thresholds: labels.Thresholds) -> labels.Answer:
         """The Undefined rule on the mean of all the track's frames (no steadying: the video has ended)."""
         from dataclasses import replace
 
         answer = labels.decode(self.age_sum / self.frames, self.gender_sum / self.frames, thresholds)
-        if not self.years_n:
-            return answer
-        years, spread = self.years_sum / self.years_n
-        return replace(answer, years=float(years), years_spread=float(spread))
+        if self.years_n:
+            years, spread = self.years_sum / self.years_n
+            answer = replace(answer, years=float(years), years_spread=float(spread))
+        doubt = f"{self.doubt or 'not sure it is a face'} in {self.doubted} of {self.frames} frames"
+        return labels.doubted(answer, doubt if 2 * self.doubted > self.frames else None)  # most frames: maybe no face
 
-    def add(self, answer: labels.Answer) -> None:
-        """One more frame's distributions, into the recent window and the whole-track sums."""
+    def add(self, answer: labels.Answer, doubt: str | None = None) -> None:
+        """One more frame's distributions, into the recent window and the whole-track sums; ``doubt``: the
+        frame's face may be none (faces.Face.doubt)."""
+        self.doubt = doubt
+        self.doubted += doubt is not None
         age, gender = np.asarray(answer.age_probs), np.asarray(answer.gender_probs)
         self.age.append(age)
         self.gender.append(gender)
@@ -136,6 +142,6 @@ class FaceTracker:
         for fi, f in enumerate(faces):
             t = track_of[fi]
             t.box, t.face = f.face.box, f.face
-            t.add(f.answer)
+            t.add(f.answer, f.face.doubt)
             out.append((t.id, t.steady(self.thresholds)))
         return out

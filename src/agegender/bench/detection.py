@@ -64,8 +64,9 @@ def close_up_scene(face: np.ndarray, rng: np.random.Generator, size: int, share:
     return Scene(image, [(round(-x0 * k), round(-y0 * k), round((w - x0) * k), round((h - y0) * k))])
 
 
-def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], int]:
-    """(whether each pasted face was found, false positives) for one scene."""
+def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], list[int]]:
+    """(whether each pasted face was found, the indices of the detections that are none of them: false
+    positives) for one scene."""
     centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b, *_ in detections]
     used: set[int] = set()
     hits = []
@@ -76,7 +77,20 @@ def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], int]
         if hit is not None:
             used.add(hit)
         hits.append(hit is not None)
-    return hits, len(centres) - len(used)
+    return hits, [j for j in range(len(centres)) if j not in used]
+
+
+def doubted(det, scene: Scene, detections: list[tuple], false: list[int]) -> tuple[int, int]:
+    """How many of the faces found and of the false positives the second look doubts (faces.DOUBT_SCORE:
+    what the product answers "not sure it is a face")."""
+    from agegender.faces import DOUBT_LOOK, second_look_of
+
+    out = [0, 0]
+    for j, (box, score, _) in enumerate(detections):
+        look = second_look_of(det, scene.image, box, score)
+        if look is not None and look < DOUBT_LOOK:
+            out[j in false] += 1
+    return out[0], out[1]
 
 
 def resize_scene(scene: Scene, size: tuple[int, int]) -> Scene:
@@ -141,7 +155,9 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     1024×768, 10–51 px) and close-ups (1 face, 1024×1024, the middle 50–100 % of a crop: the face fills
     the frame or overflows it), ``n_scenes``, half, a quarter (three times) and half as many of them. Sizes
     are the pasted crops' sides (a UTKFace crop's face is about half of it); each row also gives the found
-    rate in each third of its suite's size range (``found_by_size``).
+    rate in each third of its suite's size range (``found_by_size``), and how many of the faces found and of
+    the false positives the second look doubts (``found_doubted``, ``false_doubted``: answered "not sure it is
+    a face"; ``ms_second_looks``: their time per image, beside the detector's ``ms_per_image``).
 
     ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
     ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
@@ -200,19 +216,25 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         if name == "retinaface" and len(close_ups) > 1:
             label += ", close-up pass" if close else ", no close-up pass"
         for suite, ((lo, hi), scenes) in suites.items():
-            hits, sides, fp = [], [], 0
+            hits, sides, fp, found = [], [], 0, []
             t0 = time.perf_counter()
             for s in scenes:
-                h, p = score_scene(s, det.detect(s.image))
+                detections = det.detect(s.image)
+                h, false = score_scene(s, detections)
                 hits += h
                 sides += [b[2] - b[0] for b in s.boxes]
-                fp += p
+                fp += len(false)
+                found.append((s, detections, false))
             ms = (time.perf_counter() - t0) * 1000 / len(scenes)
+            t0 = time.perf_counter()
+            doubts = np.sum([doubted(det, *f) for f in found], axis=0).astype(int).tolist() if found else [0, 0]
+            ms_doubt = (time.perf_counter() - t0) * 1000 / len(scenes)
             edges = np.linspace(lo, hi + 1, 4)  # the pasted sizes' thirds: how small a face each detector still finds
             third = np.clip(np.searchsorted(edges, sides, side="right") - 1, 0, 2)
             by_size = [float(np.mean(np.asarray(hits)[third == k])) if np.any(third == k) else None for k in range(3)]
             rows.append({"detector": label, "suite": suite, "scenes": len(scenes), "faces": len(hits), "found": int(sum(hits)),
                          "found_rate": sum(hits) / len(hits) if hits else None, "false_positives": fp, "ms_per_image": ms,
+                         "found_doubted": doubts[0], "false_doubted": doubts[1], "ms_second_looks": ms_doubt,
                          "size_thirds": [f"{edges[k]:.0f}-{edges[k + 1] - 1:.0f}" for k in range(3)] if hits else [],
                          "found_by_size": by_size if hits else []})
     return rows

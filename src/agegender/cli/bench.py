@@ -49,13 +49,15 @@ def cmd_bench_detect(args) -> int:
                          score_thresholds=tuple(args.score_threshold), turned=args.turned, faceless=args.faceless,
                          faceless_dir=args.faceless_from,
                          uprights=PASS_ROWS[args.upright], close_ups=PASS_ROWS[args.close_up])
-    print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image "
+          "| doubted: found / false (ms/image) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         by_size = " / ".join(f"{t}: {'—' if v is None else f'{100 * v:.0f} %'}" for t, v in zip(r["size_thirds"], r["found_by_size"]))
         rate = "—" if r["found_rate"] is None else f"{100 * r['found_rate']:.1f} %"
         print(f"| {r['detector']} | {r['suite']} | {r['faces']} | {r['found']} | {rate} | {by_size or '—'} | "
-              f"{r['false_positives']} | {r['ms_per_image']:.1f} |")
+              f"{r['false_positives']} | {r['ms_per_image']:.1f} | {r['found_doubted']} / {r['false_doubted']} "
+              f"({r['ms_second_looks']:.1f}) |")
     return 0
 
 

@@ -196,7 +196,8 @@ def _predict_frames(args) -> int:
         tracker = trackers.setdefault(stream_name, FaceTracker(pred.thresholds))
         sizes[stream_name] = (res.width, res.height)
         res.faces = [FaceAnswer(f.face, answer, track=tid, age_check=check.decide(
-                         answer.age_probs, steadying=(answer.reason or "").startswith("steadying")) if check else None)
+                         answer.age_probs, unsure=(answer.reason or "").startswith(("steadying", "not sure it is a face")))
+                         if check else None)
                      for f, (tid, answer) in zip(res.faces, tracker.update(res.faces))]
         return res
 
@@ -204,7 +205,10 @@ def _predict_frames(args) -> int:
         """A video's (or the webcam's) answer per track, from all of the track's frames, once it has ended."""
         tracked = trackers[stream_name].whole()
         res = ImageResult(f"{stream_name}#whole", [FaceAnswer(t.face, answer, track=t.id, frames=t.frames,
-                                                               age_check=check.decide(answer.age_probs) if check else None)
+                                                               age_check=check.decide(
+                                                                   answer.age_probs,
+                                                                   unsure=(answer.reason or "").startswith("not sure it is a face"))
+                                                               if check else None)
                                                     for t, answer in tracked], *sizes[stream_name])
         res.faces.sort(key=lambda fa: -fa.frames)  # the faces seen longest first
         return res
@@ -238,7 +242,8 @@ def _predict_frames(args) -> int:
         res = ImageResult(it.source, error=err) if err else pred.predict(image, it.source, args.max_faces)
         res = steadied(res) if res.ok else res
         if check and res.ok:
-            res.faces = [f if f.age_check else FaceAnswer(f.face, f.answer, f.track, check.decide(f.answer.age_probs))
+            res.faces = [f if f.age_check else FaceAnswer(f.face, f.answer, f.track,
+                                                          check.decide(f.answer.age_probs, unsure=f.face.doubt is not None))
                          for f in res.faces]
         tally.add(res)
         _print_result(res, args, writer)

@@ -136,6 +136,8 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
                      "upright_score": faces.UPRIGHT_SCORE, "upright_roll": faces.UPRIGHT_ROLL,
                      "upright_context": faces.UPRIGHT_CONTEXT, "upright_side": faces.UPRIGHT_SIDE, "turned_side": faces.TURNED_SIDE,
                      "turned_hint_score": faces.TURNED_HINT_SCORE, "turned_hint_sure": faces.TURNED_HINT_SURE,
+                     "doubt_score": faces.DOUBT_SCORE, "doubt_look": faces.DOUBT_LOOK,
+                     "doubt_edge": faces.DOUBT_EDGE,
                      "upright_iou": faces.UPRIGHT_IOU, "upright_miss_ratio": faces.UPRIGHT_MISS_RATIO,
                      "close_up_side": faces.CLOSE_UP_SIDE, "close_up_canvas": faces.CLOSE_UP_CANVAS,
                      "close_up_inside": faces.CLOSE_UP_INSIDE, "close_up_part": faces.CLOSE_UP_PART,

@@ -181,7 +181,10 @@ const AgeGenderDevice = (() => {
     const faces = [];
     for (const f of found) {
       const [x0, y0, bw, bh] = f.box;
-      if (Math.min(bw, bh) >= cfg.min_face) faces.push({ box: [x0, y0, x0 + bw, y0 + bh], score: f.score, landmarks: f.lm });
+      if (Math.min(bw, bh) >= cfg.min_face) faces.push({ box: [x0, y0, x0 + bw, y0 + bh], score: f.score, landmarks: f.lm, second_look: null });
+    }
+    for (const f of faces) {  // FacePipeline.faces: a face that may be none gets a second look (an older device.json: none)
+      if (f.score < (cfg.doubt_score ?? 0) && !nearEdge(f.box, img.width, img.height, cfg)) f.second_look = await secondLook(img, cfg, session, f.box);
     }
     faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
     return faces;
@@ -312,16 +315,7 @@ const AgeGenderDevice = (() => {
   // by upright_iou; the best turned look when it misses under upright_miss_ratio of what the look as it is
   // misses, else lm when upright, else the look as it is: [landmarks, quarter turns of the look chosen]
   async function uprightLandmarks(img, cfg, session, box, lm) {
-    const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
-    const half = cfg.upright_context * Math.max(box[2] - box[0], box[3] - box[1]) / 2;
-    const x0 = Math.max(0, Math.trunc(cx - half)), y0 = Math.max(0, Math.trunc(cy - half));
-    const x1 = Math.min(img.width, Math.ceil(cx + half)), y1 = Math.min(img.height, Math.ceil(cy + half));
-    const w = x1 - x0, h = y1 - y0, scale = Math.min(1, cfg.upright_side / Math.max(w, h));
-    const sw = Math.max(1, Math.round(w * scale)), sh = Math.max(1, Math.round(h * scale));
-    const c = new OffscreenCanvas(sw, sh), ctx = c.getContext("2d");  // the crop at its look's size
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(img.bitmap, x0, y0, w, h, 0, 0, sw, sh);
-    const small = rgbOf(ctx, sw, sh);
+    const { small, sw, sh, scale, x0, y0 } = neighbourhood(img, cfg, box, false);
     const looks = [];  // the best same, upright face of each look: [score, landmarks, k]
     for (const k of [0, 1, 2, 3]) {
       let best = [-1, lm, k];
@@ -337,6 +331,42 @@ const AgeGenderDevice = (() => {
     const asIs = looks[0], turnedBest = looks.slice(1).reduce((p, q) => (q[0] > p[0] ? q : p));
     if (turnedBest[0] >= 0 && (asIs[0] < 0 || 1 - turnedBest[0] < cfg.upright_miss_ratio * (1 - asIs[0]))) return [turnedBest[1], turnedBest[2]];
     return [isUpright(lm, cfg.upright_roll) ? lm : asIs[1], 0];
+  }
+
+  // faces._neighbourhood: the square upright_context times the box's longer side around its centre (cut by
+  // the photo's edges), scaled so its longer side is at most upright_side px (exactly that with enlarge)
+  function neighbourhood(img, cfg, box, enlarge) {
+    const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+    const half = cfg.upright_context * Math.max(box[2] - box[0], box[3] - box[1]) / 2;
+    const x0 = Math.max(0, Math.trunc(cx - half)), y0 = Math.max(0, Math.trunc(cy - half));
+    const x1 = Math.min(img.width, Math.ceil(cx + half)), y1 = Math.min(img.height, Math.ceil(cy + half));
+    const w = x1 - x0, h = y1 - y0, fit = cfg.upright_side / Math.max(w, h), scale = enlarge ? fit : Math.min(1, fit);
+    const sw = Math.max(1, Math.round(w * scale)), sh = Math.max(1, Math.round(h * scale));
+    const c = new OffscreenCanvas(sw, sh), ctx = c.getContext("2d");  // the crop at its look's size
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(img.bitmap, x0, y0, w, h, 0, 0, sw, sh);
+    return { small: rgbOf(ctx, sw, sh), sw, sh, scale, x0, y0 };
+  }
+
+  // faces.RetinaFaceDetector.second_look: the best score of the face in box found again on its neighbourhood
+  // enlarged (the face ~80 px), 0 when not found there: a face scored under doubt_score that is not found
+  // again (doubt_look) may be none (a pattern in gravel, a star field)
+  async function secondLook(img, cfg, session, box) {
+    const { small, sw, sh, scale, x0, y0 } = neighbourhood(img, cfg, box, true);
+    let best = 0;
+    for (const f of await detectAt({ width: sw, height: sh, data: small }, cfg, session, 1, 0.01)) {
+      const [bx, by, bw, bh] = f.box;
+      if (iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) {
+        best = Math.max(best, f.score);
+      }
+    }
+    return best;
+  }
+
+  // faces.near_edge: a (clipped) box within doubt_edge of its longer side of the photo's edge — the face may be cut by it
+  function nearEdge(b, w, h, cfg) {
+    const m = Math.max(0.5, cfg.doubt_edge * Math.max(b[2] - b[0], b[3] - b[1]));
+    return b[0] <= m || b[1] <= m || b[2] >= w - m || b[3] >= h - m;
   }
 
   // ---- alignment (agegender/alignment.py: similarity, invert, halve, cut_chip)
@@ -570,6 +600,18 @@ const AgeGenderDevice = (() => {
 
   const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
 
+  // faces.Face.doubt: why this may be no face (its second look did not find it again), or null
+  function doubt(f, det) {
+    if (f.second_look === null || f.second_look >= det.doubt_look) return null;
+    return `not sure it is a face (detector ${f.score.toFixed(2)}; a second look ${f.second_look.toFixed(2)} < ${det.doubt_look.toFixed(2)})`;
+  }
+
+  // labels.doubted: the answer made Undefined for the doubt, its distributions kept as the best guess
+  function doubted(answer, why) {
+    if (why === null) return answer;
+    return { ...answer, age_group: null, gender: null, undefined: true, reason: answer.reason ? `${why}; ${answer.reason}` : why };
+  }
+
   // labels.years_summary: the years head's distribution over ages 0… → expected age and its spread
   function yearsSummary(years, i, n) {
     if (!years) return { age_years: null, age_years_spread: null };
@@ -610,8 +652,9 @@ const AgeGenderDevice = (() => {
       const ap = Array.from(age.subarray(i * nA, (i + 1) * nA)), gp = Array.from(gender.subarray(i * nG, (i + 1) * nG));
       result.faces.push({
         box: f.box.map((v) => round(v, 1)), score: round(f.score, 4),
+        second_look: f.second_look === null ? null : round(f.second_look, 4),
         landmarks: Object.fromEntries(LANDMARKS.map((n, k) => [n, f.landmarks[k].map((v) => round(v, 1))])),
-        ...decode(ap, gp, cfg.thresholds, cfg.labels),
+        ...doubted(decode(ap, gp, cfg.thresholds, cfg.labels), doubt(f, cfg.detector)),
         ...yearsSummary(years, i, cfg.head.years_bins),
       });
     });

@@ -43,15 +43,18 @@ const AgeGenderLive = (() => {
         tr.age.push(cfg.labels.age_groups.map((g) => f.age_probs[g])); tr.gender.push(cfg.labels.genders.map((g) => f.gender_probs[g]));
         if (f.age_years != null) tr.years.push(f.age_years);
         for (const k of ["age", "gender", "years"]) if (tr[k].length > t.window) tr[k].shift();
-        return { track: tr.id, frames: tr.frames, box: f.box, age: mean(tr.age), gender: mean(tr.gender),
+        const doubt = f.second_look != null && f.second_look < cfg.detector.doubt_look;  // this frame's face may be none
+        return { track: tr.id, frames: tr.frames, box: f.box, age: mean(tr.age), gender: mean(tr.gender), doubt,
                  years: tr.years.length ? tr.years.reduce((a, b) => a + b, 0) / tr.years.length : null };
       });
     };
   }
 
-  // labels.decode on the steadied distributions; Undefined while the track is still steadying
+  // labels.decode on the steadied distributions; Undefined while the track is still steadying, or when the
+  // face seen now may be none (tracking.Track.steady)
   function decide(t) {
     const thr = cfg.thresholds, names = cfg.labels;
+    if (t.doubt) return { undefined: true, text: "Undefined (not a face?)" };
     const pick = (probs, th) => { const hits = probs.map((p, i) => (p >= th ? i : -1)).filter((i) => i >= 0); return hits.length === 1 ? hits[0] : null; };
     const a = pick(t.age, thr.age), g = pick(t.gender, thr.gender);
     if (a === null || g === null) return { undefined: true, text: "Undefined (not sure)" };
@@ -66,7 +69,7 @@ const AgeGenderLive = (() => {
     const m = cfg.labels.age_groups.indexOf(minimum);
     const th = (cfg.age_check || {})[minimum] || { over: 0.99, under: 0.99 };
     const over = t.age.slice(m).reduce((s, p) => s + p, 0);
-    if (t.frames < cfg.tracking.min_frames) return "not sure — check ID";
+    if (t.frames < cfg.tracking.min_frames || t.doubt) return "not sure — check ID";
     if (over >= th.over) return "over";
     if (1 - over >= th.under) return "under";
     return "not sure — check ID";

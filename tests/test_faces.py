@@ -456,7 +456,7 @@ def test_real_faces_scored_low_are_found_again_by_the_second_look(astronaut, ret
     """A face 23 px wide scores under DOUBT_SCORE, yet its neighbourhood enlarged (the face ~80 px) shows it
     clearly: no doubt. A face sure enough gets no second look; nor does one that the photo's edge cuts,
     whose box stops short of the edge — its neighbourhood, cut too, would not show it again."""
-    from agegender.faces import DOUBT_LOOK, DOUBT_SCORE, near_edge
+    from agegender.faces import DOUBT_LOOK, DOUBT_SCORE, near_edge, upright_turn
 
     (small,) = retina.faces(_small_astronaut(astronaut))
     assert small.score < DOUBT_SCORE and small.second_look >= max(DOUBT_LOOK, 0.9) and small.doubt is None
@@ -469,4 +469,13 @@ def test_real_faces_scored_low_are_found_again_by_the_second_look(astronaut, ret
     (face,) = retina.faces(cut)
     assert face.score < DOUBT_SCORE and 0 < face.box[0] and near_edge(face.box, 480, 480)
     assert face.second_look is None and face.doubt is None
-    assert retina.detector.second_look(cut, face.box) < DOUBT_LOOK  # what it would have been
+    assert retina.detector.second_look(cut, face.box, face.landmarks) < DOUBT_LOOK  # what it would have been
+    # a face upside down or on its side is looked at again turned upright by its landmarks: found surely, where
+    # the look as it is (level landmarks) scores it far lower
+    level = np.array([[0, 0], [1, 0], [0.5, 0.5], [0, 1], [1, 1]], float)
+    for k in (1, 2, 3):
+        turned = np.ascontiguousarray(np.rot90(_small_astronaut(astronaut, 50), k))
+        (face,) = retina.faces(turned)
+        assert upright_turn(face.landmarks) == (4 - k) % 4
+        assert retina.detector.second_look(turned, face.box, face.landmarks) >= 0.99
+    assert retina.detector.second_look(turned, face.box, level) < 0.8

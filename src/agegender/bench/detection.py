@@ -86,8 +86,8 @@ def doubted(det, scene: Scene, detections: list[tuple], false: list[int]) -> tup
     from agegender.faces import DOUBT_LOOK, second_look_of
 
     out = [0, 0]
-    for j, (box, score, _) in enumerate(detections):
-        look = second_look_of(det, scene.image, box, score)
+    for j, (box, score, pts) in enumerate(detections):
+        look = second_look_of(det, scene.image, box, score, pts)
         if look is not None and look < DOUBT_LOOK:
             out[j in false] += 1
     return out[0], out[1]

@@ -184,7 +184,7 @@ const AgeGenderDevice = (() => {
       if (Math.min(bw, bh) >= cfg.min_face) faces.push({ box: [x0, y0, x0 + bw, y0 + bh], score: f.score, landmarks: f.lm, second_look: null });
     }
     for (const f of faces) {  // FacePipeline.faces: a face that may be none gets a second look (an older device.json: none)
-      if (f.score < (cfg.doubt_score ?? 0) && !nearEdge(f.box, img.width, img.height, cfg)) f.second_look = await secondLook(img, cfg, session, f.box);
+      if (f.score < (cfg.doubt_score ?? 0) && !nearEdge(f.box, img.width, img.height, cfg)) f.second_look = await secondLook(img, cfg, session, f.box, f.landmarks);
     }
     faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
     return faces;
@@ -349,18 +349,26 @@ const AgeGenderDevice = (() => {
   }
 
   // faces.RetinaFaceDetector.second_look: the best score of the face in box found again on its neighbourhood
-  // enlarged (the face ~80 px), 0 when not found there: a face scored under doubt_score that is not found
-  // again (doubt_look) may be none (a pattern in gravel, a star field)
-  async function secondLook(img, cfg, session, box) {
+  // enlarged (the face ~80 px), turned so the face stands upright by its landmarks (faces.upright_turn); 0 when
+  // not found there: a face scored under doubt_score that is not found again (doubt_look) may be none (a
+  // pattern in gravel, a star field)
+  async function secondLook(img, cfg, session, box, lm) {
     const { small, sw, sh, scale, x0, y0 } = neighbourhood(img, cfg, box, true);
+    const k = uprightTurn(lm);
     let best = 0;
-    for (const f of await detectAt({ width: sw, height: sh, data: small }, cfg, session, 1, 0.01)) {
-      const [bx, by, bw, bh] = f.box;
+    for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1, 0.01)) {
+      const [bx, by, bw, bh] = unturnBox(f.box, k, sw, sh);
       if (iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) {
         best = Math.max(best, f.score);
       }
     }
     return best;
+  }
+
+  // faces.upright_turn: the quarter turns that bring a face with these landmarks nearest upright (eyes level)
+  function uprightTurn(lm) {
+    const a = Math.atan2(lm[1][1] - lm[0][1], lm[1][0] - lm[0][0]) * 180 / Math.PI;
+    return Number.isFinite(a) ? (((Math.round(a / 90) % 4) + 4) % 4) : 0;
   }
 
   // faces.near_edge: a (clipped) box within doubt_edge of its longer side of the photo's edge — the face may be cut by it

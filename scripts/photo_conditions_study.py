@@ -7,7 +7,10 @@ features, model, the Undefined rule):
 - small faces: 40, 28 and 20 px wide in a 640×480 photo (what the messenger pass finds in a group);
 - cut by the photo's edge: 25 % or 40 % of the face outside the top, the bottom or the left;
 - low light (brightness × 0.3 and sensor noise), backlit (the face darkened before a bright window),
-  out of focus (blur), heavy JPEG (quality 10), a head tilted 30°.
+  out of focus (blur), heavy JPEG (quality 10), a head tilted 30°;
+- sunglasses or a face mask drawn on the face (``agegender.augment.occlude``, as `data augment --occlude`
+  draws them), the face 160 or 80 px wide (a crop whose face RetinaFace does not find gets none: the row
+  counts the faces masked).
 
 Prints a table: faces found, gender of the best guess (answered or not), faces answered, and gender right
 on the answered ones; how many of the faces found the detector scored under ``--face-bar`` (what a plain bar
@@ -65,6 +68,17 @@ def _backlit(face: Image.Image, rng: np.random.Generator) -> Image.Image:
     return canvas
 
 
+def _covered(kind: str, width: int) -> Callable[[Image.Image, np.random.Generator], Image.Image | None]:
+    """The face behind sunglasses or a face mask, ``width`` px wide in the reference photo (None: no face to
+    cover)."""
+    def make(face: Image.Image, rng: np.random.Generator) -> Image.Image | None:
+        from agegender.augment import occlude
+
+        covered = occlude(face, kind, rng)
+        return None if covered is None else _photo(covered, width)
+    return make
+
+
 def _jpeg(im: Image.Image, quality: int) -> Image.Image:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=quality)
@@ -86,6 +100,9 @@ CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image]]
     "out of focus: blur radius 2.5": lambda f, r: _photo(f, 160).filter(ImageFilter.GaussianBlur(2.5)),
     "heavy JPEG: quality 10": lambda f, r: _jpeg(_photo(f, 160), 10),
     "head tilted 30°": lambda f, r: _photo(f, 160).rotate(30, resample=Image.BICUBIC, fillcolor=BACKGROUND),
+    "sunglasses, face 160 px": _covered("glasses", 160),
+    "face mask, face 160 px": _covered("mask", 160),
+    "face mask, face 80 px": _covered("mask", 80),
 }
 
 
@@ -106,13 +123,18 @@ def main() -> None:
     pred = Predictor.load(args.model) if args.model else Predictor.default()
     print(f"{len(faces)} faces of {args.manifest} (seed {args.seed}); model {pred.model_dir}\n")
     print(f"| condition | found | gender, best guess | answered | gender right on answered | scored under {args.face_bar} "
-          "(answered) | their gender, best guess | not sure it is a face (second look) |")
+          "(answered) | their gender, best guess | not sure it is a face (second look): doubted (answered without the "
+          "doubt, gender right on those) |")
     print("|---|---|---|---|---|---|---|---|")
     for name, make in CONDITIONS.items():
         rng = np.random.default_rng(args.seed)
-        found = guessed = answered = right = under = under_answered = under_right = doubted = 0
+        found = guessed = answered = right = under = under_answered = under_right = made = 0
+        doubted = would = would_right = 0  # doubted; of them, answered were it not for the doubt; right
         for rec in faces:
             photo = make(Image.fromarray(load_image(rec.full_path)), rng)
+            if photo is None:  # no face to cover
+                continue
+            made += 1
             result = pred.predict_array(np.asarray(photo))
             if not result.faces:
                 continue
@@ -122,14 +144,18 @@ def main() -> None:
             if not answer.undefined:
                 answered += 1
                 right += answer.gender == rec.gender
-            doubted += result.faces[0].face.doubt is not None
+            if result.faces[0].face.doubt is not None:
+                doubted += 1
+                if not labels.decode(answer.age_probs, answer.gender_probs, pred.thresholds).undefined:
+                    would += 1
+                    would_right += answer.best_gender == rec.gender
             if result.faces[0].face.score < args.face_bar:
                 under += 1
                 under_answered += not answer.undefined
                 under_right += answer.best_gender == rec.gender
         pct = lambda a, b: f"{100 * a / b:.1f} %" if b else "—"  # noqa: E731
-        print(f"| {name} | {found} of {len(faces)} | {pct(guessed, found)} | {pct(answered, found)} | {pct(right, answered)} | "
-              f"{under} ({under_answered}) | {pct(under_right, under)} | {doubted} |", flush=True)
+        print(f"| {name} | {found} of {made} | {pct(guessed, found)} | {pct(answered, found)} | {pct(right, answered)} | "
+              f"{under} ({under_answered}) | {pct(under_right, under)} | {doubted} ({would}, {pct(would_right, would)}) |", flush=True)
     print(f"\n(genders: {', '.join(labels.GENDERS)}; the answered share is of the faces found)")
 
 

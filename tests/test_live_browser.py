@@ -19,24 +19,26 @@ DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver (apt)")
 
 
-def write_y4m(path, frames: int = 40, size=(640, 480), face: bool = True) -> None:
-    """The portrait drifting slowly right and back (the fake camera loops: no jump at the seam) across a
-    plain background — or, with ``face=False``, the background alone: a camera Chromium can play."""
+def write_y4m(path, frames: int = 40, size=(640, 480), face: bool = True, picture: Image.Image | None = None,
+              at: tuple[int, int] = (120, 60)) -> None:
+    """The portrait (or ``picture``) drifting slowly right and back from ``at`` (the fake camera loops: no
+    jump at the seam) across a plain background — or, with ``face=False``, the background alone: a camera
+    Chromium can play."""
     from agegender.cli import default_photo
 
-    portrait = Image.open(default_photo()).convert("RGB").resize((360, 360))
+    portrait = picture or Image.open(default_photo()).convert("RGB").resize((360, 360))
     w, h = size
     with open(path, "wb") as f:
         f.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
         for i in range(frames):
             canvas = Image.new("RGB", size, (90, 100, 110))
             if face:
-                canvas.paste(portrait, (120 + 2 * min(i, frames - 1 - i), 60))
+                canvas.paste(portrait, (at[0] + 2 * min(i, frames - 1 - i), at[1]))
             ycc = np.asarray(canvas.convert("YCbCr"))
             f.write(b"FRAME\n" + ycc[:, :, 0].tobytes() + ycc[::2, ::2, 1].tobytes() + ycc[::2, ::2, 2].tobytes())
 
 
-def _browser(tmp_path, camera: bool, face: bool = True):
+def _browser(tmp_path, camera: bool, face: bool = True, **y4m):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -46,7 +48,7 @@ def _browser(tmp_path, camera: bool, face: bool = True):
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}", "--use-fake-device-for-media-stream"]
     if camera:
-        write_y4m(tmp_path / "face.y4m", face=face)
+        write_y4m(tmp_path / "face.y4m", face=face, **y4m)
         args += ["--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={tmp_path / 'face.y4m'}"]
     for a in args:
         opts.add_argument(a)
@@ -103,6 +105,30 @@ def test_live_mode_follows_the_face_steadily_and_sends_nothing(fast_server, tmp_
         browser.find_element(By.ID, "live-start").click()  # pause
         assert browser.execute_script("return window.agegenderLive.running") is False
         browser.save_screenshot(str(tmp_path / "live.png"))
+    finally:
+        browser.quit()
+
+
+def test_live_mode_says_undefined_for_a_false_face(fast_server, tmp_path):
+    """The camera shows a colour wheel, on which RetinaFace finds a false face: live mode's second look
+    (device.js) doubts it in every frame — "Undefined (not a face?)", never an answer, and an age check never
+    passes it."""
+    from pathlib import Path
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wheel = Image.open(Path(__file__).parent / "fixtures" / "nobody" / "colorwheel.png").convert("RGB")
+    browser = _browser(tmp_path, camera=True, picture=wheel, at=(0, 0))  # its false face scored under DOUBT_SCORE
+    try:
+        browser.get(fast_server + "/")
+        browser.find_element(By.ID, "age-check").send_keys("15-20")
+        browser.find_element(By.ID, "live-start").click()
+        WebDriverWait(browser, 120).until(lambda d: d.execute_script("return window.agegenderLive.frames") >= 8)
+        history = [frame for frame in browser.execute_script("return window.agegenderLive.history") if frame]
+        assert len(history) >= 4, history
+        assert all(f["undefined"] and f["text"].endswith("Undefined (not a face?)") and f["check"] == "not sure — check ID"
+                   for frame in history for f in frame), history
     finally:
         browser.quit()
 

@@ -60,6 +60,11 @@ class Track:
     doubt: str | None = None  # the last frame's doubt that its face is one (faces.Face.doubt)
     doubted: int = 0  # frames whose face was doubted
 
+    @property
+    def mostly_doubted(self) -> bool:
+        """Most of the track's frames doubted that its face is one: its whole answer is Undefined."""
+        return 2 * self.doubted > self.frames
+
     def steady(self, thresholds: labels.Thresholds) -> labels.Answer:
         """The Undefined rule on the mean of the recent distributions (Undefined while steadying)."""
         age, gender = np.mean(self.age, axis=0), np.mean(self.gender, axis=0)
@@ -83,7 +88,7 @@ class Track:
             years, spread = self.years_sum / self.years_n
             answer = replace(answer, years=float(years), years_spread=float(spread))
         doubt = f"{self.doubt or 'not sure it is a face'} in {self.doubted} of {self.frames} frames"
-        return labels.doubted(answer, doubt if 2 * self.doubted > self.frames else None)  # most frames: maybe no face
+        return labels.doubted(answer, doubt if self.mostly_doubted else None)
 
     def add(self, answer: labels.Answer, doubt: str | None = None) -> None:
         """One more frame's distributions, into the recent window and the whole-track sums; ``doubt``: the

@@ -196,7 +196,7 @@ def _predict_frames(args) -> int:
         tracker = trackers.setdefault(stream_name, FaceTracker(pred.thresholds))
         sizes[stream_name] = (res.width, res.height)
         res.faces = [FaceAnswer(f.face, answer, track=tid, age_check=check.decide(
-                         answer.age_probs, unsure=(answer.reason or "").startswith(("steadying", "not sure it is a face")))
+                         answer.age_probs, unsure=(answer.reason or "").startswith("steadying") or f.face.doubt is not None)
                          if check else None)
                      for f, (tid, answer) in zip(res.faces, tracker.update(res.faces))]
         return res
@@ -205,9 +205,8 @@ def _predict_frames(args) -> int:
         """A video's (or the webcam's) answer per track, from all of the track's frames, once it has ended."""
         tracked = trackers[stream_name].whole()
         res = ImageResult(f"{stream_name}#whole", [FaceAnswer(t.face, answer, track=t.id, frames=t.frames,
-                                                               age_check=check.decide(
-                                                                   answer.age_probs,
-                                                                   unsure=(answer.reason or "").startswith("not sure it is a face"))
+                                                               age_check=check.decide(answer.age_probs,
+                                                                                      unsure=t.mostly_doubted)
                                                                if check else None)
                                                     for t, answer in tracked], *sizes[stream_name])
         res.faces.sort(key=lambda fa: -fa.frames)  # the faces seen longest first

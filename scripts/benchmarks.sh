@@ -334,6 +334,18 @@ for n in z.namelist():
             f.write(z.read(n))
 PY
 ag bench detect ../shared/data/utkface/crop_part1 --scenes 8 --detectors retinaface --faceless-from "$W/nobody"
+# Faces that may be none: the second look (docs/FACES.md, 2026-12-05): the doubted columns of bench detect and the
+# conditions study (sunglasses and masks included), masked scenes, false faces by score band, the answers on the pictures
+ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --faceless --faceless-from "$W/nobody"
+python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300 --face-bar 0.75
+ag data utkface "$SHARED/data/utkface/crop_part1" --out "$W/utk1.csv"   # the 200 px crops only
+ag data sample "$W/utk1.csv" 1000 --out "$W/utk1-s1000.csv"
+ag data augment "$W/utk1-s1000.csv" "$W/occl-mask-s1000" --occlude mask --quiet --out "$W/utk-mask-s1000.csv"
+ag data augment "$W/utk1-s1000.csv" "$W/occl-glasses-s1000" --occlude glasses --quiet --out "$W/utk-glasses-s1000.csv"
+ag bench detect "$W/occl-mask-s1000/images" --scenes 200 --detectors retinaface
+ag bench detect "$W/occl-glasses-s1000/images" --scenes 200 --detectors retinaface
+python scripts/false_faces_study.py "$W/nobody"
+ag predict "$W/nobody"
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

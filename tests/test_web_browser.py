@@ -315,10 +315,12 @@ def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, 
 
 def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811
     """The colour wheel's false face: device.js gives it the server's second look (faces.RetinaFaceDetector.
-    second_look) and answers it Undefined, "not sure it is a face"; a real face 23 px wide, scored as low, is
-    found again on both and keeps its answer's reason free of that doubt."""
+    second_look) and answers it Undefined, "not sure it is a face" — the page says it may not be a face, with no
+    best guess; a real face 23 px wide, scored as low, is found again on both and keeps its answer's reason free
+    of that doubt."""
     import httpx
     from PIL import Image
+    from selenium.webdriver.common.by import By
 
     from agegender.faces import DOUBT_LOOK
     from test_faces import COLOUR_WHEEL, _small_astronaut
@@ -336,6 +338,8 @@ def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser,
         assert (d["second_look"] < DOUBT_LOOK) == (p["second_look"] < DOUBT_LOOK) == doubted
         assert d["undefined"] == p["undefined"] and (d["undefined"] if doubted else True)
         assert d["reason"].startswith("not sure it is a face") == p["reason"].startswith("not sure it is a face") == doubted
+        shown = browser.find_element(By.CSS_SELECTOR, "#faces li").text
+        assert ("may not be a face" in shown) == doubted and not (doubted and "Best guess" in shown), shown
 
 
 def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:

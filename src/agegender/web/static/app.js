@@ -9,7 +9,11 @@ function setStatus(text, kind) {
   statusEl.className = kind || "";
 }
 
+// a face the detector was unsure of that a second, closer look did not find again (faces.Face.doubt)
+const notAFace = (face) => face.undefined && (face.reason || "").startsWith("not sure it is a face");
+
 function label(face) {
+  if (notAFace(face)) return "Undefined: a face?";
   if (face.undefined) return "Undefined";
   return `${face.age_group}, ${face.gender === "f" ? "female" : "male"}`;
 }
@@ -45,10 +49,12 @@ function listFaces(result) {
   result.faces.forEach((face) => {
     const li = document.createElement("li");
     li.className = face.undefined ? "undefined" : "";
-    const years = face.age_years == null ? "" : ` About ${Math.round(face.age_years)} years old (± ${Math.round(face.age_years_spread)}).`;
-    li.textContent = (face.undefined
-      ? `Undefined — ${face.reason}. Best guess: ${face.best_age_group}, ${face.best_gender === "f" ? "female" : "male"}. Try another photo: face the camera, good light.`
-      : `${label(face)} (age ${(100 * face.age_probs[face.age_group]).toFixed(0)} %, gender ${(100 * face.gender_probs[face.gender]).toFixed(0)} %).`) + years;
+    const years = face.age_years == null || notAFace(face) ? "" : ` About ${Math.round(face.age_years)} years old (± ${Math.round(face.age_years_spread)}).`;
+    let text;
+    if (notAFace(face)) text = "Undefined — this may not be a face: the detector was unsure of it, and a closer look did not find it again.";
+    else if (face.undefined) text = `Undefined — ${face.reason}. Best guess: ${face.best_age_group}, ${face.best_gender === "f" ? "female" : "male"}. Try another photo: face the camera, good light.`;
+    else text = `${label(face)} (age ${(100 * face.age_probs[face.age_group]).toFixed(0)} %, gender ${(100 * face.gender_probs[face.gender]).toFixed(0)} %).`;
+    li.textContent = text + years;
     list.appendChild(li);
   });
 }

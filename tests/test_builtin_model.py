@@ -82,9 +82,9 @@ def test_speed_command_prints_its_figures_for_either_alignment(capsys):
 
 
 def test_a_false_face_is_answered_undefined_not_sure_it_is_a_face(capsys):
-    """A colour wheel shows a false face (tests/test_faces.py): the answer is Undefined, the reason says the
-    face may be none, the best guess stays for the curious; the JSON carries the second look's score; an
-    age check never passes it; the picture itself is not an error."""
+    """A colour wheel shows a false face (tests/test_faces.py): the answer is Undefined, its one reason says the
+    face may be none, its text guesses no age or gender (the distributions stay); the JSON carries the second
+    look's score; an age check never passes it; the picture itself is not an error."""
     from pathlib import Path
 
     from agegender.cli import main
@@ -95,7 +95,8 @@ def test_a_false_face_is_answered_undefined_not_sure_it_is_a_face(capsys):
     (fa,) = res.faces
     assert res.ok and fa.answer.undefined and fa.answer.age is None and fa.answer.gender is None
     assert fa.answer.reason.startswith("not sure it is a face (detector 0.67; a second look ")
-    assert fa.answer.best_age is not None and len(fa.answer.gender_probs) == 2
+    assert fa.answer.reason == fa.face.doubt and "best guess" not in fa.answer.text and "years" not in fa.answer.text
+    assert fa.answer.best_age is not None and len(fa.answer.gender_probs) == 2  # the distributions stay
     d = fa.to_dict()
     assert d["second_look"] < DOUBT_LOOK and d["reason"] == fa.answer.reason
     assert main(["predict", str(wheel), "--age-check", "25-32", "--json"]) == 0

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from agegender.labels import NOT_A_FACE
+
 #: Landmark order of :attr:`Face.landmarks` (as seen in the image: "left" = image left).
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 DETECTORS = ("retinaface", "hog", "aligned")
@@ -160,8 +162,7 @@ class Face:
         """Why this may be no face (its second look did not find it again), or None."""
         if self.second_look is None or self.second_look >= DOUBT_LOOK:
             return None
-        return (f"not sure it is a face (detector {self.score:.2f}; a second look {self.second_look:.2f} "
-                f"< {DOUBT_LOOK:.2f})")
+        return f"{NOT_A_FACE} (detector {self.score:.2f}; a second look {self.second_look:.2f} < {DOUBT_LOOK:.2f})"
 
     def to_dict(self) -> dict:
         return {

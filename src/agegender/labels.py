@@ -214,6 +214,10 @@ class Thresholds:
         return cls(t["age"], t["gender"], t.get("joint") or 0.0)
 
 
+#: How the reason of an answer made Undefined because its face may be none begins (faces.Face.doubt).
+NOT_A_FACE = "not sure it is a face"
+
+
 @dataclass(frozen=True)
 class Answer:
     """A decoded prediction: a valid 2-hot label, or Undefined with the reason why."""
@@ -258,6 +262,8 @@ class Answer:
 
     @property
     def text(self) -> str:
+        if self.undefined and self.reason.startswith(NOT_A_FACE):  # no guess of age or gender for what may be no face
+            return f"{UNDEFINED} ({self.reason})"
         years = f"; {self.years_text}" if self.years is not None else ""
         if self.undefined:
             guess = ""
@@ -289,11 +295,12 @@ class Answer:
 
 
 def doubted(answer: Answer, doubt: str | None) -> Answer:
-    """``answer`` made Undefined for ``doubt`` (faces.Face.doubt: the face may be none), its distributions
-    kept as the best guess; ``answer`` itself when there is no doubt."""
+    """``answer`` made Undefined for ``doubt`` (faces.Face.doubt: the face may be none) — the one reason given,
+    whatever the model was sure of; its distributions kept (JSON, CSV); ``answer`` itself when there is no
+    doubt."""
     if doubt is None:
         return answer
-    return replace(answer, age=None, gender=None, reason=f"{doubt}; {answer.reason}" if answer.reason else doubt)
+    return replace(answer, age=None, gender=None, reason=doubt)
 
 
 def undefined(reason: str) -> Answer:

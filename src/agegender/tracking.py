@@ -87,7 +87,7 @@ class Track:
         if self.years_n:
             years, spread = self.years_sum / self.years_n
             answer = replace(answer, years=float(years), years_spread=float(spread))
-        doubt = f"{self.doubt or 'not sure it is a face'} in {self.doubted} of {self.frames} frames"
+        doubt = f"{self.doubt or labels.NOT_A_FACE} in {self.doubted} of {self.frames} frames"
         return labels.doubted(answer, doubt if self.mostly_doubted else None)
 
     def add(self, answer: labels.Answer, doubt: str | None = None) -> None:

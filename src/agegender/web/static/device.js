@@ -614,10 +614,10 @@ const AgeGenderDevice = (() => {
     return `not sure it is a face (detector ${f.score.toFixed(2)}; a second look ${f.second_look.toFixed(2)} < ${det.doubt_look.toFixed(2)})`;
   }
 
-  // labels.doubted: the answer made Undefined for the doubt, its distributions kept as the best guess
+  // labels.doubted: the answer made Undefined for the doubt (its one reason), its distributions kept
   function doubted(answer, why) {
     if (why === null) return answer;
-    return { ...answer, age_group: null, gender: null, undefined: true, reason: answer.reason ? `${why}; ${answer.reason}` : why };
+    return { ...answer, age_group: null, gender: null, undefined: true, reason: why };
   }
 
   // labels.years_summary: the years head's distribution over ages 0… → expected age and its spread

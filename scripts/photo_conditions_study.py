@@ -85,7 +85,7 @@ def _jpeg(im: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
-CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image]] = {
+CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image | None]] = {
     "reference: face 160 px, 480×480 photo": lambda f, r: _photo(f, 160),
     "small: face 40 px, 640×480 photo": lambda f, r: _photo(f, 40, (640, 480)),
     "small: face 28 px": lambda f, r: _photo(f, 28, (640, 480)),

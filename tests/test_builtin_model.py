@@ -100,8 +100,10 @@ def test_a_false_face_is_answered_undefined_not_sure_it_is_a_face(capsys):
     d = fa.to_dict()
     assert d["second_look"] < DOUBT_LOOK and d["reason"] == fa.answer.reason
     assert main(["predict", str(wheel), "--age-check", "25-32", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out.splitlines()[0])
+    cap = capsys.readouterr()
+    out = json.loads(cap.out.splitlines()[0])
     assert out["faces"][0]["age_check"] == "not sure — check ID" and out["faces"][0]["undefined"]
+    assert "1 face(s), 1 Undefined (1 maybe no face)" in cap.err
     # the astronaut, sure of her face, is answered as before
     portrait = Predictor.default().predict(default_photo()).faces[0]
     assert portrait.face.second_look is None and not portrait.answer.undefined

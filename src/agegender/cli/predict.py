@@ -46,7 +46,7 @@ class Tally:
     """Counts for the summary line and the progress bar's images/s and faces/s."""
 
     def __init__(self):
-        self.ok = self.failed = self.faces = self.undefined = 0
+        self.ok = self.failed = self.faces = self.undefined = self.doubted = 0
         self.t0 = time.perf_counter()
 
     def add(self, res) -> None:
@@ -54,6 +54,7 @@ class Tally:
             self.ok += 1
             self.faces += len(res.faces)
             self.undefined += sum(f.answer.undefined for f in res.faces)
+            self.doubted += sum(f.face.doubt is not None for f in res.faces)  # Undefined: maybe no face
         else:
             self.failed += 1
             print(f"agegender: skipped {res.source}: {res.error}", file=sys.stderr, flush=True)
@@ -63,7 +64,8 @@ class Tally:
         return {"img/s": f"{(self.ok + self.failed) / s:.1f}", "faces/s": f"{self.faces / s:.1f}"}
 
     def summary(self) -> str:
-        return f"{self.ok} image(s) processed, {self.failed} skipped; {self.faces} face(s), {self.undefined} Undefined"
+        doubted = f" ({self.doubted} maybe no face)" if self.doubted else ""
+        return f"{self.ok} image(s) processed, {self.failed} skipped; {self.faces} face(s), {self.undefined} Undefined{doubted}"
 
 
 def _csv_writer(args):

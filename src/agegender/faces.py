@@ -356,17 +356,13 @@ class RetinaFaceDetector:
         (``UPRIGHT_MISS_RATIO``), else ``pts`` when they stand upright (the first pass may have seen the face
         sharper than the look), else the landmarks of the look as it is; with the quarter turns of the look
         chosen (0: as it is)."""
-        small, scale, x0, y0 = _neighbourhood(image, box, enlarge=False)
+        near = _neighbourhood(image, box, enlarge=False)
+        small, scale, x0, y0 = near
         sh, sw = small.shape[:2]
         looks: list[tuple[float, np.ndarray, int]] = []  # the best same, upright face of each look: (score, landmarks, k)
         for k in (0, 1, 2, 3):
-            turned = np.ascontiguousarray(np.rot90(small, k))
-            same = []
-            for tbox, score, tpts in self._run(turned, 1.0, turned.shape[1], turned.shape[0]):
-                bx0, by0, bx1, by1 = (v / scale + o for v, o in zip(unturn_box(tbox, k, sw, sh), (x0, y0, x0, y0)))
-                if is_upright(tpts) and _iou((box[0], box[1], box[2] - box[0], box[3] - box[1]),
-                                             (bx0, by0, bx1 - bx0, by1 - by0)) >= UPRIGHT_IOU:
-                    same.append((score, unturn(tpts, k, sw, sh) / scale + (x0, y0), k))
+            same = [(score, unturn(tpts, k, sw, sh) / scale + (x0, y0), k)
+                    for score, tpts in self._same_faces(near, k, box) if is_upright(tpts)]
             looks.append(max(same, key=lambda c: c[0]) if same else (-1.0, pts, k))
         as_is, turned_best = looks[0], max(looks[1:], key=lambda c: c[0])
         if turned_best[0] >= 0 and (as_is[0] < 0 or 1 - turned_best[0] < UPRIGHT_MISS_RATIO * (1 - as_is[0])):
@@ -377,17 +373,24 @@ class RetinaFaceDetector:
         """The best score of the face in ``box`` found again on its neighbourhood with the face ~80 px,
         turned so that the face stands upright by its landmarks ``pts`` (:func:`upright_turn`: a face lying
         on its side is found upright only); 0 when it is not found there (``DOUBT_SCORE``)."""
-        small, scale, x0, y0 = _neighbourhood(image, box, enlarge=True)
+        near = _neighbourhood(image, box, enlarge=True)
+        return max((score for score, _ in self._same_faces(near, upright_turn(pts), box, 0.01)), default=0.0)
+
+    def _same_faces(self, near: tuple[np.ndarray, float, int, int], k: int, box: tuple[float, float, float, float],
+                    score_threshold: float | None = None) -> list[tuple[float, np.ndarray]]:
+        """The faces found on ``near`` (a neighbourhood of ``box``: :func:`_neighbourhood`) turned by ``k``
+        quarter turns that are the face in ``box`` (their box overlaps it by ``UPRIGHT_IOU``, not a face-like
+        detail inside it): (score, landmarks on the turned copy)."""
+        small, scale, x0, y0 = near
         sh, sw = small.shape[:2]
-        k = upright_turn(pts)
         turned = np.ascontiguousarray(np.rot90(small, k))
         wh = (box[0], box[1], box[2] - box[0], box[3] - box[1])
-        best = 0.0
-        for tbox, score, _ in self._run(turned, 1.0, turned.shape[1], turned.shape[0], 0.01):
+        out = []
+        for tbox, score, tpts in self._run(turned, 1.0, turned.shape[1], turned.shape[0], score_threshold):
             bx0, by0, bx1, by1 = (v / scale + o for v, o in zip(unturn_box(tbox, k, sw, sh), (x0, y0, x0, y0)))
             if _iou(wh, (bx0, by0, bx1 - bx0, by1 - by0)) >= UPRIGHT_IOU:
-                best = max(best, score)
-        return best
+                out.append((score, tpts))
+        return out
 
     def _run(self, small: np.ndarray, scale: float, w: int, h: int,
              score_threshold: float | None = None) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:

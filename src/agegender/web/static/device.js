@@ -315,14 +315,12 @@ const AgeGenderDevice = (() => {
   // by upright_iou; the best turned look when it misses under upright_miss_ratio of what the look as it is
   // misses, else lm when upright, else the look as it is: [landmarks, quarter turns of the look chosen]
   async function uprightLandmarks(img, cfg, session, box, lm) {
-    const { small, sw, sh, scale, x0, y0 } = neighbourhood(img, cfg, box, false);
+    const near = neighbourhood(img, cfg, box, false), { sw, sh, scale, x0, y0 } = near;
     const looks = [];  // the best same, upright face of each look: [score, landmarks, k]
     for (const k of [0, 1, 2, 3]) {
       let best = [-1, lm, k];
-      for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1)) {
-        const [bx, by, bw, bh] = unturnBox(f.box, k, sw, sh);
-        if (f.score > best[0] && isUpright(f.lm, cfg.upright_roll)
-            && iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) {
+      for (const f of await sameFaces(near, k, box, cfg, session)) {
+        if (f.score > best[0] && isUpright(f.lm, cfg.upright_roll)) {
           best = [f.score, unturn(f.lm, k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0]), k];
         }
       }
@@ -353,16 +351,19 @@ const AgeGenderDevice = (() => {
   // not found there: a face scored under doubt_score that is not found again (doubt_look) may be none (a
   // pattern in gravel, a star field)
   async function secondLook(img, cfg, session, box, lm) {
-    const { small, sw, sh, scale, x0, y0 } = neighbourhood(img, cfg, box, true);
-    const k = uprightTurn(lm);
-    let best = 0;
-    for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1, 0.01)) {
+    const found = await sameFaces(neighbourhood(img, cfg, box, true), uprightTurn(lm), box, cfg, session, 0.01);
+    return Math.max(0, ...found.map((f) => f.score));
+  }
+
+  // faces.RetinaFaceDetector._same_faces: the faces found on a neighbourhood of box (neighbourhood()) turned by
+  // k quarter turns that are the face in box (their box overlaps it by upright_iou), landmarks on the turned copy
+  async function sameFaces(near, k, box, cfg, session, threshold = cfg.score_threshold) {
+    const { small, sw, sh, scale, x0, y0 } = near, out = [];
+    for (const f of await detectAt(turned(small, sw, sh, k), cfg, session, 1, threshold)) {
       const [bx, by, bw, bh] = unturnBox(f.box, k, sw, sh);
-      if (iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) {
-        best = Math.max(best, f.score);
-      }
+      if (iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) out.push(f);
     }
-    return best;
+    return out;
   }
 
   // faces.upright_turn: the quarter turns that bring a face with these landmarks nearest upright (eyes level)

@@ -151,3 +151,114 @@ def test_merge_deduplicates_and_never_leaks_into_adience_test_folds(tmp_path, ca
         sp = splits.adience_fold(merged.records, fold)
         assert all(merged.records[i].source == "adience" for i in sp.test)
         assert not splits.subjects_overlap(merged.records, np.r_[sp.train, sp.val], sp.test)
+
+
+def _fairface_tree(root, rows, images):
+    """A FairFace download's layout: the label CSVs beside ``val/`` (and ``train/``) image folders."""
+    for name in images:
+        _img(root / name)
+    (root / "fairface_label_val.csv").write_text("file,age,gender,race,service_test\n" + "".join(r + "\n" for r in rows))
+    (root / "fairface_label_train.csv").write_text("file,age,gender,race,service_test\ntrain/1.jpg,3-9,Male,Indian,False\n")
+
+
+def test_fairface_bins_races_and_bad_rows(tmp_path, capsys):
+    root = tmp_path / "FairFace"
+    _fairface_tree(root, [
+        "val/1.jpg,0-2,Female,East Asian,True", "val/2.jpg,3-9,Male,Black,False", "val/3.jpg,20-29,Female,Latino_Hispanic,True",
+        "val/4.jpg,more than 70,Male,Middle Eastern,False", "val/5.jpg,60-69,Female,Southeast Asian,True",
+        "val/6.jpg,ten,Male,Indian,False", "val/7.jpg,30-39,unknown,White,False", "val/8.jpg,40-49,Male,Martian,False",
+        "val/missing.jpg,20-29,Male,White,False", "val/1.jpg,0-2,Female,East Asian,True", "../secret.jpg,20-29,Male,White,False",
+        "val/9.jpg,??,??,White,False"], [f"val/{i}.jpg" for i in (*range(1, 10), 99)] + ["train/1.jpg"])
+    m = extra.load_fairface(root)
+    got = [(r.path, r.age_group, r.gender, r.race, r.age_range) for r in m]
+    assert got == [("val/1.jpg", 0, 1, "east_asian", (0, 2)), ("val/2.jpg", None, 0, "black", (3, 9)),
+                   ("val/3.jpg", None, 1, "latino_hispanic", (20, 29)), ("val/4.jpg", 7, 0, "middle_eastern", (70, None)),
+                   ("val/5.jpg", 7, 1, "southeast_asian", (60, 69)), ("val/6.jpg", None, 0, "indian", None),
+                   ("val/7.jpg", None, None, "white", (30, 39)), ("val/8.jpg", None, 0, None, (40, 49))]
+    assert dict(m.drops.counts) == {
+        "unreadable age (kept for gender)": 1, "unreadable gender (kept for age)": 1, "unknown race label (kept without race)": 1,
+        "listed image missing": 1, "repeated image (first row kept)": 1, "file outside the image folder": 1,
+        "no usable label (age and gender unreadable)": 1, "image without a label row": 1}
+    assert m.drops.examples["listed image missing"] == ["fairface_label_val.csv:10: val/missing.jpg"]
+    assert m.drops.examples["image without a label row"] == ["val/99.jpg"]  # train/1.jpg is the other split's
+    lenient = {r.path: r.age_group for r in extra.load_fairface(root, mode="lenient")}
+    assert [lenient[f"val/{i}.jpg"] for i in (1, 2, 3, 4, 5, 7, 8)] == [0, 1, 4, 7, 7, 4, 5]  # 3-9 → 4-6, 20-29 and 30-39 → 25-32
+    both = [r.path for r in extra.load_fairface(root, split="both")]
+    assert both[0] == "train/1.jpg" and both[1:] == [r.path for r in m]
+    assert main(["data", "fairface", str(root), "--out", str(tmp_path / "ff.csv")]) == 0
+    assert "age_group only where one group holds the whole bin" in capsys.readouterr().out
+    back = mf.read(tmp_path / "ff.csv")
+    assert [(r.age_range, r.race, r.age_low) for r in back][:4] == [
+        ((0, 2), "east_asian", 0.0), ((3, 9), "black", 3.0), ((20, 29), "latino_hispanic", 20.0), ((70, None), "middle_eastern", 70.0)]
+    (root / "fairface_label_val.csv").write_text("file,age,gender\nval/1.jpg,0-2,Female\n")
+    with pytest.raises(ValueError, match=r"fairface_label_val.csv:1: missing column\(s\) race"):
+        extra.load_fairface(root)
+    with pytest.raises(FileNotFoundError, match="no such label file"):
+        extra.load_fairface(tmp_path)
+
+
+def test_age_range_labels_and_the_youngest_age_they_allow(tmp_path):
+    from agegender import labels
+
+    bins = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"]
+    parsed = [labels.parse_age_range(b) for b in bins]
+    assert [labels.format_age_range(r) for r in parsed] == [*bins[:-1], "70+"]
+    assert [labels.age_group_within(r) for r in parsed] == [0, None, None, None, None, None, None, 7, 7]
+    assert [labels.age_group_of_any_range(r) for r in parsed] == [0, 1, 3, 4, 4, 5, 6, 7, 7]
+    assert [labels.parse_age_range(t) for t in ("9-3", "70", "", "٣-٩", "5-200", "70 +")] == [None] * 5 + [(70, None)]
+    assert [mf.Record("a", "s", "a", age_years=31.0, age_range=(20, 29)).age_low, mf.Record("a", "s", "a", age_range=(20, 29)).age_low,
+            mf.Record("a", "s", "a", age_group=3).age_low, mf.Record("a", "s", "a").age_low] == [31.0, 20.0, 15.0, None]
+    (tmp_path / "m.csv").write_text("path,source,key,age_range\na.jpg,fairface,a,20-29\nb.jpg,fairface,b,twenty\n")
+    with pytest.raises(mf.ManifestError, match=r"m.csv:3: age_range 'twenty' is not a range"):
+        mf.read(tmp_path / "m.csv")
+
+
+def test_range_scores_hand_checked():
+    from agegender import evaluation
+
+    age = np.eye(8)[[4, 3, 6, 0]]  # best guesses 25-32, 15-20, 48-53, 0-2
+    years = np.zeros((4, 101))
+    years[[0, 1, 2, 3], [29, 30, 75, 1]] = 1.0  # estimates 29, 30, 75, 1 years
+    s = evaluation.range_scores(age, years, [(20, 29), (20, 29), (70, None), None])
+    # in range: 29 in 20-29, 30 is not (ages count whole), 75 in 70+; overlaps: 25-32 and 15-20 share years with 20-29, 48-53 none with 70+
+    assert s == {"n": 3, "years_in_range": pytest.approx(2 / 3), "group_overlaps": pytest.approx(2 / 3)}
+    assert evaluation.range_scores(age, None, [(0, 2)] * 4)["years_in_range"] is None
+    assert evaluation.range_scores(age, years, [None] * 4) is None
+
+
+def test_evaluate_on_fairface_bins_by_race(tmp_path, utk_named_faces, capsys):
+    """FairFace-format labels on real face crops (the bundled adult portrait): the rows labelled 0-2 are never
+    in range and are no adults in the race comparison; the years-in-range share is the model's own estimates'."""
+    import json
+    import shutil
+
+    from agegender import labels
+    from agegender.predictor import Predictor
+
+    root = tmp_path / "FairFace"
+    (root / "val").mkdir(parents=True)
+    races = ["White", "Black", "East Asian", "Indian"]
+    rows = []
+    for i, src in enumerate(sorted(utk_named_faces.iterdir())[:16]):
+        shutil.copy(src, root / "val" / f"{i}.jpg")
+        rows.append(f"val/{i}.jpg,{'0-2' if i % 4 == 0 else '30-39'},Female,{races[i % 4]},False")
+    (root / "fairface_label_val.csv").write_text("file,age,gender,race,service_test\n" + "\n".join(rows) + "\n")
+    assert main(["data", "fairface", str(root), "--out", str(tmp_path / "ff.csv")]) == 0
+    feats = []
+    for ex in ("dlibtrunk", "agnet", "faceres"):
+        feats.append(str(tmp_path / f"{ex}.npz"))
+        assert main(["features", str(tmp_path / "ff.csv"), "--extractor", ex, "--out", feats[-1], "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "src/agegender/data/model", "--manifest", str(tmp_path / "ff.csv"), "--features",
+                 ",".join(feats), "--json", str(tmp_path / "e.json")]) == 0
+    assert "**Age ranges**" in capsys.readouterr().out
+    rep = json.loads((tmp_path / "e.json").read_text())
+    ranges = rep["age_ranges"]
+    assert ranges["all"]["n"] == 16 and ranges["white"] == {"n": 4, "years_in_range": 0.0, "group_overlaps": 0.0}
+    assert set(rep["groups"]["ours"]["race, 15+"]["groups"]) == {"black", "east_asian", "indian"}
+    from agegender import trainset
+
+    data = trainset.load(tmp_path / "ff.csv", ",".join(feats))
+    est, _ = labels.years_summary(Predictor.default().outputs(data.X)[2])
+    adult = np.array([r.age_range == (30, 39) for r in data.records])
+    assert ranges["all"]["years_in_range"] == pytest.approx(np.mean(adult & (est >= 30) & (est < 40)))

@@ -318,7 +318,7 @@ def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
     kind = f"-{copy}" if isinstance(copy, str) else ""
     return Record(path=f"images/{safe[:2]}/{safe}.{copy}.jpg", root=str(out_dir), source=rec.source + kind + SUFFIX,
                   key=f"{rec.key}#{copy}", subject=rec.key, fold=rec.fold, age_group=rec.age_group, gender=rec.gender,
-                  age_years=rec.age_years, race=rec.race)
+                  age_years=rec.age_years, race=rec.race, age_range=rec.age_range)
 
 
 def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, str | None]:

@@ -127,7 +127,7 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
                      folds: list[int] | None = None, copies: bool = False) -> dict:
     """Every fold model of a finished benchmark on its own validation and test rows, pooled:
     ``{"val": {...}, "test": {...}}`` with ``age``/``gender`` distributions, ``y_age``, ``y_gender``,
-    ``age_years``, ``race``, each row's fold thresholds (``t_age``, ``t_gender``), ``fold`` and ``key`` (its
+    ``age_years``, ``age_low`` (``LabelledFeatures.age_low``), ``race``, each row's fold thresholds (``t_age``, ``t_gender``), ``fold`` and ``key`` (its
     manifest record's). For studies made after the fact (thresholds, the age check, ensembles, label
     audits) without retraining.
 
@@ -143,7 +143,7 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
     if features:
         cfg.data.features = features
     data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
-    keys = ("age", "gender", "y_age", "y_gender", "age_years", "race", "t_age", "t_gender", "fold", "key")
+    keys = ("age", "gender", "y_age", "y_gender", "age_years", "age_low", "race", "t_age", "t_gender", "fold", "key")
     names = ("val", "test", "copies", "views") if copies else ("val", "test")
     parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in names}
     for row in report["folds"]:
@@ -169,6 +169,7 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
             p["y_age"].append(data.y_age[rows])
             p["y_gender"].append(data.y_gender[rows])
             p["age_years"].append(data.age_years[rows])
+            p["age_low"].append(data.age_low[rows])
             p["race"].append(data.race[rows] if data.race is not None else np.full(len(rows), "", dtype=object))
             p["t_age"].append(np.full(len(rows), row["thresholds"]["age"]))
             p["t_gender"].append(np.full(len(rows), row["thresholds"]["gender"]))
@@ -200,7 +201,7 @@ def _group_report(data: trainset.LabelledFeatures, pooled: dict, out_dir: Path, 
     pa, pg = np.concatenate(pooled["age"]), np.concatenate(pooled["gender"])
     covered = np.concatenate(pooled["covered"])
     ya, yg = data.y_age[rows], data.y_gender[rows]
-    groups = fairness.groupings(ya, yg, None if data.race is None else data.race[rows], data.age_years[rows])
+    groups = fairness.groupings(ya, yg, None if data.race is None else data.race[rows], data.age_low[rows])
     ours = fairness.breakdown(pa, pg, ya, yg, groups, covered)
     peer = None
     if pooled["peer_age"]:

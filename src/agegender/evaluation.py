@@ -171,6 +171,26 @@ def joint_threshold_for_accuracy(age_probs: np.ndarray, gender_probs: np.ndarray
     return labels.Thresholds(0.5, 0.5, float(max(0.25, conf[order][ok.max()])))  # unrounded: the k surest exactly
 
 
+def range_scores(age_probs: np.ndarray, years_probs: np.ndarray | None, ranges: list) -> dict | None:
+    """How often the age answer agrees with an age *range* label (``Record.age_range``: FairFace's bins), over
+    the rows that have one: ``years_in_range``, the years head's estimate inside the range (ages counted
+    whole: 20-29 holds 20 ≤ estimate < 30; None without a years head) — FairFace's own age accuracy, for its
+    bins; ``group_overlaps``, the best-guess group sharing a year with the range. None when no row has a range."""
+    rows = [i for i, r in enumerate(ranges) if r is not None]
+    if not rows:
+        return None
+    lo = np.array([ranges[i][0] for i in rows], dtype=np.float64)
+    hi = np.array([np.inf if ranges[i][1] is None else ranges[i][1] + 1 for i in rows], dtype=np.float64)  # exclusive
+    guess = np.asarray(age_probs)[rows].argmax(1)
+    glo = np.array([labels.AGE_BOUNDS[g][0] for g in guess], dtype=np.float64)
+    ghi = np.array([np.inf if labels.AGE_BOUNDS[g][1] is None else labels.AGE_BOUNDS[g][1] + 1 for g in guess])
+    out = {"n": len(rows), "group_overlaps": float(np.mean((glo < hi) & (lo < ghi))), "years_in_range": None}
+    if years_probs is not None:
+        est, _ = labels.years_summary(np.asarray(years_probs)[rows])
+        out["years_in_range"] = float(np.mean((est >= lo) & (est < hi)))
+    return out
+
+
 METRICS = ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_joint", "years_mae")
 
 

@@ -52,15 +52,15 @@ ADULT_YEARS = 15
 
 
 def groupings(y_age: np.ndarray, y_gender: np.ndarray, race: np.ndarray | None = None,
-              age_years: np.ndarray | None = None) -> dict[str, np.ndarray]:
+              age_low: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Group label of every row for each grouping the data has: ``race`` (where labelled), the same for
-    faces aged 15 and over (``race, 15+``), ``gender`` and ``age`` (true group; "" where unknown, e.g. a
-    UTKFace gap age)."""
+    faces aged 15 and over (``race, 15+``: ``age_low``, the youngest age each row's labels allow, at least
+    15), ``gender`` and ``age`` (true group; "" where unknown, e.g. a UTKFace gap age)."""
     out = {}
     if race is not None and any(race):
         out["race"] = np.asarray([r or "" for r in race], dtype=object)
-        if age_years is not None:
-            adult = np.nan_to_num(age_years, nan=-1) >= ADULT_YEARS
+        if age_low is not None:
+            adult = np.nan_to_num(age_low, nan=-1) >= ADULT_YEARS
             out[f"race, {ADULT_YEARS}+"] = np.where(adult, out["race"], "")
     out["gender"] = np.asarray([labels.GENDER_NAMES[g] if g >= 0 else "" for g in y_gender], dtype=object)
     out["age"] = np.asarray([labels.AGE_GROUPS[a] if a >= 0 else "" for a in y_age], dtype=object)
@@ -101,7 +101,7 @@ def _order_key(grouping: str):
     if grouping == "age":
         return labels.AGE_GROUPS.index
     if grouping.startswith("race"):
-        return lambda v: labels.RACES.index(v) if v in labels.RACES else len(labels.RACES)
+        return lambda v: (labels.RACES.index(v) if v in labels.RACES else len(labels.RACES), v)
     return lambda v: v
 
 

@@ -7,6 +7,7 @@ classes is fixed in exactly one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -176,6 +177,46 @@ def age_group_of_range(lo: int, hi: int) -> int | None:
     if best == 0 or overlaps.count(best) > 1:
         return None
     return overlaps.index(best)
+
+
+#: An age range as a source labels it: ``(lo, hi)`` years, both included; ``hi`` None for an open range.
+AgeRange = tuple[int, int | None]
+
+_AGE_RANGE = re.compile(r"^(\d{1,3})\s*-\s*(\d{1,3})$|^(?:(\d{1,3})\s*\+|more than\s+(\d{1,3}))$", re.ASCII | re.IGNORECASE)
+
+
+def parse_age_range(text: str) -> AgeRange | None:
+    """A range label such as ``"3-9"``, ``"70+"`` or FairFace's ``"more than 70"`` (read as 70+, the bin
+    its authors call "70+") → ``(lo, hi)``; ``None`` for anything else, a reversed range or one past
+    ``MAX_YEARS``."""
+    m = _AGE_RANGE.match(str(text).strip())
+    if not m:
+        return None
+    if m.group(1) is not None:
+        lo, hi = int(m.group(1)), int(m.group(2))
+        return (lo, hi) if lo <= hi <= MAX_YEARS else None
+    lo = int(m.group(3) or m.group(4))
+    return (lo, None) if lo <= MAX_YEARS else None
+
+
+def format_age_range(r: AgeRange) -> str:
+    return f"{r[0]}+" if r[1] is None else f"{r[0]}-{r[1]}"
+
+
+def age_group_within(r: AgeRange) -> int | None:
+    """Strict mapping of a range: the group whose bounds hold every age of it (FairFace's ``0-2`` → 0-2,
+    ``60-69`` and ``70+`` → 60+); ``None`` for a range that reaches into a gap or another group."""
+    lo, hi = r
+    for i, (glo, ghi) in enumerate(AGE_BOUNDS):
+        if lo >= glo and (ghi is None or (hi is not None and hi <= ghi)):
+            return i
+    return None
+
+
+def age_group_of_any_range(r: AgeRange) -> int | None:
+    """Lenient mapping (training only, as Adience's lenient mode): the group holding most of the range's
+    years — an open range counts as reaching ``MAX_YEARS``; ``None`` on a tie."""
+    return age_group_of_range(r[0], MAX_YEARS if r[1] is None else r[1])
 
 
 def years_summary(years_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,8 +12,10 @@ drops by reason. Columns (in this order):
 ``age_group``   one of ``labels.AGE_GROUPS`` or empty
 ``gender``      ``m`` / ``f`` or empty
 ``age_years``   the age in years when the source gives it, else empty
-``race``        the source's race label (UTKFace: white, black, asian, indian, others), else empty; for
-                per-group accuracy only
+``race``        the source's race label (UTKFace: white, black, asian, indian, others; FairFace's seven), else
+                empty; for per-group accuracy only
+``age_range``   the age range when the source labels one instead of years (FairFace: ``3-9``, ``70+``), else
+                empty; a range that one group holds also fills ``age_group``
 
 A missing label stays empty; it is never guessed. Writes go to a temporary file renamed into place,
 so a failed write never leaves a partial manifest.
@@ -34,7 +36,7 @@ import numpy as np
 
 from agegender import labels
 
-COLUMNS = ("path", "root", "source", "key", "subject", "fold", "age_group", "gender", "age_years", "race")
+COLUMNS = ("path", "root", "source", "key", "subject", "fold", "age_group", "gender", "age_years", "race", "age_range")
 
 
 class ManifestError(ValueError):
@@ -55,10 +57,20 @@ class Record:
     gender: int | None = None
     age_years: float | None = None
     race: str | None = None
+    age_range: labels.AgeRange | None = None
 
     @property
     def full_path(self) -> Path:
         return Path(self.root) / self.path if self.root else Path(self.path)
+
+    @property
+    def age_low(self) -> float | None:
+        """The youngest age the labels allow: the years, else the low end of the range, else of the group."""
+        if self.age_years is not None:
+            return self.age_years
+        if self.age_range is not None:
+            return float(self.age_range[0])
+        return None if self.age_group is None else float(labels.AGE_BOUNDS[self.age_group][0])
 
     @property
     def has_both(self) -> bool:
@@ -76,6 +88,7 @@ class Record:
             "gender": "" if self.gender is None else labels.GENDERS[self.gender],
             "age_years": "" if self.age_years is None else f"{self.age_years:g}",
             "race": self.race or "",
+            "age_range": "" if self.age_range is None else labels.format_age_range(self.age_range),
         }
 
     @classmethod
@@ -84,7 +97,10 @@ class Record:
             v = (row.get(name) or "").strip()
             return v or None
 
-        fold, age, gender, years = opt("fold"), opt("age_group"), opt("gender"), opt("age_years")
+        fold, age, gender, years, span = opt("fold"), opt("age_group"), opt("gender"), opt("age_years"), opt("age_range")
+        age_range = None if span is None else labels.parse_age_range(span)
+        if span is not None and age_range is None:
+            raise ValueError(f"age_range {span!r} is not a range such as 3-9 or 70+")
         return cls(
             path=row["path"],
             root=row.get("root") or "",
@@ -96,6 +112,7 @@ class Record:
             gender=None if gender is None else labels.gender_index(gender),
             age_years=None if years is None else float(years),
             race=opt("race"),
+            age_range=age_range,
         )
 
 

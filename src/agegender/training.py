@@ -167,7 +167,11 @@ def predict_all(model, X: np.ndarray | FeatureMatrix, batch_size: int = 1024) ->
 
 def predict_probs(model, X: np.ndarray | FeatureMatrix, output: str, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """``(age_probs (n, 8), gender_probs (n, 2))``; a tuple model's numbers are rounded to one-hots."""
-    out = predict_all(model, X, batch_size)
+    return probs_of(predict_all(model, X, batch_size), output)
+
+
+def probs_of(out: dict[str, np.ndarray], output: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`predict_probs` from the heads' outputs already computed (:func:`predict_all`)."""
     if output == "tuple":
         t = np.asarray(out["tuple"])
         a = np.clip(np.rint(t[:, 0]), 0, 7).astype(int)

@@ -34,6 +34,12 @@ class LabelledFeatures:
     def __len__(self) -> int:
         return len(self.records)
 
+    @property
+    def age_low(self) -> np.ndarray:
+        """The youngest age each row's labels allow (``Record.age_low``; NaN unknown): who counts as an adult in
+        the per-race comparison also where a source labels ranges (FairFace) or groups, not years."""
+        return np.array([np.nan if (a := r.age_low) is None else a for r in self.records], dtype=np.float64)
+
     def train_age_labels(self, idx: np.ndarray, gap_ages: str) -> np.ndarray:
         """Age labels for training rows: a gap age gets its nearest group when ``gap_ages='nearest'``;
         with ``gap_ages='split'`` soft targets ``(n, 8)``, a gap age's split between its two neighbouring

@@ -185,7 +185,7 @@ def cmd_bench_thresholds(args) -> int:
         rules.append((f"target: 2-hot answer right {100 * j:g} % of the time", t))
         joint = evaluation.joint_threshold_for_accuracy(val["age"], val["gender"], val["y_age"], val["y_gender"], j)
         rules.append((f"target: 2-hot answer right {100 * j:g} % of the time, one threshold on p(age) × p(gender)", joint))
-    groups = fairness.groupings(test["y_age"], test["y_gender"], test["race"], test["age_years"])
+    groups = fairness.groupings(test["y_age"], test["y_gender"], test["race"], test["age_low"])
     both = (test["y_age"] >= 0) & (test["y_gender"] >= 0)
     print(f"Undefined thresholds on {args.benchmark}: chosen on the pooled validation parts, measured on the pooled "
           f"test folds ({int(both.sum()):,} faces with both labels)\n")

@@ -47,6 +47,8 @@ def cmd_data_extra(args) -> int:
         m = extra.load_kdef(args.root, frontal_only=args.frontal_only)
     elif args.data_command == "facetracer":
         m = extra.load_facetracer(args.root, args.images, coarse_age=args.coarse_age)
+    elif args.data_command == "fairface":
+        m = extra.load_fairface(args.root, split=args.split, mode=args.mode, labels_csv=args.labels)
     else:
         m = extra.load_pal(args.root, labels_csv=args.labels, pattern=args.pattern)
     return finish_manifest(m, args)
@@ -201,6 +203,16 @@ def register(sub) -> None:
     grp.add_argument("--pattern", help="regex with named groups age and gender, searched in each relative path")
     add_manifest_output(pa)
     pa.set_defaults(func=cmd_data_extra)
+    ff = dsub.add_parser("fairface", help="FairFace (label CSVs + train/, val/ images; seven race groups) → manifest")
+    ff.add_argument("root", help="the FairFace folder: fairface_label_train.csv, fairface_label_val.csv, train/, val/")
+    ff.add_argument("--split", choices=("val", "train", "both"), default="val",
+                    help="which labels to read (default: %(default)s, the set FairFace results are reported on)")
+    ff.add_argument("--mode", choices=("strict", "lenient"), default="strict",
+                    help="strict: an age group only where one group holds the whole age bin (0-2, 60-69, 70+), "
+                         "the other bins gender only; lenient (training only): the group holding most of the bin")
+    ff.add_argument("--labels", help="read this label CSV instead (same columns; file paths relative to root)")
+    add_manifest_output(ff)
+    ff.set_defaults(func=cmd_data_extra)
     mg = dsub.add_parser("merge", help="merge manifests (de-duplicated) → one manifest")
     mg.add_argument("manifests", nargs="+", help="manifest files")
     add_manifest_output(mg)

@@ -67,7 +67,8 @@ def cmd_evaluate(args) -> int:
         model, meta = training.load_run(args.run)
 
         def answer(X):
-            return training.predict_probs(model, X, meta["output"])
+            out = training.predict_all(model, X)
+            return (*training.probs_of(out, meta["output"]), out.get("years"))
     else:  # an exported model (ONNX + metadata), e.g. the built-in one: no framework needed
         from agegender.predictor import Predictor
 
@@ -76,19 +77,22 @@ def cmd_evaluate(args) -> int:
 
         def answer(X):
             if isinstance(X, FeatureMatrix):  # large features: a chunk of rows at a time
-                return tuple(np.concatenate(p) for p in zip(*(pred.distributions(x) for x in feature_batches(X))))
-            return pred.distributions(X)
+                return tuple(None if p[0] is None else np.concatenate(p)
+                             for p in zip(*(pred.outputs(x) for x in feature_batches(X))))
+            return pred.outputs(X)
     _check_dim(args, data, meta)
-    probs = answer(data.X)
+    *probs, years = answer(data.X)
     if args.mirrored:  # test-time flip, as predict --flip: each face's answer and its mirror image's, averaged
         mirrored = trainset.load(args.manifest, args.mirrored, args.root)
         if [r.key for r in mirrored.records] != [r.key for r in data.records]:
             raise CliError(f"{args.mirrored}: not the same images as {args.features} (compute both from {args.manifest})")
-        probs = tuple((a + b) / 2 for a, b in zip(probs, answer(mirrored.X)))
+        *flipped, years_flipped = answer(mirrored.X)
+        probs = [(a + b) / 2 for a, b in zip(probs, flipped)]
+        years = None if years is None else (years + years_flipped) / 2
     t = labels.Thresholds.from_metadata(meta)
     sc = evaluation.score(*probs, data.y_age, data.y_gender, t)
     print(f"{len(data)} images: " + _scores_line(sc))
-    groups = fairness.groupings(data.y_age, data.y_gender, data.race, data.age_years)
+    groups = fairness.groupings(data.y_age, data.y_gender, data.race, data.age_low)
     ours = fairness.breakdown(*probs, data.y_age, data.y_gender, groups, evaluation.covered(*probs, t))
     peer = None
     if args.peer:
@@ -103,6 +107,8 @@ def cmd_evaluate(args) -> int:
            (("age", probs[0], data.y_age), ("gender", probs[1], data.y_gender))}
     print("calibration error (ECE): " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in ece.items() if v is not None))
     print("\n".join(fairness.markdown(ours, peer)))
+    ranges = _range_report(probs[0], years, data, groups["race"] if "race" in groups else None,
+                           list(ours.get("race", {}).get("groups", {})))
     if args.audit:
         from agegender import audit
 
@@ -111,10 +117,38 @@ def cmd_evaluate(args) -> int:
         print(f"audit: {len(found)} faces where the model contradicts the label with ≥ {100 * args.audit_confidence:.0f} % "
               f"({audit.summary(found)}); {files[0]} and {len(files) - 1} contact sheets")
     if args.json:
-        out = {**sc.to_dict(), "groups": {"ours": ours, "peer": peer}, "calibration": ece}
+        out = {**sc.to_dict(), "groups": {"ours": ours, "peer": peer}, "calibration": ece, "age_ranges": ranges}
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def _range_report(age_probs, years, data, race, races: list[str]) -> dict | None:
+    """Where the labels are age ranges (FairFace's bins), how often the answer falls in them: overall and by
+    race (``race``: each row's, "" unknown; ``races``: the groups in report order; ``evaluation.range_scores``);
+    printed as a table, returned for the JSON."""
+    import numpy as np
+
+    from agegender import evaluation
+
+    ranges = [r.age_range for r in data.records]
+    overall = evaluation.range_scores(age_probs, years, ranges)
+    if overall is None:
+        return None
+    out = {"all": overall}
+    for value in races:
+        m = np.flatnonzero(race == value)
+        out[value] = evaluation.range_scores(age_probs[m], None if years is None else years[m], [ranges[i] for i in m])
+    out = {k: v for k, v in out.items() if v is not None}
+
+    def pct(v):
+        return "—" if v is None else f"{100 * v:.1f}"
+
+    print("\n**Age ranges** (faces labelled with a range, e.g. FairFace's bins): the years estimate inside the "
+          "range / the best-guess group overlapping it:\n\n| faces | n | years in range | group overlaps |\n|---|---|---|---|")
+    for k, v in out.items():
+        print(f"| {k} | {v['n']} | {pct(v['years_in_range'])} | {pct(v['group_overlaps'])} |")
+    return out
 
 
 def _check_dim(args, data, meta) -> None:

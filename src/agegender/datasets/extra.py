@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from agegender import labels
@@ -39,6 +40,46 @@ def _require(root: Path, what: str) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected {what})")
     return root
+
+
+def _csv_rows(path: Path, need: set[str], drops: DropLog) -> Iterator[tuple[str, dict[str, str]]]:
+    """The rows of a label CSV as ``(file:line, row)``, column names lower-cased and cells stripped; a row
+    the csv module cannot read is counted and skipped; a missing column raises, naming the file.
+
+    Undecodable bytes become U+FFFD: such a row names no file that exists and is dropped as missing."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        reader = csv.DictReader(f)
+        try:
+            header = reader.fieldnames or []
+        except csv.Error as e:
+            raise ValueError(f"{path}:1: not a readable CSV header ({e})") from None
+        missing = need - {c.strip().lower() for c in header}
+        if missing:
+            raise ValueError(f"{path}:1: missing column(s) {', '.join(sorted(missing))}")
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                drops.add("unreadable CSV row", f"{path.name}:{reader.line_num}", str(e))
+                continue
+            yield (f"{path.name}:{reader.line_num}",
+                   {k.strip().lower(): (v if isinstance(v, str) else "").strip() for k, v in row.items() if k is not None})
+
+
+def _listed_image(root: Path, name: str, where: str, drops: DropLog) -> Path | None:
+    """The image a label row names (relative to ``root``), or None with the reason counted."""
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        drops.add("file outside the image folder", where, name[:80])
+        return None
+    p = root / rel
+    if not name or not is_file(p):
+        drops.add("listed image missing", where, name[:80])
+        return None
+    return p
 
 
 # --------------------------------------------------------------------------- Chicago Face Database
@@ -289,43 +330,18 @@ def load_pal(root: str | Path, labels_csv: str | Path | None = None, pattern: st
     drops = DropLog()
     records = []
     if labels_csv is not None:
-        # undecodable bytes become U+FFFD: such a row names no file that exists and is dropped as missing
-        with open(labels_csv, newline="", encoding="utf-8-sig", errors="replace") as f:
-            reader = csv.DictReader(f)
-            try:
-                header = reader.fieldnames or []
-            except csv.Error as e:
-                raise ValueError(f"{labels_csv}:1: not a readable CSV header ({e})") from None
-            need = {"file", "age", "gender"} - {c.strip().lower() for c in header}
-            if need:
-                raise ValueError(f"{labels_csv}:1: missing column(s) {', '.join(sorted(need))}")
-            rows = iter(reader)
-            while True:
-                try:
-                    row = next(rows)
-                except StopIteration:
-                    break
-                except csv.Error as e:
-                    drops.add("unreadable CSV row", f"{Path(labels_csv).name}:{reader.line_num}", str(e))
-                    continue
-                row = {k.strip().lower(): (v if isinstance(v, str) else "").strip() for k, v in row.items() if k is not None}
-                where = f"{Path(labels_csv).name}:{reader.line_num}"
-                rel = Path(row["file"])
-                if rel.is_absolute() or ".." in rel.parts:
-                    drops.add("file outside the image folder", where, row["file"][:80])
-                    continue
-                p = root / rel
-                if not row["file"] or not is_file(p):
-                    drops.add("listed image missing", where, row["file"][:80])
-                    continue
-                years = labels.parse_years(row["age"])
-                if years is None:
-                    drops.add("unreadable age (kept for gender)", where, repr(row["age"]))
-                g = _gender(row["gender"])
-                if g is None and years is None:
-                    drops.add("no usable label", where)
-                    continue
-                records.append(_record(root, p, "pal", Path(row["file"]).stem, g, years))
+        for where, row in _csv_rows(Path(labels_csv), {"file", "age", "gender"}, drops):
+            p = _listed_image(root, row["file"], where, drops)
+            if p is None:
+                continue
+            years = labels.parse_years(row["age"])
+            if years is None:
+                drops.add("unreadable age (kept for gender)", where, repr(row["age"]))
+            g = _gender(row["gender"])
+            if g is None and years is None:
+                drops.add("no usable label", where)
+                continue
+            records.append(_record(root, p, "pal", Path(row["file"]).stem, g, years))
         notes = [f"pal: labels from {labels_csv}"]
     else:
         rx = re.compile(pattern, re.ASCII)
@@ -341,4 +357,76 @@ def load_pal(root: str | Path, labels_csv: str | Path | None = None, pattern: st
             years = labels.parse_years(m["age"] or "")
             records.append(_record(root, p, "pal", p.stem, g, years))
         notes = [f"pal: labels from file names with pattern {pattern!r}"]
+    return Manifest(records, drops, notes)
+
+
+# --------------------------------------------------------------------------- FairFace
+
+#: FairFace's label files, one per split (it publishes no test labels: papers report on ``val``).
+FAIRFACE_LABELS = {"train": "fairface_label_train.csv", "val": "fairface_label_val.csv"}
+#: FairFace's seven race labels → the manifest's spelling (lower case, one word each).
+FAIRFACE_RACES = {"white": "white", "black": "black", "latino_hispanic": "latino_hispanic",
+                  "east asian": "east_asian", "southeast asian": "southeast_asian", "indian": "indian",
+                  "middle eastern": "middle_eastern"}
+
+
+def load_fairface(root: str | Path, split: str = "val", mode: str = "strict", labels_csv: str | Path | None = None) -> Manifest:
+    """FairFace (Kärkkäinen & Joo 2021; faces from Flickr, balanced over seven race groups): the label CSVs
+    (``file, age, gender, race[, service_test]``) beside the ``train/`` and ``val/`` image folders of either
+    download (margin 0.25 or 1.25).
+
+    Its ages are nine bins (``0-2``, ``3-9``, ``10-19`` … ``60-69``, ``more than 70``), kept as ``age_range``.
+    ``mode="strict"`` (any test) fills ``age_group`` only where one group holds the whole bin — 0-2 → 0-2;
+    60-69 and 70+ → 60+ — the others training and testing gender only; ``"lenient"`` (training only) also
+    gives each bin the group holding most of its years (``labels.age_group_of_any_range``). FairFace names no
+    identities: every image is its own subject. ``split``: ``val``, ``train`` or ``both``; ``labels_csv``:
+    one label file of this layout read instead (its ``file`` paths relative to ``root``).
+    """
+    root = _require(Path(root), "the FairFace folder (train/, val/ and the label CSVs)")
+    if split not in (*FAIRFACE_LABELS, "both"):
+        raise ValueError(f"split must be train, val or both, got {split!r}")
+    if mode not in ("strict", "lenient"):
+        raise ValueError(f"mode must be strict or lenient, got {mode!r}")
+    if labels_csv is not None:
+        files = [Path(labels_csv)]
+    else:
+        files = [root / FAIRFACE_LABELS[s] for s in (FAIRFACE_LABELS if split == "both" else [split])]
+    for f in files:
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: no such label file (FairFace's are {' and '.join(FAIRFACE_LABELS.values())})")
+    drops = DropLog()
+    records, seen = [], set()
+    for f in files:
+        for where, row in _csv_rows(f, {"file", "age", "gender", "race"}, drops):
+            p = _listed_image(root, row["file"], where, drops)
+            if p is None:
+                continue
+            rel = p.relative_to(root).as_posix()
+            if rel in seen:
+                drops.add("repeated image (first row kept)", where, rel[:80])
+                continue
+            seen.add(rel)
+            span, g = labels.parse_age_range(row["age"]), _gender(row["gender"])
+            if span is None and g is None:
+                drops.add("no usable label (age and gender unreadable)", where, repr(f"{row['age'][:20]}, {row['gender'][:20]}"))
+                continue
+            if span is None:
+                drops.add("unreadable age (kept for gender)", where, repr(row["age"][:40]))
+            if g is None:
+                drops.add("unreadable gender (kept for age)", where, repr(row["gender"][:40]))
+            race = FAIRFACE_RACES.get(row["race"].lower().replace("-", " "))
+            if race is None:
+                drops.add("unknown race label (kept without race)", where, repr(row["race"][:40]))
+            group = None
+            if span is not None:
+                group = labels.age_group_within(span) if mode == "strict" else labels.age_group_of_any_range(span)
+            records.append(Record(path=rel, root=str(root), source="fairface", key=rel, gender=g, age_group=group,
+                                  race=race, age_range=span))
+    for folder in sorted({Path(rel).parts[0] for rel in seen if len(Path(rel).parts) > 1}):
+        for _, rel in image_files(root / folder, base=root):
+            if rel not in seen:
+                drops.add("image without a label row", rel)
+    notes = [f"fairface: {', '.join(f.name for f in files)}; age bins kept as age_range, "
+             + ("age_group only where one group holds the whole bin (0-2, 60-69, 70+)" if mode == "strict"
+                else "lenient: each bin's age_group is the group holding most of its years (training only)")]
     return Manifest(records, drops, notes)

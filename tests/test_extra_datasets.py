@@ -186,7 +186,10 @@ def test_fairface_bins_races_and_bad_rows(tmp_path, capsys):
     both = [r.path for r in extra.load_fairface(root, split="both")]
     assert both[0] == "train/1.jpg" and both[1:] == [r.path for r in m]
     assert main(["data", "fairface", str(root), "--out", str(tmp_path / "ff.csv")]) == 0
-    assert "age_group only where one group holds the whole bin" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "age_group only where one group holds the whole bin" in out
+    assert "by age range: 0-2: 1, 3-9: 1, 20-29: 1, 30-39: 1, 40-49: 1, 60-69: 1, 70+: 1" in out
+    assert "by race: black: 1, east_asian: 1, indian: 1, latino_hispanic: 1, middle_eastern: 1, southeast_asian: 1, white: 1" in out
     back = mf.read(tmp_path / "ff.csv")
     assert [(r.age_range, r.race, r.age_low) for r in back][:4] == [
         ((0, 2), "east_asian", 0.0), ((3, 9), "black", 3.0), ((20, 29), "latino_hispanic", 20.0), ((70, None), "middle_eastern", 70.0)]

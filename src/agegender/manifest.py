@@ -210,7 +210,7 @@ class Manifest:
     # ----- statistics -----
 
     def stats(self) -> dict:
-        """Counts per source, per age group × gender, per fold, and the drops."""
+        """Counts per source, per age group × gender, per fold, per race and age range (where labelled), and the drops."""
         table: dict[str, dict[str, int]] = {}
         for ag in list(labels.AGE_GROUPS) + ["(none)"]:
             table[ag] = {"m": 0, "f": 0, "(none)": 0}
@@ -225,6 +225,10 @@ class Manifest:
             "female": sum(r.gender == 1 for r in self.records),
             "by_source": dict(Counter(r.source for r in self.records)),
             "by_fold": {str(k): v for k, v in sorted(Counter(r.fold for r in self.records if r.fold is not None).items())},
+            "by_race": dict(sorted(Counter(r.race for r in self.records if r.race).items())),
+            "by_age_range": {labels.format_age_range(k): v for k, v in
+                             sorted(Counter(r.age_range for r in self.records if r.age_range).items(),
+                                    key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or 0))},
             "by_age_gender": table,
             "drops": self.drops.to_dict(),
             "notes": self.notes,
@@ -421,8 +425,9 @@ def report(manifest: Manifest, style: str = "text") -> str:
             f"{s['male']} male, {s['female']} female; by source: "
             + ", ".join(f"{k} {v}" for k, v in s["by_source"].items())
         )
-        if s["by_fold"]:
-            parts.append("by fold: " + ", ".join(f"{k}: {v}" for k, v in s["by_fold"].items()))
+        for what in ("fold", "race", "age_range"):
+            if s[f"by_{what}"]:
+                parts.append(f"by {what.replace('_', ' ')}: " + ", ".join(f"{k}: {v}" for k, v in s[f"by_{what}"].items()))
         if manifest.drops.total:
             parts.append(f"dropped {manifest.drops.total}:")
             parts.extend(manifest.drops.lines())

@@ -265,3 +265,32 @@ def test_evaluate_on_fairface_bins_by_race(tmp_path, utk_named_faces, capsys):
     est, _ = labels.years_summary(Predictor.default().outputs(data.X)[2])
     adult = np.array([r.age_range == (30, 39) for r in data.records])
     assert ranges["all"]["years_in_range"] == pytest.approx(np.mean(adult & (est >= 30) & (est < 40)))
+
+
+def test_any_labelled_csv_years_ranges_coded_genders_and_bad_rows(tmp_path, capsys):
+    for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "f.jpg"):
+        _img(tmp_path / "imgs" / name)
+    (tmp_path / "gt.csv").write_text(
+        "file_name;real_age;sex;ethnicity;person\na.jpg;35;1;Black;p1\nb.jpg;20-29;0;South Asian;p2\nc.jpg;;1;;p3\n"
+        "d.jpg;abc;;White;p4\nnothere.jpg;3;0;White;p5\ne.jpg;2;2;White;p6\nb.jpg;28;0;White;p2\nf.jpg;70+;0;White;p7\n")
+    assert main(["data", "csv", str(tmp_path / "gt.csv"), str(tmp_path / "imgs"), "--source", "appa", "--file-column", "file_name",
+                 "--age-column", "real_age", "--gender-column", "sex", "--race-column", "ethnicity", "--subject-column", "person",
+                 "--male", "0", "--female", "1", "--delimiter", ";", "--out", str(tmp_path / "m.csv")]) == 0
+    m = mf.read(tmp_path / "m.csv")
+    assert [(r.path, r.subject, r.age_years, r.age_range, r.age_group, r.gender, r.race) for r in m] == [
+        ("a.jpg", "p1", 35.0, None, None, 1, "black"),  # 35: a gap age, its years and gender kept
+        ("b.jpg", "p2", None, (20, 29), None, 0, "south_asian"), ("c.jpg", "p3", None, None, None, 1, None),
+        ("e.jpg", "p6", 2.0, None, 0, None, "white"), ("f.jpg", "p7", None, (70, None), 7, 0, "white")]
+    out = capsys.readouterr().out
+    for line in ("1  no usable label (age and gender)   e.g. gt.csv:5: 'abc, '", "1  listed image missing   e.g. gt.csv:6: nothere.jpg",
+                 "1  unreadable gender (kept for age)   e.g. gt.csv:7: '2'", "1  repeated image (first row kept)   e.g. gt.csv:8: b.jpg"):
+        assert line in out
+    # without --male/--female, 0 and 1 mean nothing: a set's own coding must be said
+    plain = extra.load_labels_csv(tmp_path / "gt.csv", tmp_path / "imgs", "x", file="file_name", age="real_age", gender="sex", delimiter=";")
+    assert [r.gender for r in plain] == [None] * 4 and plain.drops.counts["unreadable gender (kept for age)"] == 4  # c.jpg: nothing left
+    with pytest.raises(ValueError, match="cannot mean both genders"):
+        extra.load_labels_csv(tmp_path / "gt.csv", tmp_path / "imgs", "x", male=("0", "m"), female=("M",))
+    with pytest.raises(ValueError, match=r"gt.csv:1: missing column\(s\) age, file, gender"):
+        extra.load_labels_csv(tmp_path / "gt.csv", tmp_path / "imgs", "x", delimiter=";")
+    (tmp_path / "gt.tsv").write_text("file\tage\tgender\na.jpg\t61\tfemale\n")
+    assert [(r.age_group, r.gender) for r in extra.load_labels_csv(tmp_path / "gt.tsv", tmp_path / "imgs", "x", delimiter="\t")] == [(7, 1)]

@@ -47,6 +47,12 @@ def cmd_data_extra(args) -> int:
         m = extra.load_kdef(args.root, frontal_only=args.frontal_only)
     elif args.data_command == "facetracer":
         m = extra.load_facetracer(args.root, args.images, coarse_age=args.coarse_age)
+    elif args.data_command == "csv":
+        m = extra.load_labels_csv(args.labels, args.root, args.source, file=args.file_column, age=args.age_column,
+                                  gender=args.gender_column, race=args.race_column, subject=args.subject_column,
+                                  male=tuple(args.male.split(",")) if args.male else (),
+                                  female=tuple(args.female.split(",")) if args.female else (),
+                                  delimiter="\t" if args.delimiter == "tab" else args.delimiter)
     elif args.data_command == "fairface":
         m = extra.load_fairface(args.root, split=args.split, mode=args.mode, labels_csv=args.labels)
     else:
@@ -213,6 +219,21 @@ def register(sub) -> None:
     ff.add_argument("--labels", help="read this label CSV instead (same columns; file paths relative to root)")
     add_manifest_output(ff)
     ff.set_defaults(func=cmd_data_extra)
+    lc = dsub.add_parser("csv", help="any face set labelled in one CSV (a row per image: file, age, gender[, race, subject]) → manifest")
+    lc.add_argument("labels", help="the label file")
+    lc.add_argument("root", help="the folder its file paths start from")
+    lc.add_argument("--source", required=True, help="the set's name in the manifest (e.g. appa-real, morph)")
+    lc.add_argument("--file-column", default="file", help="column of image paths (default: %(default)s)")
+    lc.add_argument("--age-column", default="age", help="column of ages: years (35) or ranges (20-29, 70+) (default: %(default)s)")
+    lc.add_argument("--gender-column", default="gender", help="(default: %(default)s)")
+    lc.add_argument("--race-column", help="column of race labels, for the per-group reports")
+    lc.add_argument("--subject-column", help="column of person ids, for subject-exclusive splits")
+    lc.add_argument("--male", help="comma-separated cell values meaning male (default: m, male, man); give both "
+                    "--male and --female when a set writes 0/1")
+    lc.add_argument("--female", help="comma-separated cell values meaning female (default: f, female, woman)")
+    lc.add_argument("--delimiter", default=",", help="',' (default), ';' or 'tab'")
+    add_manifest_output(lc)
+    lc.set_defaults(func=cmd_data_extra)
     mg = dsub.add_parser("merge", help="merge manifests (de-duplicated) → one manifest")
     mg.add_argument("manifests", nargs="+", help="manifest files")
     add_manifest_output(mg)

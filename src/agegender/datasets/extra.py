@@ -42,13 +42,13 @@ def _require(root: Path, what: str) -> Path:
     return root
 
 
-def _csv_rows(path: Path, need: set[str], drops: DropLog) -> Iterator[tuple[str, dict[str, str]]]:
+def _csv_rows(path: Path, need: set[str], drops: DropLog, delimiter: str = ",") -> Iterator[tuple[str, dict[str, str]]]:
     """The rows of a label CSV as ``(file:line, row)``, column names lower-cased and cells stripped; a row
     the csv module cannot read is counted and skipped; a missing column raises, naming the file.
 
     Undecodable bytes become U+FFFD: such a row names no file that exists and is dropped as missing."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
-        reader = csv.DictReader(f)
+        reader = csv.DictReader(f, delimiter=delimiter)
         try:
             header = reader.fieldnames or []
         except csv.Error as e:
@@ -330,18 +330,10 @@ def load_pal(root: str | Path, labels_csv: str | Path | None = None, pattern: st
     drops = DropLog()
     records = []
     if labels_csv is not None:
-        for where, row in _csv_rows(Path(labels_csv), {"file", "age", "gender"}, drops):
-            p = _listed_image(root, row["file"], where, drops)
-            if p is None:
-                continue
-            years = labels.parse_years(row["age"])
-            if years is None:
-                drops.add("unreadable age (kept for gender)", where, repr(row["age"]))
-            g = _gender(row["gender"])
-            if g is None and years is None:
-                drops.add("no usable label", where)
-                continue
-            records.append(_record(root, p, "pal", Path(row["file"]).stem, g, years))
+        m = load_labels_csv(labels_csv, root, "pal")
+        for r in m:
+            r.subject = Path(r.path).stem
+        records, drops = m.records, m.drops
         notes = [f"pal: labels from {labels_csv}"]
     else:
         rx = re.compile(pattern, re.ASCII)
@@ -430,3 +422,57 @@ def load_fairface(root: str | Path, split: str = "val", mode: str = "strict", la
              + ("age_group only where one group holds the whole bin (0-2, 60-69, 70+)" if mode == "strict"
                 else "lenient: each bin's age_group is the group holding most of its years (training only)")]
     return Manifest(records, drops, notes)
+
+
+# --------------------------------------------------------------------------- any labelled CSV
+
+def load_labels_csv(labels_csv: str | Path, root: str | Path, source: str, file: str = "file", age: str = "age",
+                    gender: str = "gender", race: str | None = None, subject: str | None = None,
+                    male: tuple[str, ...] = (), female: tuple[str, ...] = (), delimiter: str = ",") -> Manifest:
+    """Any face set whose labels sit in one CSV, a row per image: the columns named by ``file`` (a path
+    relative to ``root``), ``age``, ``gender`` and, where the set has them, ``race`` and ``subject`` (a
+    person's id, for subject-exclusive splits) — for sets without a loader of their own (APPA-REAL, MORPH,
+    AgeDB, IMDB-clean …).
+
+    An age cell is years (``35``, ``35.5``: mapped strictly onto the groups) or a range (``20-29``, ``70+``:
+    kept as ``age_range``, a group only where one holds it all); an empty cell is no age. Gender: ``male``
+    and ``female`` list the cell values that mean each (case-insensitive; say them when a set writes 0/1,
+    whose meaning differs between sets), else m/male/man and f/female/woman. Race is kept as written, lower
+    case with ``_`` for spaces. A row whose age and gender are both unusable is dropped; every problem is
+    counted by reason with its ``file:line``."""
+    labels_csv, root = Path(labels_csv), _require(Path(root), "the image folder the label file's paths start from")
+    if not labels_csv.is_file():
+        raise FileNotFoundError(f"{labels_csv}: no such label file")
+    genders = {**{v.strip().lower(): 0 for v in male}, **{v.strip().lower(): 1 for v in female}}
+    if set(map(str.lower, male)) & set(map(str.lower, female)):
+        raise ValueError(f"a value cannot mean both genders: {sorted(set(map(str.lower, male)) & set(map(str.lower, female)))}")
+    cols = {"file": file.lower(), "age": age.lower(), "gender": gender.lower(), "race": (race or "").lower(),
+            "subject": (subject or "").lower()}
+    drops = DropLog()
+    records, seen = [], set()
+    for where, row in _csv_rows(labels_csv, {c for c in cols.values() if c}, drops, delimiter):
+        p = _listed_image(root, row[cols["file"]], where, drops)
+        if p is None:
+            continue
+        rel = p.relative_to(root).as_posix()
+        if rel in seen:
+            drops.add("repeated image (first row kept)", where, rel[:80])
+            continue
+        seen.add(rel)
+        age_cell, gender_cell = row[cols["age"]], row[cols["gender"]]
+        years = labels.parse_years(age_cell) if age_cell else None
+        span = labels.parse_age_range(age_cell) if age_cell and years is None else None
+        g = (genders.get(gender_cell.lower()) if genders else _gender(gender_cell)) if gender_cell else None
+        age_ok, gender_ok = years is not None or span is not None, g is not None
+        if not age_ok and not gender_ok:
+            drops.add("no usable label (age and gender)", where, repr(f"{age_cell[:20]}, {gender_cell[:20]}"))
+            continue
+        if age_cell and not age_ok:
+            drops.add("unreadable age (kept for gender)", where, repr(age_cell[:40]))
+        if gender_cell and not gender_ok:
+            drops.add("unreadable gender (kept for age)", where, repr(gender_cell[:40]))
+        group = labels.age_group_of_years(years) if years is not None else labels.age_group_within(span) if span else None
+        records.append(Record(path=rel, root=str(root), source=source, key=rel, subject=row.get(cols["subject"]) or None,
+                              gender=g, age_group=group, age_years=years, age_range=span,
+                              race=(row.get(cols["race"]) or "").lower().replace(" ", "_") or None))
+    return Manifest(records, drops, [f"{source}: labels from {labels_csv} (columns {', '.join(f'{k}={v}' for k, v in cols.items() if v)})"])

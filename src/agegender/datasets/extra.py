@@ -69,8 +69,9 @@ def _csv_rows(path: Path, need: set[str], drops: DropLog, delimiter: str = ",") 
                    {k.strip().lower(): (v if isinstance(v, str) else "").strip() for k, v in row.items() if k is not None})
 
 
-def _listed_image(root: Path, name: str, where: str, drops: DropLog) -> Path | None:
-    """The image a label row names (relative to ``root``), or None with the reason counted."""
+def _listed_image(root: Path, name: str, where: str, drops: DropLog, seen: set[str]) -> str | None:
+    """The path relative to ``root`` of the image a label row names, added to ``seen``; None with the reason counted
+    when it is outside ``root``, missing, or named by an earlier row (in ``seen``: the first row's labels kept)."""
     rel = Path(name)
     if rel.is_absolute() or ".." in rel.parts:
         drops.add("file outside the image folder", where, name[:80])
@@ -79,7 +80,12 @@ def _listed_image(root: Path, name: str, where: str, drops: DropLog) -> Path | N
     if not name or not is_file(p):
         drops.add("listed image missing", where, name[:80])
         return None
-    return p
+    out = p.relative_to(root).as_posix()
+    if out in seen:
+        drops.add("repeated image (first row kept)", where, out[:80])
+        return None
+    seen.add(out)
+    return out
 
 
 # --------------------------------------------------------------------------- Chicago Face Database
@@ -390,14 +396,9 @@ def load_fairface(root: str | Path, split: str = "val", mode: str = "strict", la
     records, seen = [], set()
     for f in files:
         for where, row in _csv_rows(f, {"file", "age", "gender", "race"}, drops):
-            p = _listed_image(root, row["file"], where, drops)
-            if p is None:
+            rel = _listed_image(root, row["file"], where, drops, seen)
+            if rel is None:
                 continue
-            rel = p.relative_to(root).as_posix()
-            if rel in seen:
-                drops.add("repeated image (first row kept)", where, rel[:80])
-                continue
-            seen.add(rel)
             span, g = labels.parse_age_range(row["age"]), _gender(row["gender"])
             if span is None and g is None:
                 drops.add("no usable label (age and gender unreadable)", where, repr(f"{row['age'][:20]}, {row['gender'][:20]}"))
@@ -451,14 +452,9 @@ def load_labels_csv(labels_csv: str | Path, root: str | Path, source: str, file:
     drops = DropLog()
     records, seen = [], set()
     for where, row in _csv_rows(labels_csv, {c for c in cols.values() if c}, drops, delimiter):
-        p = _listed_image(root, row[cols["file"]], where, drops)
-        if p is None:
+        rel = _listed_image(root, row[cols["file"]], where, drops, seen)
+        if rel is None:
             continue
-        rel = p.relative_to(root).as_posix()
-        if rel in seen:
-            drops.add("repeated image (first row kept)", where, rel[:80])
-            continue
-        seen.add(rel)
         age_cell, gender_cell = row[cols["age"]], row[cols["gender"]]
         years = labels.parse_years(age_cell) if age_cell else None
         span = labels.parse_age_range(age_cell) if age_cell and years is None else None

@@ -346,6 +346,16 @@ ag bench detect "$W/occl-mask-s1000/images" --scenes 200 --detectors retinaface
 ag bench detect "$W/occl-glasses-s1000/images" --scenes 200 --detectors retinaface
 python scripts/false_faces_study.py "$W/nobody"
 ag predict "$W/nobody"
+# The conditions group by group (docs/BENCHMARKS.md), and small faces found by a second look (docs/FACES.md, 2026-12-05):
+# the default's config retrained on fold 0 (S-default0), exported, read on 150 of its own test adults per race group
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --folds 0 --out "$W/S-default0" --quiet
+ag export "$W/S-default0/fold_0" --format onnx --out "$W/fold0-onnx"
+python scripts/fold_test_manifest.py "$W/S-default0" --fold 0 --min-years 15 --per-race 150 --out "$W/fold0-adults.csv"
+python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race \
+  --conditions "reference,40 px,low light,backlit,focus,jpeg"
+python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race --conditions "40 px" --no-rescue
+ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --faceless --faceless-from "$W/nobody" --rescue both
+python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

@@ -13,7 +13,7 @@ features, model, the Undefined rule):
   counts the faces masked).
 
 Prints a table: faces found, gender of the best guess (answered or not), faces answered, and gender right
-on the answered ones; how many of the faces found the detector scored under ``--face-bar`` (what a plain bar
+on the answered ones (and the age group's best guess where the manifest labels ages); how many of the faces found the detector scored under ``--face-bar`` (what a plain bar
 on its score would turn Undefined) with the gender of their best guess — to weigh such a bar against the
 false faces found on pictures of things — and how many the product's second look doubts (answered "not sure
 it is a face": faces.DOUBT_SCORE; docs/FACES.md). Gender only (the crops carry no age); the answer counted as answered is the whole
@@ -21,6 +21,11 @@ it is a face": faces.DOUBT_SCORE; docs/FACES.md). Gender only (the crops carry n
 
     agegender data gender-folders ../shared/data/celeba-gender --out celeba.csv
     python scripts/photo_conditions_study.py celeba.csv [--n 300] [--seed 5] [--model MODEL_DIR] [--face-bar 0.75]
+
+``--by race`` adds a table per group of the manifest's ``race`` column (is a condition harder for some
+people than for others?), ``--conditions low,backlit`` keeps the conditions whose names contain one of the
+words. A fold model of a benchmark (``agegender export RUN/fold_K --format onnx --out DIR``) on its own test
+faces (``scripts/fold_test_manifest.py``) reads faces it never trained on, with their age and race labels.
 """
 
 from __future__ import annotations
@@ -106,8 +111,47 @@ CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image |
 }
 
 
-def main() -> None:
+def _read(pred, make, rec, rng: np.random.Generator, face_bar: float) -> dict | None:
+    """One face in one condition through the whole photo path: what was found and answered (None: nothing to
+    make, e.g. no face to cover)."""
     from agegender.imaging import load_image
+
+    photo = make(Image.fromarray(load_image(rec.full_path)), rng)
+    if photo is None:
+        return None
+    result = pred.predict_array(np.asarray(photo))
+    out = {"rec": rec, "found": bool(result.faces)}
+    if result.faces:
+        face = result.faces[0]  # the largest face: the pasted one
+        answer = face.answer
+        out |= {"guessed": answer.best_gender == rec.gender, "answered": not answer.undefined,
+                "right": answer.gender == rec.gender, "under": face.face.score < face_bar,
+                "age": None if rec.age_group is None else answer.best_age == rec.age_group,
+                "doubted": face.face.doubt is not None,
+                "would": face.face.doubt is not None and not labels.decode(answer.age_probs, answer.gender_probs,
+                                                                           pred.thresholds).undefined}
+    return out
+
+
+def _tally(done: list[dict]) -> dict[str, str]:
+    """A table row's cells from :func:`_read`'s results."""
+    pct = lambda a, b: f"{100 * a / b:.1f} %" if b else "—"  # noqa: E731
+    f = [d for d in done if d["found"]]
+    answered = [d for d in f if d["answered"]]
+    under = [d for d in f if d["under"]]
+    aged = [d for d in f if d["age"] is not None]
+    doubted = [d for d in f if d["doubted"]]
+    would = [d for d in doubted if d["would"]]
+    return {"made": str(len(done)), "found": str(len(f)), "found_n": f"{len(f)}/{len(done)}",
+            "guessed": pct(sum(d["guessed"] for d in f), len(f)), "answered": pct(len(answered), len(f)),
+            "right": pct(sum(d["right"] for d in answered), len(answered)),
+            "age": pct(sum(d["age"] for d in aged), len(aged)),
+            "under": f"{len(under)} ({sum(d['answered'] for d in under)})",
+            "under_right": pct(sum(d["guessed"] for d in under), len(under)),
+            "doubted": f"{len(doubted)} ({len(would)}, {pct(sum(d['guessed'] for d in would), len(would))})"}
+
+
+def main() -> None:
     from agegender.predictor import Predictor
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -117,45 +161,42 @@ def main() -> None:
     ap.add_argument("--model", help="a model folder (default: the built-in model)")
     ap.add_argument("--face-bar", type=float, default=0.75, help="a detector score to count the faces found under "
                     "(default: %(default)s)")
+    ap.add_argument("--by", choices=("race",), help="also a table per group of this label")
+    ap.add_argument("--conditions", help="only the conditions whose names contain one of these comma-separated words")
+    ap.add_argument("--no-rescue", action="store_true", help="without the second look at small faces scored under the "
+                    "detector's threshold (faces.RESCUE_LOOK): what the photo path found before it")
     args = ap.parse_args()
 
     faces = [r for r in mf.sample(mf.read(args.manifest), args.n, args.seed) if r.gender is not None]
     pred = Predictor.load(args.model) if args.model else Predictor.default()
+    if args.no_rescue:
+        pred.pipeline.detector.rescue = False
+    words = [w.strip().lower() for w in args.conditions.split(",")] if args.conditions else None
+    conditions = {k: v for k, v in CONDITIONS.items() if words is None or any(w in k.lower() for w in words)}
     print(f"{len(faces)} faces of {args.manifest} (seed {args.seed}); model {pred.model_dir}\n")
-    print(f"| condition | found | gender, best guess | answered | gender right on answered | scored under {args.face_bar} "
-          "(answered) | their gender, best guess | not sure it is a face (second look): doubted (answered without the "
-          "doubt, gender right on those) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, make in CONDITIONS.items():
+    print(f"| condition | found | gender, best guess | answered | gender right on answered | age group, best guess | "
+          f"scored under {args.face_bar} (answered) | their gender, best guess | not sure it is a face (second look): "
+          "doubted (answered without the doubt, gender right on those) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows: dict[str, list[dict]] = {}
+    for name, make in conditions.items():
         rng = np.random.default_rng(args.seed)
-        found = guessed = answered = right = under = under_answered = under_right = made = 0
-        doubted = would = would_right = 0  # doubted; of them, answered were it not for the doubt; right
-        for rec in faces:
-            photo = make(Image.fromarray(load_image(rec.full_path)), rng)
-            if photo is None:  # no face to cover
-                continue
-            made += 1
-            result = pred.predict_array(np.asarray(photo))
-            if not result.faces:
-                continue
-            answer = result.faces[0].answer  # the largest face: the pasted one
-            found += 1
-            guessed += answer.best_gender == rec.gender
-            if not answer.undefined:
-                answered += 1
-                right += answer.gender == rec.gender
-            if result.faces[0].face.doubt is not None:
-                doubted += 1
-                if not labels.decode(answer.age_probs, answer.gender_probs, pred.thresholds).undefined:
-                    would += 1
-                    would_right += answer.best_gender == rec.gender
-            if result.faces[0].face.score < args.face_bar:
-                under += 1
-                under_answered += not answer.undefined
-                under_right += answer.best_gender == rec.gender
-        pct = lambda a, b: f"{100 * a / b:.1f} %" if b else "—"  # noqa: E731
-        print(f"| {name} | {found} of {made} | {pct(guessed, found)} | {pct(answered, found)} | {pct(right, answered)} | "
-              f"{under} ({under_answered}) | {pct(under_right, under)} | {doubted} ({would}, {pct(would_right, would)}) |", flush=True)
+        rows[name] = [r for r in (_read(pred, make, rec, rng, args.face_bar) for rec in faces) if r is not None]
+        t = _tally(rows[name])
+        print(f"| {name} | {t['found']} of {t['made']} | {t['guessed']} | {t['answered']} | {t['right']} | {t['age']} | "
+              f"{t['under']} | {t['under_right']} | {t['doubted']} |", flush=True)
+    if args.by:
+        groups = sorted({getattr(r, args.by) for r in faces if getattr(r, args.by)},
+                        key=lambda v: (labels.RACES.index(v) if v in labels.RACES else len(labels.RACES), v))
+        print(f"\nBy {args.by} (each cell: found · gender best guess · answered · gender right on answered · age group best guess):\n")
+        print("| condition | " + " | ".join(f"{g} ({sum(getattr(r, args.by) == g for r in faces)})" for g in groups) + " |")
+        print("|---|" + "---|" * len(groups))
+        for name, done in rows.items():
+            cells = []
+            for g in groups:
+                t = _tally([d for d in done if getattr(d["rec"], args.by) == g])
+                cells.append(f"{t['found_n']} · {t['guessed']} · {t['answered']} · {t['right']} · {t['age']}")
+            print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     print(f"\n(genders: {', '.join(labels.GENDERS)}; the answered share is of the faces found)")
 
 

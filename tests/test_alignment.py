@@ -35,8 +35,8 @@ def test_chip_cutter_reproduces_dlib_when_no_pyramid_is_needed(astronaut):
 
 def test_retina5_chips_approximate_dlibs_alignment(astronaut):
     dlib_pipe, r5_pipe = FacePipeline("retinaface"), FacePipeline("retinaface", landmarks="retina5")
-    assert r5_pipe.setting == "retinaface+upright2+closeup/retina5" and dlib_pipe.setting == "retinaface+upright2+closeup"
-    assert FacePipeline("retinaface", landmarks="retina5", upright=False).setting == "retinaface+closeup/retina5"  # the passes a cache was made with
+    assert r5_pipe.setting == "retinaface+upright2+closeup+rescue/retina5" and dlib_pipe.setting == "retinaface+upright2+closeup+rescue"
+    assert FacePipeline("retinaface", landmarks="retina5", upright=False, rescue=False).setting == "retinaface+closeup/retina5"  # the passes a cache was made with
     fd, fr = dlib_pipe.faces(astronaut)[0], r5_pipe.faces(astronaut)[0]
     assert fr.shape is None and fr.unit is not None
     a = dlib_pipe.chip(astronaut, fd, 64, 0.2).astype(float)

@@ -190,7 +190,7 @@ def test_retina5_features_are_keyed_by_the_cutter_revision(tmp_path, small_manif
 
     ex, cache = get_extractor("agnet"), tmp_path / "c.sqlite"
     fs = compute_features(small_manifest, ex, FacePipeline("retinaface", landmarks="retina5"), cache, progress=False)
-    assert fs.setting.endswith(f"detector=retinaface+upright2+closeup/retina5|cutter={alignment.CUTTER}") and fs.computed == 5
+    assert fs.setting.endswith(f"detector=retinaface+upright2+closeup+rescue/retina5|cutter={alignment.CUTTER}") and fs.computed == 5
     with sqlite3.connect(cache) as db:  # as an earlier cutter would have keyed them
         db.execute("UPDATE features SET setting = replace(setting, ?, '|cutter=1')", (f"|cutter={alignment.CUTTER}",))
     again = compute_features(small_manifest, ex, FacePipeline("retinaface", landmarks="retina5"), cache, progress=False)

@@ -190,7 +190,7 @@ def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(s
         image, spots = phone_photo(scale, size=size)
         path = tmp_path / f"group{size[0]}.jpg"
         Image.fromarray(image).save(path, quality=92)
-        assert FacePipeline("retinaface", small_faces=False).faces(image) == []
+        assert FacePipeline("retinaface", small_faces=False, rescue=False).faces(image) == []  # none on the 640 px copy
         served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")},
                             timeout=120).json()
         on_device = _upload(browser, path, engine="device")
@@ -317,7 +317,7 @@ def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser,
     """The colour wheel's false face: device.js gives it the server's second look (faces.RetinaFaceDetector.
     second_look) and answers it Undefined, "not sure it is a face" — the page says it may not be a face, with no
     best guess; a real face 23 px wide, scored as low, is found again on both and keeps its answer's reason free
-    of that doubt."""
+    of that doubt; one 20 px wide, scored under the detector's threshold, is found by that look on both."""
     import httpx
     from PIL import Image
     from selenium.webdriver.common.by import By
@@ -326,9 +326,10 @@ def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser,
     from test_faces import COLOUR_WHEEL, _small_astronaut
 
     browser.get(server + "/")
-    small = tmp_path / "far-away.png"
+    small, smaller = tmp_path / "far-away.png", tmp_path / "farther.png"
     Image.fromarray(_small_astronaut(astronaut)).save(small)
-    for path, doubted in ((COLOUR_WHEEL, True), (small, False)):
+    Image.fromarray(_small_astronaut(astronaut, 20)).save(smaller)  # scored under the threshold: found by its second look
+    for path, doubted in ((COLOUR_WHEEL, True), (small, False), (smaller, False)):
         served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/png")}, timeout=120).json()
         on_device = _upload(browser, path, engine="device")
         assert len(served["faces"]) == len(on_device["faces"]) == 1, (served, on_device)

@@ -131,6 +131,24 @@ UPRIGHT_MISS_RATIO = 0.5
 DOUBT_SCORE = 0.75
 DOUBT_LOOK = 0.5
 DOUBT_EDGE = 0.05
+#: Faces found on a second look: a small face (~30 px on the detector's copy) is often scored under the
+#: threshold — darker faces more often than others (`photo_conditions_study.py --by race`, UTKFace faces 40 px
+#: wide in a 640×480 photo, a fold model's test faces: 19 of 150 Black faces missed, 4–8 of 150 of each other
+#: group; nearly all of them scored 0.1–0.5). The candidates of the pass small faces come from (the detector's
+#: copy; the finer copy when the small-face pass runs) under twice ``RETINA_SMALL_FACE`` on the detector's
+#: copy (a larger face is rarely scored so low; a part of a close-up often is), scored from ``RESCUE_SCORE`` up
+#: to the threshold and apart from the faces found (overlapping none by ``RESCUE_IOU``, no more than
+#: ``RESCUE_INSIDE`` of either inside the other: not a part of a face), get the second look — their
+#: neighbourhood enlarged so the face is ~80 px, turned upright by their landmarks — at most ``RESCUE_MAX`` of
+#: them, the best scored first; one found again there scoring at least ``RESCUE_LOOK`` is a face — a stricter bar
+#: than ``DOUBT_LOOK``'s: those small faces' looks score 0.95–1.0 (34 of 35), the patterns in gravel or on a
+#: motorcycle's front that a look finds 0.5–0.82 (docs/FACES.md). One that is a part of a face found later, in
+#: the photo's turn, is dropped.
+RESCUE_SCORE = 0.1
+RESCUE_IOU = 0.2
+RESCUE_INSIDE = 0.3
+RESCUE_MAX = 10
+RESCUE_LOOK = 0.9
 
 
 @dataclass
@@ -215,13 +233,15 @@ class RetinaFaceDetector:
     too small to be found on the first; portraits and screen-sized photos get one pass. ``close_up``: when a face is too
     large for RetinaFace's anchors on that copy, or none is found, the photo is looked at again shrunk (``CLOSE_UP_SIDE``).
     ``upright``: a face turned sideways or upside down gets its landmarks from its neighbourhood turned
-    upright (``UPRIGHT_SCORE``), and a photo with no face found is searched again turned.
+    upright (``UPRIGHT_SCORE``), and a photo with no face found is searched again turned. ``rescue``: small
+    candidates scored under the threshold get a second look (``RESCUE_SCORE``); those found again are faces.
     """
 
     name = "retinaface"
 
     def __init__(self, score_threshold: float = RETINA_SCORE_THRESHOLD, max_side: int = RETINA_MAX_SIDE, threads: int = 1,
-                 nms: float = RETINA_NMS, small_faces: bool = True, upright: bool = True, close_up: bool = True):
+                 nms: float = RETINA_NMS, small_faces: bool = True, upright: bool = True, close_up: bool = True,
+                 rescue: bool = True):
         from retinaface.weights import WEIGHTS
 
         from agegender.resources import onnx_session
@@ -234,6 +254,7 @@ class RetinaFaceDetector:
         self.small_faces = small_faces
         self.upright = upright
         self.close_up = close_up
+        self.rescue = rescue
 
     def detect(self, image: np.ndarray) -> list[tuple[tuple[float, float, float, float], float, np.ndarray]]:
         h, w = image.shape[:2]
@@ -242,14 +263,17 @@ class RetinaFaceDetector:
         if self.small_faces and max(h, w) > RETINA_FINE_ABOVE * self.max_side:
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
         copy = _scaled(image if fine is None else fine, scale, w, h)  # the first pass's (from the finer one: quicker)
-        found = self._run(copy, scale, w, h)
+        floor = min(RESCUE_SCORE, self.score_threshold) if self.rescue else None  # candidates for a second look too
+        found, maybe = self._sure_and_maybe(self._run(copy, scale, w, h, floor))
         if (fine is None and self.small_faces and max(h, w) > fine_maybe_side(self.max_side)
                 and (not found or self._small(found, scale, 2 * RETINA_SMALL_FACE))):
             fine = _scaled(image, RETINA_FINE_FACTOR * scale, w, h)
-        if fine is not None:
-            found = merge_detections(found + self._small(self._run(fine, RETINA_FINE_FACTOR * scale, w, h), scale), self.nms)
+        if fine is not None:  # its small faces join; its candidates replace the first copy's (they show there too)
+            more, maybe = self._sure_and_maybe(self._run(fine, RETINA_FINE_FACTOR * scale, w, h, floor))
+            found = merge_detections(found + self._small(more, scale), self.nms)
         if self.close_up and (not found or self._large(found, scale)):
             found = self._close_up(copy, found, scale, w, h)
+        found = found + self._rescued(image, found, self._small(maybe, scale, 2 * RETINA_SMALL_FACE))
         if not self.upright:
             return found
         searched = 0  # the photo's copies already searched in its turn: 1, the detector's; 2, the finer one too
@@ -269,7 +293,28 @@ class RetinaFaceDetector:
             found = merge_detections(found + more, self.nms)
             if self.close_up and self._large(found, scale):  # a close-up lying turned: its parts, found upright, seen whole
                 found = self._close_up(copy, found, scale, w, h, k)
+            found = self._rescued_apart(found)
         return found
+
+    def _sure_and_maybe(self, found: list) -> tuple[list, list]:
+        """A pass's detections → those over the threshold, and the candidates under it (``RESCUE_SCORE`` up)."""
+        return [d for d in found if d[1] > self.score_threshold], [d for d in found if d[1] <= self.score_threshold]
+
+    def _rescued(self, image: np.ndarray, found: list, maybe: list) -> list:
+        """The candidates ``maybe`` (scored under the threshold, from ``RESCUE_SCORE`` up) that a second look finds
+        to be faces, apart from the faces ``found``: at most ``RESCUE_MAX`` looks, the best scored first."""
+        away = [d for d in maybe if all(_apart(d[0], f[0]) for f in found)]
+        out = []
+        for box, score, pts in sorted(away, key=lambda d: -d[1])[:RESCUE_MAX]:
+            if all(_apart(box, f[0]) for f in out) and self.second_look(image, box, pts) >= RESCUE_LOOK:
+                out.append((box, score, pts))
+        return out
+
+    def _rescued_apart(self, found: list) -> list:
+        """``found`` without the faces found by a second look (scored at most the threshold) that turned out to be a
+        part of a face found since — in the photo's turn, where it stands upright and is found whole."""
+        sure = [f for f in found if f[1] > self.score_threshold]
+        return [d for d in found if d[1] > self.score_threshold or all(_apart(d[0], f[0]) for f in sure)]
 
     def _close_up(self, copy: np.ndarray, found: list, scale: float, w: int, h: int, k: int = 0) -> list:
         """``found`` (on ``copy``, the ``w×h`` photo scaled by ``scale``) after a look at the photo at half
@@ -384,7 +429,7 @@ class RetinaFaceDetector:
         small, scale, x0, y0 = near
         sh, sw = small.shape[:2]
         turned = np.ascontiguousarray(np.rot90(small, k))
-        wh = (box[0], box[1], box[2] - box[0], box[3] - box[1])
+        wh = _xywh(box)
         out = []
         for tbox, score, tpts in self._run(turned, 1.0, turned.shape[1], turned.shape[0], score_threshold):
             bx0, by0, bx1, by1 = (v / scale + o for v, o in zip(unturn_box(tbox, k, sw, sh), (x0, y0, x0, y0)))
@@ -502,6 +547,16 @@ def _suppress(xywh, nms: float) -> list[int]:
     return kept
 
 
+def _xywh(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    return box[0], box[1], box[2] - box[0], box[3] - box[1]
+
+
+def _apart(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether boxes ``a`` and ``b`` (``(x0, y0, x1, y1)``) are two faces, not one found twice or a face and a part
+    of it (``RESCUE_IOU``, ``RESCUE_INSIDE``)."""
+    return _iou(_xywh(a), _xywh(b)) < RESCUE_IOU and _inside(a, b) < RESCUE_INSIDE and _inside(b, a) < RESCUE_INSIDE
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
@@ -557,13 +612,15 @@ class WholeImage:
 
 
 def make_detector(name: str, threads: int = 1, max_side: int | None = None, small_faces: bool = True,
-                  score_threshold: float = RETINA_SCORE_THRESHOLD, upright: bool = True, close_up: bool = True):
+                  score_threshold: float = RETINA_SCORE_THRESHOLD, upright: bool = True, close_up: bool = True,
+                  rescue: bool = True):
     """``max_side``: detect on a copy whose longer side is at most this (faster; small faces get lost);
     ``small_faces``: RetinaFace's second pass on much larger photos (see :class:`RetinaFaceDetector`);
-    ``score_threshold``, ``upright``, ``close_up``: RetinaFace's (for studies: the product keeps the defaults)."""
+    ``score_threshold``, ``upright``, ``close_up``, ``rescue``: RetinaFace's (for studies: the product keeps the
+    defaults)."""
     if name == "retinaface":
         return RetinaFaceDetector(score_threshold=score_threshold, threads=threads, max_side=max_side or RETINA_MAX_SIDE,
-                                  small_faces=small_faces, upright=upright, close_up=close_up)
+                                  small_faces=small_faces, upright=upright, close_up=close_up, rescue=rescue)
     if name == "hog":
         return HogDetector(max_side=max_side or 1024)
     if name == "aligned":
@@ -575,16 +632,18 @@ class FacePipeline:
     """image → faces (largest first, with landmarks) → aligned chips of any (size, padding)."""
 
     def __init__(self, detector: str = "retinaface", min_face: int = MIN_FACE, threads: int = 1, landmarks: str = "dlib",
-                 max_side: int | None = None, small_faces: bool = True, upright: bool = True, close_up: bool = True):
+                 max_side: int | None = None, small_faces: bool = True, upright: bool = True, close_up: bool = True,
+                 rescue: bool = True):
         if landmarks not in LANDMARKS:
             raise ValueError(f"unknown landmarks {landmarks!r}; choose one of {', '.join(LANDMARKS)}")
         if landmarks == "retina5" and detector != "retinaface":
             raise ValueError("retina5 alignment needs the retinaface detector (it uses its 5 landmarks)")
         self.detector_name = detector
         self.detector = make_detector(detector, threads=threads, max_side=max_side, small_faces=small_faces, upright=upright,
-                                      close_up=close_up)
+                                      close_up=close_up, rescue=rescue)
         self.upright = upright and detector == "retinaface"
         self.close_up = close_up and detector == "retinaface"
+        self.rescue = rescue and detector == "retinaface"
         self.min_face = min_face
         self.landmarks = landmarks
 
@@ -596,9 +655,11 @@ class FacePipeline:
         # 2026-12-04 only, had neither the photo's search nor TURNED_SIDE); "+closeup": the close-up pass
         # and, since the same day, the small-face pass from RETINA_FINE_MAYBE_ABOVE (neither touches a face
         # under CLOSE_UP_SIDE px in a photo under 960 px: UTKFace's and CelebA's crops have the same
-        # features with and without them)
+        # features with and without them); "+rescue" (2026-12-05): small faces scored under the threshold found by
+        # a second look — a crop whose only face scored so low once failed (a failure the cache keeps) and now has one
         name = f"{self.detector_name}+upright2" if self.upright else self.detector_name
         name += "+closeup" if self.close_up else ""
+        name += "+rescue" if self.rescue else ""
         return name if self.landmarks == "dlib" else f"{name}/{self.landmarks}"
 
     def faces(self, image: np.ndarray) -> list[Face]:

@@ -148,7 +148,7 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
         score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,), turned: bool = False,
         uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,), faceless: bool = False,
-        faceless_dir: str | Path | None = None) -> list[dict]:
+        faceless_dir: str | Path | None = None, rescues: tuple[bool, ...] = (True,)) -> list[dict]:
     """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
     phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
     away), the same phone photos as a messenger or a web page sends them on (1600×1200, 16–80 px;
@@ -163,8 +163,8 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
     ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
     ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
-    was lost); ``uprights``, ``close_ups``: RetinaFace with and/or without its upright and close-up
-    passes (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes
+    was lost); ``uprights``, ``close_ups``, ``rescues``: RetinaFace with and/or without its upright and close-up
+    passes and its second look at small faces scored under the threshold (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes
     (textured backgrounds, a quarter as many as ``n_scenes`` each, drawn apart so the other suites stay the same):
     what a detector finds there is false, and the searches for a face lying turned or too close run in full;
     ``faceless_dir``: the same with real photos that show no one (landscapes, objects, documents), each scaled so
@@ -200,11 +200,13 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
                    for side in (4032, 1600, 1024)}
     rows = []
     retina = lambda n, options, default: options if n == "retinaface" else (default,)  # noqa: E731  (its passes' options)
-    for name, side, fine, th, up, close in ((n, m, f, t, u, c) for n in detectors for m in max_sides
-                                            for f in retina(n, small_faces, True)
-                                            for t in retina(n, score_thresholds, RETINA_SCORE_THRESHOLD)
-                                            for u in retina(n, uprights, True) for c in retina(n, close_ups, True)):
-        det = make_detector(name, threads=threads, max_side=side, small_faces=fine, score_threshold=th, upright=up, close_up=close)
+    for name, side, fine, th, up, close, res in ((n, m, f, t, u, c, r) for n in detectors for m in max_sides
+                                                 for f in retina(n, small_faces, True)
+                                                 for t in retina(n, score_thresholds, RETINA_SCORE_THRESHOLD)
+                                                 for u in retina(n, uprights, True) for c in retina(n, close_ups, True)
+                                                 for r in retina(n, rescues, True)):
+        det = make_detector(name, threads=threads, max_side=side, small_faces=fine, score_threshold=th, upright=up, close_up=close,
+                            rescue=res)
         det.detect(next(iter(suites.values()))[1][0].image)  # warm-up
         label = name if side is None else f"{name} (max side {side})"
         if name == "retinaface" and len(small_faces) > 1:
@@ -215,6 +217,8 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
             label += ", upright pass" if up else ", no upright pass"
         if name == "retinaface" and len(close_ups) > 1:
             label += ", close-up pass" if close else ", no close-up pass"
+        if name == "retinaface" and len(rescues) > 1:
+            label += ", second looks at small faces" if res else ", no second looks at small faces"
         for suite, ((lo, hi), scenes) in suites.items():
             hits, sides, fp, found = [], [], 0, []
             t0 = time.perf_counter()

@@ -48,7 +48,7 @@ def cmd_bench_detect(args) -> int:
                          small_faces=PASS_ROWS[args.small_faces],
                          score_thresholds=tuple(args.score_threshold), turned=args.turned, faceless=args.faceless,
                          faceless_dir=args.faceless_from,
-                         uprights=PASS_ROWS[args.upright], close_ups=PASS_ROWS[args.close_up])
+                         uprights=PASS_ROWS[args.upright], close_ups=PASS_ROWS[args.close_up], rescues=PASS_ROWS[args.rescue])
     print("| detector | scenes | faces | found | found rate | by pasted size (thirds of the range) | false positives | ms/image "
           "| doubted: found / false (ms/image) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -369,4 +369,6 @@ def register(sub) -> None:
                     "faces (default: on, as predict and serve; both: a row for each)")
     bd.add_argument("--close-up", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's close-up pass for faces "
                     "too large for its anchors (default: on, as predict and serve; both: a row for each)")
+    bd.add_argument("--rescue", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's second look at small faces "
+                    "scored under its threshold (default: on, as predict and serve; both: a row for each)")
     bd.set_defaults(func=cmd_bench_detect)

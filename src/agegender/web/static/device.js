@@ -135,8 +135,10 @@ const AgeGenderDevice = (() => {
   // fine_above times larger (or over fine_maybe_side px, when the first pass found no face or a small one) is
   // searched again on a copy fine_factor times larger, and the faces that would be under small_face px on
   // the first copy join the first pass's. A face too large for the detector's anchors, or none found, gets
-  // the close-up pass. Then the upright pass: turned faces get upright landmarks, and a photo whose faces
-  // lie turned the same way is searched in that turn (a close-up: the close-up pass in that turn too). A
+  // the close-up pass. Candidates scored under the threshold (the finer copy's, when it ran), small and apart
+  // from the faces found, get a second look (rescued) — not in a live frame. Then the upright pass: turned
+  // faces get upright landmarks, and a photo whose faces lie turned the same way is searched in that turn (a
+  // close-up: the close-up pass in that turn too). A
   // live camera frame (frameImage) is never turned as a whole — the browser delivers it upright — so a frame
   // with no face is not searched again, turned or close up: an empty frame costs one pass, not five (someone
   // so close to the camera that no part of the face is found steps back; a face found too large for the
@@ -145,15 +147,24 @@ const AgeGenderDevice = (() => {
   async function detect(img, cfg, session) {
     const side = Math.max(img.width, img.height), scale = Math.min(1, cfg.max_side / side);
     const small = (found, under = cfg.small_face) => found.filter((f) => Math.min(f.box[2], f.box[3]) * scale < under);
-    let found = await detectAt(img, cfg, session, scale);
+    const floor = cfg.rescue_max ? Math.min(cfg.rescue_score, cfg.score_threshold) : cfg.score_threshold;  // candidates too
+    const sure = (fs) => fs.filter((f) => f.score > cfg.score_threshold), unsure = (fs) => fs.filter((f) => f.score <= cfg.score_threshold);
+    let found = await detectAt(img, cfg, session, scale, floor);
+    let maybe = unsure(found);  // candidates for a second look (rescued, below)
+    found = sure(found);
     const fine = cfg.fine_factor > 0 && (side > cfg.fine_above * cfg.max_side  // a phone's photo; a messenger's, when
       || (side > cfg.fine_maybe_side && !img.live && (!found.length || small(found, 2 * cfg.small_face).length)));
-    if (fine) found = suppress(found.concat(small(await detectAt(img, cfg, session, cfg.fine_factor * scale))), cfg.nms);
+    if (fine) {  // its small faces join; its candidates replace the first copy's (they show there too)
+      const more = await detectAt(img, cfg, session, cfg.fine_factor * scale, floor);
+      maybe = unsure(more);
+      found = suppress(found.concat(small(sure(more))), cfg.nms);
+    }
     const faceless = !found.length && !img.live;  // (a live frame with no face costs one pass: see below)
     const large = (f) => Math.min(f.box[2], f.box[3]) * scale >= cfg.close_up_side;  // too large for the anchors: a part?
     if (cfg.close_up_side && (faceless || found.some(large))) {
       found = await closeUp(img, cfg, session, scale, found);  // a face too large for the anchors (or none): found whole?
     }
+    if (cfg.rescue_max && !img.live) found = found.concat(await rescued(img, cfg, session, found, small(maybe, 2 * cfg.small_face)));  // (a live frame: the frame rate first)
     let k = 0, searched = 0;  // the copies already searched in the photo's turn: 1, the detector's; 2, the finer one too
     if (cfg.upright_roll && !found.length && !img.live) {  // a photo turned sideways, its EXIF orientation lost?
       [k, found, searched] = await turnedFaces(img, cfg, session, scale, fine);
@@ -177,6 +188,10 @@ const AgeGenderDevice = (() => {
       }
       found = suppress(found.concat(more), cfg.nms);
       if (cfg.close_up_side && found.some(large)) found = await closeUp(img, cfg, session, scale, found, k);  // a close-up lying turned
+      if (cfg.rescue_max) {  // faces.RetinaFaceDetector._rescued_apart: a face found by a second look that is a part of one found since
+        const kept = sure(found);
+        found = found.filter((d) => d.score > cfg.score_threshold || kept.every((f) => apart(f.box, d.box, cfg)));
+      }
     }
     const faces = [];
     for (const f of found) {
@@ -188,6 +203,26 @@ const AgeGenderDevice = (() => {
     }
     faces.sort((p, q) => (q.box[2] - q.box[0]) * (q.box[3] - q.box[1]) - (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]));
     return faces;
+  }
+
+  // faces.RetinaFaceDetector._rescued: the candidates scored under the threshold (from rescue_score up), apart from
+  // the faces found (rescue_iou, rescue_inside), that a second look finds to be faces (rescue_look, stricter than
+  // doubt_look) — small faces the detector scores low, darker ones more often; at most rescue_max looks, the best
+  // scored first
+  async function rescued(img, cfg, session, found, maybe) {
+    const away = maybe.filter((m) => found.every((f) => apart(f.box, m.box, cfg))).sort((p, q) => q.score - p.score);
+    const out = [];
+    for (const m of away.slice(0, cfg.rescue_max)) {
+      const [x0, y0, bw, bh] = m.box;
+      if (out.every((f) => apart(f.box, m.box, cfg))
+          && await secondLook(img, cfg, session, [x0, y0, x0 + bw, y0 + bh], m.lm) >= cfg.rescue_look) out.push(m);
+    }
+    return out;
+  }
+
+  // faces._apart: two faces, not one found twice or a face and a part of it (boxes as [x, y, w, h])
+  function apart(a, b, cfg) {
+    return iou(a, b) < cfg.rescue_iou && inside(a, b) < cfg.rescue_inside && inside(b, a) < cfg.rescue_inside;
   }
 
   // faces.RetinaFaceDetector._close_up: the photo at half of close_up_canvas of the copy's size in the middle

@@ -186,8 +186,7 @@ def main() -> None:
         print(f"| {name} | {t['found']} of {t['made']} | {t['guessed']} | {t['answered']} | {t['right']} | {t['age']} | "
               f"{t['under']} | {t['under_right']} | {t['doubted']} |", flush=True)
     if args.by:
-        groups = sorted({getattr(r, args.by) for r in faces if getattr(r, args.by)},
-                        key=lambda v: (labels.RACES.index(v) if v in labels.RACES else len(labels.RACES), v))
+        groups = sorted({getattr(r, args.by) for r in faces if getattr(r, args.by)}, key=labels.race_order)
         print(f"\nBy {args.by} (each cell: found · gender best guess · answered · gender right on answered · age group best guess):\n")
         print("| condition | " + " | ".join(f"{g} ({sum(getattr(r, args.by) == g for r in faces)})" for g in groups) + " |")
         print("|---|" + "---|" * len(groups))

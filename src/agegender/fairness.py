@@ -101,7 +101,7 @@ def _order_key(grouping: str):
     if grouping == "age":
         return labels.AGE_GROUPS.index
     if grouping.startswith("race"):
-        return lambda v: (labels.RACES.index(v) if v in labels.RACES else len(labels.RACES), v)
+        return labels.race_order
     return lambda v: v
 
 

@@ -23,8 +23,8 @@ AGE_BOUNDS: tuple[tuple[int, int | None], ...] = (
 ADIENCE_AGE_STRINGS: tuple[str, ...] = (
     "(0, 2)", "(4, 6)", "(8, 12)", "(15, 20)", "(25, 32)", "(38, 43)", "(48, 53)", "(60, 100)",
 )
-#: UTKFace's race codes 0–4 as its authors name them (the only race labels among our sources); used to
-#: break accuracy down by group, never as a model input.
+#: UTKFace's race codes 0–4 as its authors name them (other sources keep their own labels: FairFace's seven, a
+#: CSV's); used to break accuracy down by group, never as a model input.
 RACES: tuple[str, ...] = ("white", "black", "asian", "indian", "others")
 #: Gender codes in index order 0–1, and their names.
 GENDERS: tuple[str, ...] = ("m", "f")
@@ -35,6 +35,12 @@ NUM_GENDERS = len(GENDERS)
 TWO_HOT_SIZE = NUM_AGE_GROUPS + NUM_GENDERS
 
 UNDEFINED = "Undefined"
+
+
+def race_order(race: str) -> tuple[int, str]:
+    """Sort key for race groups in reports: UTKFace's in its own order, any other source's (FairFace's) after them
+    by name."""
+    return (RACES.index(race) if race in RACES else len(RACES), race)
 
 
 def age_index(label: str) -> int:

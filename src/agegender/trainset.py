@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ class LabelledFeatures:
     def __len__(self) -> int:
         return len(self.records)
 
-    @property
+    @cached_property
     def age_low(self) -> np.ndarray:
         """The youngest age each row's labels allow (``Record.age_low``; NaN unknown): who counts as an adult in
         the per-race comparison also where a source labels ranges (FairFace) or groups, not years."""

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.faces import FacePipeline, RetinaFaceDetector, is_upright, merge_detections, unturn, unturn_box
+from agegender.faces import (
+    FacePipeline,
+    RetinaFaceDetector,
+    is_upright,
+    merge_detections,
+    unturn,
+    unturn_box,
+    upright_turn,
+)
 from agegender.imaging import load_image
 
 
@@ -436,13 +444,16 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
 COLOUR_WHEEL = Path(__file__).parent / "fixtures" / "nobody" / "colorwheel.png"
 
 
-def _small_astronaut(astronaut, width: int = 23, at: tuple[int, int] = (300, 200)) -> np.ndarray:
+def _small_astronaut(astronaut, width: int = 23, at: tuple[int, int] = (300, 200),
+                     beside: tuple[int, tuple[int, int]] | None = None) -> np.ndarray:
     """The portrait's head shrunk so its face is ``width`` px wide, on a plain 640×480 photo: a face far
-    away that RetinaFace scores low (the conditions study's 20–28 px faces)."""
+    away that RetinaFace scores low (the conditions study's 20–28 px faces); ``beside``: another one, (its
+    face's width, where), in the same photo."""
     head = Image.fromarray(astronaut).crop((131, 10, 320, 224))  # the face (RetinaFace: ~178–273 × 57–177) and around it
-    fw = round(head.width * width / 95)
     canvas = Image.new("RGB", (640, 480), (120, 118, 110))
-    canvas.paste(head.resize((fw, round(head.height * fw / head.width)), Image.BICUBIC), at)
+    for face_width, spot in ((width, at), *((beside,) if beside else ())):
+        fw = round(head.width * face_width / 95)
+        canvas.paste(head.resize((fw, round(head.height * fw / head.width)), Image.BICUBIC), spot)
     return np.asarray(canvas)
 
 
@@ -510,7 +521,49 @@ def test_small_faces_scored_under_the_threshold_are_found_by_a_second_look(astro
         crowd.paste(small, (60 + 100 * (j % 6), 60 + 110 * (j // 6)))
     crowd = np.asarray(crowd)
     det = F.RetinaFaceDetector()
-    looks, look = [], det.second_look
-    det.second_look = lambda image, box, pts: looks.append(box) or look(image, box, pts)
+    looks, look = [], det._look
+    det._look = lambda image, box, k: looks.append(box) or look(image, box, k)
     assert F.RetinaFaceDetector(rescue=False).detect(crowd) == []
     assert len(det.detect(crowd)) == len(looks) == F.RESCUE_MAX == 10
+
+
+def test_small_faces_scored_low_in_a_photo_lying_turned_are_found_by_a_second_look(astronaut, retina):
+    """A photo turned without its EXIF orientation: a small face lying turned scores low, and its landmarks
+    (read as an upright face's) do not tell its turn. With no face found, a candidate not found again upright by
+    its landmarks is looked at in the other turns: the portrait's face 20 px wide upside down is found, with
+    landmarks standing the right way (once missed). With a larger face giving the photo's turn away, the photo
+    is searched in that turn and its small faces scored low there get the second look too: the 20 px face
+    beside a 60 px one is found in every turn, as in the upright photo (once only the 60 px face)."""
+    from agegender import faces as F
+
+    upside_down = np.ascontiguousarray(np.rot90(_small_astronaut(astronaut, 20), 2))
+    (face,) = retina.faces(upside_down)
+    assert face.score <= F.RETINA_SCORE_THRESHOLD and face.doubt is None and upright_turn(face.landmarks) == 2
+    x0, y0, x1, y1 = face.box  # within the head (40 × 45 px, pasted at 300, 200), upside down with the photo
+    assert 640 - 340 <= x0 < x1 <= 640 - 300 and 480 - 245 <= y0 < y1 <= 480 - 200
+    assert F.RetinaFaceDetector(rescue=False).detect(upside_down) == []
+    photo = _small_astronaut(astronaut, 20, at=(400, 200), beside=(60, (100, 150)))
+    for k in (0, 1, 2, 3):
+        turned = np.ascontiguousarray(np.rot90(photo, k))
+        found = retina.faces(turned)
+        assert len(found) == 2 and all(upright_turn(f.landmarks) == (4 - k) % 4 for f in found), (k, found)
+        assert sorted(f.width for f in found)[0] < 30  # the small face, not a part of the large one
+        assert len(F.RetinaFaceDetector(rescue=False).detect(turned)) == 1
+
+
+def test_a_turned_group_too_small_for_the_detectors_copy_is_found_by_second_looks(phone_photo):
+    """Groups turned without their EXIF orientation whose faces are too small to be scored over the threshold in
+    any turn of the detector's copy (faces ~30 px in a 1600×1200 or 2300×1700 photo): once none was found. Now
+    their candidates looked at in the other turns give the photo's turn away, or, when the finer copy searched
+    in the turn of the best look finds faces scored under TURNED_HINT_SURE, a second look at them confirms the
+    turn — and all three faces come back, where they are."""
+    from agegender import faces as F
+
+    for scale, size, k in ((0.33, (2300, 1700), 1), (0.3, (1600, 1200), 2), (0.36, (2000, 1500), 3)):
+        image, spots = phone_photo(scale, size=size)
+        h, w = image.shape[:2]
+        turned = np.ascontiguousarray(np.rot90(image, k))
+        assert F.RetinaFaceDetector(rescue=False).detect(turned) == []
+        found = F.RetinaFaceDetector().detect(turned)
+        back = [SimpleNamespace(box=unturn_box(box, k, w, h)) for box, _, _ in found]  # in the photo's pixels
+        assert len(found) == 3 and _one_per_spot(back, spots), (size, k, found)

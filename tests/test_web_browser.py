@@ -343,6 +343,36 @@ def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser,
         assert ("may not be a face" in shown) == doubted and not (doubted and "Best guess" in shown), shown
 
 
+def test_small_faces_lying_turned_are_found_on_the_device_as_on_the_server(server, browser, astronaut, phone_photo, tmp_path):  # noqa: F811
+    """Photos turned without their EXIF orientation: the portrait's face 20 px wide upside down (no face in any
+    turn: its candidate is looked at in the other turns), beside a 60 px face on its side (the photo searched in
+    that turn, where its small face scored low gets the second look), and a group of three ~30 px faces upside down
+    in a 1600×1200 photo (the turn of the best look confirmed by a second look). device.js finds what the server
+    finds, where it finds it, with landmarks standing the same way (faces.RetinaFaceDetector._rescued,
+    _turned_faces)."""
+    import httpx
+    from PIL import Image
+
+    from agegender.faces import LANDMARK_NAMES, upright_turn
+    from test_faces import _small_astronaut
+
+    browser.get(server + "/")
+    photos = {"upside-down.png": np.rot90(_small_astronaut(astronaut, 20), 2),
+              "on-its-side.png": np.rot90(_small_astronaut(astronaut, 20, at=(400, 200), beside=(60, (100, 150))), 1),
+              "group-upside-down.png": np.rot90(phone_photo(0.3, size=(1600, 1200))[0], 2)}
+    expected = {"upside-down.png": (1, 2), "on-its-side.png": (2, 3), "group-upside-down.png": (3, 2)}  # faces, their turn
+    for name, image in photos.items():
+        path = tmp_path / name
+        Image.fromarray(np.ascontiguousarray(image)).save(path)
+        served = httpx.post(server + "/api/predict", files={"file": (name, path.read_bytes(), "image/png")}, timeout=120).json()
+        on_device = _upload(browser, path, engine="device")
+        assert len(served["faces"]) == len(on_device["faces"]) == expected[name][0], (name, served, on_device)
+        for d, p in zip(*(sorted(faces, key=lambda face: face["box"][:2]) for faces in (on_device["faces"], served["faces"]))):  # by place
+            assert np.allclose(d["box"], p["box"], atol=2.0), (d["box"], p["box"])
+            turns = [upright_turn(np.array([f["landmarks"][n] for n in LANDMARK_NAMES])) for f in (d, p)]
+            assert turns[0] == turns[1] == expected[name][1], (name, turns)
+
+
 def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     """The model's input computed by device.js equals Python's (same RetinaFace alignment), extractor by
     extractor: both cut chips with the same float32 operations, but from landmarks that onnxruntime-web

@@ -143,7 +143,11 @@ DOUBT_EDGE = 0.05
 #: them, the best scored first; one found again there scoring at least ``RESCUE_LOOK`` is a face — a stricter bar
 #: than ``DOUBT_LOOK``'s: those small faces' looks score 0.95–1.0 (34 of 35), the patterns in gravel or on a
 #: motorcycle's front that a look finds 0.5–0.82 (docs/FACES.md). One that is a part of a face found later, in
-#: the photo's turn, is dropped.
+#: the photo's turn, is dropped. In a photo lying turned (its EXIF orientation lost), the pass in the photo's turn
+#: keeps its candidates too, and they get the same look; a photo with no face found in any turn has its
+#: candidates looked at in the three turns other than their landmarks' (a small face lying turned gets
+#: landmarks read as an upright face's, which do not tell its turn): found in one, it gives the photo's turn
+#: (`bench detect --turned`: phone, messenger and web scenes 107 / 100 / 100 → … of 222; docs/FACES.md).
 RESCUE_SCORE = 0.1
 RESCUE_IOU = 0.2
 RESCUE_INSIDE = 0.3
@@ -273,12 +277,18 @@ class RetinaFaceDetector:
             found = merge_detections(found + self._small(more, scale), self.nms)
         if self.close_up and (not found or self._large(found, scale)):
             found = self._close_up(copy, found, scale, w, h)
-        found = found + self._rescued(image, found, self._small(maybe, scale, 2 * RETINA_SMALL_FACE))
+        maybe = self._small(maybe, scale, 2 * RETINA_SMALL_FACE)
+        found = found + [d[:3] for d in self._rescued(image, found, maybe)]
         if not self.upright:
             return found
-        searched = 0  # the photo's copies already searched in its turn: 1, the detector's; 2, the finer one too
+        searched, turned_maybe = 0, []  # the photo's copies already searched in its turn (1, the detector's; 2, the finer one too); their candidates
         if not found:  # a photo turned sideways, its EXIF orientation lost?
-            k, found, searched = self._turned_faces(copy, scale, w, h, fine)
+            k, found, searched, turned_maybe = self._turned_faces(image, copy, scale, fine, floor)
+            if not found and maybe:  # its small faces, scored low lying turned, found standing upright by a second look
+                rescued = self._rescued(image, found, maybe, other_turns=True)
+                turns = [k for *_, k in rescued]
+                k = max(sorted(set(turns)), key=turns.count) if turns else 0  # the turn most of them stand upright in
+                found = [d[:3] for d in rescued]
         else:
             looked = [(box, score, *((pts, 0) if score >= UPRIGHT_SCORE and is_upright(pts) else self._upright_landmarks(image, box, pts)))
                       for box, score, pts in found]
@@ -287,27 +297,41 @@ class RetinaFaceDetector:
             k = max(sorted(set(turns)), key=turns.count) if turns else 0  # a tie: the fewest quarter turns
             k = k if 2 * turns.count(k) >= len(looked) else 0  # most faces lie turned the same way: so does the photo
         if k:  # the photo's faces, found where they stand upright
-            more = self._on_turned(copy, k, scale, w, h) if searched < 1 else []
+            more, maybe = self._sure_and_maybe(self._on_turned(copy, k, scale, w, h, floor)) if searched < 1 else ([], turned_maybe)
             if fine is not None and searched < 2 and self._small(found + more, scale):  # small faces there: look for more
-                more += self._small(self._on_turned(fine, k, RETINA_FINE_FACTOR * scale, w, h), scale)
+                fine_more, maybe = self._sure_and_maybe(self._on_turned(fine, k, RETINA_FINE_FACTOR * scale, w, h, floor))
+                more += self._small(fine_more, scale)
             found = merge_detections(found + more, self.nms)
             if self.close_up and self._large(found, scale):  # a close-up lying turned: its parts, found upright, seen whole
                 found = self._close_up(copy, found, scale, w, h, k)
             found = self._rescued_apart(found)
+            found = found + [d[:3] for d in self._rescued(image, found, self._small(maybe, scale, 2 * RETINA_SMALL_FACE))]
         return found
 
     def _sure_and_maybe(self, found: list) -> tuple[list, list]:
         """A pass's detections → those over the threshold, and the candidates under it (``RESCUE_SCORE`` up)."""
         return [d for d in found if d[1] > self.score_threshold], [d for d in found if d[1] <= self.score_threshold]
 
-    def _rescued(self, image: np.ndarray, found: list, maybe: list) -> list:
+    def _rescued(self, image: np.ndarray, found: list, maybe: list, other_turns: bool = False) -> list:
         """The candidates ``maybe`` (scored under the threshold, from ``RESCUE_SCORE`` up) that a second look finds
-        to be faces, apart from the faces ``found``: at most ``RESCUE_MAX`` looks, the best scored first."""
+        to be faces, apart from the faces ``found``: at most ``RESCUE_MAX`` looks, the best scored first, as
+        ``(box, score, landmarks, k)``, each looked at turned upright by its landmarks (``k`` = 0). ``other_turns``
+        (a photo with no face found in any turn: one lying turned whose small faces' landmarks, read as an upright
+        face's, do not tell their turn): each looked at in the three other quarter turns instead, found in the
+        best-scored one, which gives its landmarks and its quarter turns ``k``."""
         away = [d for d in maybe if all(_apart(d[0], f[0]) for f in found)]
         out = []
         for box, score, pts in sorted(away, key=lambda d: -d[1])[:RESCUE_MAX]:
-            if all(_apart(box, f[0]) for f in out) and self.second_look(image, box, pts) >= RESCUE_LOOK:
-                out.append((box, score, pts))
+            if not all(_apart(box, f[0]) for f in out):
+                continue
+            first = upright_turn(pts)
+            if not other_turns:
+                if self._look(image, box, first)[0] >= RESCUE_LOOK:
+                    out.append((box, score, pts, 0))
+                continue
+            look, look_pts, k = max(((*self._look(image, box, k), k) for k in range(4) if k != first), key=lambda c: c[0])
+            if look >= RESCUE_LOOK:
+                out.append((box, score, look_pts, k))
         return out
 
     def _rescued_apart(self, found: list) -> list:
@@ -361,37 +385,41 @@ class RetinaFaceDetector:
         return [(_clip_box(tuple(float(v) / scale for v in unturn_box(box, k, sw, sh)), w, h), score, unturn(pts, k, sw, sh) / scale)
                 for box, score, pts in found]
 
-    def _turned_faces(self, copy: np.ndarray, scale: float, w: int, h: int,
-                      fine: np.ndarray | None = None) -> tuple[int, list, int]:
-        """A ``w×h`` photo without a face found on its detector ``copy`` (``scale`` of it) searched again on the
+    def _turned_faces(self, image: np.ndarray, copy: np.ndarray, scale: float, fine: np.ndarray | None = None,
+                      floor: float | None = None) -> tuple[int, list, int, list]:
+        """A photo (``image``) without a face found on its detector ``copy`` (``scale`` of it) searched again on the
         copy made smaller (to at most ``TURNED_SIDE``) and turned by 90°, 180° and 270°: the quarter turns
-        that show the best-scored face, its faces (in the photo's pixels) and which of the photo's copies were
-        searched in that turn (0: neither, 1: ``copy``, 2: ``fine`` too); ``(0, [], 0)`` when none does.
+        that show the best-scored face, its faces (in the photo's pixels), which of the photo's copies were
+        searched in that turn (0: neither, 1: ``copy``, 2: ``fine`` too) and the candidates under the
+        threshold that search gave (from ``floor`` up, when it searched one of them); ``(0, [], 0, [])`` when none does.
         A photo that got the small-face pass (its ``fine`` copy, ``RETINA_FINE_FACTOR`` times ``copy``) is
         searched turned on ``copy`` itself, and when no face shows there, on ``fine`` in the turn of the
         best-scored look under the score threshold (at least ``TURNED_HINT_SCORE``): its faces may all be
         too small for ``copy``. That turn is taken only when a face found there scores at least
-        ``TURNED_HINT_SURE`` (module notes)."""
+        ``TURNED_HINT_SURE`` — or, with the second looks at small faces (``rescue``), when one of them (at most
+        ``RESCUE_MAX``, the best scored first) is found again by its second look at ``RESCUE_LOOK`` (module notes)."""
+        h, w = image.shape[:2]
         if fine is None:
             scale = min(scale, TURNED_SIDE / max(h, w))
         small = _scaled(copy, scale, w, h)
-        best: tuple[int, list] = (0, [])
+        best: tuple[int, list, list] = (0, [], [])
         hint = (0, TURNED_HINT_SCORE if fine is not None else 1.0)  # the turn and score of the best look under the threshold
+        least = self.score_threshold if floor is None or fine is None else floor  # (without the small-face pass: searched again)
         for k in (1, 2, 3):
-            looks = self._on_turned(small, k, scale, w, h, min(self.score_threshold, hint[1]))
-            found = [d for d in looks if d[1] > self.score_threshold]
+            found, looks = self._sure_and_maybe(self._on_turned(small, k, scale, w, h, min(least, hint[1])))
             if found and (not best[1] or found[0][1] > best[1][0][1]):
-                best = (k, found)
+                best = (k, found, [d for d in looks if d[1] >= least])
             if looks and not found and looks[0][1] >= hint[1]:
                 hint = (k, looks[0][1])
         if best[1] or fine is None:
-            return (*best, 1 if fine is not None and best[1] else 0)
+            return (*best[:2], 1 if fine is not None and best[1] else 0, best[2])
         if not hint[0]:
-            return 0, [], 0
-        found = self._on_turned(fine, hint[0], RETINA_FINE_FACTOR * scale, w, h)
-        if max((score for _, score, _ in found), default=0.0) < TURNED_HINT_SURE:  # a guess, not a face seen for sure
-            return 0, [], 0
-        return hint[0], found, 2
+            return 0, [], 0, []
+        found, maybe = self._sure_and_maybe(self._on_turned(fine, hint[0], RETINA_FINE_FACTOR * scale, w, h, floor))
+        if (max((score for _, score, _ in found), default=0.0) < TURNED_HINT_SURE  # a guess, not a face seen for sure…
+                and not (self.rescue and any(self.second_look(image, *d[::2]) >= RESCUE_LOOK for d in found[:RESCUE_MAX]))):
+            return 0, [], 0, []  # … nor one found again
+        return hint[0], found, 2, maybe
 
     def _upright_landmarks(self, image: np.ndarray, box: tuple[float, float, float, float], pts: np.ndarray) -> tuple[np.ndarray, int]:
         """The landmarks of the face in ``box`` looked at again on its neighbourhood as it is and turned by
@@ -418,8 +446,16 @@ class RetinaFaceDetector:
         """The best score of the face in ``box`` found again on its neighbourhood with the face ~80 px,
         turned so that the face stands upright by its landmarks ``pts`` (:func:`upright_turn`: a face lying
         on its side is found upright only); 0 when it is not found there (``DOUBT_SCORE``)."""
+        return self._look(image, box, upright_turn(pts))[0]
+
+    def _look(self, image: np.ndarray, box: tuple[float, float, float, float], k: int) -> tuple[float, np.ndarray | None]:
+        """The best score of the face in ``box`` found again on its neighbourhood with the face ~80 px, turned by
+        ``k`` quarter turns, and its landmarks in the image's pixels; ``(0.0, None)`` when it is not found there."""
         near = _neighbourhood(image, box, enlarge=True)
-        return max((score for score, _ in self._same_faces(near, upright_turn(pts), box, 0.01)), default=0.0)
+        small, scale, x0, y0 = near
+        sh, sw = small.shape[:2]
+        score, tpts = max(self._same_faces(near, k, box, 0.01), key=lambda c: c[0], default=(0.0, None))
+        return score, (None if tpts is None else unturn(tpts, k, sw, sh) / scale + (x0, y0))
 
     def _same_faces(self, near: tuple[np.ndarray, float, int, int], k: int, box: tuple[float, float, float, float],
                     score_threshold: float | None = None) -> list[tuple[float, np.ndarray]]:

@@ -165,9 +165,14 @@ const AgeGenderDevice = (() => {
       found = await closeUp(img, cfg, session, scale, found);  // a face too large for the anchors (or none): found whole?
     }
     if (cfg.rescue_max && !img.live) found = found.concat(await rescued(img, cfg, session, found, small(maybe, 2 * cfg.small_face)));  // (a live frame: the frame rate first)
-    let k = 0, searched = 0;  // the copies already searched in the photo's turn: 1, the detector's; 2, the finer one too
+    let k = 0, searched = 0, turnedMaybe = [];  // the copies already searched in the photo's turn (1, the detector's; 2, the finer one too); their candidates
     if (cfg.upright_roll && !found.length && !img.live) {  // a photo turned sideways, its EXIF orientation lost?
-      [k, found, searched] = await turnedFaces(img, cfg, session, scale, fine);
+      [k, found, searched, turnedMaybe] = await turnedFaces(img, cfg, session, scale, fine, floor);
+      if (!found.length && cfg.rescue_max) {  // its small faces, scored low lying turned, found upright by a second look
+        found = await rescued(img, cfg, session, [], small(maybe, 2 * cfg.small_face), true);
+        const count = (t) => found.filter((f) => f.turn === t).length;
+        k = [1, 2, 3].reduce((best, t) => (count(t) > count(best) ? t : best), 0);  // the turn most of them stand upright in
+      }
     } else if (cfg.upright_roll) {
       const turns = [];
       for (const f of found) {
@@ -182,9 +187,14 @@ const AgeGenderDevice = (() => {
       if (2 * count(k) < found.length) k = 0;                                    // so does the photo
     }
     if (k) {  // the photo's faces, found where they stand upright
-      let more = searched < 1 ? await onTurned(img, cfg, session, scale, k) : [];
+      const rescue = cfg.rescue_max && !img.live;  // its small faces scored low there get a second look too
+      let more = searched < 1 ? await onTurned(img, cfg, session, scale, k, rescue ? floor : cfg.score_threshold) : turnedMaybe;
+      maybe = unsure(more);
+      more = sure(more);
       if (fine && searched < 2 && small(found.concat(more)).length) {
-        more = more.concat(small(await onTurned(img, cfg, session, cfg.fine_factor * scale, k)));
+        const fineMore = await onTurned(img, cfg, session, cfg.fine_factor * scale, k, rescue ? floor : cfg.score_threshold);
+        maybe = unsure(fineMore);
+        more = more.concat(small(sure(fineMore)));
       }
       found = suppress(found.concat(more), cfg.nms);
       if (cfg.close_up_side && found.some(large)) found = await closeUp(img, cfg, session, scale, found, k);  // a close-up lying turned
@@ -192,6 +202,7 @@ const AgeGenderDevice = (() => {
         const kept = sure(found);
         found = found.filter((d) => d.score > cfg.score_threshold || kept.every((f) => apart(f.box, d.box, cfg)));
       }
+      if (rescue) found = found.concat(await rescued(img, cfg, session, found, small(maybe, 2 * cfg.small_face)));
     }
     const faces = [];
     for (const f of found) {
@@ -207,15 +218,26 @@ const AgeGenderDevice = (() => {
 
   // faces.RetinaFaceDetector._rescued: the candidates scored under the threshold (from rescue_score up), apart from
   // the faces found (rescue_iou, rescue_inside), that a second look finds to be faces (rescue_look, stricter than
-  // doubt_look) — small faces the detector scores low, darker ones more often; at most rescue_max looks, the best
-  // scored first
-  async function rescued(img, cfg, session, found, maybe) {
+  // doubt_look) — small faces the detector scores low, darker ones more often; at most rescue_max, the best
+  // scored first, each looked at turned upright by its landmarks; otherTurns (a photo with no face in any turn:
+  // a small face lying turned gets landmarks that do not tell its turn): in the three other turns instead, the
+  // best-scored look giving its landmarks and turn
+  async function rescued(img, cfg, session, found, maybe, otherTurns = false) {
     const away = maybe.filter((m) => found.every((f) => apart(f.box, m.box, cfg))).sort((p, q) => q.score - p.score);
     const out = [];
     for (const m of away.slice(0, cfg.rescue_max)) {
-      const [x0, y0, bw, bh] = m.box;
-      if (out.every((f) => apart(f.box, m.box, cfg))
-          && await secondLook(img, cfg, session, [x0, y0, x0 + bw, y0 + bh], m.lm) >= cfg.rescue_look) out.push(m);
+      if (!out.every((f) => apart(f.box, m.box, cfg))) continue;
+      const [x0, y0, bw, bh] = m.box, box = [x0, y0, x0 + bw, y0 + bh], first = uprightTurn(m.lm);
+      if (!otherTurns) {
+        if ((await look(img, cfg, session, box, first)).score >= cfg.rescue_look) out.push(m);
+        continue;
+      }
+      let best = { score: 0 };
+      for (const k of [0, 1, 2, 3].filter((t) => t !== first)) {
+        const seen = await look(img, cfg, session, box, k);
+        if (seen.score > best.score) best = { ...seen, k };
+      }
+      if (best.score >= cfg.rescue_look) out.push({ box: m.box, score: m.score, lm: best.lm, turn: best.k });
     }
     return out;
   }
@@ -327,22 +349,31 @@ const AgeGenderDevice = (() => {
   // faces.RetinaFaceDetector._turned_faces: no face found, so the image is searched again at most
   // turned_side long (at the first pass's scale when it got the small-face pass: its faces are small),
   // turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces, the copies searched in that
-  // turn (0, 1: the detector's, 2: the finer one too)]. With the small-face pass and no face in any turn, the
+  // turn (0, 1: the detector's, 2: the finer one too), the candidates under the threshold that search gave (from
+  // floor up, when it searched one of them)]. With the small-face pass and no face in any turn, the
   // finer copy is searched in the turn of the best look under the threshold (at least turned_hint_score),
-  // and that turn is taken when a face found there scores at least turned_hint_sure.
-  async function turnedFaces(img, cfg, session, scale, fine) {
+  // and that turn is taken when a face found there scores at least turned_hint_sure, or (with the second looks
+  // at small faces) one of them, at most rescue_max, the best first, is found again at rescue_look.
+  async function turnedFaces(img, cfg, session, scale, fine, floor) {
     const s = fine ? scale : Math.min(scale, cfg.turned_side / Math.max(img.width, img.height));
-    let best = [0, []], hint = [0, fine ? (cfg.turned_hint_score ?? 1) : 1];  // (an older device.json: no hint)
+    const least = fine ? floor : cfg.score_threshold;  // (without the small-face pass: searched again)
+    let best = [0, [], []], hint = [0, fine ? (cfg.turned_hint_score ?? 1) : 1];  // (an older device.json: no hint)
     for (const k of [1, 2, 3]) {
-      const looks = await onTurned(img, cfg, session, s, k, Math.min(cfg.score_threshold, hint[1]));
-      const found = looks.filter((f) => f.score > cfg.score_threshold);
-      if (found.length && (!best[1].length || found[0].score > best[1][0].score)) best = [k, found];
+      const all = await onTurned(img, cfg, session, s, k, Math.min(least, hint[1]));
+      const found = all.filter((f) => f.score > cfg.score_threshold), looks = all.filter((f) => f.score <= cfg.score_threshold);
+      if (found.length && (!best[1].length || found[0].score > best[1][0].score)) best = [k, found, looks.filter((f) => f.score >= least)];
       if (looks.length && !found.length && looks[0].score >= hint[1]) hint = [k, looks[0].score];
     }
-    if (best[1].length || !fine) return [...best, fine && best[1].length ? 1 : 0];
-    if (!hint[0]) return [0, [], 0];
-    const found = await onTurned(img, cfg, session, cfg.fine_factor * scale, hint[0]);
-    return Math.max(0, ...found.map((f) => f.score)) < cfg.turned_hint_sure ? [0, [], 0] : [hint[0], found, 2];
+    if (best[1].length || !fine) return [best[0], best[1], fine && best[1].length ? 1 : 0, best[2]];
+    if (!hint[0]) return [0, [], 0, []];
+    const all = await onTurned(img, cfg, session, cfg.fine_factor * scale, hint[0], floor);
+    const found = all.filter((f) => f.score > cfg.score_threshold);
+    let sure = Math.max(0, ...found.map((f) => f.score)) >= cfg.turned_hint_sure;  // a face seen for sure, not a guess…
+    for (const f of cfg.rescue_max ? found.slice(0, cfg.rescue_max) : []) {  // … or one found again by its second look
+      if (sure) break;
+      sure = await secondLook(img, cfg, session, [f.box[0], f.box[1], f.box[0] + f.box[2], f.box[1] + f.box[3]], f.lm) >= cfg.rescue_look;
+    }
+    return sure ? [hint[0], found, 2, all.filter((f) => f.score <= cfg.score_threshold)] : [0, [], 0, []];
   }
 
   // faces.RetinaFaceDetector._upright_landmarks: the face's neighbourhood (at most upright_side px) as it is
@@ -386,8 +417,18 @@ const AgeGenderDevice = (() => {
   // not found there: a face scored under doubt_score that is not found again (doubt_look) may be none (a
   // pattern in gravel, a star field)
   async function secondLook(img, cfg, session, box, lm) {
-    const found = await sameFaces(neighbourhood(img, cfg, box, true), uprightTurn(lm), box, cfg, session, 0.01);
-    return Math.max(0, ...found.map((f) => f.score));
+    return (await look(img, cfg, session, box, uprightTurn(lm))).score;
+  }
+
+  // faces.RetinaFaceDetector._look: the best score of the face in box found again on its neighbourhood enlarged,
+  // turned by k quarter turns, and its landmarks in the photo's pixels ({score: 0} when not found there)
+  async function look(img, cfg, session, box, k) {
+    const near = neighbourhood(img, cfg, box, true), { sw, sh, scale, x0, y0 } = near;
+    let best = { score: 0 };
+    for (const f of await sameFaces(near, k, box, cfg, session, 0.01)) {
+      if (f.score > best.score) best = { score: f.score, lm: unturn(f.lm, k, sw, sh).map(([x, y]) => [x / scale + x0, y / scale + y0]) };
+    }
+    return best;
   }
 
   // faces.RetinaFaceDetector._same_faces: the faces found on a neighbourhood of box (neighbourhood()) turned by

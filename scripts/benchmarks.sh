@@ -356,6 +356,12 @@ python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "
 python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race --conditions "40 px" --no-rescue
 ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --faceless --faceless-from "$W/nobody" --rescue both
 python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300
+# … small faces in photos lying turned (docs/FACES.md, 2026-12-06): the same bench detect run after 679d183, and the
+# detector timed beside the one before it (a checkout of 2208ca7), paired
+ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retinaface --turned --faceless --faceless-from "$W/nobody"
+git worktree add "$W/before-turned-looks" 2208ca7
+python scripts/detector_timing.py ../shared/data/utkface/crop_part1 --pictures "$W/nobody" \
+  --against "$W/before-turned-looks/src/agegender/faces.py" --per-suite 25 --rounds 2
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

@@ -146,8 +146,10 @@ DOUBT_EDGE = 0.05
 #: the photo's turn, is dropped. In a photo lying turned (its EXIF orientation lost), the pass in the photo's turn
 #: keeps its candidates too, and they get the same look; a photo with no face found in any turn has its
 #: candidates looked at in the three turns other than their landmarks' (a small face lying turned gets
-#: landmarks read as an upright face's, which do not tell its turn): found in one, it gives the photo's turn
-#: (`bench detect --turned`: phone, messenger and web scenes 107 / 100 / 100 → … of 222; docs/FACES.md).
+#: landmarks read as an upright face's, which do not tell its turn): found in one, it gives the photo's turn;
+#: and the turn the finer copy is searched in by ``TURNED_HINT_SCORE`` is taken too when a face found there is
+#: found again by its look (`bench detect --turned`: phone, messenger and web scenes lying turned 107 / 100 /
+#: 100 → 137 / 129 / 132 faces found of 222, no false face more; docs/FACES.md).
 RESCUE_SCORE = 0.1
 RESCUE_IOU = 0.2
 RESCUE_INSIDE = 0.3
@@ -314,7 +316,7 @@ class RetinaFaceDetector:
 
     def _rescued(self, image: np.ndarray, found: list, maybe: list, other_turns: bool = False) -> list:
         """The candidates ``maybe`` (scored under the threshold, from ``RESCUE_SCORE`` up) that a second look finds
-        to be faces, apart from the faces ``found``: at most ``RESCUE_MAX`` looks, the best scored first, as
+        to be faces, apart from the faces ``found``: at most ``RESCUE_MAX`` of them, the best scored first, as
         ``(box, score, landmarks, k)``, each looked at turned upright by its landmarks (``k`` = 0). ``other_turns``
         (a photo with no face found in any turn: one lying turned whose small faces' landmarks, read as an upright
         face's, do not tell their turn): each looked at in the three other quarter turns instead, found in the
@@ -324,11 +326,11 @@ class RetinaFaceDetector:
         for box, score, pts in sorted(away, key=lambda d: -d[1])[:RESCUE_MAX]:
             if not all(_apart(box, f[0]) for f in out):
                 continue
-            first = upright_turn(pts)
             if not other_turns:
-                if self._look(image, box, first)[0] >= RESCUE_LOOK:
+                if self.second_look(image, box, pts) >= RESCUE_LOOK:
                     out.append((box, score, pts, 0))
                 continue
+            first = upright_turn(pts)
             look, look_pts, k = max(((*self._look(image, box, k), k) for k in range(4) if k != first), key=lambda c: c[0])
             if look >= RESCUE_LOOK:
                 out.append((box, score, look_pts, k))

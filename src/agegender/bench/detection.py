@@ -144,32 +144,11 @@ def write_scenes(faces_dir: str | Path, out: str | Path, n: int = 500, seed: int
     return written
 
 
-def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
-        max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
-        score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,), turned: bool = False,
-        uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,), faceless: bool = False,
-        faceless_dir: str | Path | None = None, rescues: tuple[bool, ...] = (True,)) -> list[dict]:
-    """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
-    phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
-    away), the same phone photos as a messenger or a web page sends them on (1600×1200, 16–80 px;
-    1024×768, 10–51 px) and close-ups (1 face, 1024×1024, the middle 50–100 % of a crop: the face fills
-    the frame or overflows it), ``n_scenes``, half, a quarter (three times) and half as many of them. Sizes
-    are the pasted crops' sides (a UTKFace crop's face is about half of it); each row also gives the found
-    rate in each third of its suite's size range (``found_by_size``), and how many of the faces found and of
-    the false positives the second look doubts (``found_doubted``, ``false_doubted``: answered "not sure it is
-    a face"; ``ms_second_looks``: their time per image, beside the detector's ``ms_per_image``).
-
-    ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
-    ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
-    ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
-    ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
-    was lost); ``uprights``, ``close_ups``, ``rescues``: RetinaFace with and/or without its upright and close-up
-    passes and its second look at small faces scored under the threshold (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes
-    (textured backgrounds, a quarter as many as ``n_scenes`` each, drawn apart so the other suites stay the same):
-    what a detector finds there is false, and the searches for a face lying turned or too close run in full;
-    ``faceless_dir``: the same with real photos that show no one (landscapes, objects, documents), each scaled so
-    its longer side is the phone's, the messenger's and the web page's (4032, 1600, 1024 px).
-    """
+def make_suites(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, turned: bool = False, faceless: bool = False,
+                faceless_dir: str | Path | None = None) -> dict[str, tuple[tuple[int, int], list[Scene]]]:
+    """:func:`run`'s suites of scenes by name — (the range of the pasted crops' sides, the scenes) — the same
+    scenes for the same arguments, so that other detectors, or other versions of one, meet them too
+    (``scripts/detector_timing.py``)."""
     paths = _image_paths(faces_dir)
     rng = np.random.default_rng(seed)
     pick = lambda k: [load_image(paths[i]) for i in rng.choice(len(paths), size=k, replace=len(paths) < k)]  # noqa: E731
@@ -198,6 +177,36 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
         photos = [Image.fromarray(load_image(p)) for p in _image_paths(faceless_dir)]
         suites |= {f"faceless photos ({Path(faceless_dir).name}), {side} px": ((0, 0), [Scene(_longer_side(im, side), []) for im in photos])
                    for side in (4032, 1600, 1024)}
+    return suites
+
+
+def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tuple[str, ...] = DETECTORS[:2], threads: int = 1,
+        max_sides: tuple[int | None, ...] = (None,), small_faces: tuple[bool, ...] = (True,),
+        score_thresholds: tuple[float, ...] = (RETINA_SCORE_THRESHOLD,), turned: bool = False,
+        uprights: tuple[bool, ...] = (True,), close_ups: tuple[bool, ...] = (True,), faceless: bool = False,
+        faceless_dir: str | Path | None = None, rescues: tuple[bool, ...] = (True,)) -> list[dict]:
+    """Portrait scenes (1 face, 448×448, face 80–300 px), group scenes (3–5 faces, 800×600, 50–160 px),
+    phone photos (3–6 faces, 4032×3024 as a phone's 12 megapixels, 40–200 px: a group a few metres
+    away), the same phone photos as a messenger or a web page sends them on (1600×1200, 16–80 px;
+    1024×768, 10–51 px) and close-ups (1 face, 1024×1024, the middle 50–100 % of a crop: the face fills
+    the frame or overflows it), ``n_scenes``, half, a quarter (three times) and half as many of them. Sizes
+    are the pasted crops' sides (a UTKFace crop's face is about half of it); each row also gives the found
+    rate in each third of its suite's size range (``found_by_size``), and how many of the faces found and of
+    the false positives the second look doubts (``found_doubted``, ``false_doubted``: answered "not sure it is
+    a face"; ``ms_second_looks``: their time per image, beside the detector's ``ms_per_image``).
+
+    ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
+    ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
+    ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
+    ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
+    was lost); ``uprights``, ``close_ups``, ``rescues``: RetinaFace with and/or without its upright and close-up
+    passes and its second look at small faces scored under the threshold (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes
+    (textured backgrounds, a quarter as many as ``n_scenes`` each, drawn apart so the other suites stay the same):
+    what a detector finds there is false, and the searches for a face lying turned or too close run in full;
+    ``faceless_dir``: the same with real photos that show no one (landscapes, objects, documents), each scaled so
+    its longer side is the phone's, the messenger's and the web page's (4032, 1600, 1024 px).
+    """
+    suites = make_suites(faces_dir, n_scenes, seed, turned, faceless, faceless_dir)
     rows = []
     retina = lambda n, options, default: options if n == "retinaface" else (default,)  # noqa: E731  (its passes' options)
     for name, side, fine, th, up, close, res in ((n, m, f, t, u, c, r) for n in detectors for m in max_sides

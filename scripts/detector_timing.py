@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--per-suite", type=int, default=25, help="photos timed of each suite (its first N)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", help="comma-separated words: only the suites whose name holds one of them")
     args = ap.parse_args()
 
     suites = {name: scenes[:args.per_suite] for name, (_, scenes) in
@@ -64,6 +65,8 @@ def main() -> None:
     dets = {"this": make_detector("retinaface")}
     portrait = load_image(default_photo())
     suites["the bundled portrait, 30 times"] = [Scene(portrait, [tuple(round(v) for v in dets["this"].detect(portrait)[0][0])])] * 30
+    if args.only:
+        suites = {name: scenes for name, scenes in suites.items() if any(w in name for w in args.only.split(","))}
     if args.against:
         dets["other"] = _other_detector(args.against)
     for det in dets.values():

@@ -95,6 +95,8 @@ CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image |
     "small: face 40 px, 640×480 photo": lambda f, r: _photo(f, 40, (640, 480)),
     "small: face 28 px": lambda f, r: _photo(f, 28, (640, 480)),
     "small: face 20 px": lambda f, r: _photo(f, 20, (640, 480)),
+    "small, the photo on its side (EXIF lost): face 40 px": lambda f, r: _photo(f, 40, (640, 480)).transpose(Image.ROTATE_90),
+    "small, the photo upside down (EXIF lost): face 28 px": lambda f, r: _photo(f, 28, (640, 480)).transpose(Image.ROTATE_180),
     "cut by the top edge, 25 % outside": _cut("top", 0.25),
     "cut by the top edge, 40 % outside": _cut("top", 0.4),
     "cut by the bottom edge, 25 % outside": _cut("bottom", 0.25),

@@ -551,6 +551,22 @@ def test_small_faces_scored_low_in_a_photo_lying_turned_are_found_by_a_second_lo
         assert len(F.RetinaFaceDetector(rescue=False).detect(turned)) == 1
 
 
+def test_a_small_photo_lying_turned_is_searched_on_the_detectors_copy_in_its_hinted_turn(astronaut):
+    """A 640×480 photo (no small-face pass) turned, its one face 32 px wide: searched turned at 320 px it is
+    16 px, found in no turn; its best look there gives the turn away, and the detector's own copy searched in that
+    turn alone finds it — in every turn, standing the right way (once only in one of them)."""
+    from agegender import faces as F
+
+    photo = _small_astronaut(astronaut, 32)
+    missed = 0
+    for k in (1, 2, 3):
+        turned = np.ascontiguousarray(np.rot90(photo, k))
+        ((box, score, pts),) = F.RetinaFaceDetector().detect(turned)
+        assert score >= F.TURNED_HINT_SURE and upright_turn(pts) == (4 - k) % 4, (k, score)
+        missed += F.RetinaFaceDetector(rescue=False).detect(turned) == []
+    assert missed >= 2
+
+
 def test_a_turned_group_too_small_for_the_detectors_copy_is_found_by_second_looks(phone_photo):
     """Groups turned without their EXIF orientation whose faces are too small to be scored over the threshold in
     any turn of the detector's copy (faces ~30 px in a 1600×1200 or 2300×1700 photo): once none was found. Now

@@ -347,7 +347,8 @@ def test_small_faces_lying_turned_are_found_on_the_device_as_on_the_server(serve
     """Photos turned without their EXIF orientation: the portrait's face 20 px wide upside down (no face in any
     turn: its candidate is looked at in the other turns), beside a 60 px face on its side (the photo searched in
     that turn, where its small face scored low gets the second look), and a group of three ~30 px faces upside down
-    in a 1600×1200 photo (the turn of the best look confirmed by a second look). device.js finds what the server
+    in a 1600×1200 photo (the turn of the best look confirmed by a second look), and a 32 px face in a 640×480 photo
+    on its side (the detector's copy searched in the turn of the best look at 320 px). device.js finds what the server
     finds, where it finds it, with landmarks standing the same way (faces.RetinaFaceDetector._rescued,
     _turned_faces)."""
     import httpx
@@ -359,8 +360,10 @@ def test_small_faces_lying_turned_are_found_on_the_device_as_on_the_server(serve
     browser.get(server + "/")
     photos = {"upside-down.png": np.rot90(_small_astronaut(astronaut, 20), 2),
               "on-its-side.png": np.rot90(_small_astronaut(astronaut, 20, at=(400, 200), beside=(60, (100, 150))), 1),
-              "group-upside-down.png": np.rot90(phone_photo(0.3, size=(1600, 1200))[0], 2)}
-    expected = {"upside-down.png": (1, 2), "on-its-side.png": (2, 3), "group-upside-down.png": (3, 2)}  # faces, their turn
+              "group-upside-down.png": np.rot90(phone_photo(0.3, size=(1600, 1200))[0], 2),
+              "small-photo-on-its-side.png": np.rot90(_small_astronaut(astronaut, 32), 1)}
+    expected = {"upside-down.png": (1, 2), "on-its-side.png": (2, 3), "group-upside-down.png": (3, 2),  # faces, their turn
+                "small-photo-on-its-side.png": (1, 3)}
     for name, image in photos.items():
         path = tmp_path / name
         Image.fromarray(np.ascontiguousarray(image)).save(path)

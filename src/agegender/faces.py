@@ -149,7 +149,9 @@ DOUBT_EDGE = 0.05
 #: landmarks read as an upright face's, which do not tell its turn): found in one, it gives the photo's turn;
 #: and the turn the finer copy is searched in by ``TURNED_HINT_SCORE`` is taken too when a face found there is
 #: found again by its look (`bench detect --turned`: phone, messenger and web scenes lying turned 107 / 100 /
-#: 100 → 137 / 129 / 132 faces found of 222, no false face more; docs/FACES.md).
+#: 100 → 137 / 129 / 132 faces found of 222, no false face more); a photo without the small-face pass, its
+#: turns searched at ``TURNED_SIDE``, gets that hint too, on the detector's copy (CelebA faces 40 px wide in a
+#: 640×480 photo on its side: 142 → 272 of 300 found; docs/FACES.md).
 RESCUE_SCORE = 0.1
 RESCUE_IOU = 0.2
 RESCUE_INSIDE = 0.3
@@ -397,31 +399,34 @@ class RetinaFaceDetector:
         A photo that got the small-face pass (its ``fine`` copy, ``RETINA_FINE_FACTOR`` times ``copy``) is
         searched turned on ``copy`` itself, and when no face shows there, on ``fine`` in the turn of the
         best-scored look under the score threshold (at least ``TURNED_HINT_SCORE``): its faces may all be
-        too small for ``copy``. That turn is taken only when a face found there scores at least
-        ``TURNED_HINT_SURE`` — or, with the second looks at small faces (``rescue``), when one of them (at most
+        too small for ``copy``. With the second looks at small faces (``rescue``), a photo without the small-face
+        pass whose turns were searched smaller than ``copy`` is searched likewise on ``copy`` in that turn (a face
+        40 px wide in a 640×480 photo is 20 px on the 320 px copy). That turn is taken only when a face found
+        there scores at least ``TURNED_HINT_SURE`` — or, with ``rescue``, when one of them (at most
         ``RESCUE_MAX``, the best scored first) is found again by its second look at ``RESCUE_LOOK`` (module notes)."""
         h, w = image.shape[:2]
-        if fine is None:
-            scale = min(scale, TURNED_SIDE / max(h, w))
-        small = _scaled(copy, scale, w, h)
+        small_scale = scale if fine is not None else min(scale, TURNED_SIDE / max(h, w))
+        finer, finer_scale = (fine, RETINA_FINE_FACTOR * scale) if fine is not None else (copy, scale)  # the hint's copy
+        hinted = fine is not None or (self.rescue and small_scale < scale)  # (it is larger than the one searched)
+        small = _scaled(copy, small_scale, w, h)
         best: tuple[int, list, list] = (0, [], [])
-        hint = (0, TURNED_HINT_SCORE if fine is not None else 1.0)  # the turn and score of the best look under the threshold
+        hint = (0, TURNED_HINT_SCORE if hinted else 1.0)  # the turn and score of the best look under the threshold
         least = self.score_threshold if floor is None or fine is None else floor  # (without the small-face pass: searched again)
         for k in (1, 2, 3):
-            found, looks = self._sure_and_maybe(self._on_turned(small, k, scale, w, h, min(least, hint[1])))
+            found, looks = self._sure_and_maybe(self._on_turned(small, k, small_scale, w, h, min(least, hint[1])))
             if found and (not best[1] or found[0][1] > best[1][0][1]):
                 best = (k, found, [d for d in looks if d[1] >= least])
             if looks and not found and looks[0][1] >= hint[1]:
                 hint = (k, looks[0][1])
-        if best[1] or fine is None:
+        if best[1] or not hinted:
             return (*best[:2], 1 if fine is not None and best[1] else 0, best[2])
         if not hint[0]:
             return 0, [], 0, []
-        found, maybe = self._sure_and_maybe(self._on_turned(fine, hint[0], RETINA_FINE_FACTOR * scale, w, h, floor))
+        found, maybe = self._sure_and_maybe(self._on_turned(finer, hint[0], finer_scale, w, h, floor))
         if (max((score for _, score, _ in found), default=0.0) < TURNED_HINT_SURE  # a guess, not a face seen for sure…
                 and not (self.rescue and any(self.second_look(image, *d[::2]) >= RESCUE_LOOK for d in found[:RESCUE_MAX]))):
             return 0, [], 0, []  # … nor one found again
-        return hint[0], found, 2, maybe
+        return hint[0], found, 2 if fine is not None else 1, maybe
 
     def _upright_landmarks(self, image: np.ndarray, box: tuple[float, float, float, float], pts: np.ndarray) -> tuple[np.ndarray, int]:
         """The landmarks of the face in ``box`` looked at again on its neighbourhood as it is and turned by

@@ -172,11 +172,11 @@ def make_suites(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, turne
     if faceless:
         bg = np.random.default_rng(seed + 1)
         suites |= {f"faceless {w}x{h}": ((0, 0), [Scene(np.asarray(_background(bg, w, h)), []) for _ in range(max(1, n_scenes // 4))])
-                   for w, h in ((4032, 3024), (1600, 1200), (1024, 768))}
+                   for w, h in ((4032, 3024), (1600, 1200), (1024, 768), (800, 600))}
     if faceless_dir is not None:
         photos = [Image.fromarray(load_image(p)) for p in _image_paths(faceless_dir)]
         suites |= {f"faceless photos ({Path(faceless_dir).name}), {side} px": ((0, 0), [Scene(_longer_side(im, side), []) for im in photos])
-                   for side in (4032, 1600, 1024)}
+                   for side in (4032, 1600, 1024, 800)}
     return suites
 
 
@@ -200,11 +200,11 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
     ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
     was lost); ``uprights``, ``close_ups``, ``rescues``: RetinaFace with and/or without its upright and close-up
-    passes and its second look at small faces scored under the threshold (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes
+    passes and its second look at small faces scored under the threshold (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes and 800×600 (a photo without the small-face pass)
     (textured backgrounds, a quarter as many as ``n_scenes`` each, drawn apart so the other suites stay the same):
     what a detector finds there is false, and the searches for a face lying turned or too close run in full;
     ``faceless_dir``: the same with real photos that show no one (landscapes, objects, documents), each scaled so
-    its longer side is the phone's, the messenger's and the web page's (4032, 1600, 1024 px).
+    its longer side is the phone's, the messenger's and the web page's (4032, 1600, 1024 px) and 800 px.
     """
     suites = make_suites(faces_dir, n_scenes, seed, turned, faceless, faceless_dir)
     rows = []

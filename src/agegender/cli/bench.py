@@ -362,9 +362,9 @@ def register(sub) -> None:
     bd.add_argument("--turned", action="store_true", help="also each kind of scene turned by a random quarter turn, as a "
                     "photo whose EXIF orientation was lost")
     bd.add_argument("--faceless", action="store_true", help="also photos with no face (textured backgrounds at the "
-                    "phone, messenger and web sizes): the false faces found and what the searches cost")
+                    "phone, messenger and web sizes and 800×600): the false faces found and what the searches cost")
     bd.add_argument("--faceless-from", metavar="DIR", help="also these photos that show no one (landscapes, objects, "
-                    "documents), each scaled to the phone, messenger and web sizes: the false faces found and what it costs")
+                    "documents), each scaled to the phone, messenger and web sizes and 800 px: the false faces found and what it costs")
     bd.add_argument("--upright", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's upright pass for turned "
                     "faces (default: on, as predict and serve; both: a row for each)")
     bd.add_argument("--close-up", choices=tuple(PASS_ROWS), default="on", help="RetinaFace's close-up pass for faces "

@@ -351,29 +351,31 @@ const AgeGenderDevice = (() => {
   // turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces, the copies searched in that
   // turn (0, 1: the detector's, 2: the finer one too), the candidates under the threshold that search gave (from
   // floor up, when it searched one of them)]. With the small-face pass and no face in any turn, the
-  // finer copy is searched in the turn of the best look under the threshold (at least turned_hint_score),
+  // finer copy is searched in the turn of the best look under the threshold (at least turned_hint_score) — a
+  // photo without it (with the second looks at small faces), the detector's copy, when the search ran smaller —
   // and that turn is taken when a face found there scores at least turned_hint_sure, or (with the second looks
   // at small faces) one of them, at most rescue_max, the best first, is found again at rescue_look.
   async function turnedFaces(img, cfg, session, scale, fine, floor) {
     const s = fine ? scale : Math.min(scale, cfg.turned_side / Math.max(img.width, img.height));
     const least = fine ? floor : cfg.score_threshold;  // (without the small-face pass: searched again)
-    let best = [0, [], []], hint = [0, fine ? (cfg.turned_hint_score ?? 1) : 1];  // (an older device.json: no hint)
+    const hinted = fine || (cfg.rescue_max && s < scale);  // the hint's copy (the finer one, or the detector's) is larger
+    let best = [0, [], []], hint = [0, hinted ? (cfg.turned_hint_score ?? 1) : 1];  // (an older device.json: no hint)
     for (const k of [1, 2, 3]) {
       const all = await onTurned(img, cfg, session, s, k, Math.min(least, hint[1]));
       const found = all.filter((f) => f.score > cfg.score_threshold), looks = all.filter((f) => f.score <= cfg.score_threshold);
       if (found.length && (!best[1].length || found[0].score > best[1][0].score)) best = [k, found, looks.filter((f) => f.score >= least)];
       if (looks.length && !found.length && looks[0].score >= hint[1]) hint = [k, looks[0].score];
     }
-    if (best[1].length || !fine) return [best[0], best[1], fine && best[1].length ? 1 : 0, best[2]];
+    if (best[1].length || !hinted) return [best[0], best[1], fine && best[1].length ? 1 : 0, best[2]];
     if (!hint[0]) return [0, [], 0, []];
-    const all = await onTurned(img, cfg, session, cfg.fine_factor * scale, hint[0], floor);
+    const all = await onTurned(img, cfg, session, fine ? cfg.fine_factor * scale : scale, hint[0], floor);
     const found = all.filter((f) => f.score > cfg.score_threshold);
     let sure = Math.max(0, ...found.map((f) => f.score)) >= cfg.turned_hint_sure;  // a face seen for sure, not a guess…
     for (const f of cfg.rescue_max ? found.slice(0, cfg.rescue_max) : []) {  // … or one found again by its second look
       if (sure) break;
       sure = await secondLook(img, cfg, session, [f.box[0], f.box[1], f.box[0] + f.box[2], f.box[1] + f.box[3]], f.lm) >= cfg.rescue_look;
     }
-    return sure ? [hint[0], found, 2, all.filter((f) => f.score <= cfg.score_threshold)] : [0, [], 0, []];
+    return sure ? [hint[0], found, fine ? 2 : 1, all.filter((f) => f.score <= cfg.score_threshold)] : [0, [], 0, []];
   }
 
   // faces.RetinaFaceDetector._upright_landmarks: the face's neighbourhood (at most upright_side px) as it is

@@ -362,6 +362,10 @@ ag bench detect ../shared/data/utkface/crop_part1 --scenes 200 --detectors retin
 git worktree add "$W/before-turned-looks" 2208ca7
 python scripts/detector_timing.py ../shared/data/utkface/crop_part1 --pictures "$W/nobody" \
   --against "$W/before-turned-looks/src/agegender/faces.py" --per-suite 25 --rounds 2
+python scripts/detector_timing.py ../shared/data/utkface/crop_part1 --pictures "$W/nobody" \
+  --against "$W/before-turned-looks/src/agegender/faces.py" --only turned,faceless,bundled
+python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300 --conditions "small: face 40,small: face 28,on its side,upside down"
+PYTHONPATH="$W/before-turned-looks/src" python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300 --conditions "on its side,upside down"
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

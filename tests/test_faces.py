@@ -393,10 +393,10 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
     assert [r["detector"] for r in low] == ["retinaface"] * 6 + ["retinaface, score ≥ 0.05"] * 6
     assert all(b["found"] >= a["found"] and b["faces"] == a["faces"] for a, b in zip(low[:6], low[6:]))
     assert low[2]["found"] == two["found"]  # 0.5 is the product's threshold: the same as the default row
-    # photos with no face (--faceless): three more rows, no faces, found_rate undefined; the other scenes unchanged
+    # photos with no face (--faceless): four more rows, no faces, found_rate undefined; the other scenes unchanged
     rows = detection.run(tmp_path, n_scenes=4, detectors=("retinaface",), faceless=True)
     assert [(r["suite"], r["faces"], r["found"]) for r in rows[:6]] == [(r["suite"], r["faces"], r["found"]) for r in low[:6]]
-    assert [r["suite"] for r in rows[6:]] == ["faceless 4032x3024", "faceless 1600x1200", "faceless 1024x768"]
+    assert [r["suite"] for r in rows[6:]] == ["faceless 4032x3024", "faceless 1600x1200", "faceless 1024x768", "faceless 800x600"]
     assert all(r["faces"] == r["found"] == 0 and r["found_rate"] is None and r["scenes"] == 1 for r in rows[6:])
     # the same scenes turned by a random quarter (EXIF lost): the upright pass finds the turned portraits, and
     # on scenes as they are it finds what no pass finds
@@ -424,13 +424,13 @@ def test_detection_benchmark_counts_faces_found_by_size(astronaut, tmp_path):
     assert {d for d, _ in by} == {"no second looks at small faces", "second looks at small faces"}
     assert all(by["second looks at small faces", k]["found"] >= by["no second looks at small faces", k]["found"]
                for k in ("portrait", "group", "phone", "messenger", "web", "close-up"))
-    # photos that show no one (--faceless-from DIR), each at the phone's, messenger's and web's size
+    # photos that show no one (--faceless-from DIR), each at the phone's, messenger's and web's size and 800 px
     (tmp_path / "nobody").mkdir()
     for k, colour in enumerate(((40, 90, 160), (200, 180, 120))):
         Image.new("RGB", (300, 200), colour).save(tmp_path / "nobody" / f"plain{k}.png")
     rows = detection.run(tmp_path / "nobody", n_scenes=1, detectors=("retinaface",), faceless_dir=tmp_path / "nobody")
     nobody = [r for r in rows if r["suite"].startswith("faceless photos")]
-    assert [r["suite"] for r in nobody] == [f"faceless photos (nobody), {s} px" for s in (4032, 1600, 1024)]
+    assert [r["suite"] for r in nobody] == [f"faceless photos (nobody), {s} px" for s in (4032, 1600, 1024, 800)]
     assert all(r["scenes"] == 2 and r["faces"] == r["found"] == r["false_positives"] == 0 for r in nobody)
     assert all(r["found_doubted"] == r["false_doubted"] == 0 for r in rows)  # the portrait's faces: none doubted
     # the second look's count: the colour wheel's false face, a false positive, doubted

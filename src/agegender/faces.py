@@ -290,15 +290,14 @@ class RetinaFaceDetector:
             k, found, searched, turned_maybe = self._turned_faces(image, copy, scale, fine, floor)
             if not found and maybe:  # its small faces, scored low lying turned, found standing upright by a second look
                 rescued = self._rescued(image, found, maybe, other_turns=True)
-                turns = [k for *_, k in rescued]
-                k = max(sorted(set(turns)), key=turns.count) if turns else 0  # the turn most of them stand upright in
+                k = commonest_turn([k for *_, k in rescued])  # the turn most of them stand upright in
                 found = [d[:3] for d in rescued]
         else:
             looked = [(box, score, *((pts, 0) if score >= UPRIGHT_SCORE and is_upright(pts) else self._upright_landmarks(image, box, pts)))
                       for box, score, pts in found]
             found = [(box, score, pts) for box, score, pts, _ in looked]
             turns = [k for *_, k in looked if k]
-            k = max(sorted(set(turns)), key=turns.count) if turns else 0  # a tie: the fewest quarter turns
+            k = commonest_turn(turns)
             k = k if 2 * turns.count(k) >= len(looked) else 0  # most faces lie turned the same way: so does the photo
         if k:  # the photo's faces, found where they stand upright
             more, maybe = self._sure_and_maybe(self._on_turned(copy, k, scale, w, h, floor)) if searched < 1 else ([], turned_maybe)
@@ -328,14 +327,11 @@ class RetinaFaceDetector:
         for box, score, pts in sorted(away, key=lambda d: -d[1])[:RESCUE_MAX]:
             if not all(_apart(box, f[0]) for f in out):
                 continue
-            if not other_turns:
-                if self.second_look(image, box, pts) >= RESCUE_LOOK:
-                    out.append((box, score, pts, 0))
-                continue
             first = upright_turn(pts)
-            look, look_pts, k = max(((*self._look(image, box, k), k) for k in range(4) if k != first), key=lambda c: c[0])
+            turns = [k for k in range(4) if k != first] if other_turns else [first]
+            look, look_pts, k = max(((*self._look(image, box, k), k) for k in turns), key=lambda c: c[0])
             if look >= RESCUE_LOOK:
-                out.append((box, score, look_pts, k))
+                out.append((box, score, look_pts, k) if other_turns else (box, score, pts, 0))
         return out
 
     def _rescued_apart(self, found: list) -> list:
@@ -520,6 +516,11 @@ def is_upright(pts: np.ndarray) -> bool:
         return False
     down = np.array([-d[1], d[0]]) / n
     return float(np.dot((pts[3] + pts[4]) / 2 - (left + right) / 2, down)) / n >= 0.3
+
+
+def commonest_turn(turns: list[int]) -> int:
+    """The quarter turns most of ``turns`` share (a tie: the fewest); 0 for none."""
+    return max(sorted(set(turns)), key=turns.count) if turns else 0
 
 
 def upright_turn(pts: np.ndarray) -> int:

@@ -170,8 +170,7 @@ const AgeGenderDevice = (() => {
       [k, found, searched, turnedMaybe] = await turnedFaces(img, cfg, session, scale, fine, floor);
       if (!found.length && cfg.rescue_max) {  // its small faces, scored low lying turned, found upright by a second look
         found = await rescued(img, cfg, session, [], small(maybe, 2 * cfg.small_face), true);
-        const count = (t) => found.filter((f) => f.turn === t).length;
-        k = [1, 2, 3].reduce((best, t) => (count(t) > count(best) ? t : best), 0);  // the turn most of them stand upright in
+        k = commonestTurn(found.map((f) => f.turn));  // the turn most of them stand upright in
       }
     } else if (cfg.upright_roll) {
       const turns = [];
@@ -182,9 +181,8 @@ const AgeGenderDevice = (() => {
           if (f.turn) turns.push(f.turn);
         }
       }
-      const count = (t) => turns.filter((u) => u === t).length;
-      k = [1, 2, 3].reduce((best, t) => (count(t) > count(best) ? t : best), 0);  // most faces lie turned the same way:
-      if (2 * count(k) < found.length) k = 0;                                    // so does the photo
+      k = commonestTurn(turns);                                           // most faces lie turned the same way:
+      if (2 * turns.filter((t) => t === k).length < found.length) k = 0;  // so does the photo
     }
     if (k) {  // the photo's faces, found where they stand upright
       const rescue = cfg.rescue_max && !img.live;  // its small faces scored low there get a second look too
@@ -228,16 +226,12 @@ const AgeGenderDevice = (() => {
     for (const m of away.slice(0, cfg.rescue_max)) {
       if (!out.every((f) => apart(f.box, m.box, cfg))) continue;
       const [x0, y0, bw, bh] = m.box, box = [x0, y0, x0 + bw, y0 + bh], first = uprightTurn(m.lm);
-      if (!otherTurns) {
-        if ((await look(img, cfg, session, box, first)).score >= cfg.rescue_look) out.push(m);
-        continue;
-      }
       let best = { score: 0 };
-      for (const k of [0, 1, 2, 3].filter((t) => t !== first)) {
+      for (const k of otherTurns ? [0, 1, 2, 3].filter((t) => t !== first) : [first]) {
         const seen = await look(img, cfg, session, box, k);
         if (seen.score > best.score) best = { ...seen, k };
       }
-      if (best.score >= cfg.rescue_look) out.push({ box: m.box, score: m.score, lm: best.lm, turn: best.k });
+      if (best.score >= cfg.rescue_look) out.push(otherTurns ? { box: m.box, score: m.score, lm: best.lm, turn: best.k } : m);
     }
     return out;
   }
@@ -442,6 +436,12 @@ const AgeGenderDevice = (() => {
       if (iou([box[0], box[1], box[2] - box[0], box[3] - box[1]], [bx / scale + x0, by / scale + y0, bw / scale, bh / scale]) >= cfg.upright_iou) out.push(f);
     }
     return out;
+  }
+
+  // faces.commonest_turn: the quarter turns most of turns share (a tie: the fewest); 0 for none
+  function commonestTurn(turns) {
+    const count = (t) => turns.filter((u) => u === t).length;
+    return [1, 2, 3].reduce((best, t) => (count(t) > count(best) ? t : best), 0);
   }
 
   // faces.upright_turn: the quarter turns that bring a face with these landmarks nearest upright (eyes level)

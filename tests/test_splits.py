@@ -88,3 +88,28 @@ def test_stratified_kfold_keeps_other_sources_train_only():
         to_utk = lambda idx: sorted(i if i < 100 else i - 50 for i in idx if i not in extra_idx)  # noqa: E731
         assert to_utk(sp.test) == ref.test.tolist()                      # UTKFace folds unchanged by the extra rows
     assert sorted(seen) == sorted(set(range(250)) - extra_idx)
+
+
+def test_all_data_validation_holds_out_originals_and_their_copies():
+    """Protocol "all" (the built-in models): 10 % of the originals validate, drawn the same way every time (a study
+    finds the faces a shipped model never fitted this way: scripts/fold_test_manifest.py --holdout), and no copy
+    of a held-out face trains."""
+    from types import SimpleNamespace
+
+    from agegender import trainset
+
+    utk = [Record(path=f"u{i}.jpg", source="utkface", key=f"u{i}", subject=f"u{i}", age_group=i % 8, gender=i % 2)
+           for i in range(100)]
+    aug = [Record(path=f"a/u{i}-{c}.jpg", source="utkface-aug", key=f"u{i}#{c}", subject=f"u{i}", age_group=i % 8,
+                  gender=i % 2) for i in range(100) for c in range(2)]
+    recs = utk + aug
+    originals, val = trainset.all_data_validation(recs, 0.1, 0)
+    assert originals.tolist() == list(range(100)) and len(val) == 10 and set(val) <= set(originals)
+    assert trainset.all_data_validation(recs, 0.1, 0)[1].tolist() == val.tolist()
+    assert trainset.all_data_validation(recs, 0.1, 1)[1].tolist() != val.tolist()
+    assert trainset.all_data_validation(utk, 0.1, 0)[1].tolist() == val.tolist()  # copies after the originals: same faces
+    sp = trainset.make_split(SimpleNamespace(records=recs), "all", 0, val_fraction=0.1, seed=0)
+    held = {recs[i].subject for i in val}
+    assert sp.val.tolist() == sorted(val.tolist()) and len(sp.test) == 0
+    assert not held & {recs[i].subject for i in sp.train}                 # neither the faces nor their copies train
+    assert len(sp.train) == 90 + 180

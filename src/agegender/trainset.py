@@ -159,6 +159,14 @@ def _join(m: mf.Manifest, paths: list[str], manifest_path: str | Path) -> Labell
     )
 
 
+def all_data_validation(records: list[mf.Record], val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Protocol "all": the originals' row indices (not ``-aug`` copies) and those held out for validation among
+    them — also how a study finds the faces a built-in model never fitted (scripts/fold_test_manifest.py)."""
+    originals = np.array([i for i, r in enumerate(records) if not r.source.endswith("-aug")], dtype=np.int64)
+    sp = splits.random_split([records[i] for i in originals], test_size=max(val_fraction, 1e-9), seed=seed)
+    return originals, originals[sp.test]
+
+
 def make_split(data: LabelledFeatures, protocol: str, fold: int, folds: int = 5, val_fraction: float = 0.1,
                seed: int = 0, test_on: str = "original", train_on_copies: bool = True) -> splits.Split:
     """The train/val/test indices of one fold of a protocol (DESIGN §5)."""
@@ -171,11 +179,9 @@ def make_split(data: LabelledFeatures, protocol: str, fold: int, folds: int = 5,
     if protocol == "random-split":
         return splits.random_split(data.records, test_size=1.0 / folds, seed=seed + fold, val_fraction=val_fraction)
     if protocol == "all":  # validation from the originals; their augmented copies never train
-        originals = np.array([i for i, r in enumerate(data.records) if not r.source.endswith("-aug")], dtype=np.int64)
+        originals, val = all_data_validation(data.records, val_fraction, seed)
         copies = np.setdiff1d(np.arange(len(data.records)), originals)
-        sp = splits.random_split([data.records[i] for i in originals], test_size=max(val_fraction, 1e-9), seed=seed)
-        val = originals[sp.test]
         held = splits.copies_of(data.records, {data.records[i].key for i in val}, copies)
-        train = np.sort(np.concatenate([originals[sp.train], np.setdiff1d(copies, held)]))
+        train = np.sort(np.concatenate([np.setdiff1d(originals, val), np.setdiff1d(copies, held)]))
         return splits.Split(train, np.sort(val), np.array([], dtype=np.int64), "all data (validation only)")
     raise ValueError(f"unknown protocol {protocol!r}")

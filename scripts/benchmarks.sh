@@ -366,6 +366,12 @@ python scripts/detector_timing.py ../shared/data/utkface/crop_part1 --pictures "
   --against "$W/before-turned-looks/src/agegender/faces.py" --only turned,faceless,bundled
 python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300 --conditions "small: face 40,small: face 28,on its side,upside down"
 PYTHONPATH="$W/before-turned-looks/src" python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300 --conditions "on its side,upside down"
+# Colour and exposure (docs/BENCHMARKS.md, 2026-12-06): CelebA, and the 2,171 faces the shipped model held out for
+# validation (never fitted: age, gender and race labels), by race
+COLOUR="reference,black,sepia,warm,cool,green,overexposed,faded"
+python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300 --conditions "$COLOUR"
+python scripts/fold_test_manifest.py --holdout src/agegender/data/model --manifest "$W/utk.csv" --out "$W/holdout.csv"
+python scripts/photo_conditions_study.py "$W/holdout.csv" --n 3000 --by race --conditions "$COLOUR"
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

@@ -306,6 +306,60 @@ def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(
     assert rec.full_path.read_bytes() == written[rec.source]
 
 
+def test_restyled_copies_smooth_burn_out_or_shake_the_photo_and_keep_the_face_findable(tmp_path, astronaut):
+    """--look beauty: skin texture smoothed away, not darker; overexposed: brighter, highlights clipped at white;
+    shake: blurred along a line, as bright as before. Each its own source (not a phone-like copy), the same file
+    on a second run, RetinaFace still finds the face; any: one of them per image, the very file that look alone
+    writes."""
+    import cv2
+
+    from agegender.faces import RetinaFaceDetector
+    from agegender.manifest import read
+
+    Image.fromarray(astronaut).save(tmp_path / "face.png")
+    (tmp_path / "m.csv").write_text("path,source,key,age_group,gender,age_years,race\nface.png,utkface,face,25-32,f,30,white\n")
+    _, _, pts = RetinaFaceDetector().detect(astronaut)[0]
+    r = int(0.15 * np.hypot(*(pts[1] - pts[0])))
+    x, y = (int(v) for v in (pts[0] + pts[3]) / 2 - (r, 0))  # the left cheek, between the eye and the mouth
+    luma = lambda im: np.asarray(Image.fromarray(im).convert("L"), np.float32)  # noqa: E731
+    texture = lambda im: float(cv2.Laplacian(luma(im)[y - r:y + r, x - r:x + r], cv2.CV_32F).var())  # noqa: E731
+    written = {}
+    for kind in augment.LOOKS:
+        args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--look", kind, "--quiet",
+                "--root", str(tmp_path), "--out", str(tmp_path / f"{kind}.csv")]
+        assert main(args) == 0
+        (rec,) = read(tmp_path / f"{kind}.csv").records
+        assert (rec.subject, rec.source, rec.age_group, rec.gender) == ("face", f"utkface-{kind}-aug", 4, 1)
+        assert augment.is_copy(rec) and not augment.is_phone_copy(rec)
+        im = np.asarray(Image.open(rec.full_path).convert("RGB"))
+        assert im.shape == astronaut.shape and RetinaFaceDetector().detect(im)
+        if kind == "beauty":
+            assert texture(im) < 0.5 * texture(astronaut) and luma(im).mean() >= luma(astronaut).mean() - 1
+        elif kind == "overexposed":
+            assert luma(im).mean() > 1.25 * luma(astronaut).mean() and texture(im) < 0.5 * texture(astronaut)  # burnt out
+            assert (im == 255).mean() > (astronaut == 255).mean() + 0.2
+        else:
+            assert texture(im) < 0.5 * texture(astronaut) and abs(luma(im).mean() - luma(astronaut).mean()) < 2
+        written[rec.source] = rec.full_path.read_bytes()
+        rec.full_path.unlink()
+        assert main(args) == 0 and rec.full_path.read_bytes() == written[rec.source]  # deterministic
+    assert main(args[:5] + ["any"] + args[6:-1] + [str(tmp_path / "any.csv")]) == 0
+    (rec,) = read(tmp_path / "any.csv").records
+    assert rec.full_path.read_bytes() == written[rec.source]
+
+
+def test_camera_shake_is_a_line_blur_in_its_direction(astronaut):
+    """shake(length, angle): the mean over ``length`` px along the line — horizontal at 0°, vertical at 90°."""
+    import cv2
+
+    im = Image.fromarray(astronaut)
+    flat = np.asarray(augment.shake(im, 9, 0), np.float32)
+    assert np.abs(flat - cv2.blur(astronaut, (9, 1)).astype(np.float32)).max() <= 1
+    upright = np.asarray(augment.shake(im, 9, 90), np.float32)
+    assert np.abs(upright - cv2.blur(astronaut, (1, 9)).astype(np.float32)).mean() < 1
+    assert np.abs(upright - flat).mean() > 3
+
+
 def test_turned_copies_are_the_image_turned_by_quarter_turns(tmp_path, astronaut, capsys):
     """--turn 90|180|270: one copy of every image turned counterclockwise (a photo whose EXIF orientation was
     lost, a person lying down), its own source, not a phone-like copy; any: one of the three per image, the

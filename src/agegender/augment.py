@@ -13,7 +13,8 @@ crops (``crop_part1``), its adults mostly 64 px ones (``utkface64``), so a model
 as a sign of age; 64 px copies of the sharp crops measure that and can train against it (measured in
 docs/BENCHMARKS.md: the loss at 64 px is mostly information that is gone, not such a shortcut).
 ``tight=True`` cuts the face close, ``gray=True`` makes a grayscale copy, ``occlude="glasses"`` or ``"mask"``
-puts the face behind sunglasses or a face mask: other checks of generality.
+puts the face behind sunglasses or a face mask, ``look="beauty"``, ``"overexposed"`` or ``"shake"`` gives the
+photo a phone's beauty filter, burnt-out highlights or camera shake: other checks of generality.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageEnhance, ImageFilter
 
 from agegender.manifest import DropLog, Manifest, Record
 
@@ -302,6 +303,63 @@ def close_up(image: Image.Image, rng: np.random.Generator) -> Image.Image | None
     return crop.resize((max(1, round(crop.width * k)), max(1, round(crop.height * k))), Image.BICUBIC)
 
 
+#: Looks a phone's software or its user give a photo beyond the phone-like copies' (``look=``): a beauty filter
+#: (skin smoothed, edges kept, a little brighter), overexposure (highlights burnt out), camera shake (motion blur).
+#: Each makes the default model read faces of 38 and over as younger (docs/BENCHMARKS.md, 2026-12-06).
+LOOKS = ("beauty", "overexposed", "shake")
+#: ``look=ANY_LOOK``: one of :data:`LOOKS` per image, drawn from the seed.
+ANY_LOOK = "any"
+LOOK_QUALITY = 90
+#: A face crop's face is about this share of its shorter side (UTKFace's crops; a look's strength follows the face).
+CROP_FACE_SHARE = 0.6
+
+
+def beauty(image: Image.Image, face_px: float, brighten: float = 1.08) -> Image.Image:
+    """``image`` through a beauty filter as phones apply it to a face ``face_px`` wide: two edge-keeping
+    (bilateral) smoothings — 9 px across and 7 px of spatial spread for a 160 px face — that take wrinkles and
+    skin texture away, and ``brighten``."""
+    import cv2
+
+    a = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    for _ in range(2):
+        a = cv2.bilateralFilter(a, max(3, round(face_px * 9 / 160)) | 1, 35, face_px * 7 / 160)
+    return ImageEnhance.Brightness(Image.fromarray(a)).enhance(brighten)
+
+
+def overexpose(image: Image.Image, gain: float = 1.8) -> Image.Image:
+    """``image`` ``gain`` times brighter, its highlights burnt out (clipped at white): a flash too close, a
+    face metered against a dark background."""
+    return ImageEnhance.Brightness(image.convert("RGB")).enhance(gain)
+
+
+def shake(image: Image.Image, length: float, angle: float = 0.0) -> Image.Image:
+    """``image`` blurred by a camera that moved ``length`` px during the exposure, ``angle`` degrees from the
+    horizontal (a line kernel)."""
+    import cv2
+
+    n = max(1, round(length))
+    size = n | 1
+    kernel = np.zeros((size, size), np.float32)
+    kernel[size // 2, (size - n) // 2:(size - n) // 2 + n] = 1
+    if angle:
+        centre = ((size - 1) / 2, (size - 1) / 2)
+        kernel = cv2.warpAffine(kernel, cv2.getRotationMatrix2D(centre, angle, 1.0), (size, size))
+    return Image.fromarray(cv2.filter2D(np.asarray(image.convert("RGB")), -1, kernel / kernel.sum()))
+
+
+def restyle(image: Image.Image, kind: str, rng: np.random.Generator) -> Image.Image:
+    """A face crop with one of :data:`LOOKS`, its strength drawn from ``rng``: a beauty filter brightening by
+    1.0–1.12, overexposure by 1.5–2.0, camera shake over 5–12 px per 160 px of face in any direction."""
+    face_px = CROP_FACE_SHARE * min(image.size)
+    if kind == "beauty":
+        return beauty(image, face_px, float(rng.uniform(1.0, 1.12)))
+    if kind == "overexposed":
+        return overexpose(image, float(rng.uniform(1.5, 2.0)))
+    if kind == "shake":
+        return shake(image, face_px * float(rng.uniform(5, 12)) / 160, float(rng.uniform(0, 180)))
+    raise ValueError(f"unknown look {kind!r}; choose one of {', '.join(LOOKS)}")
+
+
 #: JPEG quality of grayscale copies.
 GRAY_QUALITY = 90
 
@@ -323,7 +381,7 @@ def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
 
 def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, str | None]:
     """One copy of ``kind`` (``""``: phone-like copy number ``copy``; ``"64px"``: shrunk; ``"tight"``; ``"closeup"``;
-    ``"gray"``; ``"glasses"``, ``"mask"``; ``"turn90"`` …) → its record and a problem, or ``(None, None)`` when an image is
+    ``"gray"``; ``"glasses"``, ``"mask"``; ``"beauty"``, ``"overexposed"``, ``"shake"``; ``"turn90"`` …) → its record and a problem, or ``(None, None)`` when an image is
     too small to shrink or has no face to cut tight or to cover."""
     from agegender.imaging import ImageError, load_image
 
@@ -344,6 +402,8 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
         out, quality = grayscale(image), GRAY_QUALITY
     elif kind in OCCLUSIONS:
         out, quality = occlude(image, kind, _rng(rec.key, kind, seed)), OCCLUDED_QUALITY
+    elif kind in LOOKS:
+        out, quality = restyle(image, kind, _rng(rec.key, kind, seed)), LOOK_QUALITY
     elif kind.startswith("turn"):
         out, quality = turn(image, int(kind.removeprefix("turn"))), TURN_QUALITY
     elif kind:
@@ -361,7 +421,7 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
             progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False,
-            occlude: str = "", turn: int | str = 0, close: bool = False) -> Manifest:
+            occlude: str = "", turn: int | str = 0, close: bool = False, look: str = "") -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
     (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
     than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused); ``tight``: instead, one
@@ -370,9 +430,12 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     :data:`OCCLUSIONS`, or ``"any"``: one of them per image): instead, one copy of every image with a face, the
     face behind sunglasses or a mask (:func:`occlude`); ``turn`` (one of :data:`TURNS`, or ``"any"``): instead,
     one copy of every image turned by that many degrees (:func:`turn`); ``close``: instead, one copy of every
-    image with a face, the face as a close-up (:func:`close_up`)."""
-    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) + close > 1:
-        raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude, turn or close-up")
+    image with a face, the face as a close-up (:func:`close_up`); ``look`` (one of :data:`LOOKS`, or ``"any"``):
+    instead, one copy of every image with that look (:func:`restyle`)."""
+    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) + close + bool(look) > 1:
+        raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude, turn, close-up or look")
+    if look and look not in (*LOOKS, ANY_LOOK):
+        raise ValueError(f"unknown look {look!r}; choose one of {', '.join((*LOOKS, ANY_LOOK))}")
     if occlude and occlude not in (*OCCLUSIONS, ANY_OCCLUSION):
         raise ValueError(f"unknown occlusion {occlude!r}; choose one of {', '.join((*OCCLUSIONS, ANY_OCCLUSION))}")
     if turn and turn not in (*TURNS, ANY_TURN):
@@ -380,13 +443,15 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    kind = ("tight" if tight else "closeup" if close else "gray" if gray else occlude or (f"turn{turn}" if turn else "")
+    kind = ("tight" if tight else "closeup" if close else "gray" if gray else occlude or look or (f"turn{turn}" if turn else "")
             or (f"{shrink}px" if shrink else ""))
     per_image = 1 if kind else copies
 
     def kind_of(rec: Record) -> str:
-        if kind == ANY_OCCLUSION:
+        if kind == ANY_OCCLUSION and occlude:
             return OCCLUSIONS[int(_rng(rec.key, ANY_OCCLUSION, seed).integers(len(OCCLUSIONS)))]
+        if kind == ANY_LOOK:
+            return LOOKS[int(_rng(rec.key, "anylook", seed).integers(len(LOOKS)))]
         if kind == f"turn{ANY_TURN}":
             return f"turn{TURNS[int(_rng(rec.key, kind, seed).integers(len(TURNS)))]}"
         return kind
@@ -417,6 +482,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
         cover = {"glasses": "sunglasses", "mask": "a face mask"}.get(occlude, "sunglasses or a face mask")
         notes = [f"augment: {len(records)} of {len(manifest)} images with their face behind {cover} in {out_dir} (no "
                  "face found in the others); each copy's subject is its original's key"]
+    elif look:
+        notes = [f"augment: {len(records)} of {len(manifest)} images with {'one of ' + ', '.join(LOOKS) if look == ANY_LOOK else look}"
+                 f" (seed {seed}) in {out_dir}; each copy's subject is its original's key"]
     elif turn:
         notes = [f"augment: {len(records)} of {len(manifest)} images turned by {turn if turn != ANY_TURN else 'one of 90, 180 and 270'}"
                  f" degrees in {out_dir}; each copy's subject is its original's key"]
@@ -432,9 +500,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     return Manifest(records, drops, notes)
 
 
-#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, close-up, grayscale, occluded or turned ones and other views (``X-view-aug``,
+#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, close-up, grayscale, occluded, restyled or turned ones and other views (``X-view-aug``,
 #: :func:`agegender.trainset.load`). They train like copies but are not what "on phone-like copies" scores.
-_OTHER_KIND = re.compile(r"-(view|tight|closeup|gray|glasses|mask|turn\d+|\d+px)" + re.escape(SUFFIX) + "$")
+_OTHER_KIND = re.compile(r"-(view|tight|closeup|gray|glasses|mask|beauty|overexposed|shake|turn\d+|\d+px)" + re.escape(SUFFIX) + "$")
 
 
 def is_copy(rec: Record) -> bool:

@@ -89,7 +89,7 @@ def cmd_data_augment(args) -> int:
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
                                            progress=not args.quiet, shrink=args.shrink, tight=args.tight,
                                            gray=args.gray, occlude=args.occlude or "",
-                                           turn=args.turn or 0, close=args.close_up), args)
+                                           turn=args.turn or 0, close=args.close_up, look=args.look or ""), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -102,7 +102,7 @@ def cmd_data_stats(args) -> int:
 
 
 def register(sub) -> None:
-    from agegender.augment import ANY_OCCLUSION, ANY_TURN, OCCLUSIONS, TURNS
+    from agegender.augment import ANY_LOOK, ANY_OCCLUSION, ANY_TURN, LOOKS, OCCLUSIONS, TURNS
 
     data = sub.add_parser("data", help="build and inspect unified dataset manifests")
     dsub = data.add_subparsers(dest="data_command", metavar="SOURCE", required=True)
@@ -137,7 +137,8 @@ def register(sub) -> None:
                          "noise, low light, colour cast, JPEG) into DIR/images and a manifest of them — or, with --shrink, "
                          "one low-resolution copy of every larger image; with --tight, one copy with the face cut close; with --gray, one in "
                          "grayscale; with --occlude, one with the face behind sunglasses or a face mask; with --turn, one turned sideways or "
-                         "upside down; with --close-up, one with the face filling the frame at 1024 px. Each copy keeps its original's labels and "
+                         "upside down; with --close-up, one with the face filling the frame at 1024 px; with --look, one through a beauty filter, "
+                         "overexposed or shaken. Each copy keeps its original's labels and "
                          "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
@@ -163,6 +164,11 @@ def register(sub) -> None:
     kind.add_argument("--close-up", action="store_true",
                     help="instead: one copy of every image with a face, the face as a close-up (a square 1.5 to 3 eye "
                     "distances wide around it, scaled to 1024 px; JPEG quality 90): filling the frame or overflowing it")
+    kind.add_argument("--look", choices=(*LOOKS, ANY_LOOK),
+                    help="instead: one copy of every image as phones and their users also make photos look (JPEG quality "
+                    "90): beauty (a beauty filter: skin smoothed, edges kept, a little brighter), overexposed (brightness "
+                    "x1.5-2, highlights burnt out) or shake (motion blur in any direction); any: one of the three per "
+                    "image, drawn from the seed")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

@@ -372,6 +372,20 @@ COLOUR="reference,black,sepia,warm,cool,green,overexposed,faded"
 python scripts/photo_conditions_study.py "$W/celeba.csv" --n 300 --conditions "$COLOUR"
 python scripts/fold_test_manifest.py --holdout src/agegender/data/model --manifest "$W/utk.csv" --out "$W/holdout.csv"
 python scripts/photo_conditions_study.py "$W/holdout.csv" --n 3000 --by race --conditions "$COLOUR"
+python scripts/photo_conditions_study.py "$W/holdout.csv" --n 3000 --by age --conditions "reference,overexposed,beauty,shake"
+# … and a model trained with one restyled copy of every face besides (not adopted)
+ag data augment "$W/utk.csv" "$W/looks" --look any --workers 2 --quiet --out "$W/utk-looks.csv"
+ag data merge "$W/utk.csv" "$W/utk-aug.csv" "$W/utk-looks.csv" --out "$W/utk+aug+looks.csv"
+LF=""; for ex in dlibtrunk agnet faceres; do
+  ag features "$W/utk+aug+looks.csv" --extractor $ex --out "$W/utk+aug+looks-$ex.npz" --workers 2 --quiet
+  LF="$LF${LF:+,}$W/utk+aug+looks-$ex.npz"; done
+LV=""; for ex in dlibtrunk agnet faceres; do
+  ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk-r5-$ex.npz" --workers 2 --quiet
+  LV="$LV${LV:+,}$W/utk-r5-$ex.npz"; done
+ag train configs/dlibtail.toml --manifest "$W/utk+aug+looks.csv" --features "$LF" --set 'data.protocol="all"' --views "$LV" --out "$W/builtin-looks" --quiet
+ag export "$W/builtin-looks" --format onnx --out "$W/model-looks" --weights fp16
+python scripts/fold_test_manifest.py --holdout "$W/model-looks" --manifest "$W/utk.csv" --out "$W/holdout-looks.csv"   # the same faces
+python scripts/photo_conditions_study.py "$W/holdout.csv" --model "$W/model-looks" --n 3000 --by age --conditions "reference,overexposed,beauty,shake"
 # Faces turned sideways or upside down (docs/FACES.md): 1,000 CelebA and UTKFace images, turned, with and without the upright pass
 for set in celeba utk; do
   ag data sample "$W/$set.csv" 1000 --out "$W/$set-s1000.csv"

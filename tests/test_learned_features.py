@@ -257,6 +257,23 @@ def test_gray_copies_are_grayscale_and_keep_their_labels(tmp_path, astronaut, ca
     assert e.value.code == 2 and "argument --tight: not allowed with argument --gray" in capsys.readouterr().err
 
 
+def _one_kind_of_copy(tmp_path, flag: str, kind: str, original: np.ndarray):
+    """``data augment m.csv aug FLAG KIND`` on the face ``face.png`` (labels 25-32, f): the arguments, the copy's
+    record — its own source, a copy but not a phone-like one — and its pixels, in which RetinaFace still finds a face."""
+    from agegender.faces import RetinaFaceDetector
+    from agegender.manifest import read
+
+    args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), flag, kind, "--quiet",
+            "--root", str(tmp_path), "--out", str(tmp_path / f"{kind}.csv")]
+    assert main(args) == 0
+    (rec,) = read(tmp_path / f"{kind}.csv").records
+    assert (rec.subject, rec.source, rec.age_group, rec.gender) == ("face", f"utkface-{kind}-aug", 4, 1)
+    assert augment.is_copy(rec) and not augment.is_phone_copy(rec)
+    im = np.asarray(Image.open(rec.full_path).convert("RGB"))
+    assert im.shape == original.shape and RetinaFaceDetector().detect(im)  # still a face to the photo path
+    return args, rec, im
+
+
 def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(tmp_path, astronaut, capsys):
     """--occlude glasses: dark lenses over both eyes, the mouth untouched; --occlude mask: the nose, mouth and
     chin behind one flat colour, the eyes untouched. Each its own source (not a phone-like copy), the same
@@ -279,14 +296,7 @@ def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(
     src = astronaut.astype(float)
     written = {}
     for kind in augment.OCCLUSIONS:
-        args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--occlude", kind, "--quiet",
-                "--root", str(tmp_path), "--out", str(tmp_path / f"{kind}.csv")]
-        assert main(args) == 0
-        (rec,) = read(tmp_path / f"{kind}.csv").records
-        assert (rec.subject, rec.source, rec.age_group, rec.gender) == ("face", f"utkface-{kind}-aug", 4, 1)
-        assert augment.is_copy(rec) and not augment.is_phone_copy(rec)
-        im = np.asarray(Image.open(rec.full_path).convert("RGB"))
-        assert im.shape == astronaut.shape and RetinaFaceDetector().detect(im)  # still a face to the photo path
+        args, rec, im = _one_kind_of_copy(tmp_path, "--occlude", kind, astronaut)
         eyes = [patch(im, p, 0.12 * d) for p in pts[:2]]
         lips = patch(im, mouth, 0.12 * d)
         if kind == "glasses":
@@ -325,14 +335,7 @@ def test_restyled_copies_smooth_burn_out_or_shake_the_photo_and_keep_the_face_fi
     texture = lambda im: float(cv2.Laplacian(luma(im)[y - r:y + r, x - r:x + r], cv2.CV_32F).var())  # noqa: E731
     written = {}
     for kind in augment.LOOKS:
-        args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), "--look", kind, "--quiet",
-                "--root", str(tmp_path), "--out", str(tmp_path / f"{kind}.csv")]
-        assert main(args) == 0
-        (rec,) = read(tmp_path / f"{kind}.csv").records
-        assert (rec.subject, rec.source, rec.age_group, rec.gender) == ("face", f"utkface-{kind}-aug", 4, 1)
-        assert augment.is_copy(rec) and not augment.is_phone_copy(rec)
-        im = np.asarray(Image.open(rec.full_path).convert("RGB"))
-        assert im.shape == astronaut.shape and RetinaFaceDetector().detect(im)
+        args, rec, im = _one_kind_of_copy(tmp_path, "--look", kind, astronaut)
         if kind == "beauty":
             assert texture(im) < 0.5 * texture(astronaut) and luma(im).mean() >= luma(astronaut).mean() - 1
         elif kind == "overexposed":

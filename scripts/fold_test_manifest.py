@@ -12,7 +12,7 @@ each file's row list is read, not its features). ``--min-years`` keeps the faces
 ``--holdout MODEL_DIR --manifest utk.csv`` gives instead the faces a model trained on all data (``data.protocol
 = "all"``: the built-in models) held out for validation — early stopping, temperatures and thresholds were
 chosen on them, no weight was fitted to them, nor to their phone-like copies and views. They are drawn as
-training drew them (``trainset.make_split``: seed 0, 10 %, over the originals in the order of the manifest
+training drew them (``trainset.all_data_validation``: seed 0, 10 %, over the originals in the order of the manifest
 training was given, which begins with utk.csv's rows), and checked against the counts in the model's
 metadata (faces held out, faces with an age group):
 

@@ -42,7 +42,7 @@ import io
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+from PIL import Image, ImageEnhance, ImageFilter
 
 from agegender import augment, labels
 from agegender import manifest as mf
@@ -99,7 +99,7 @@ def _cast(gains: tuple[float, float, float]) -> Callable[[Image.Image, np.random
 
 def _sepia(face: Image.Image, rng: np.random.Generator) -> Image.Image:
     """The reference photo as an old brown-toned print."""
-    g = np.asarray(ImageOps.grayscale(_photo(face, 160))).astype(np.float32)
+    g = np.asarray(_photo(face, 160).convert("L")).astype(np.float32)
     return Image.fromarray(np.clip(np.stack([g * 1.07 + 20, g * 0.87 + 10, g * 0.62], -1), 0, 255).astype(np.uint8))
 
 
@@ -125,7 +125,7 @@ CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image |
     "backlit: face × 0.45 before a bright window": _backlit,
     "out of focus: blur radius 2.5": lambda f, r: _photo(f, 160).filter(ImageFilter.GaussianBlur(2.5)),
     "heavy JPEG: quality 10": lambda f, r: _jpeg(_photo(f, 160), 10),
-    "black and white photo": lambda f, r: ImageOps.grayscale(_photo(f, 160)).convert("RGB"),
+    "black and white photo": lambda f, r: augment.grayscale(_photo(f, 160)),
     "sepia print": _sepia,
     "warm light (tungsten, white balance off): R × 1.2, B × 0.6": _cast((1.2, 1.0, 0.6)),
     "cool light (shade, white balance off): R × 0.75, B × 1.2": _cast((0.75, 0.95, 1.2)),
@@ -181,6 +181,7 @@ def _tally(done: list[dict]) -> dict[str, str]:
             "age": pct(sum(d["age"] for d in aged), len(aged)),
             "age_right": pct(sum(d["age_right"] for d in aged if d["answered"]), sum(d["answered"] for d in aged)),
             "years": f"{off.mean():+.1f} ({np.abs(off).mean():.1f})" if len(off) else "—",
+            "years_mean": f"{off.mean():+.1f}" if len(off) else "—",
             "under": f"{len(under)} ({sum(d['answered'] for d in under)})",
             "under_right": pct(sum(d["guessed"] for d in under), len(under)),
             "doubted": f"{len(doubted)} ({len(would)}, {pct(sum(d['guessed'] for d in would), len(would))})"}
@@ -241,7 +242,7 @@ def main() -> None:
             for g in groups:
                 t = _tally([d for d in done if group_of(d["rec"]) == g])
                 cells.append(f"{t['found_n']} · {t['guessed']} · {t['answered']} · {t['right']} · {t['age']} · {t['age_right']} · "
-                             f"{t['years'].split()[0]}")
+                             f"{t['years_mean']}")
             print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     print(f"\n(genders: {', '.join(labels.GENDERS)}; the answered share is of the faces found)")
 

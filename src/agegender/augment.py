@@ -448,9 +448,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     per_image = 1 if kind else copies
 
     def kind_of(rec: Record) -> str:
-        if kind == ANY_OCCLUSION and occlude:
+        if occlude == ANY_OCCLUSION:
             return OCCLUSIONS[int(_rng(rec.key, ANY_OCCLUSION, seed).integers(len(OCCLUSIONS)))]
-        if kind == ANY_LOOK:
+        if look == ANY_LOOK:
             return LOOKS[int(_rng(rec.key, "anylook", seed).integers(len(LOOKS)))]
         if kind == f"turn{ANY_TURN}":
             return f"turn{TURNS[int(_rng(rec.key, kind, seed).integers(len(TURNS)))]}"

@@ -41,10 +41,25 @@ def test_group_counts_and_accuracies_by_hand(fixture, monkeypatch):
     assert rep["race"]["worst"]["gender"] == ("black", pytest.approx(2 / 3))
     assert rep["race"]["best"]["gender"] == ("white", 0.75)
     assert rep["race"]["gap"]["gender"] == pytest.approx(0.75 - 2 / 3)
+    # which way age errors lean: white 25-32 read 38-43 (older, 1/4); black 8-13 read 4-6 (younger, 1/2)
+    assert (white["age_younger"], white["age_older"]) == (0.0, 0.25)
+    assert (black["age_younger"], black["age_older"]) == (0.5, 0.0)
+    assert rep["race"]["worst"]["age_younger"] == ("black", 0.5)  # more is worse here
+    assert rep["race"]["best"]["age_younger"] == ("white", 0.0) and rep["race"]["gap"]["age_younger"] == 0.5
+    assert any("age read younger: worst black 50.0, best white 0.0" in line for line in fairness.markdown(rep))
     ages = rep["age"]["groups"]
     assert list(ages) == ["0-2", "8-13", "15-20", "25-32", "60+"]  # in group order
     assert ages["25-32"]["n"] == 3 and ages["25-32"]["gender"] == 1.0
     assert rep["gender"]["groups"]["male"]["n"] == 4
+
+
+def test_race_groups_of_adults_and_older_adults(fixture):
+    """``race, 15+`` and ``race, 38+`` keep a row's race only where its labels allow no younger age."""
+    race, ya, yg, *_ = fixture
+    age_low = np.array([25, 25, 0, 60, 38, 8, np.nan, 15])
+    g = fairness.groupings(ya, yg, race, age_low)
+    assert list(g["race, 15+"]) == ["white", "white", "", "white", "black", "", "", ""]
+    assert list(g["race, 38+"]) == ["", "", "", "white", "black", "", "", ""]
 
 
 def test_small_groups_are_never_named_worst(fixture):

@@ -18,7 +18,12 @@ from agegender import labels
 #: Groups smaller than this are listed but not named worst or best (their accuracy is too noisy).
 MIN_GROUP = 30
 #: The metrics of each group, in report order.
-METRICS = ("gender", "age_exact", "age_1off", "joint", "coverage", "covered_gender", "covered_age_exact", "covered_joint")
+METRICS = ("gender", "age_exact", "age_1off", "joint", "age_younger", "age_older", "coverage", "covered_gender",
+           "covered_age_exact", "covered_joint")
+#: Metrics where more is worse: the share of a group's faces whose age group is read younger (older) than it is.
+#: Which way the age errors of a group lean is what accuracy alone hides: a group read younger than it is may lose
+#: nothing in 1-off accuracy and still be told wrong, one way, more often than the others.
+HIGHER_IS_WORSE = ("age_younger", "age_older")
 
 
 def _mean(mask: np.ndarray) -> float | None:
@@ -37,6 +42,7 @@ def group_metrics(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.nda
     out = {"n": int(len(y_age)), "n_age": int(ha.sum()), "n_gender": int(hg.sum()),
            "gender": _mean(pg[hg] == y_gender[hg]), "age_exact": _mean(pa[ha] == y_age[ha]),
            "age_1off": _mean(np.abs(pa[ha] - y_age[ha]) <= 1),
+           "age_younger": _mean(pa[ha] < y_age[ha]), "age_older": _mean(pa[ha] > y_age[ha]),
            "joint": _mean((pa[both] == y_age[both]) & (pg[both] == y_gender[both]))}
     if covered is not None:
         ca, cg, cb = ha & covered, hg & covered, both & covered
@@ -49,19 +55,23 @@ def group_metrics(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.nda
 #: Adults for the race comparison of gender: children's gender is hard for everyone, and groups hold
 #: different shares of children, which would hide (or fake) a gap between groups of adults.
 ADULT_YEARS = 15
+#: Older adults (38-43 and up) for the race comparison of which way age errors lean: the default reads the older
+#: people of some races younger than those of others (docs/BENCHMARKS.md, "Which way age errors lean").
+OLDER_YEARS = 38
 
 
 def groupings(y_age: np.ndarray, y_gender: np.ndarray, race: np.ndarray | None = None,
               age_low: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Group label of every row for each grouping the data has: ``race`` (where labelled), the same for
     faces aged 15 and over (``race, 15+``: ``age_low``, the youngest age each row's labels allow, at least
-    15), ``gender`` and ``age`` (true group; "" where unknown, e.g. a UTKFace gap age)."""
+    15) and 38 and over (``race, 38+``), ``gender`` and ``age`` (true group; "" where unknown, e.g. a UTKFace
+    gap age)."""
     out = {}
     if race is not None and any(race):
         out["race"] = np.asarray([r or "" for r in race], dtype=object)
         if age_low is not None:
-            adult = np.nan_to_num(age_low, nan=-1) >= ADULT_YEARS
-            out[f"race, {ADULT_YEARS}+"] = np.where(adult, out["race"], "")
+            for years in (ADULT_YEARS, OLDER_YEARS):
+                out[f"race, {years}+"] = np.where(np.nan_to_num(age_low, nan=-1) >= years, out["race"], "")
     out["gender"] = np.asarray([labels.GENDER_NAMES[g] if g >= 0 else "" for g in y_gender], dtype=object)
     out["age"] = np.asarray([labels.AGE_GROUPS[a] if a >= 0 else "" for a in y_age], dtype=object)
     return out
@@ -72,7 +82,8 @@ def breakdown(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray
     """``{grouping: {"groups": {label: metrics}, "worst": {metric: (label, value)}, "best": …, "gap": …}}``.
 
     The worst and best group of each metric are taken among groups of at least :data:`MIN_GROUP` rows
-    that have a value for it; ``gap`` is best minus worst.
+    that have a value for it (the highest is the worst for :data:`HIGHER_IS_WORSE`); ``gap`` is how far
+    apart they are (≥ 0).
     """
     report = {}
     for name, lab in groups.items():
@@ -86,9 +97,9 @@ def breakdown(age_probs: np.ndarray, gender_probs: np.ndarray, y_age: np.ndarray
         for metric in METRICS:
             vals = [(v, g[metric]) for v, g in per.items() if g.get(metric) is not None and _size(g, metric) >= MIN_GROUP]
             if len(vals) >= 2:
-                worst[metric] = min(vals, key=lambda kv: kv[1])
-                best[metric] = max(vals, key=lambda kv: kv[1])
-                gap[metric] = best[metric][1] - worst[metric][1]
+                low, high = min(vals, key=lambda kv: kv[1]), max(vals, key=lambda kv: kv[1])
+                worst[metric], best[metric] = (high, low) if metric in HIGHER_IS_WORSE else (low, high)
+                gap[metric] = high[1] - low[1]
         report[name] = {"groups": per, "worst": worst, "best": best, "gap": gap}
     return report
 
@@ -144,8 +155,8 @@ def markdown(report: dict, peer: dict | None = None, title: str = "ours") -> lis
     lines = []
     show = [m for m in METRICS if any(m in g for grp in report.values() for g in grp["groups"].values())]
     names = {"gender": "gender", "age_exact": "age exact", "age_1off": "age 1-off", "joint": "joint",
-             "coverage": "coverage", "covered_gender": "gender on answered", "covered_age_exact": "age on answered",
-             "covered_joint": "joint on answered"}
+             "age_younger": "age read younger", "age_older": "age read older", "coverage": "coverage",
+             "covered_gender": "gender on answered", "covered_age_exact": "age on answered", "covered_joint": "joint on answered"}
     for grouping, rep in report.items():
         lines += ["", f"**By {grouping}** ({title}" + (" / peer" if peer else "") + "):", "",
                   "| group | n | " + " | ".join(names[m] for m in show) + " |", "|---|---|" + "---|" * len(show)]
@@ -161,7 +172,7 @@ def markdown(report: dict, peer: dict | None = None, title: str = "ours") -> lis
 
             lines.append(f"| {value} | {g['n']} | " + " | ".join(cell(m) for m in show) + " |")
         wb = [f"{names[m]}: worst {rep['worst'][m][0]} {100 * rep['worst'][m][1]:.1f}, best {rep['best'][m][0]} "
-              f"{100 * rep['best'][m][1]:.1f} (gap {100 * rep['gap'][m]:.1f})" for m in ("gender", "age_exact", "joint", "coverage")
+              f"{100 * rep['best'][m][1]:.1f} (gap {100 * rep['gap'][m]:.1f})" for m in ("gender", "age_exact", "joint", "age_younger", "coverage")
               if m in rep["worst"]]
         if wb:
             lines += ["", f"Worst vs best group (groups of ≥ {MIN_GROUP}): " + "; ".join(wb) + "."]

@@ -139,6 +139,29 @@ def test_gender_age_balance_weighs_children_up(syn):
     assert training.age_group_balance(y_age, years, 0.0) is None
 
 
+def test_race_age_balance_gives_every_race_the_age_mix_of_all(syn):
+    """``train.balance = "race_age"``: weighted, each race group has the age mix of all the rows (so race tells
+    nothing of age); a row without a race keeps weight 1; no weight passes the cap before the mean is made 1."""
+    # race a: 3 aged 25-32, 1 aged 60+; race b: 1 aged 25-32, 3 aged 60+ (one of them 57: a gap age, nearest 60+);
+    # one row without a race. Overall: half 25-32, half 60+.
+    race = np.array(["a", "a", "a", "a", "b", "b", "b", "b", ""], dtype=object)
+    y_age = np.array([4, 4, 4, 7, 4, 7, 7, -1, 7])
+    years = np.array([28.0, 30.0, 26.0, 65.0, 29.0, 70.0, 61.0, 57.0, 80.0])
+    w = training.race_age_balance(race, y_age, years)
+    # a's 25-32 (1/2)/(3/4) = 2/3, a's 60+ (1/2)/(1/4) = 2; b the other way round (their mean is 1 already)
+    assert np.allclose(w, [2 / 3, 2 / 3, 2 / 3, 2, 2, 2 / 3, 2 / 3, 2 / 3, 1.0], atol=1e-6)
+    for r in ("a", "b"):
+        rows = race == r
+        old = rows & (np.array([4, 4, 4, 7, 4, 7, 7, 7, 7]) == 7)
+        assert w[old].sum() / w[rows].sum() == pytest.approx(0.5)
+    capped = training.race_age_balance(race, y_age, years, cap=1.5)
+    assert capped[3] / capped[0] == pytest.approx(1.5 / (2 / 3))
+    assert training.race_age_balance(None, y_age, years) is None
+    cfg = _cfg(*syn, 'train.balance="race_age"')
+    _, tw = training.targets(cfg, y_age, np.zeros(9, int), years, race)
+    assert np.allclose(tw["gender"], w) and np.allclose(tw["age"], w * (y_age >= 0))
+
+
 def test_refuses_to_overwrite_a_finished_run(tmp_path, syn):
     cfg = _cfg(*syn, "train.epochs=1")
     data = trainset.load(cfg.data.manifest, cfg.data.features)

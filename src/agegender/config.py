@@ -28,7 +28,7 @@ CHOICES = {
     "train.schedule": ("constant", "cosine", "exponential"),
     "train.loss": ("categorical_crossentropy", "mse", "hinge", "squared_hinge", "categorical_hinge", "kl_divergence"),
     "train.class_weights": ("none", "balanced"),
-    "train.balance": ("none", "race"),
+    "train.balance": ("none", "race", "race_age"),
     "data.test_on": ("original", "augmented"),
     "data.protocol": ("utkface-a8", "adience-5fold", "random-split", "all"),
     "data.gap_ages": ("drop", "nearest", "split"),
@@ -90,7 +90,7 @@ class TrainConfig:
     loss: str = "categorical_crossentropy"
     early_stopping: int = 8        # patience in epochs on validation loss (0 = off)
     class_weights: str = "none"
-    balance: str = "none"          # "race": every race group of the training data weighs the same (UTKFace labels)
+    balance: str = "none"          # "race": every race group weighs the same; "race_age": each has the age mix of all (UTKFace labels)
     label_smoothing: float = 0.0   # age and gender heads: mix this much of a uniform target into each label
     mixup: float = 0.0             # α of mixup: each training row blended with another of its batch, λ ~ Beta(α, α) (0 = off)
     gender_loss_weight: float = 1.0

@@ -98,6 +98,43 @@ def group_balance(groups: np.ndarray | None) -> np.ndarray | None:
     return w
 
 
+#: ``train.balance = "race_age"``: no row weighs more than this many times its share (a race's rarest age groups,
+#: e.g. UTKFace's "others" aged 60+, 1 % of that race against 12 % of all faces, would otherwise weigh ×11).
+RACE_AGE_CAP = 5.0
+
+
+def _age_groups_of(y_age: np.ndarray, age_years: np.ndarray | None) -> np.ndarray:
+    """Each row's age group, else the one nearest its age in years (gap ages), else -1."""
+    groups = np.asarray(y_age).copy()
+    if age_years is not None:
+        for i in np.flatnonzero((groups < 0) & ~np.isnan(age_years)):
+            groups[i] = labels.nearest_age_group(float(age_years[i]))
+    return groups
+
+
+def race_age_balance(race: np.ndarray | None, y_age: np.ndarray, age_years: np.ndarray | None,
+                     cap: float = RACE_AGE_CAP) -> np.ndarray | None:
+    """Per-row weights that give every race group the age mix of all the rows: P(age group) / P(age group | race),
+    capped at ``cap``, mean 1 over the rows with both labels (the others keep 1). Why: UTKFace's races have
+    different age mixes (its Black faces are 8 % aged 60+, its White ones 18 %), so a model could learn race as
+    a cue of age; weighted so, race tells nothing about age. Gap ages join their nearest group. (Tried against
+    the default reading older Black and Indian people younger: no change — docs/BENCHMARKS.md.)"""
+    if race is None or not any(race):
+        return None
+    groups = _age_groups_of(y_age, age_years)
+    both = (groups >= 0) & np.array([bool(r) for r in race])
+    if not both.any():
+        return None
+    overall = np.bincount(groups[both], minlength=8) / both.sum()
+    w = np.ones(len(groups), dtype=np.float32)
+    for r in np.unique(race[both]):
+        rows = both & (race == r)
+        within = np.bincount(groups[rows], minlength=8) / rows.sum()
+        w[rows] = np.minimum(overall[groups[rows]] / within[groups[rows]], cap)
+    w[both] /= w[both].mean()
+    return w
+
+
 def age_group_balance(y_age: np.ndarray, age_years: np.ndarray | None, power: float) -> np.ndarray | None:
     """Per-row weights ∝ (rows in the row's age group) ** -power, mean 1 over rows with a group: 0 keeps
     every row at 1, 1 gives every age group the same total weight, 0.5 lies between. A row's group is
@@ -106,10 +143,7 @@ def age_group_balance(y_age: np.ndarray, age_years: np.ndarray | None, power: fl
     weakest group (``train.gender_age_balance``)."""
     if power <= 0:
         return None
-    groups = np.asarray(y_age).copy()
-    if age_years is not None:
-        for i in np.flatnonzero((groups < 0) & ~np.isnan(age_years)):
-            groups[i] = labels.nearest_age_group(float(age_years[i]))
+    groups = _age_groups_of(y_age, age_years)
     known = groups >= 0
     if not known.any():
         return None
@@ -126,8 +160,8 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     """Keras targets and sample weights; a missing label gets weight 0 for its head only.
 
     ``train.balance = "race"`` multiplies every head's weights so each race group of these rows weighs
-    the same; ``train.gender_age_balance`` reweights the gender head's rows by age group (children up);
-    the years head (``model.years_head``) learns from ``age_years`` where known.
+    the same, ``"race_age"`` so each race group has the age mix of all of them (:func:`race_age_balance`);
+    ``train.gender_age_balance`` reweights the gender head's rows by age group (children up); the years head (``model.years_head``) learns from ``age_years`` where known.
     """
     if cfg.model.output == "tuple":
         ok = (y_age >= 0) & (y_gender >= 0)
@@ -148,7 +182,11 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     by_age = age_group_balance(y_age, age_years, cfg.train.gender_age_balance)
     if by_age is not None:
         w["gender"] = w["gender"] * by_age
-    balance = group_balance(race) if cfg.train.balance == "race" else None
+    balance = None
+    if cfg.train.balance == "race":
+        balance = group_balance(race)
+    elif cfg.train.balance == "race_age":
+        balance = race_age_balance(race, y_age, age_years)
     if balance is not None:
         w = {k: v * balance for k, v in w.items()}
     return y, w

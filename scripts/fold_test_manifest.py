@@ -17,6 +17,9 @@ training was given, which begins with utk.csv's rows), and checked against the c
 metadata (faces held out, faces with an age group):
 
     python scripts/fold_test_manifest.py --holdout src/agegender/data/model --manifest utk.csv --out holdout.csv
+
+With ``--trained`` it gives the other originals: the faces that model was fitted to — to tell what a model cannot
+learn (it errs on its own training faces too) from what it does not carry over to new ones.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def main() -> None:
                     "data (needs --manifest)")
     ap.add_argument("--manifest", help="with --holdout: the originals' manifest (agegender data utkface …)")
     ap.add_argument("--seed", type=int, default=0, help="with --holdout: the training's data.seed (default: %(default)s)")
+    ap.add_argument("--trained", action="store_true", help="with --holdout: the originals the model trained on instead")
     ap.add_argument("--val-fraction", type=float, default=0.1, help="with --holdout: the training's data.val_fraction "
                     "(default: %(default)s)")
     ap.add_argument("--min-years", type=float, help="only faces at least this old (their labelled years)")
@@ -47,7 +51,8 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.holdout:
-        test, what = _holdout(args), f"validation faces of {args.holdout}"
+        test = _holdout(args)
+        what = f"{'training' if args.trained else 'validation'} faces of {args.holdout}"
     elif args.benchmark:
         test, what = _fold_test(args), f"fold {args.fold} test faces of {args.benchmark}"
     else:
@@ -66,7 +71,8 @@ def main() -> None:
 
 
 def _holdout(args: argparse.Namespace) -> list[mf.Record]:
-    """The originals a model trained on all data held out for validation, checked against its metadata."""
+    """The originals a model trained on all data held out for validation (``--trained``: the others), checked
+    against its metadata."""
     if not args.manifest:
         raise SystemExit("--holdout needs --manifest (the originals' manifest the model was trained from)")
     meta = json.loads((Path(args.holdout) / "metadata.json").read_text())
@@ -74,13 +80,14 @@ def _holdout(args: argparse.Namespace) -> list[mf.Record]:
     if not str(training.get("protocol", "")).startswith("all"):
         raise SystemExit(f"{args.holdout}: trained with protocol {training.get('protocol')!r}, not on all data")
     records = mf.read(args.manifest).records
-    held = [records[i] for i in trainset.all_data_validation(records, args.val_fraction, args.seed)[1]]
+    originals, val = trainset.all_data_validation(records, args.val_fraction, args.seed)
+    held = [records[i] for i in val]
     n_age = meta.get("metrics", {}).get("val", {}).get("n_age")
     aged = sum(r.age_group is not None for r in held)
     if len(held) != training.get("val") or (n_age is not None and aged != n_age):
         raise SystemExit(f"{args.manifest}: {len(held)} faces held out ({aged} with an age group), the model's metadata "
                          f"says {training.get('val')} ({n_age}): not the manifest or the split it was trained with")
-    return held
+    return [records[i] for i in np.setdiff1d(originals, val)] if args.trained else held
 
 
 def _fold_test(args: argparse.Namespace) -> list[mf.Record]:

@@ -113,3 +113,43 @@ def test_all_data_validation_holds_out_originals_and_their_copies():
     assert sp.val.tolist() == sorted(val.tolist()) and len(sp.test) == 0
     assert not held & {recs[i].subject for i in sp.train}                 # neither the faces nor their copies train
     assert len(sp.train) == 90 + 180
+
+
+def test_fold_test_manifest_holdout_and_trained_are_the_two_halves(tmp_path):
+    """scripts/fold_test_manifest.py --holdout MODEL: the faces a model trained on all data held out (checked against
+    its metadata); with --trained the other originals — together every face once; a manifest whose draw does not
+    match the metadata is refused."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from agegender import manifest as mf
+    from agegender import trainset
+
+    recs = [Record(path=f"u{i}.jpg", root=str(tmp_path), source="utkface", key=f"u{i}", subject=f"u{i}",
+                   age_group=i % 8 if i % 3 else None, gender=i % 2, age_years=30.0 + i % 7) for i in range(100)]
+    man = mf.write(mf.Manifest(recs, mf.DropLog(), ["test"]), tmp_path / "utk.csv")
+    val = trainset.all_data_validation(recs, 0.1, 0)[1]
+    model = tmp_path / "model"
+    model.mkdir()
+    meta = {"training": {"protocol": "all data (validation only)", "val": 10},
+            "metrics": {"val": {"n_age": sum(recs[i].age_group is not None for i in val)}}}
+    (model / "metadata.json").write_text(json.dumps(meta))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "fold_test_manifest.py"
+
+    def run(*extra):
+        return subprocess.run([sys.executable, str(script), "--holdout", str(model), "--manifest", str(man), *extra],
+                              capture_output=True, text=True)
+
+    assert run("--out", str(tmp_path / "held.csv")).returncode == 0
+    r = run("--trained", "--min-years", "33", "--out", str(tmp_path / "trained.csv"))
+    assert r.returncode == 0 and "training faces of" in r.stdout
+    held = {x.key for x in mf.read(tmp_path / "held.csv").records}
+    trained = {x.key for x in mf.read(tmp_path / "trained.csv").records}
+    assert held == {recs[i].key for i in val}
+    assert trained == {x.key for x in recs if x.key not in held and x.age_years >= 33}
+    meta["training"]["val"] = 11
+    (model / "metadata.json").write_text(json.dumps(meta))
+    r = run("--out", str(tmp_path / "x.csv"))
+    assert r.returncode != 0 and "not the manifest or the split it was trained with" in r.stderr

@@ -181,14 +181,14 @@ def markdown(report: dict, peer: dict | None = None, title: str = "ours") -> lis
 
 def plot(report: dict, curves: dict[str, list[tuple[float, float]]], path: str | Path, title: str,
          peer: dict | None = None, operating: tuple[float, float] | None = None) -> Path:
-    """One figure: bars by group (gender accuracy, age exact, joint) per grouping, and the
+    """One figure: bars by group (gender accuracy, age exact, joint, age read younger) per grouping, and the
     accuracy-vs-coverage curves (overall and per race group) with the chosen operating point."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib.pyplot as plt
 
     n = len(report) + 1
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8))
-    metrics = (("gender", "gender"), ("age_exact", "age exact"), ("joint", "joint"))
+    metrics = (("gender", "gender"), ("age_exact", "age exact"), ("joint", "joint"), ("age_younger", "age read younger"))
     for ax, (grouping, rep) in zip(axes, report.items()):
         values = list(rep["groups"])
         x = np.arange(len(values))

@@ -120,6 +120,38 @@ def test_ema_keeps_the_weights_moving_average(tmp_path, syn):
     assert runs[0.99999].test.gender < 0.7 and runs[0.99999].test.age_exact < runs[0.0].test.age_exact - 0.2
 
 
+def test_bfloat16_trains_in_mixed_precision_and_keeps_a_float32_model(tmp_path, syn):
+    """``train.precision = "bfloat16"``: the hidden layers compute in bfloat16 while training, the heads in
+    float32; the model calibrated, saved and scored is the same network computing in float32 throughout,
+    with the trained weights; the global policy is float32 again afterwards."""
+    import keras
+
+    with pytest.raises(config.ConfigError, match="precision"):
+        _cfg(*syn, 'train.precision="float16"')
+    cfg = _cfg(*syn, "train.epochs=6", 'train.precision="bfloat16"', "model.hidden=[32]", "model.years_head=false")
+    with training.precision_policy("bfloat16"):
+        mixed = training.build(cfg, 16)
+    assert mixed.get_layer("dense_0").dtype_policy.compute_dtype == "bfloat16"
+    assert mixed.get_layer("age").dtype_policy.compute_dtype == "float32"
+    assert all(w.dtype == "float32" for w in mixed.weights)
+    copy = training.float32_copy(mixed, lambda: training.build(cfg, 16))
+    assert {layer.dtype_policy.compute_dtype for layer in copy.layers} == {"float32"}
+    x = np.random.default_rng(0).normal(size=(64, 16)).astype(np.float32)
+    mixed_age, copy_age = (np.asarray(m.predict(x, verbose=0)["age"]) for m in (mixed, copy))
+    assert np.abs(mixed_age - copy_age).max() < 0.05        # bfloat16 rounding of the hidden layer, nothing more
+    assert all(np.array_equal(a, b) for a, b in zip(mixed.get_weights(), copy.get_weights()))
+
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
+    res = training.fit(cfg, data, split, tmp_path / "r", progress=False)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert res.test.gender > 0.85 and res.test.age_exact > 0.4   # it learned (chance: 0.5 and 0.125)
+    model, _ = training.load_run(tmp_path / "r")
+    assert {layer.dtype_policy.compute_dtype for layer in model.layers} == {"float32"}
+    again = training.predict_probs(model, data.X[split.test], "two_hot")
+    assert np.allclose(again[0], res.test_probs[0], atol=1e-6)   # scored as saved: the float32 model
+
+
 def test_gender_age_balance_weighs_children_up(syn):
     """``train.gender_age_balance``: the gender head's row weights ∝ (rows in the age group) ** -power,
     mean 1 over rows with a group; a gap age joins its nearest group; the age head is untouched."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -278,7 +279,11 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     race = None if data.race is None else data.race
     y_tr, w_tr = targets(cfg, data.train_age_labels(tr, cfg.data.gap_ages), data.y_gender[tr], data.age_years[tr],
                          None if race is None else race[tr])
-    model = build(cfg, X.shape[1], mean, var, trunk, map_tail)
+    def built():
+        return build(cfg, X.shape[1], mean, var, trunk, map_tail)
+
+    with precision_policy(cfg.train.precision):
+        model = built()
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
     if cfg.train.label_smoothing > 0:  # the two softmax heads only (the years head's targets are soft already)
@@ -329,6 +334,8 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
                               f"delete that folder to start the run over, or train into another --out") from None
         raise
     seconds = before + time.perf_counter() - t0
+    if cfg.train.precision != "float32":  # the trained weights into the same model computing in float32
+        model = float32_copy(model, built)
 
     out = cfg.model.output
     thresholds = labels.Thresholds()
@@ -435,6 +442,29 @@ def _restore_failed(e: BaseException) -> bool:
     """Whether an error from ``fit`` came from reading the backup (h5 or JSON), not from training."""
     text = f"{type(e).__name__} {e}".lower()
     return any(w in text for w in ("h5", "hdf", "truncated", "signature", "json", "unable to", "weights", "epoch"))
+
+
+@contextmanager
+def precision_policy(precision: str):
+    """Layers built inside compute in ``precision`` (``"bfloat16"``: Keras' ``mixed_bfloat16`` — variables stay
+    float32, the softmax heads compute in float32); the global policy is restored afterwards."""
+    import keras
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def float32_copy(model, build_float32):
+    """``build_float32()``'s model (float32 throughout) holding ``model``'s weights: what a mixed-precision
+    run calibrates, saves and exports, so prediction and every export compute as a float32 run's model does."""
+    with precision_policy("float32"):
+        copy = build_float32()
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def build(cfg: Config, dim: int, mean=None, var=None, trunk_columns: int | None = None, map_tail: str | None = None):

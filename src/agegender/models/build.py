@@ -33,17 +33,18 @@ def _outputs(cfg: Config, x):
 
     reg, con = _regularizer(cfg)
     init = cfg.model.initializer
+    # the heads compute in float32 whatever the policy (train.precision): a softmax and its loss need the range
     if cfg.model.output == "tuple":
-        return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init)(x)}
+        return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init, dtype="float32")(x)}
     out = {
         "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
-                                  kernel_regularizer=reg, kernel_constraint=con)(x),
+                                  kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x),
         "gender": keras.layers.Dense(2, activation="softmax", name="gender", kernel_initializer=init,
-                                     kernel_regularizer=reg, kernel_constraint=con)(x),
+                                     kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x),
     }
     if cfg.model.years_head:
         out["years"] = keras.layers.Dense(YEARS_BINS, activation="softmax", name="years", kernel_initializer=init,
-                                          kernel_regularizer=reg, kernel_constraint=con)(x)
+                                          kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x)
     return out
 
 

@@ -140,6 +140,14 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
 python scripts/compare_alignments.py "$W/A-r5views" --manifest "$W/utk+aug.csv" --train "$PREV,$W/utk+aug-faceres.npz" \
   aligned+dlib="$PREV,$W/utk+aug-faceres.npz" retinaface+dlib="$RF,$W/utk-faceres-rf-dlib.npz" retinaface+retina5="$V"
 python scripts/collect_benchmarks.py --fairness "$W/A-faceres" "$W/A-r5views"
+# the same recipe trained in mixed precision (train.precision = "bfloat16", docs/TRAINING.md): all 5 folds, then two
+# epochs of fold 0 in each precision back to back for the time per epoch (best run with nothing else on the machine)
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' --out "$W/A-r5views-bf16" --quiet
+for p in float32 bfloat16; do
+  ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set "train.precision=\"$p\"" \
+    --set train.epochs=2 --folds 0 --out "$W/T2-$p" --quiet
+done
+python scripts/collect_benchmarks.py "$W/A-r5views" "$W/A-r5views-bf16" "$W/T2-float32" "$W/T2-bfloat16"
 # the phone-like copies' retina5 views too (docs/BENCHMARKS.md): screened on fold 0 only, no gain, not pursued
 for ex in dlibtrunk agnet faceres; do
   ag features "$W/utk+aug.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk+aug-$ex-r5.npz" --cache "$W/r5-$ex.sqlite" --workers 2 --quiet

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from agegender import __version__, evaluation, labels
-from agegender.config import Config
+from agegender.config import Config, ConfigError
 from agegender.feature_matrix import FeatureMatrix
 from agegender.feature_matrix import batches as feature_batches
 from agegender.splits import Split
@@ -254,6 +254,9 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     if resume and (run_dir / "config.json").is_file():
         _check_resumable(run_dir, cfg)
         before = _clock(run_dir)
+    if cfg.train.precision == "bfloat16" and not bfloat16_native():
+        raise ConfigError('train.precision = "bfloat16" needs a CPU that computes in bfloat16 itself (AVX512-BF16 or AMX; '
+                          "this one has neither: emulated, training is slower than in float32, or oneDNN fails) or a GPU: use float32")
     import keras  # after the checks: refusing to resume needs no framework
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -456,6 +459,28 @@ def precision_policy(precision: str):
         yield
     finally:
         keras.mixed_precision.set_global_policy(before)
+
+
+#: CPU flags (Linux ``/proc/cpuinfo``) of instructions that compute in bfloat16
+BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def bfloat16_native() -> bool:
+    """Whether this machine trains in bfloat16 natively: a GPU (TensorFlow backend) or a CPU with
+    :data:`BFLOAT16_CPU_FLAGS` — elsewhere oneDNN emulates it, slower than float32, or fails."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        flags = set()
+    if flags & set(BFLOAT16_CPU_FLAGS):
+        return True
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return False
 
 
 def float32_copy(model, build_float32):

@@ -103,8 +103,8 @@ class TrainConfig:
     min_coverage: float = 0.85     # Undefined thresholds: keep at least this share of validation answered …
     target_gender_accuracy: float = 0.0  # … or, when > 0, the lowest gender threshold reaching this accuracy on
     target_age_accuracy: float = 0.0     # the answered validation faces (likewise for age)
-    precision: str = "float32"     # "bfloat16": Keras mixed precision while training (weights float32; ~2× faster on CPUs
-                                   # with AVX512-BF16/AMX and on GPUs, slower where bfloat16 is emulated); the model is float32
+    precision: str = "float32"     # "bfloat16": Keras mixed precision while training (weights float32; 1.5× faster for the
+                                   # default's recipe on this VM's AVX512-BF16 CPU; refused where emulated); the model is float32
     verbose: int = 0
     seed: int = -1                 # the weights' start and the batch order (-1: data.seed, which also makes the split):
                                    # another seed trains another model on the same split (ensembles, seed spread)

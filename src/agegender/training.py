@@ -256,7 +256,7 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
         before = _clock(run_dir)
     if cfg.train.precision == "bfloat16" and not bfloat16_native():
         raise ConfigError('train.precision = "bfloat16" needs a CPU that computes in bfloat16 itself (AVX512-BF16 or AMX; '
-                          "this one has neither: emulated, training is slower than in float32, or oneDNN fails) or a GPU: use float32")
+                          "this one has neither: emulated, training is slower than in float32, or oneDNN aborts) or a GPU: use float32")
     import keras  # after the checks: refusing to resume needs no framework
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -467,7 +467,7 @@ BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 def bfloat16_native() -> bool:
     """Whether this machine trains in bfloat16 natively: a GPU (TensorFlow backend) or a CPU with
-    :data:`BFLOAT16_CPU_FLAGS` — elsewhere oneDNN emulates it, slower than float32, or fails."""
+    :data:`BFLOAT16_CPU_FLAGS` — elsewhere oneDNN emulates it, slower than float32, or aborts the process."""
     try:
         flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:

@@ -24,6 +24,11 @@ METRICS = ("gender", "age_exact", "age_1off", "joint", "age_younger", "age_older
 #: Which way the age errors of a group lean is what accuracy alone hides: a group read younger than it is may lose
 #: nothing in 1-off accuracy and still be told wrong, one way, more often than the others.
 HIGHER_IS_WORSE = ("age_younger", "age_older")
+#: How the report's tables and plot name each metric.
+METRIC_NAMES = {"gender": "gender", "age_exact": "age exact", "age_1off": "age 1-off", "joint": "joint",
+                "age_younger": "age read younger", "age_older": "age read older", "coverage": "coverage",
+                "covered_gender": "gender on answered", "covered_age_exact": "age on answered",
+                "covered_joint": "joint on answered"}
 
 
 def _mean(mask: np.ndarray) -> float | None:
@@ -154,12 +159,9 @@ def markdown(report: dict, peer: dict | None = None, title: str = "ours") -> lis
     """Tables per grouping: each group's metrics (ours, and the peer's where given), then worst vs best."""
     lines = []
     show = [m for m in METRICS if any(m in g for grp in report.values() for g in grp["groups"].values())]
-    names = {"gender": "gender", "age_exact": "age exact", "age_1off": "age 1-off", "joint": "joint",
-             "age_younger": "age read younger", "age_older": "age read older", "coverage": "coverage",
-             "covered_gender": "gender on answered", "covered_age_exact": "age on answered", "covered_joint": "joint on answered"}
     for grouping, rep in report.items():
         lines += ["", f"**By {grouping}** ({title}" + (" / peer" if peer else "") + "):", "",
-                  "| group | n | " + " | ".join(names[m] for m in show) + " |", "|---|---|" + "---|" * len(show)]
+                  "| group | n | " + " | ".join(METRIC_NAMES[m] for m in show) + " |", "|---|---|" + "---|" * len(show)]
         for value, g in rep["groups"].items():
             p = (peer or {}).get(grouping, {}).get("groups", {}).get(value, {})
 
@@ -171,7 +173,7 @@ def markdown(report: dict, peer: dict | None = None, title: str = "ours") -> lis
                 return s
 
             lines.append(f"| {value} | {g['n']} | " + " | ".join(cell(m) for m in show) + " |")
-        wb = [f"{names[m]}: worst {rep['worst'][m][0]} {100 * rep['worst'][m][1]:.1f}, best {rep['best'][m][0]} "
+        wb = [f"{METRIC_NAMES[m]}: worst {rep['worst'][m][0]} {100 * rep['worst'][m][1]:.1f}, best {rep['best'][m][0]} "
               f"{100 * rep['best'][m][1]:.1f} (gap {100 * rep['gap'][m]:.1f})" for m in ("gender", "age_exact", "joint", "age_younger", "coverage")
               if m in rep["worst"]]
         if wb:
@@ -188,7 +190,7 @@ def plot(report: dict, curves: dict[str, list[tuple[float, float]]], path: str |
 
     n = len(report) + 1
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8))
-    metrics = (("gender", "gender"), ("age_exact", "age exact"), ("joint", "joint"), ("age_younger", "age read younger"))
+    metrics = [(m, METRIC_NAMES[m]) for m in ("gender", "age_exact", "joint", "age_younger")]
     for ax, (grouping, rep) in zip(axes, report.items()):
         values = list(rep["groups"])
         x = np.arange(len(values))

@@ -74,6 +74,15 @@ def test_undefined_rule_from_a_stated_target_is_measured_and_written(tmp_path, c
     assert main(["bench", "age-check", str(bench), "--write-model", str(model)]) == 0  # the same metadata, another part
     meta = json.loads((model / "metadata.json").read_text())
     assert len(meta["age_check"]) == 7 and meta["thresholds"]["joint"] == t.joint
+    # bench compare on the real report: a run against itself differs by nothing, on all 5 folds, and its means
+    # are the report's own
+    capsys.readouterr()
+    assert main(["bench", "compare", str(bench), str(bench), "--json"]) == 0
+    [same] = json.loads(capsys.readouterr().out)
+    summary = json.loads((bench / "report.json").read_text())["summary"]["ours"]
+    assert same["folds"] == [0, 1, 2, 3, 4] and all(d in (0, None) for d in same["delta"].values())
+    assert same["baseline"]["gender"] == pytest.approx(summary["gender"][0])
+    assert same["baseline"]["exact"] == pytest.approx(summary["age_exact"][0])
     # label audit: each fold model's confident contradictions on its own test fold (the synthetic images
     # do not exist as files: grey cells in the sheets, no failure)
     capsys.readouterr()

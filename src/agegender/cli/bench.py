@@ -168,6 +168,18 @@ def cmd_bench_audit(args) -> int:
     return 0
 
 
+def cmd_bench_compare(args) -> int:
+    """Candidates against a baseline on the folds each shares with it (reports only; nothing is computed again)."""
+    import json
+
+    from agegender import compare
+
+    base = compare.load(args.baseline)
+    results = [compare.paired(base, compare.load(c)) for c in args.candidates]
+    print(json.dumps(compare.to_json(results), indent=2) if args.json else compare.markdown(base, results))
+    return 0
+
+
 def cmd_bench_thresholds(args) -> int:
     from agegender import evaluation, fairness, labels
     from agegender.benchmark import fold_predictions
@@ -322,6 +334,15 @@ def register(sub) -> None:
     bu.add_argument("--manifest")
     bu.add_argument("--features")
     bu.set_defaults(func=cmd_bench_audit)
+    bc = bsub.add_parser("compare", help="candidate benchmarks against a baseline, fold by fold on the folds they share",
+                         description="A paired comparison from the runs' report.json: each candidate against the baseline on "
+                         "the folds both ran (a one-fold screen against the same fold of a 5-fold run), both means and the "
+                         "difference per metric — headline figures, phone-like copies, children's gender, the 38-53 groups' "
+                         "exact age — with the differences' spread and the folds the candidate was ahead on where they share several.")
+    bc.add_argument("baseline", help="the baseline's benchmark folder")
+    bc.add_argument("candidates", nargs="+", help="candidate benchmark folders")
+    bc.add_argument("--json", action="store_true", help="print JSON instead of Markdown tables")
+    bc.set_defaults(func=cmd_bench_compare)
     bt = bsub.add_parser("thresholds", help="what each Undefined-threshold rule buys: coverage and accuracy, by group",
                          description="From a benchmark's fold models: thresholds chosen on the validation parts by stated "
                          "targets (per head, or for the whole 2-hot answer), measured on the test folds — answered share, "

@@ -1,0 +1,72 @@
+"""bench compare: candidates against a baseline on the folds they share (hand-made reports, figures checked by hand)."""
+
+import json
+
+import pytest
+
+from agegender import compare
+from agegender.cli import main
+
+
+def _fold(k: int, gender: float, exact: float, mae: float, copies: bool = True, kids: float = 0.7) -> dict:
+    conf = [[0] * 8 for _ in range(8)]
+    conf[5][5], conf[5][4] = 3, 1          # 38-43: 3 of 4 right → 75 %
+    conf[6][6], conf[6][7] = 1, 1          # 48-53: 1 of 2 → 50 %
+    ours = {"gender": gender, "age_exact": exact, "age_1off": 0.97, "joint": 0.7, "coverage": 0.69,
+            "covered_joint": 0.8, "years_mae": mae, "age_confusion": conf,
+            "gender_by_age": {"0-2": {"accuracy": kids, "n": 10}, "4-6": {"accuracy": 0.8, "n": 5},
+                              "8-13": {"accuracy": 0.9, "n": 0}}}
+    row = {"fold": k, "ours": ours}
+    if copies:
+        row["ours_on_copies"] = {"gender": gender - 0.01, "age_exact": exact - 0.02, "age_1off": 0.95}
+    return row
+
+
+def _run(tmp_path, name: str, folds: list[dict]) -> str:
+    d = tmp_path / name
+    d.mkdir()
+    (d / "report.json").write_text(json.dumps({"folds": folds}))
+    return str(d)
+
+
+def test_paired_differences_on_the_shared_folds(tmp_path):
+    base = compare.load(_run(tmp_path, "base", [_fold(0, 0.94, 0.77, 4.4), _fold(1, 0.95, 0.78, 4.5),
+                                                _fold(2, 0.93, 0.76, 4.3)]))
+    cand = compare.load(_run(tmp_path, "cand", [_fold(0, 0.95, 0.76, 4.3, kids=0.6), _fold(2, 0.935, 0.78, 4.5)]))
+    p = compare.paired(base, cand)
+    assert p.folds == [0, 2]                                   # fold 1 is the baseline's alone
+    assert p.base["gender"] == pytest.approx(93.5) and p.cand["gender"] == pytest.approx(94.25)
+    assert p.delta["gender"] == pytest.approx(0.75)            # +1.0 and +0.5
+    assert p.spread["gender"] == pytest.approx(0.35355, abs=1e-4)  # sd (ddof=1) of 1.0 and 0.5
+    assert p.ahead["gender"] == 2
+    assert p.delta["exact"] == pytest.approx(0.5) and p.ahead["exact"] == 1  # −1 and +2
+    assert p.delta["MAE years"] == pytest.approx(0.05)         # −0.1 and +0.2 years (not percent) …
+    assert p.ahead["MAE years"] == 1                           # … and lower is better
+    assert p.delta["copies: exact"] == pytest.approx(0.5)
+    assert p.delta["gender 0-2"] == pytest.approx(-5.0)        # 60 vs 70 on fold 0, equal on fold 2
+    assert p.delta["gender 8-13"] is None                      # no faces of that group: no figure
+    assert p.base["exact 38-43"] == pytest.approx(75.0) and p.base["exact 48-53"] == pytest.approx(50.0)
+    text = compare.markdown(base, [p])
+    assert "cand vs base, paired on folds 0, 2" in text
+    assert "| gender | 93.50 | 94.25 | +0.75 ± 0.35 | 2 of 2 |" in text
+    assert "gender 8-13" not in text
+
+
+def test_one_fold_screen_and_runs_that_cannot_compare(tmp_path, capsys):
+    base = _run(tmp_path, "base", [_fold(k, 0.94, 0.77, 4.4) for k in range(5)])
+    screen = _run(tmp_path, "screen", [_fold(0, 0.943, 0.772, 4.4, copies=False)])
+    assert main(["bench", "compare", base, screen]) == 0
+    out = capsys.readouterr().out
+    assert "screen vs base, paired on fold 0 " in out and "one fold: no spread" in out
+    assert "| gender | 94.00 | 94.30 | +0.30 |" in out and "copies" not in out  # the screen scored no copies
+    assert main(["bench", "compare", base, screen, "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["folds"] == [0] and row["delta"]["exact"] == pytest.approx(0.2) and row["delta_sd"]["exact"] is None
+    other = _run(tmp_path, "other", [_fold(3, 0.9, 0.7, 5.0)])
+    with pytest.raises(ValueError, match=r"other shares no fold with screen \(folds \[3\] vs \[0\]\)"):
+        compare.paired(compare.load(screen), compare.load(other))
+    with pytest.raises(FileNotFoundError, match="nothing-here: no report.json"):
+        compare.load(tmp_path / "nothing-here")
+    empty = _run(tmp_path, "empty", [])
+    with pytest.raises(ValueError, match="no fold results"):
+        compare.load(empty)

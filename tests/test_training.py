@@ -57,6 +57,30 @@ def test_checklist_variants_train(tmp_path, syn, extra):
     assert res.test.gender is not None and res.epochs == 3
 
 
+def test_age_hidden_gives_only_the_age_heads_their_own_layers(tmp_path, syn):
+    """``model.age_hidden``: the age and years heads read their own layers on top of the shared stack, the
+    gender head reads the shared stack itself; the model trains, and the saved run reloads to the same outputs."""
+    for bad in ("model.age_hidden=[0]", "model.age_hidden=[8]\nmodel.preset=seed-fcn-tuple"):
+        with pytest.raises(config.ConfigError, match="age_hidden"):
+            _cfg(*syn, *bad.split("\n"), "train.loss=mse")
+    cfg = _cfg(*syn, "train.epochs=8", "model.hidden=[32]", "model.age_hidden=[16]", "model.dropout=0.1",
+               "model.years_head=true")
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
+    res = training.fit(cfg, data, split, tmp_path / "r", progress=False)
+    assert res.test.age_exact > 0.4 and res.test.gender > 0.8              # chance: 0.125 and 0.5
+    model, _ = training.load_run(tmp_path / "r")
+
+    def source(name: str) -> str:  # the layer feeding the named one, looking through dropout
+        src = model.get_layer(name)._inbound_nodes[0].parent_nodes[0].operation
+        return source(src.name) if "dropout" in src.name else src.name
+
+    assert source("gender") == "dense_0" and source("age") == "age_dense_0" and source("years") == "age_dense_0"
+    assert model.get_layer("age_dense_0").units == 16
+    again = training.predict_probs(model, data.X[split.test], "two_hot")
+    assert np.allclose(again[0], res.test_probs[0], atol=1e-6) and np.allclose(again[1], res.test_probs[1], atol=1e-6)
+
+
 def test_gap_ages_split_trains_the_age_head_on_soft_targets(syn):
     """``data.gap_ages = "split"``: gap ages join the age head as soft targets between their neighbours;
     faces with a group keep one-hot targets, and a face without any age stays out of the age head."""

@@ -78,6 +78,8 @@ class ModelConfig:
     tune_tail: bool = True         # dlibtail only: fine-tune dlib's last stage (False: keep dlib's weights)
     trunk_dropout: float = 0.0     # dlibtail only: dropout on the trunk activations while training (regularises)
     years_head: bool = False       # a third head: the age in years (a distribution over 0–100)
+    age_hidden: list[int] = field(default_factory=list)  # dense layers after the shared stack that only the age
+    #                                (and years) heads see: age gets depth without bending gender's features
 
 
 @dataclass
@@ -230,6 +232,10 @@ def validate(cfg: Config) -> None:
     m, t, d = cfg.model, cfg.train, cfg.data
     if isinstance(m.dropout, list) and m.dropout and len(m.dropout) != len(m.hidden):
         raise ConfigError(f"model.dropout: {len(m.dropout)} rates for {len(m.hidden)} hidden layers")
+    if any(not isinstance(u, int) or u < 1 for u in m.age_hidden):
+        raise ConfigError(f"model.age_hidden: layer sizes must be whole numbers ≥ 1, got {m.age_hidden}")
+    if m.age_hidden and m.output == "tuple":
+        raise ConfigError("model.age_hidden needs separate age and gender heads (model.output = 'two_hot')")
     if m.output == "tuple" and t.loss != "mse":
         raise ConfigError("model.output = 'tuple' regresses (age index, gender index): set train.loss = 'mse'")
     for key, value, lo in (("train.epochs", t.epochs, 1), ("train.batch_size", t.batch_size, 1), ("data.folds", d.folds, 2)):

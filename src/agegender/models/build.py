@@ -36,27 +36,31 @@ def _outputs(cfg: Config, x):
     # the heads compute in float32 whatever the policy (train.precision): a softmax and its loss need the range
     if cfg.model.output == "tuple":
         return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init, dtype="float32")(x)}
+    age_x = _dense_stack(cfg, x, cfg.model.age_hidden, "age_dense")  # only the age and years heads see these
     out = {
         "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
-                                  kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x),
+                                  kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(age_x),
         "gender": keras.layers.Dense(2, activation="softmax", name="gender", kernel_initializer=init,
                                      kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x),
     }
     if cfg.model.years_head:
         out["years"] = keras.layers.Dense(YEARS_BINS, activation="softmax", name="years", kernel_initializer=init,
-                                          kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x)
+                                          kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(age_x)
     return out
 
 
-def _dense_stack(cfg: Config, x):
+def _dense_stack(cfg: Config, x, sizes: list[int] | None = None, prefix: str = "dense"):
+    """Dense layers of ``sizes`` (default ``model.hidden``, with its dropout rates; other stacks take the
+    first rate) named ``{prefix}_{i}``."""
     import keras
 
     reg, con = _regularizer(cfg)
-    for i, (units, rate) in enumerate(zip(cfg.model.hidden, _dropouts(cfg, len(cfg.model.hidden)))):
+    rates = _dropouts(cfg, len(cfg.model.hidden)) if sizes is None else [_dropouts(cfg, 1)[0]] * len(sizes)
+    for i, (units, rate) in enumerate(zip(cfg.model.hidden if sizes is None else sizes, rates)):
         x = keras.layers.Dense(units, activation=cfg.model.activation, kernel_initializer=cfg.model.initializer,
-                               kernel_regularizer=reg, kernel_constraint=con, name=f"dense_{i}")(x)
+                               kernel_regularizer=reg, kernel_constraint=con, name=f"{prefix}_{i}")(x)
         if rate > 0:
-            x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
+            x = keras.layers.Dropout(rate, name=f"{prefix}_dropout_{i}" if sizes is not None else f"dropout_{i}")(x)
     return x
 
 

@@ -70,3 +70,31 @@ def test_one_fold_screen_and_runs_that_cannot_compare(tmp_path, capsys):
     empty = _run(tmp_path, "empty", [])
     with pytest.raises(ValueError, match="no fold results"):
         compare.load(empty)
+
+
+def test_a_run_still_going_compares_on_its_finished_folds(tmp_path, capsys):
+    """No report.json yet: each finished fold's own test figures (fold_K/metadata.json, as training writes
+    them); a fold still training (no metadata yet) is left out, and the table says the run is unfinished."""
+    base = _run(tmp_path, "base", [_fold(k, 0.94, 0.77, 4.4) for k in range(3)])
+    going = tmp_path / "going"
+    for k, gender in ((0, 0.95), (2, 0.93)):
+        (going / f"fold_{k}").mkdir(parents=True)
+        (going / f"fold_{k}" / "metadata.json").write_text(json.dumps(
+            {"metrics": {"val": {"gender": 0.5}, "test": _fold(k, gender, 0.78, 4.3)["ours"]}}))
+    (going / "fold_1").mkdir()                                  # training: no metadata yet
+    (going / "fold_1" / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    run = compare.load(going)
+    assert run.unfinished and sorted(run.folds) == [0, 2]
+    assert run.folds[0]["gender"] == pytest.approx(95.0) and run.folds[0]["copies: gender"] is None
+    p = compare.paired(compare.load(base), run)
+    assert p.folds == [0, 2] and p.delta["gender"] == pytest.approx(0.0) and p.delta["exact"] == pytest.approx(1.0)
+    assert p.unfinished == ["going"]
+    assert main(["bench", "compare", base, str(going)]) == 0
+    out = capsys.readouterr().out
+    assert "Unfinished: going (no report.json yet" in out and "| exact | 77.00 | 78.00 | +1.00 ± 0.00 | 2 of 2 |" in out
+    assert not compare.paired(compare.load(base), compare.load(base)).unfinished
+    (going / "fold_1").rename(tmp_path / "moved")
+    for k in (0, 2):
+        (going / f"fold_{k}" / "metadata.json").unlink()
+    with pytest.raises(FileNotFoundError, match="going: no report.json and no finished fold"):
+        compare.load(going)

@@ -4,7 +4,8 @@ A candidate screened on fold 0 is judged against the baseline's fold 0, not agai
 differ by as much as most changes do (utkface-a8, the default's recipe: a standard deviation over the folds of
 ~0.3 points of gender and 0.3–0.4 of exact age), so only the same fold's figures compare. With several shared folds the difference's mean and spread, and on how many
 folds the candidate was ahead, say whether a change is more than the noise. Reads each run's ``report.json``
-(``agegender benchmark … --out RUN``); computes nothing again.
+(``agegender benchmark … --out RUN``) — or, for a run still going, its finished folds' figures — and computes
+nothing again.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
 
 @dataclass
 class Run:
-    """One benchmark folder: its name and, per fold, each column's value (None where the run lacks it)."""
+    """One benchmark folder: its name and, per fold, each column's value (None where the run lacks it).
+    ``unfinished``: no report.json yet; the figures are the finished folds' own (``fold_K/metadata.json``)."""
 
     name: str
     folds: dict[int, dict[str, float | None]]
+    unfinished: bool = False
 
 
 def _value(row: dict, where: str, metric: str) -> float | None:
@@ -63,16 +66,31 @@ def _value(row: dict, where: str, metric: str) -> float | None:
     return float(v) if metric == "years_mae" else 100 * float(v)
 
 
+def _finished_folds(folder: Path) -> list[dict]:
+    """Fold rows of a benchmark still running: each finished fold's test figures from its run folder (the
+    report's ``ours`` for that fold; the phone-like copies are scored only when the report is written)."""
+    rows = []
+    for meta in sorted(folder.glob("fold_*/metadata.json")):
+        k = meta.parent.name.removeprefix("fold_")
+        test = json.loads(meta.read_text()).get("metrics", {}).get("test")
+        if k.isdigit() and test:
+            rows.append({"fold": int(k), "ours": test})
+    return rows
+
+
 def load(folder: str | Path) -> Run:
-    """The per-fold figures of a finished (or partly finished) benchmark folder."""
-    path = Path(folder) / "report.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{folder}: no report.json (is it an `agegender benchmark --out` folder?)")
-    report = json.loads(path.read_text())
-    folds = {int(r["fold"]): {c: _value(r, w, m) for c, w, m, _ in COLUMNS} for r in report.get("folds", [])}
+    """The per-fold figures of a benchmark folder: its report.json, or, while it still runs, its finished folds."""
+    folder = Path(folder)
+    path = folder / "report.json"
+    unfinished = not path.is_file()
+    rows = _finished_folds(folder) if unfinished else json.loads(path.read_text()).get("folds", [])
+    if unfinished and not rows:
+        raise FileNotFoundError(f"{folder}: no report.json and no finished fold (fold_K/metadata.json) — is it an "
+                                f"`agegender benchmark --out` folder?")
+    folds = {int(r["fold"]): {c: _value(r, w, m) for c, w, m, _ in COLUMNS} for r in rows}
     if not folds:
         raise ValueError(f"{path}: no fold results")
-    return Run(Path(folder).name, folds)
+    return Run(folder.name, folds, unfinished)
 
 
 @dataclass
@@ -86,6 +104,7 @@ class Paired:
     delta: dict[str, float | None]  # mean of the per-fold differences (candidate − baseline)
     spread: dict[str, float | None]  # their standard deviation (ddof=1), None with one fold
     ahead: dict[str, int]  # folds on which the candidate was better
+    unfinished: list[str]  # of the two, the runs read from their finished folds (no report.json yet)
 
 
 def paired(base: Run, candidate: Run) -> Paired:
@@ -94,7 +113,7 @@ def paired(base: Run, candidate: Run) -> Paired:
     if not shared:
         raise ValueError(f"{candidate.name} shares no fold with {base.name} (folds {sorted(candidate.folds)} "
                          f"vs {sorted(base.folds)})")
-    out = Paired(candidate.name, shared, {}, {}, {}, {}, {})
+    out = Paired(candidate.name, shared, {}, {}, {}, {}, {}, [r.name for r in (base, candidate) if r.unfinished])
     for col, _, _, higher in COLUMNS:
         b = [base.folds[k][col] for k in shared]
         c = [candidate.folds[k][col] for k in shared]
@@ -133,10 +152,14 @@ def markdown(base: Run, results: list[Paired]) -> str:
             d = _cell(p.delta[col], signed=True) + (f" ± {p.spread[col]:.2f}" if p.spread[col] is not None else "")
             lines.append(f"| {col} | {_cell(p.base[col])} | {_cell(p.cand[col])} | {d} |"
                          + (f" {p.ahead[col]} of {n} |" if n > 1 else ""))
+        if p.unfinished:
+            lines += ["", f"Unfinished: {', '.join(p.unfinished)} (no report.json yet: the finished folds' own test "
+                          "figures, without the phone-like copies)"]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
 def to_json(results: list[Paired]) -> list[dict]:
     return [{"candidate": p.candidate, "folds": p.folds, "baseline": p.base, "candidate_mean": p.cand,
-             "delta": p.delta, "delta_sd": p.spread, "folds_ahead": p.ahead} for p in results]
+             "delta": p.delta, "delta_sd": p.spread, "folds_ahead": p.ahead, "unfinished": p.unfinished}
+            for p in results]

@@ -338,7 +338,9 @@ def register(sub) -> None:
                          description="A paired comparison from the runs' report.json: each candidate against the baseline on "
                          "the folds both ran (a one-fold screen against the same fold of a 5-fold run), both means and the "
                          "difference per metric — headline figures, phone-like copies, children's gender, the 38-53 groups' "
-                         "exact age — with the differences' spread and the folds the candidate was ahead on where they share several.")
+                         "exact age — with the differences' spread and the folds the candidate was ahead on where they share several. "
+                         "A run still going (no report.json yet) compares on its finished folds (fold_K/metadata.json), "
+                         "without the phone-like copies, which are scored only when the report is written.")
     bc.add_argument("baseline", help="the baseline's benchmark folder")
     bc.add_argument("candidates", nargs="+", help="candidate benchmark folders")
     bc.add_argument("--json", action="store_true", help="print JSON instead of Markdown tables")

@@ -358,10 +358,13 @@ ag predict "$W/nobody"
 # the default's config retrained on fold 0 (S-default0), exported, read on 150 of its own test adults per race group
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --folds 0 --out "$W/S-default0" --quiet
 # candidates against a baseline on the folds they share (docs/TRAINING.md "Comparing runs fold by fold"): two runs of
-# the recipe on fold 0 (float32: S-default0; bfloat16: fold 0 of A-r5views-bf16, §12), then a second hidden layer (256) screened in bfloat16 on folds 0-2
+# the recipe on fold 0 (float32: S-default0; bfloat16: fold 0 of A-r5views-bf16, §12), then a second hidden layer (256) screened in bfloat16 on folds 0-2, then an age-only one
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set 'model.hidden=[512, 256]' --folds 0,1,2 --out "$W/S-deep" --quiet
-ag bench compare "$W/A-r5views-bf16" "$W/S-default0" "$W/S-deep"
+# a 256-unit layer only the age and years heads read (model.age_hidden), the same screen
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set 'model.age_hidden=[256]' --folds 0,1,2 --out "$W/S-agedeep" --quiet
+ag bench compare "$W/A-r5views-bf16" "$W/S-default0" "$W/S-deep" "$W/S-agedeep"
 ag export "$W/S-default0/fold_0" --format onnx --out "$W/fold0-onnx"
 python scripts/fold_test_manifest.py "$W/S-default0" --fold 0 --min-years 15 --per-race 150 --out "$W/fold0-adults.csv"
 python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race \

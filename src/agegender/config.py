@@ -79,7 +79,7 @@ class ModelConfig:
     trunk_dropout: float = 0.0     # dlibtail only: dropout on the trunk activations while training (regularises)
     years_head: bool = False       # a third head: the age in years (a distribution over 0–100)
     age_hidden: list[int] = field(default_factory=list)  # dense layers after the shared stack that only the age
-    #                                (and years) heads see: age gets depth without bending gender's features
+    #                                (and years) heads see, gender's head reading the shared stack (docs/BENCHMARKS.md)
 
 
 @dataclass

@@ -364,7 +364,9 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
 # a 256-unit layer only the age and years heads read (model.age_hidden), the same screen
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set 'model.age_hidden=[256]' --folds 0,1,2 --out "$W/S-agedeep" --quiet
-ag bench compare "$W/A-r5views-bf16" "$W/S-default0" "$W/S-deep" "$W/S-agedeep"
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set 'model.age_hidden=[256]' --set train.years_loss_weight=0.25 --folds 0 --out "$W/S-agedeep-y25" --quiet   # fold 0 only
+ag bench compare "$W/A-r5views-bf16" "$W/S-default0" "$W/S-deep" "$W/S-agedeep" "$W/S-agedeep-y25"
 ag export "$W/S-default0/fold_0" --format onnx --out "$W/fold0-onnx"
 python scripts/fold_test_manifest.py "$W/S-default0" --fold 0 --min-years 15 --per-race 150 --out "$W/fold0-adults.csv"
 python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race \

@@ -60,9 +60,9 @@ def test_checklist_variants_train(tmp_path, syn, extra):
 def test_age_hidden_gives_only_the_age_heads_their_own_layers(tmp_path, syn):
     """``model.age_hidden``: the age and years heads read their own layers on top of the shared stack, the
     gender head reads the shared stack itself; the model trains, and the saved run reloads to the same outputs."""
-    for bad in ("model.age_hidden=[0]", "model.age_hidden=[8]\nmodel.preset=seed-fcn-tuple"):
+    for bad in (["model.age_hidden=[0]"], ["model.age_hidden=[8]", "model.preset=seed-fcn-tuple"]):
         with pytest.raises(config.ConfigError, match="age_hidden"):
-            _cfg(*syn, *bad.split("\n"), "train.loss=mse")
+            _cfg(*syn, *bad, "train.loss=mse")
     cfg = _cfg(*syn, "train.epochs=8", "model.hidden=[32]", "model.age_hidden=[16]", "model.dropout=0.1",
                "model.years_head=true")
     data = trainset.load(cfg.data.manifest, cfg.data.features)

@@ -36,7 +36,8 @@ def _outputs(cfg: Config, x):
     # the heads compute in float32 whatever the policy (train.precision): a softmax and its loss need the range
     if cfg.model.output == "tuple":
         return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init, dtype="float32")(x)}
-    age_x = _dense_stack(cfg, x, cfg.model.age_hidden, "age_dense")  # only the age and years heads see these
+    age_sizes = cfg.model.age_hidden  # layers only the age and years heads read, at model.dropout's first rate
+    age_x = _dense_stack(cfg, x, age_sizes, _dropouts(cfg, 1)[:1] * len(age_sizes), prefix="age_")
     out = {
         "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
                                   kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(age_x),
@@ -49,18 +50,19 @@ def _outputs(cfg: Config, x):
     return out
 
 
-def _dense_stack(cfg: Config, x, sizes: list[int] | None = None, prefix: str = "dense"):
-    """Dense layers of ``sizes`` (default ``model.hidden``, with its dropout rates; other stacks take the
-    first rate) named ``{prefix}_{i}``."""
+def _dense_stack(cfg: Config, x, sizes: list[int] | None = None, rates: list[float] | None = None, prefix: str = ""):
+    """Dense layers ``{prefix}dense_{i}`` of ``sizes``, each followed by dropout at its rate (default: ``model.hidden``
+    with ``model.dropout``'s rates)."""
     import keras
 
+    if sizes is None:
+        sizes, rates = cfg.model.hidden, _dropouts(cfg, len(cfg.model.hidden))
     reg, con = _regularizer(cfg)
-    rates = _dropouts(cfg, len(cfg.model.hidden)) if sizes is None else [_dropouts(cfg, 1)[0]] * len(sizes)
-    for i, (units, rate) in enumerate(zip(cfg.model.hidden if sizes is None else sizes, rates)):
+    for i, (units, rate) in enumerate(zip(sizes, rates)):
         x = keras.layers.Dense(units, activation=cfg.model.activation, kernel_initializer=cfg.model.initializer,
-                               kernel_regularizer=reg, kernel_constraint=con, name=f"{prefix}_{i}")(x)
+                               kernel_regularizer=reg, kernel_constraint=con, name=f"{prefix}dense_{i}")(x)
         if rate > 0:
-            x = keras.layers.Dropout(rate, name=f"{prefix}_dropout_{i}" if sizes is not None else f"dropout_{i}")(x)
+            x = keras.layers.Dropout(rate, name=f"{prefix}dropout_{i}")(x)
     return x
 
 

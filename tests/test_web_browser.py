@@ -53,6 +53,18 @@ def _upload(browser, path, engine: str | None = None, timeout: int = 180) -> dic
     return result
 
 
+def _installed(browser, timeout: int = 180) -> None:
+    """Wait for the service worker to go active (the app kept for offline use); fail with the page's own
+    reason if it says it could not be kept (a browser short of storage refuses the models' tens of MB)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    note = lambda d: d.find_element(By.ID, "offline")  # noqa: E731
+    WebDriverWait(browser, timeout).until(lambda d: note(d).is_displayed() or d.execute_script(
+        "return navigator.serviceWorker.getRegistration('/').then(r => !!(r && r.active))") is True)
+    assert not note(browser).is_displayed(), note(browser).text
+
+
 def _as_live_frame(browser, path) -> dict:
     """``path`` read the way live mode reads a camera frame (``AgeGenderDevice.frameImage``), answered on
     the device."""
@@ -86,9 +98,7 @@ def test_upload_photo_shows_labels_on_a_phone_sized_page(server, browser, tmp_pa
 
     browser.get(server + "/")
     assert "agegender" in browser.title
-    # installable: the service worker registers and controls the page's scope
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "return navigator.serviceWorker.getRegistration('/').then(r => !!(r && r.active))") is True)
+    _installed(browser)  # installable: the service worker registers, keeps the app's files and goes active
     inp = browser.find_element(By.ID, "file")
     browser.execute_script("arguments[0].hidden = false;", inp)
     inp.send_keys(str(default_photo()))
@@ -101,6 +111,34 @@ def test_upload_photo_shows_labels_on_a_phone_sized_page(server, browser, tmp_pa
     assert viewport == 390 and width <= viewport  # fits a narrow phone screen: no horizontal scrolling
     assert browser.execute_script("return document.getElementById('canvas').width") == 512
     browser.save_screenshot(str(tmp_path / "phone.png"))
+
+
+def test_a_page_whose_app_cannot_be_kept_offline_says_so_and_still_answers(browser, tmp_path):
+    """The service worker cannot keep the app's files — here the server cannot send a model file (it was
+    removed after the server loaded it); a phone short of storage fails the same way — so the page says
+    the app is not kept for offline use, with the browser's reason, and still answers through the server."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from agegender.cli import default_photo
+    from agegender.predictor import FAST_MODEL
+
+    model = tmp_path / "model"
+    shutil.copytree(FAST_MODEL, model)
+    proc, base = start_server("--model", str(model), ready="/ready")
+    try:
+        (model / "model.onnx").unlink()  # loaded by the server's predictors; /models/head.onnx now fails
+        browser.get(base + "/")
+        note = browser.find_element(By.ID, "offline")
+        WebDriverWait(browser, 120).until(lambda d: note.is_displayed())
+        assert note.text.startswith("This app could not be kept for offline use (") and "short of storage" in note.text
+        assert "'addAll' on 'Cache'" in note.text  # the browser's own reason travels to the page
+        assert browser.execute_script(
+            "return navigator.serviceWorker.getRegistration('/').then(r => !!(r && r.active))") is False
+        answer = _upload(browser, default_photo())
+        assert answer["engine"] == "server" and len(answer["faces"]) == 1
+    finally:
+        stop_server(proc)
 
 
 def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tmp_path):  # noqa: F811
@@ -513,7 +551,6 @@ def test_installed_app_answers_offline_as_the_server_does(browser):
     and alignment (`serve --fast`)."""
     import httpx
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     from agegender.cli import default_photo
 
@@ -522,9 +559,9 @@ def test_installed_app_answers_offline_as_the_server_does(browser):
         served = httpx.post(base + "/api/predict", files={"file": ("a.jpg", default_photo().read_bytes(), "image/jpeg")},
                             timeout=120).json()
         browser.get(base + "/")
-        WebDriverWait(browser, 120).until(lambda d: d.execute_script(
-            "return caches.has('agegender-v5').then(ok => ok && caches.open('agegender-v5'))"
-            ".then(c => c && c.match('/models/age.onnx')).then(r => !!r)") is True)
+        _installed(browser)
+        assert browser.execute_script("return caches.open('agegender-v5').then(c => c.match('/models/age.onnx'))"
+                                      ".then(r => !!r)") is True
     finally:
         stop_server(proc)
     browser.refresh()  # the server is gone: the service worker serves the app

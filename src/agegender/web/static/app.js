@@ -138,6 +138,24 @@ for (const id of ["camera", "file"]) {
 }
 
 // Installable app: the service worker (served from the root so its scope is the whole site).
+// If it cannot keep the app's files (say, the device is short of storage), the page says so: it still
+// answers while online, but "on this device (works offline)" would not work offline. The worker's failed
+// install shows it; the worker's message (sw.js tellPages) adds its reason.
 if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("service worker not registered", err));
+  const note = document.getElementById("offline");
+  let reason = "";
+  const notKept = () => {
+    note.textContent = `This app could not be kept for offline use${reason ? ` (${reason})` : ""}. It still works ` +
+      "while online; if this device is short of storage, free some and reload to try again.";
+    note.hidden = false;
+  };
+  navigator.serviceWorker.addEventListener("message", (e) => {
+    if (!e.data || e.data.type !== "offline-failed") return;
+    reason = e.data.reason;
+    notKept();
+  });
+  navigator.serviceWorker.register("/sw.js").then((reg) => {
+    const w = reg.installing;
+    if (w) w.addEventListener("statechange", () => { if (w.state === "redundant" && !reg.active) notKept(); });
+  }).catch((err) => console.warn("service worker not registered", err));
 }

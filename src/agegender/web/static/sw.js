@@ -9,9 +9,22 @@ const RUNTIME = ["/static/ort/ort.wasm.min.js", "/static/ort/ort-wasm-simd-threa
 
 // the model files the server's on-device settings list (/models/device.json "files")
 async function install() {
-  const cfg = await (await fetch("/models/device.json")).json();
-  const c = await caches.open(CACHE);
-  await c.addAll(SHELL.concat(RUNTIME, cfg.files));
+  try {
+    const cfg = await (await fetch("/models/device.json")).json();
+    const c = await caches.open(CACHE);
+    await c.addAll(SHELL.concat(RUNTIME, cfg.files));
+  } catch (err) {
+    await tellPages(err);
+    throw err;  // not installed: the page keeps working online, and the next visit tries again
+  }
+}
+
+// why the app could not be kept for offline use, told to the open pages (app.js shows it). A device short of
+// storage refuses the models' tens of MB — as QuotaExceededError, or (Chromium with its disk nearly full) as
+// a NetworkError from addAll; the browser's storage estimate does not show it, so none is quoted.
+async function tellPages(err) {
+  const pages = await self.clients.matchAll({ includeUncontrolled: true, type: "window" });
+  pages.forEach((p) => p.postMessage({ type: "offline-failed", reason: `${err.name}: ${err.message}` }));
 }
 
 self.addEventListener("install", (event) => {

@@ -58,13 +58,17 @@ def test_checklist_variants_train(tmp_path, syn, extra):
 
 
 def test_age_hidden_gives_only_the_age_heads_their_own_layers(tmp_path, syn):
-    """``model.age_hidden``: the age and years heads read their own layers on top of the shared stack, the
-    gender head reads the shared stack itself; the model trains, and the saved run reloads to the same outputs."""
+    """``model.age_hidden``: the age and years heads read their own layers on top of the shared stack (with
+    ``model.age_dropout``'s rate), the gender head reads the shared stack itself; the model trains, and the saved
+    run reloads to the same outputs."""
     for bad in (["model.age_hidden=[0]"], ["model.age_hidden=[8]", "model.preset=seed-fcn-tuple"]):
         with pytest.raises(config.ConfigError, match="age_hidden"):
             _cfg(*syn, *bad, "train.loss=mse")
+    for rate in ("1.0", "-0.1"):
+        with pytest.raises(config.ConfigError, match="age_dropout"):
+            _cfg(*syn, "model.age_hidden=[8]", f"model.age_dropout={rate}")
     cfg = _cfg(*syn, "train.epochs=8", "model.hidden=[32]", "model.age_hidden=[16]", "model.dropout=0.1",
-               "model.years_head=true")
+               "model.age_dropout=0.3", "model.years_head=true")
     data = trainset.load(cfg.data.manifest, cfg.data.features)
     split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
     res = training.fit(cfg, data, split, tmp_path / "r", progress=False)
@@ -77,6 +81,7 @@ def test_age_hidden_gives_only_the_age_heads_their_own_layers(tmp_path, syn):
 
     assert source("gender") == "dense_0" and source("age") == "age_dense_0" and source("years") == "age_dense_0"
     assert model.get_layer("age_dense_0").units == 16
+    assert model.get_layer("age_dropout_0").rate == 0.3 and model.get_layer("dropout_0").rate == 0.1  # its own rate
     again = training.predict_probs(model, data.X[split.test], "two_hot")
     assert np.allclose(again[0], res.test_probs[0], atol=1e-6) and np.allclose(again[1], res.test_probs[1], atol=1e-6)
 

@@ -80,6 +80,7 @@ class ModelConfig:
     years_head: bool = False       # a third head: the age in years (a distribution over 0–100)
     age_hidden: list[int] = field(default_factory=list)  # dense layers after the shared stack that only the age
     #                                (and years) heads see, gender's head reading the shared stack (docs/BENCHMARKS.md)
+    age_dropout: float | None = None  # dropout after each age_hidden layer (None: model.dropout's first rate)
 
 
 @dataclass
@@ -234,6 +235,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"model.dropout: {len(m.dropout)} rates for {len(m.hidden)} hidden layers")
     if any(not isinstance(u, int) or u < 1 for u in m.age_hidden):
         raise ConfigError(f"model.age_hidden: layer sizes must be whole numbers ≥ 1, got {m.age_hidden}")
+    if m.age_dropout is not None and not 0 <= m.age_dropout < 1:
+        raise ConfigError(f"model.age_dropout: a rate in [0, 1), got {m.age_dropout}")
     if m.age_hidden and m.output == "tuple":
         raise ConfigError("model.age_hidden needs separate age and gender heads (model.output = 'two_hot')")
     if m.output == "tuple" and t.loss != "mse":

@@ -36,8 +36,9 @@ def _outputs(cfg: Config, x):
     # the heads compute in float32 whatever the policy (train.precision): a softmax and its loss need the range
     if cfg.model.output == "tuple":
         return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init, dtype="float32")(x)}
-    age_sizes = cfg.model.age_hidden  # layers only the age and years heads read, at model.dropout's first rate
-    age_x = _dense_stack(cfg, x, age_sizes, _dropouts(cfg, 1)[:1] * len(age_sizes), prefix="age_")
+    age_sizes = cfg.model.age_hidden  # layers only the age and years heads read
+    age_rate = _dropouts(cfg, 1)[0] if cfg.model.age_dropout is None else cfg.model.age_dropout
+    age_x = _dense_stack(cfg, x, age_sizes, [age_rate] * len(age_sizes), prefix="age_")
     out = {
         "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
                                   kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(age_x),

@@ -371,7 +371,10 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
   --set 'model.age_hidden=[256]' --set model.age_dropout=0.2 --folds 0 --out "$W/S-agedrop2" --quiet
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set 'model.age_hidden=[256]' --set model.age_dropout=0.2 --set train.gender_loss_weight=2 --folds 0 --out "$W/S-agedrop2-g2" --quiet
-ag bench compare "$W/A-r5views-bf16" "$W/S-default0" "$W/S-deep" "$W/S-agedeep" "$W/S-agedeep-y25" "$W/S-agedrop2" "$W/S-agedrop2-g2"
+# half the gender head's weight (folds 0-1)
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set train.gender_loss_weight=0.5 --folds 0,1 --out "$W/S-g05" --quiet
+ag bench compare "$W/A-r5views-bf16" "$W/S-default0" "$W/S-deep" "$W/S-agedeep" "$W/S-agedeep-y25" "$W/S-agedrop2" "$W/S-agedrop2-g2" "$W/S-g05"
 ag export "$W/S-default0/fold_0" --format onnx --out "$W/fold0-onnx"
 python scripts/fold_test_manifest.py "$W/S-default0" --fold 0 --min-years 15 --per-race 150 --out "$W/fold0-adults.csv"
 python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race \

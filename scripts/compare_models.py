@@ -9,21 +9,12 @@ Usage: python scripts/compare_models.py MANIFEST  A_MODEL A_FEATURES  B_MODEL B_
 from __future__ import annotations
 
 import sys
-from math import comb
 
 import numpy as np
 
 from agegender import evaluation, trainset
+from agegender.compare import mcnemar_p
 from agegender.predictor import Predictor
-
-
-def mcnemar_p(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value: b and c are the discordant counts (only A right, only B right)."""
-    n = b + c
-    if n == 0:
-        return 1.0
-    tail = sum(comb(n, k) for k in range(min(b, c) + 1)) / 2**n
-    return min(1.0, 2 * tail)
 
 
 def main(argv: list[str]) -> None:

@@ -83,6 +83,22 @@ def test_undefined_rule_from_a_stated_target_is_measured_and_written(tmp_path, c
     assert same["folds"] == [0, 1, 2, 3, 4] and all(d in (0, None) for d in same["delta"].values())
     assert same["baseline"]["gender"] == pytest.approx(summary["gender"][0])
     assert same["baseline"]["exact"] == pytest.approx(summary["age_exact"][0])
+    # … and face by face: a weaker candidate's fold 0, still "going" (its folder holds fold 0 only, no
+    # report.json), predicts its test faces again; the paired faces' gain is the two reports' difference
+    weak = tmp_path / "weak"
+    assert main(["benchmark", "utkface-a8", "--manifest", str(man), "--features", str(feats), "--out", str(weak),
+                 "--set", "train.epochs=2", "--set", "model.preset=logreg", "--folds", "0", "--quiet"]) == 0
+    (weak / "report.json").unlink()
+    capsys.readouterr()
+    assert main(["bench", "compare", str(bench), str(weak), "--faces", "--json"]) == 0
+    [faces] = json.loads(capsys.readouterr().out)["faces"]
+    fold0 = json.loads((bench / "report.json").read_text())["folds"][0]["ours"]
+    weak0 = json.loads((weak / "fold_0" / "metadata.json").read_text())["metrics"]["test"]
+    assert faces["folds"] == [0] and faces["faces"]["gender"] == fold0["n_gender"]
+    for metric, key in (("gender", "gender"), ("exact", "age_exact"), ("joint", "joint"), ("answered", "coverage")):
+        assert faces["delta"][metric] == pytest.approx(100 * (weak0[key] - fold0[key]), abs=1e-6), metric
+    assert faces["only_baseline_right"]["gender"] + faces["only_candidate_right"]["gender"] > 0
+    assert 0 < faces["p"]["gender"] <= 1
     # label audit: each fold model's confident contradictions on its own test fold (the synthetic images
     # do not exist as files: grey cells in the sheets, no failure)
     capsys.readouterr()

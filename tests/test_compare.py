@@ -98,3 +98,39 @@ def test_a_run_still_going_compares_on_its_finished_folds(tmp_path, capsys):
         (going / f"fold_{k}" / "metadata.json").unlink()
     with pytest.raises(FileNotFoundError, match="going: no report.json and no finished fold"):
         compare.load(going)
+
+
+def _preds(folds, keys, age, gender, y_age, y_gender, t_gender=0.5) -> dict:
+    import numpy as np
+
+    n = len(keys)
+    return {"fold": np.array(folds), "key": np.array(keys, dtype=object), "age": np.array(age, dtype=float),
+            "gender": np.array(gender, dtype=float), "y_age": np.array(y_age), "y_gender": np.array(y_gender),
+            "t_age": np.full(n, 0.5), "t_gender": np.full(n, t_gender)}
+
+
+def test_face_by_face_counts_and_exact_mcnemar():
+    """Two runs' test predictions matched by (fold, key) whatever their order; counts worked out by hand."""
+    a0, a1, a2 = [0.9, 0.1] + [0] * 6, [0.1, 0.9] + [0] * 6, [0, 0.1, 0.9] + [0] * 5   # age groups 0, 1, 2
+    m, f, unsure = [0.9, 0.1], [0.1, 0.9], [0.45, 0.55]
+    # labels: (age 0, m), (age 1, f), (age 2, m), (no age, f); the baseline: right, right, age 1 (1-off), gender wrong
+    base = _preds([0, 0, 1, 1], ["a", "b", "c", "d"], [a0, a1, a1, a0], [m, f, m, m], [0, 1, 2, -1], [0, 1, 0, 1])
+    # the candidate, listed in another order: c right; a's gender wrong; b unsure of gender (answers less); d right
+    cand = _preds([1, 1, 0, 0], ["d", "c", "b", "a"], [a0, a2, a1, a0], [f, m, unsure, f], [-1, 2, 1, 0], [1, 0, 1, 0],
+                  t_gender=0.6)
+    r = compare.face_paired("cand", base, cand)
+    assert r.folds == [0, 1]
+    assert r.n == {"gender": 4, "exact": 3, "1-off": 3, "joint": 3, "answered": 4}
+    assert (r.only_base["gender"], r.only_cand["gender"]) == (1, 1)     # a vs d (b: the unsure answer is still female)
+    assert (r.only_base["exact"], r.only_cand["exact"]) == (0, 1)       # c
+    assert (r.only_base["1-off"], r.only_cand["1-off"]) == (0, 0)
+    assert (r.only_base["joint"], r.only_cand["joint"]) == (1, 1)       # a vs c
+    assert (r.only_base["answered"], r.only_cand["answered"]) == (1, 0)  # b: 0.55 < the candidate's 0.6
+    assert r.delta("exact") == pytest.approx(100 / 3) and r.p["exact"] == 1.0
+    assert compare.mcnemar_p(0, 0) == 1.0 and compare.mcnemar_p(5, 5) == 1.0
+    assert compare.mcnemar_p(1, 9) == pytest.approx(22 / 1024) == compare.mcnemar_p(9, 1)  # 2·(C(10,0)+C(10,1))/2^10
+    text = compare.faces_markdown("base", [r])
+    assert "| exact | 3 | 0 | 1 | +33.33 | 1.000 |" in text
+    other = _preds([2], ["a"], [a0], [m], [0], [0])
+    with pytest.raises(ValueError, match="shares no finished fold"):
+        compare.face_paired("other", base, other)

@@ -86,6 +86,39 @@ def test_age_hidden_gives_only_the_age_heads_their_own_layers(tmp_path, syn):
     assert np.allclose(again[0], res.test_probs[0], atol=1e-6) and np.allclose(again[1], res.test_probs[1], atol=1e-6)
 
 
+def test_age_grad_scale_keeps_the_age_heads_from_shaping_the_shared_layers(tmp_path):
+    """``model.age_grad_scale``: the age branch's gradient into the shared stack is scaled (0: none reaches it,
+    so only the gender head shapes it), the forward pass stays the same, and the layer saves and reloads."""
+    import keras
+    import tensorflow as tf
+
+    from agegender.models.build import build_model
+
+    with pytest.raises(config.ConfigError, match="age_grad_scale"):
+        config.load(None, ["model.age_grad_scale=1.5"])
+    x = tf.constant(np.random.default_rng(0).normal(size=(16, 6)).astype("float32"))
+    grads, outs = {}, {}
+    for scale in (0.0, 0.25, 1.0):
+        cfg = config.load(None, ["model.hidden=[8]", "model.age_hidden=[4]", f"model.age_grad_scale={scale}"])
+        keras.utils.set_random_seed(1)
+        model = build_model(cfg, 6)
+        shared = model.get_layer("dense_0").kernel
+        for head in ("age", "gender"):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(model(x, training=False)[head] * tf.range(1.0, 9.0)[: 8 if head == "age" else 2])
+            grads[scale, head] = tape.gradient(loss, shared).numpy()
+        outs[scale] = model(x, training=False)["age"].numpy()
+        if scale == 0.25:
+            model.save(tmp_path / "m.keras")
+            again = keras.saving.load_model(tmp_path / "m.keras")
+            assert again.get_layer("age_grad_scale").scale == 0.25
+            assert np.allclose(again(x, training=False)["age"], outs[scale], atol=1e-6)
+    assert np.abs(grads[1.0, "age"]).max() > 0 and np.allclose(grads[0.0, "age"], 0)
+    assert np.allclose(grads[0.25, "age"], 0.25 * grads[1.0, "age"], atol=1e-6)
+    assert np.allclose(grads[0.0, "gender"], grads[1.0, "gender"])          # gender's own gradient: untouched
+    assert np.allclose(outs[0.0], outs[1.0], atol=1e-6)                       # the forward pass: the identity
+
+
 def test_gap_ages_split_trains_the_age_head_on_soft_targets(syn):
     """``data.gap_ages = "split"``: gap ages join the age head as soft targets between their neighbours;
     faces with a group keep one-hot targets, and a face without any age stays out of the age head."""

@@ -123,30 +123,54 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     return report
 
 
+def finished_folds(benchmark_dir: str | Path) -> tuple[Config, list[dict]]:
+    """A benchmark's config and its finished folds (``fold`` and ``thresholds`` each): from its report.json, or,
+    for a run still going, from each finished fold's ``config.json`` and ``metadata.json``."""
+    from agegender import config
+
+    bench = Path(benchmark_dir)
+    if (bench / "report.json").is_file():
+        report = json.loads((bench / "report.json").read_text())
+        return config.from_dict(report["config"]), report["folds"]
+    rows, cfg = [], None
+    for meta in sorted(bench.glob("fold_*/metadata.json")):
+        k = meta.parent.name.removeprefix("fold_")
+        m = json.loads(meta.read_text())
+        if k.isdigit() and m.get("metrics", {}).get("test") and (meta.parent / "config.json").is_file():
+            cfg = cfg or config.from_dict(json.loads((meta.parent / "config.json").read_text()))
+            rows.append({"fold": int(k), "thresholds": m["thresholds"]})
+    if cfg is None:
+        raise FileNotFoundError(f"{bench}: no report.json and no finished fold (fold_K/metadata.json) — is it an "
+                                f"`agegender benchmark --out` folder?")
+    return cfg, rows
+
+
 def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, features: str | None = None,
-                     folds: list[int] | None = None, copies: bool = False) -> dict:
-    """Every fold model of a finished benchmark on its own validation and test rows, pooled:
+                     folds: list[int] | None = None, copies: bool = False,
+                     data: trainset.LabelledFeatures | None = None) -> dict:
+    """Every (finished) fold model of a benchmark on its own validation and test rows, pooled:
     ``{"val": {...}, "test": {...}}`` with ``age``/``gender`` distributions, ``y_age``, ``y_gender``,
     ``age_years``, ``age_low`` (``LabelledFeatures.age_low``), ``race``, each row's fold thresholds (``t_age``, ``t_gender``), ``fold`` and ``key`` (its
     manifest record's). For studies made after the fact (thresholds, the age check, ensembles, label
-    audits) without retraining.
+    audits, face-by-face comparisons) without retraining.
 
     ``folds``: only these; ``copies``: also ``"copies"`` (the test faces' phone-like copies) and
-    ``"views"`` (their views, e.g. RetinaFace-aligned, where the data has them)."""
-    from agegender import config, training
+    ``"views"`` (their views, e.g. RetinaFace-aligned, where the data has them); ``data``: the run's
+    manifest, features and views already loaded (``trainset.load``), to share between runs of the same data."""
+    from agegender import training
 
     bench = Path(benchmark_dir)
-    report = json.loads((bench / "report.json").read_text())
-    cfg = config.from_dict(report["config"])
+    cfg, fold_rows = finished_folds(bench)
     if manifest:
         cfg.data.manifest = manifest
     if features:
         cfg.data.features = features
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
+    if data is None:
+        data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
     keys = ("age", "gender", "y_age", "y_gender", "age_years", "age_low", "race", "t_age", "t_gender", "fold", "key")
     names = ("val", "test", "copies", "views") if copies else ("val", "test")
     parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in names}
-    for row in report["folds"]:
+    for row in fold_rows:
         k = row["fold"]
         if folds is not None and k not in folds:
             continue

@@ -6,17 +6,23 @@ differ by as much as most changes do (utkface-a8, the default's recipe: a standa
 folds the candidate was ahead, say whether a change is more than the noise. Reads each run's ``report.json``
 (``agegender benchmark … --out RUN``) — or, for a run still going, its finished folds' figures — and computes
 nothing again.
+
+One fold has no spread to judge a difference by, and the fold-to-fold spread is large beside most changes, so
+:func:`faces` also compares the two runs face by face: each shared fold's models answer their own test faces
+again, and an exact McNemar test on the faces exactly one run gets right says how likely a difference that
+large is by chance alone.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from math import comb
 from pathlib import Path
 
 import numpy as np
 
-from agegender import labels
+from agegender import evaluation, labels
 
 # (column, where in a fold row, metric, higher is better); percentages unless the metric is years
 COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
@@ -163,3 +169,109 @@ def to_json(results: list[Paired]) -> list[dict]:
     return [{"candidate": p.candidate, "folds": p.folds, "baseline": p.base, "candidate_mean": p.cand,
              "delta": p.delta, "delta_sd": p.spread, "folds_ahead": p.ahead, "unfinished": p.unfinished}
             for p in results]
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value: ``b`` and ``c`` are the discordant counts (only the first right, only
+    the second right); under "no difference" each discordant face is a fair coin."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(comb(n, k) for k in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+#: face-by-face tests: "answered" counts faces one run answers and the other leaves Undefined
+FACE_METRICS = ("gender", "exact", "1-off", "joint", "answered")
+
+
+@dataclass
+class FacePaired:
+    """Two runs on the same test faces of their shared folds: per metric, the faces it applies to, how many only
+    the baseline and only the candidate get right (answer, for "answered"), and the exact McNemar p-value."""
+
+    candidate: str
+    folds: list[int]
+    n: dict[str, int]
+    only_base: dict[str, int]
+    only_cand: dict[str, int]
+    p: dict[str, float]
+
+    def delta(self, metric: str) -> float:
+        """The candidate's gain in points on these faces (the accuracy difference of the paired faces)."""
+        return 100 * (self.only_cand[metric] - self.only_base[metric]) / max(self.n[metric], 1)
+
+
+def _face_outcomes(test: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per metric: (the faces it applies to, whether each is right) over a run's pooled test predictions."""
+    pa, pg, ya, yg = test["age"].argmax(1), test["gender"].argmax(1), test["y_age"], test["y_gender"]
+    answered = np.zeros(len(pa), dtype=bool)
+    for k in np.unique(test["fold"]):
+        m = test["fold"] == k
+        t = labels.Thresholds(age=float(test["t_age"][m][0]), gender=float(test["t_gender"][m][0]))
+        answered[m] = evaluation.covered(test["age"][m], test["gender"][m], t)
+    has_age, has_gender = ya >= 0, yg >= 0
+    return {"gender": (has_gender, pg == yg), "exact": (has_age, pa == ya), "1-off": (has_age, np.abs(pa - ya) <= 1),
+            "joint": (has_age & has_gender, (pa == ya) & (pg == yg)), "answered": (np.ones(len(pa), dtype=bool), answered)}
+
+
+def face_paired(name: str, base_test: dict, cand_test: dict) -> FacePaired:
+    """The face-by-face test of two runs' pooled test predictions (``benchmark.fold_predictions(...)["test"]``),
+    matched by manifest key on the folds both hold."""
+    shared = sorted(set(base_test["fold"].tolist()) & set(cand_test["fold"].tolist()))
+    if not shared:
+        raise ValueError(f"{name} shares no finished fold with the baseline")
+    where = {(int(f), k): i for i, (f, k) in enumerate(zip(cand_test["fold"], cand_test["key"]))}
+    bi = [i for i, (f, k) in enumerate(zip(base_test["fold"], base_test["key"])) if (int(f), k) in where]
+    if not bi:
+        raise ValueError(f"{name}: no test face in common with the baseline — were they run on the same manifest?")
+    ci = [where[(int(base_test["fold"][i]), base_test["key"][i])] for i in bi]
+    base = _face_outcomes({k: v[bi] for k, v in base_test.items()})
+    cand = _face_outcomes({k: v[ci] for k, v in cand_test.items()})
+    out = FacePaired(name, shared, {}, {}, {}, {})
+    for metric in FACE_METRICS:
+        (has, b), (_, c) = base[metric], cand[metric]
+        b, c = b[has], c[has]
+        out.n[metric] = int(has.sum())
+        out.only_base[metric], out.only_cand[metric] = int((b & ~c).sum()), int((~b & c).sum())
+        out.p[metric] = mcnemar_p(out.only_base[metric], out.only_cand[metric])
+    return out
+
+
+def faces(baseline: str | Path, candidates: list[str | Path]) -> list[FacePaired]:
+    """Each candidate against the baseline face by face: every shared fold's models predict their test faces
+    again (the manifest, features and views are loaded once for runs that share them)."""
+    from agegender import benchmark, trainset
+
+    loaded: dict[tuple, trainset.LabelledFeatures] = {}
+
+    def test_of(folder) -> dict:
+        cfg, _ = benchmark.finished_folds(folder)
+        d = cfg.data
+        key = (d.manifest, d.features, d.root, d.views)
+        if key not in loaded:
+            loaded[key] = trainset.load(d.manifest, d.features, d.root or None, d.views)
+        return benchmark.fold_predictions(folder, data=loaded[key])["test"]
+
+    base = test_of(baseline)
+    return [face_paired(Path(c).name, base, test_of(c)) for c in candidates]
+
+
+def faces_markdown(base_name: str, results: list[FacePaired]) -> str:
+    """One table per candidate: the faces exactly one run gets right, the gain they make, and its p-value."""
+    blocks = []
+    for r in results:
+        lines = [f"{r.candidate} vs {base_name}, face by face on the test faces of fold{'s' if len(r.folds) > 1 else ''} "
+                 f"{', '.join(map(str, r.folds))} (only one run right — for \"answered\": only one answers; Δ in points "
+                 f"on these faces; p: exact McNemar, the chance of so uneven a split if the runs were equally good)", "",
+                 f"| metric | faces | only {base_name} | only {r.candidate} | Δ | p |", "|---|---|---|---|---|---|"]
+        for m in FACE_METRICS:
+            lines.append(f"| {m} | {r.n[m]:,} | {r.only_base[m]} | {r.only_cand[m]} | {r.delta(m):+.2f} | {r.p[m]:.3f} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def faces_json(results: list[FacePaired]) -> list[dict]:
+    return [{"candidate": r.candidate, "folds": r.folds, "faces": r.n, "only_baseline_right": r.only_base,
+             "only_candidate_right": r.only_cand, "delta": {m: r.delta(m) for m in FACE_METRICS}, "p": r.p}
+            for r in results]

@@ -81,6 +81,8 @@ class ModelConfig:
     age_hidden: list[int] = field(default_factory=list)  # dense layers after the shared stack that only the age
     #                                (and years) heads see, gender's head reading the shared stack (docs/BENCHMARKS.md)
     age_dropout: float | None = None  # dropout after each age_hidden layer (None: model.dropout's first rate)
+    age_grad_scale: float = 1.0    # the age and years heads' gradient into the shared stack, times this (0: they do
+    #                                not shape it; the gender head alone does)
 
 
 @dataclass
@@ -237,6 +239,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"model.age_hidden: layer sizes must be whole numbers ≥ 1, got {m.age_hidden}")
     if m.age_dropout is not None and not 0 <= m.age_dropout < 1:
         raise ConfigError(f"model.age_dropout: a rate in [0, 1), got {m.age_dropout}")
+    if not 0 <= m.age_grad_scale <= 1:
+        raise ConfigError(f"model.age_grad_scale: a factor in [0, 1], got {m.age_grad_scale}")
     if m.age_hidden and m.output == "tuple":
         raise ConfigError("model.age_hidden needs separate age and gender heads (model.output = 'two_hot')")
     if m.output == "tuple" and t.loss != "mse":

@@ -169,14 +169,20 @@ def cmd_bench_audit(args) -> int:
 
 
 def cmd_bench_compare(args) -> int:
-    """Candidates against a baseline on the folds each shares with it (reports only; nothing is computed again)."""
+    """Candidates against a baseline on the folds each shares with it (from the reports; ``--faces``: also face by
+    face, the fold models predicting their test faces again)."""
     import json
 
     from agegender import compare
 
     base = compare.load(args.baseline)
     results = [compare.paired(base, compare.load(c)) for c in args.candidates]
-    print(json.dumps(compare.to_json(results), indent=2) if args.json else compare.markdown(base, results))
+    by_face = compare.faces(args.baseline, args.candidates) if args.faces else []
+    if args.json:
+        print(json.dumps({"folds": compare.to_json(results), "faces": compare.faces_json(by_face)} if args.faces
+                         else compare.to_json(results), indent=2))
+    else:
+        print(compare.markdown(base, results) + ("\n\n" + compare.faces_markdown(base.name, by_face) if by_face else ""))
     return 0
 
 
@@ -340,10 +346,16 @@ def register(sub) -> None:
                          "difference per metric — headline figures, phone-like copies, children's gender, the 38-53 groups' "
                          "exact age — with the differences' spread and the folds the candidate was ahead on where they share several. "
                          "A run still going (no report.json yet) compares on its finished folds (fold_K/metadata.json), "
-                         "without the phone-like copies, which are scored only when the report is written.")
+                         "without the phone-like copies, which are scored only when the report is written. "
+                         "--faces adds a face-by-face test that one fold can judge: the faces only one run gets right, "
+                         "and the exact McNemar p-value of that split.")
     bc.add_argument("baseline", help="the baseline's benchmark folder")
     bc.add_argument("candidates", nargs="+", help="candidate benchmark folders")
-    bc.add_argument("--json", action="store_true", help="print JSON instead of Markdown tables")
+    bc.add_argument("--faces", action="store_true",
+                    help="also compare face by face on the shared folds' test faces (loads the runs' manifest and "
+                         "features, and their fold models predict again: a minute or two for the default's data)")
+    bc.add_argument("--json", action="store_true", help="print JSON instead of Markdown tables (with --faces: "
+                    '{"folds": …, "faces": …})')
     bc.set_defaults(func=cmd_bench_compare)
     bt = bsub.add_parser("thresholds", help="what each Undefined-threshold rule buys: coverage and accuracy, by group",
                          description="From a benchmark's fold models: thresholds chosen on the validation parts by stated "

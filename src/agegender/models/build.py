@@ -38,7 +38,12 @@ def _outputs(cfg: Config, x):
         return {"tuple": keras.layers.Dense(2, name="tuple", kernel_initializer=init, dtype="float32")(x)}
     age_sizes = cfg.model.age_hidden  # layers only the age and years heads read
     age_rate = _dropouts(cfg, 1)[0] if cfg.model.age_dropout is None else cfg.model.age_dropout
-    age_x = _dense_stack(cfg, x, age_sizes, [age_rate] * len(age_sizes), prefix="age_")
+    age_in = x
+    if cfg.model.age_grad_scale != 1.0:
+        from agegender.models.layers import GradientScale
+
+        age_in = GradientScale(cfg.model.age_grad_scale, name="age_grad_scale")(x)
+    age_x = _dense_stack(cfg, age_in, age_sizes, [age_rate] * len(age_sizes), prefix="age_")
     out = {
         "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
                                   kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(age_x),

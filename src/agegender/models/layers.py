@@ -32,6 +32,26 @@ class Standardize(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("agegender")
+class GradientScale(keras.layers.Layer):
+    """The identity forward; backward, the gradient times ``scale``: a branch behind it (``model.age_grad_scale``)
+    learns from the shared layers' output at full strength but bends those layers only ``scale`` as much.
+    ``x·s + stop_gradient(x)·(1 − s)`` needs no custom gradient, so it saves and exports as an identity."""
+
+    def __init__(self, scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def call(self, x):
+        return x * self.scale + keras.ops.stop_gradient(x) * (1.0 - self.scale)
+
+    def compute_output_shape(self, shape):
+        return shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable("agegender")
 class FuseYears(keras.layers.Layer):
     """The age-group head and the years head as one answer: ``normalise(p_group^w · p_years→group^(1−w))``,
     where ``p_years→group`` is the years distribution's mass inside each group's years (gap ages left out).

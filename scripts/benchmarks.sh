@@ -375,6 +375,14 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.gender_loss_weight=0.5 --folds 0,1 --out "$W/S-g05" --quiet
 ag bench compare "$W/A-r5views-bf16" "$W/S-default0" "$W/S-deep" "$W/S-agedeep" "$W/S-agedeep-y25" "$W/S-agedrop2" "$W/S-agedrop2-g2" "$W/S-g05"
+# the same face by face (exact McNemar tests on the test faces of the shared folds)
+ag bench compare "$W/A-r5views-bf16" "$W/S-agedeep" "$W/S-agedrop2" --faces
+# the age branch's gradient into the shared layers scaled to a quarter (fold 0)
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set 'model.age_hidden=[256]' --set model.age_dropout=0.2 --set model.age_grad_scale=0.25 --folds 0 --out "$W/S-agegs25" --quiet
+# gender from the default's recipe, age from the age-only layer's: joined fold by fold, scored as a benchmark
+ag join "$W/A-r5views-bf16" "$W/S-agedeep" --out "$W/J-agedeep"
+ag bench compare "$W/A-r5views-bf16" "$W/J-agedeep" --faces
 ag export "$W/S-default0/fold_0" --format onnx --out "$W/fold0-onnx"
 python scripts/fold_test_manifest.py "$W/S-default0" --fold 0 --min-years 15 --per-race 150 --out "$W/fold0-adults.csv"
 python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race \

@@ -360,7 +360,7 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
             thresholds = choose_thresholds(cfg, pa, pg, data.y_age[va], data.y_gender[va])
         val_scores = evaluation.score(pa, pg, data.y_age[va], data.y_gender[va], thresholds)
     if len(te):
-        test_probs, infer_ms, test_scores = _score_test(model, cfg, data, te, thresholds)
+        test_probs, infer_ms, test_scores = score_test(model, cfg, data, te, thresholds)
     epochs = _epochs_done(run_dir)  # every finished epoch, those before a kill + resume too
     write_metadata(run_dir, cfg, data, split, thresholds, val_scores, test_scores, seconds, epochs, calib)
     (run_dir / CLOCK_FILE).unlink(missing_ok=True)
@@ -368,7 +368,7 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     return RunResult(run_dir, thresholds, val_scores, test_scores, seconds, epochs, test_probs, infer_ms)
 
 
-def _score_test(model, cfg: Config, data: LabelledFeatures, te: np.ndarray, thresholds: labels.Thresholds):
+def score_test(model, cfg: Config, data: LabelledFeatures, te: np.ndarray, thresholds: labels.Thresholds):
     """``(test probabilities, model ms per face, scores)`` of a trained model on the rows ``te``."""
     out = cfg.model.output
     predict_probs(model, data.X[te][:8], out)  # warm-up (graph tracing)
@@ -390,7 +390,7 @@ def finished_fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str
     thresholds = labels.Thresholds.from_metadata(meta)
     probs = infer_ms = test = None
     if len(split.test):
-        probs, infer_ms, test = _score_test(model, cfg, data, split.test, thresholds)
+        probs, infer_ms, test = score_test(model, cfg, data, split.test, thresholds)
     val = meta["metrics"]["val"]
     val_scores = evaluation.Scores(**{k: v for k, v in val.items() if k in evaluation.Scores.__dataclass_fields__}) if val else None
     return RunResult(run_dir, thresholds, val_scores, test, float(meta["training"]["seconds"]), int(meta["training"]["epochs"]),
@@ -652,7 +652,9 @@ def years_mae(model, X: np.ndarray, age_years: np.ndarray) -> float | None:
 
 def write_metadata(run_dir: Path, cfg: Config, data: LabelledFeatures, split: Split, thresholds: labels.Thresholds,
                    val: evaluation.Scores | None, test: evaluation.Scores | None, seconds: float, epochs: int,
-                   calib: dict | None = None) -> dict:
+                   calib: dict | None = None, extra: dict | None = None) -> dict:
+    """The run's ``metadata.json`` (and its dict): what prediction, export and the reports read. ``extra``: more
+    top-level entries (a joined model's sources)."""
     import keras
 
     from agegender.manifest import atomic_write
@@ -682,6 +684,7 @@ def write_metadata(run_dir: Path, cfg: Config, data: LabelledFeatures, split: Sp
         "versions": {"agegender": __version__, "keras": keras.__version__, "backend": keras.backend.backend(),
                      "numpy": np.__version__},
         "licence": NON_COMMERCIAL,
+        **(extra or {}),
     }
     text = json.dumps(meta, indent=2)
     atomic_write(run_dir / METADATA_FILE, lambda tmp: tmp.write_text(text + "\n"))

@@ -205,6 +205,34 @@ def cmd_ablation(args) -> int:
     return 0
 
 
+def cmd_join(args) -> int:
+    """Two runs (or two benchmarks, fold by fold) → one model: gender from the first, age from the second."""
+    import json
+
+    from agegender import config, evaluation, joined, trainset
+
+    if joined.is_benchmark(args.gender) != joined.is_benchmark(args.age):
+        raise SystemExit("agegender join: give two runs (metadata.json) or two benchmark folders (fold_K/), not one of each")
+    if joined.is_benchmark(args.age):
+        report = joined.join_benchmark(args.gender, args.age, args.out, progress=not args.quiet)
+        print(f"joined {len(report['folds'])} folds into {args.out}: report.json, report.md")
+        return 0
+    cfg = config.from_dict(json.loads((Path(args.age) / "config.json").read_text()))
+    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
+    split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
+                                cfg.data.test_on, cfg.data.train_on_copies)
+    meta = joined.join_run(args.gender, args.age, args.out, cfg, data, split)
+    t = meta["thresholds"]
+    print(f"run: {args.out} (gender from {args.gender}, age from {args.age}); thresholds age {t['age']:.2f}, "
+          f"gender {t['gender']:.2f} (chosen on validation)")
+    for name in ("val", "test"):
+        sc = meta["metrics"][name]
+        if sc:
+            print(f"{'validation' if name == 'val' else 'test'}: " + _scores_line(evaluation.Scores(
+                **{k: v for k, v in sc.items() if k in evaluation.Scores.__dataclass_fields__})))
+    return 0
+
+
 def cmd_export(args) -> int:
     from agegender import export
 
@@ -276,6 +304,17 @@ def register(sub) -> None:
     ab.add_argument("--out", required=True, help="folder: a benchmark per step + ablation.md/json")
     ab.add_argument("--folds", help="only these folds, e.g. 0,1 (default: all)")
     ab.set_defaults(func=cmd_ablation)
+
+    jo = sub.add_parser("join", help="one model from two runs on the same features: gender from one, age from the other",
+                        description="The gender head of the first run and the age heads (group, years) of the second, "
+                        "as one model with one input — a run like any other (export, evaluate, predict). The Undefined "
+                        "thresholds are chosen again on validation data. Two benchmark folders are joined fold by fold "
+                        "and scored as a benchmark of their own (report.json). docs/TRAINING.md \"Joining two models\".")
+    jo.add_argument("gender", help="the run (or benchmark folder) whose gender head is kept")
+    jo.add_argument("age", help="the run (or benchmark folder) whose age heads are kept; its settings and split are used")
+    jo.add_argument("--out", required=True, help="the joined run (or benchmark) folder")
+    jo.add_argument("--quiet", action="store_true")
+    jo.set_defaults(func=cmd_join)
 
     ex = sub.add_parser("export", help="export a trained run to ONNX and/or LiteRT, and check they agree with Keras")
     ex.add_argument("run", help="run directory (from agegender train)")

@@ -99,6 +99,8 @@ def test_undefined_rule_from_a_stated_target_is_measured_and_written(tmp_path, c
         assert faces["delta"][metric] == pytest.approx(100 * (weak0[key] - fold0[key]), abs=1e-6), metric
     assert faces["only_baseline_right"]["gender"] + faces["only_candidate_right"]["gender"] > 0
     assert 0 < faces["p"]["gender"] <= 1
+    top = faces["right_on_most_confident"]
+    assert list(top) == ["0.7", "0.8", "0.9"] and all(0 <= v <= 100 for t in top.values() for v in t.values())
     # label audit: each fold model's confident contradictions on its own test fold (the synthetic images
     # do not exist as files: grey cells in the sheets, no failure)
     capsys.readouterr()

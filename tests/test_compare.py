@@ -127,10 +127,14 @@ def test_face_by_face_counts_and_exact_mcnemar():
     assert (r.only_base["joint"], r.only_cand["joint"]) == (1, 1)       # a vs c
     assert (r.only_base["answered"], r.only_cand["answered"]) == (1, 0)  # b: 0.55 < the candidate's 0.6
     assert r.delta("exact") == pytest.approx(100 / 3) and r.p["exact"] == 1.0
+    # surest first (p(age)·p(gender)), a, b, c labelled: the baseline .81 / .81 / .81 (a, b right), the candidate
+    # a .81 (wrong), c .81 (right), b .9 × .55 (right) — two faces of three at 70 and 80 %, all three at 90 %
+    assert r.top[0.7] == pytest.approx((100.0, 50.0)) and r.top[0.8] == pytest.approx((100.0, 50.0))
+    assert r.top[0.9] == pytest.approx((200 / 3, 200 / 3))
     assert compare.mcnemar_p(0, 0) == 1.0 and compare.mcnemar_p(5, 5) == 1.0
     assert compare.mcnemar_p(1, 9) == pytest.approx(22 / 1024) == compare.mcnemar_p(9, 1)  # 2·(C(10,0)+C(10,1))/2^10
     text = compare.faces_markdown("base", [r])
-    assert "| exact | 3 | 0 | 1 | +33.33 | 1.000 |" in text
+    assert "| exact | 3 | 0 | 1 | +33.33 | 1.000 |" in text and "most confident 70 %: 100.00 vs 50.00" in text
     other = _preds([2], ["a"], [a0], [m], [0], [0])
     with pytest.raises(ValueError, match="shares no finished fold"):
         compare.face_paired("other", base, other)

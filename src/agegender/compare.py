@@ -183,6 +183,8 @@ def mcnemar_p(b: int, c: int) -> float:
 
 #: face-by-face tests: "answered" counts faces one run answers and the other leaves Undefined
 FACE_METRICS = ("gender", "exact", "1-off", "joint", "answered")
+#: shares of the faces, most confident first, on which the joint answer's accuracy is read (no thresholds involved)
+TOP_SHARES = (0.7, 0.8, 0.9)
 
 
 @dataclass
@@ -196,6 +198,7 @@ class FacePaired:
     only_base: dict[str, int]
     only_cand: dict[str, int]
     p: dict[str, float]
+    top: dict[float, tuple[float, float]]  # share → joint answer right on that most confident share (baseline, candidate)
 
     def delta(self, metric: str) -> float:
         """The candidate's gain in points on these faces (the accuracy difference of the paired faces)."""
@@ -215,6 +218,17 @@ def _face_outcomes(test: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             "joint": (has_age & has_gender, (pa == ya) & (pg == yg)), "answered": (np.ones(len(pa), dtype=bool), answered)}
 
 
+def right_on_most_confident(test: dict, share: float) -> float:
+    """The joint answer's accuracy (%) on the ``share`` of the faces with both labels that the model is surest of
+    (p(age group) × p(gender), the joint threshold's ranking): the accuracy-vs-coverage curve at one point,
+    free of each run's own thresholds — how well its confidence sorts right answers from wrong ones."""
+    has = (test["y_age"] >= 0) & (test["y_gender"] >= 0)
+    age, gender = test["age"][has], test["gender"][has]
+    right = (age.argmax(1) == test["y_age"][has]) & (gender.argmax(1) == test["y_gender"][has])
+    order = np.argsort(-(age.max(1) * gender.max(1)), kind="stable")
+    return float(100 * right[order[: max(1, int(round(share * len(right))))]].mean())
+
+
 def face_paired(name: str, base_test: dict, cand_test: dict) -> FacePaired:
     """The face-by-face test of two runs' pooled test predictions (``benchmark.fold_predictions(...)["test"]``),
     matched by manifest key on the folds both hold."""
@@ -226,9 +240,10 @@ def face_paired(name: str, base_test: dict, cand_test: dict) -> FacePaired:
     if not bi:
         raise ValueError(f"{name}: no test face in common with the baseline — were they run on the same manifest?")
     ci = [where[(int(base_test["fold"][i]), base_test["key"][i])] for i in bi]
-    base = _face_outcomes({k: v[bi] for k, v in base_test.items()})
-    cand = _face_outcomes({k: v[ci] for k, v in cand_test.items()})
-    out = FacePaired(name, shared, {}, {}, {}, {})
+    matched_b, matched_c = {k: v[bi] for k, v in base_test.items()}, {k: v[ci] for k, v in cand_test.items()}
+    base, cand = _face_outcomes(matched_b), _face_outcomes(matched_c)
+    out = FacePaired(name, shared, {}, {}, {}, {}, {x: (right_on_most_confident(matched_b, x),
+                                                       right_on_most_confident(matched_c, x)) for x in TOP_SHARES})
     for metric in FACE_METRICS:
         (has, b), (_, c) = base[metric], cand[metric]
         b, c = b[has], c[has]
@@ -267,11 +282,14 @@ def faces_markdown(base_name: str, results: list[FacePaired]) -> str:
                  f"| metric | faces | only {base_name} | only {r.candidate} | Δ | p |", "|---|---|---|---|---|---|"]
         for m in FACE_METRICS:
             lines.append(f"| {m} | {r.n[m]:,} | {r.only_base[m]} | {r.only_cand[m]} | {r.delta(m):+.2f} | {r.p[m]:.3f} |")
+        lines += ["", "Joint answer right on the faces each run is surest of (p(age) × p(gender); no thresholds): "
+                  + "; ".join(f"most confident {100 * x:.0f} %: {b:.2f} vs {c:.2f}" for x, (b, c) in r.top.items())]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
 def faces_json(results: list[FacePaired]) -> list[dict]:
     return [{"candidate": r.candidate, "folds": r.folds, "faces": r.n, "only_baseline_right": r.only_base,
-             "only_candidate_right": r.only_cand, "delta": {m: r.delta(m) for m in FACE_METRICS}, "p": r.p}
+             "only_candidate_right": r.only_cand, "delta": {m: r.delta(m) for m in FACE_METRICS}, "p": r.p,
+             "right_on_most_confident": {f"{x:g}": {"baseline": b, "candidate": c} for x, (b, c) in r.top.items()}}
             for r in results]

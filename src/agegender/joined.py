@@ -5,8 +5,8 @@ Why: a layer only the age heads read (``model.age_hidden``) lifts exact age and 
 face by face beyond chance, but costs the babies' gender — the gender head learns better beside age heads
 that read the shared layer directly. Trained apart and joined, each answer comes from the network that
 gives it best. Both read the same feature vector, so the joined model is still one artifact with one
-preprocessing path; it costs a second head (about 1 ms per face beside ~20 ms of features) and twice the
-head's size. The temperatures come with each head; the Undefined thresholds are chosen again on validation
+preprocessing path; it costs a second head's time (about as long again as one head — ~1–2 ms per face beside
+~20 ms of features) and twice the head's size (docs/BENCHMARKS.md). The temperatures come with each head; the Undefined thresholds are chosen again on validation
 data, for the joined answers, by the age run's rule.
 """
 
@@ -109,4 +109,3 @@ def is_benchmark(folder: str | Path) -> bool:
     """A benchmark folder (fold_K runs) rather than a single run (metadata.json)."""
     folder = Path(folder)
     return not (folder / "metadata.json").is_file() and any(folder.glob("fold_*/metadata.json"))
-

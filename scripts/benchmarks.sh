@@ -383,6 +383,11 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
 # gender from the default's recipe, age from the age-only layer's: joined fold by fold, scored as a benchmark
 ag join "$W/A-r5views-bf16" "$W/S-agedeep" --out "$W/J-agedeep"
 ag bench compare "$W/A-r5views-bf16" "$W/J-agedeep" --faces
+# the age-only layer with its own dropout 0.2 on all 5 folds (fold 0 above is kept and scored again), and joined
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set 'model.age_hidden=[256]' --set model.age_dropout=0.2 --out "$W/S-agedrop2" --quiet
+ag join "$W/A-r5views-bf16" "$W/S-agedrop2" --out "$W/J-agedrop2"
+ag bench compare "$W/A-r5views-bf16" "$W/S-agedrop2" "$W/J-agedrop2" --faces
 ag export "$W/S-default0/fold_0" --format onnx --out "$W/fold0-onnx"
 python scripts/fold_test_manifest.py "$W/S-default0" --fold 0 --min-years 15 --per-race 150 --out "$W/fold0-adults.csv"
 python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race \

@@ -1,10 +1,11 @@
 """One model from two trained ones on the same features: the gender head of one, the age heads (group and
 years) of the other.
 
-Why: a layer only the age heads read (``model.age_hidden``) lifts exact age and 1-off on every fold tried,
-face by face beyond chance, but costs the babies' gender — the gender head learns better beside age heads
-that read the shared layer directly. Trained apart and joined, each answer comes from the network that
-gives it best. Both read the same feature vector, so the joined model is still one artifact with one
+Why: a layer only the age heads read (``model.age_hidden``) lifts 1-off on every fold, face by face beyond
+chance, but can cost the babies' gender — the gender head learns better beside age heads that read the shared
+layer directly. Trained apart and joined, each answer comes from the network that gives it best. (On the
+default's recipe the joined model was no better over five folds: docs/BENCHMARKS.md; the tool stays for the
+next such pair.) Both read the same feature vector, so the joined model is still one artifact with one
 preprocessing path; it costs a second head's time (about as long again as one head — ~1–2 ms per face beside
 ~20 ms of features) and twice the head's size (docs/BENCHMARKS.md). The temperatures come with each head; the Undefined thresholds are chosen again on validation
 data, for the joined answers, by the age run's rule.

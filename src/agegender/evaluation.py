@@ -41,6 +41,11 @@ class Scores:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Scores:
+        """The inverse of :meth:`to_dict` (as stored in a run's metadata), keys it does not know left out."""
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
 
 def _acc(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if mask.size else None

@@ -392,7 +392,7 @@ def finished_fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str
     if len(split.test):
         probs, infer_ms, test = score_test(model, cfg, data, split.test, thresholds)
     val = meta["metrics"]["val"]
-    val_scores = evaluation.Scores(**{k: v for k, v in val.items() if k in evaluation.Scores.__dataclass_fields__}) if val else None
+    val_scores = evaluation.Scores.from_dict(val) if val else None
     return RunResult(run_dir, thresholds, val_scores, test, float(meta["training"]["seconds"]), int(meta["training"]["epochs"]),
                      probs, infer_ms)
 

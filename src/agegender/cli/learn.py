@@ -228,8 +228,7 @@ def cmd_join(args) -> int:
     for name in ("val", "test"):
         sc = meta["metrics"][name]
         if sc:
-            print(f"{'validation' if name == 'val' else 'test'}: " + _scores_line(evaluation.Scores(
-                **{k: v for k, v in sc.items() if k in evaluation.Scores.__dataclass_fields__})))
+            print(f"{'validation' if name == 'val' else 'test'}: " + _scores_line(evaluation.Scores.from_dict(sc)))
     return 0
 
 

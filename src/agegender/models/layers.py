@@ -35,7 +35,8 @@ class Standardize(keras.layers.Layer):
 class GradientScale(keras.layers.Layer):
     """The identity forward; backward, the gradient times ``scale``: a branch behind it (``model.age_grad_scale``)
     learns from the shared layers' output at full strength but bends those layers only ``scale`` as much.
-    ``x·s + stop_gradient(x)·(1 − s)`` needs no custom gradient, so it saves and exports as an identity."""
+    ``x·s + stop_gradient(x)·(1 − s)`` needs no custom gradient, so it saves and exports like any layer (an export
+    computes ``x·s + x·(1 − s)``, which is ``x``)."""
 
     def __init__(self, scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)

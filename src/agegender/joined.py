@@ -6,8 +6,8 @@ chance, but can cost the babies' gender — the gender head learns better beside
 layer directly. Trained apart and joined, each answer comes from the network that gives it best. (On the
 default's recipe the joined model was no better over five folds: docs/BENCHMARKS.md; the tool stays for the
 next such pair.) Both read the same feature vector, so the joined model is still one artifact with one
-preprocessing path; it costs a second head's time (about as long again as one head — ~1–2 ms per face beside
-~20 ms of features) and twice the head's size (docs/BENCHMARKS.md). The temperatures come with each head; the Undefined thresholds are chosen again on validation
+preprocessing path; it costs a second head's time (beside ~20 ms of features) and twice the head's size
+(docs/BENCHMARKS.md). The temperatures come with each head; the Undefined thresholds are chosen again on validation
 data, for the joined answers, by the age run's rule.
 """
 

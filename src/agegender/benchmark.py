@@ -41,16 +41,15 @@ def peer_probs(data: trainset.LabelledFeatures, rows: np.ndarray) -> tuple[np.nd
     return np.eye(8)[age], np.eye(2)[gender]
 
 
-def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progress: bool = True) -> dict:
+def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progress: bool = True,
+        data: trainset.LabelledFeatures | None = None) -> dict:
+    """Train (or score again, where ``fold_K`` is finished) each fold and write the report; ``data``: the
+    config's manifest, features and views already loaded (``trainset.load_data``), to save loading them twice."""
     from agegender import training
 
     out_dir = Path(out_dir)
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
-    if cfg.data.protocol == "adience-5fold":
-        n_folds = 5
-    else:
-        n_folds = cfg.data.folds
-    folds = list(range(n_folds)) if folds is None else folds
+    data = trainset.load_data(cfg.data) if data is None else data
+    folds = list(range(trainset.fold_count(cfg.data))) if folds is None else folds
     ours: list[Scores] = []
     peer: list[Scores] = []
     on_copies: dict[str, list[Scores]] = {"ours": [], "peer": []}
@@ -59,8 +58,7 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     conf = np.zeros((8, 8), dtype=np.int64)
     t_all = time.perf_counter()
     for k in folds:
-        split = trainset.make_split(data, cfg.data.protocol, k, n_folds, cfg.data.val_fraction, cfg.data.seed, cfg.data.test_on,
-                                     cfg.data.train_on_copies)
+        split = trainset.split_of(data, cfg.data, k)
         fold_cfg = replace(cfg, data=replace(cfg.data, fold=k))
         run_dir = out_dir / f"fold_{k}"
         if (run_dir / training.MODEL_FILE).exists():  # finished before a kill (or with --folds): kept, scored again
@@ -147,7 +145,7 @@ def finished_folds(benchmark_dir: str | Path) -> tuple[Config, list[dict]]:
 
 def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, features: str | None = None,
                      folds: list[int] | None = None, copies: bool = False,
-                     data: trainset.LabelledFeatures | None = None) -> dict:
+                     data: trainset.LabelledFeatures | None = None, val: bool = True) -> dict:
     """Every (finished) fold model of a benchmark on its own validation and test rows, pooled:
     ``{"val": {...}, "test": {...}}`` with ``age``/``gender`` distributions, ``y_age``, ``y_gender``,
     ``age_years``, ``age_low`` (``LabelledFeatures.age_low``), ``race``, each row's fold thresholds (``t_age``, ``t_gender``), ``fold`` and ``key`` (its
@@ -156,7 +154,8 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
 
     ``folds``: only these; ``copies``: also ``"copies"`` (the test faces' phone-like copies) and
     ``"views"`` (their views, e.g. RetinaFace-aligned, where the data has them); ``data``: the run's
-    manifest, features and views already loaded (``trainset.load``), to share between runs of the same data."""
+    manifest, features and views already loaded (``trainset.load_data``), to share between runs of the same data;
+    ``val=False``: test rows (and copies) only, for studies that never look at validation."""
     from agegender import training
 
     bench = Path(benchmark_dir)
@@ -166,18 +165,17 @@ def fold_predictions(benchmark_dir: str | Path, manifest: str | None = None, fea
     if features:
         cfg.data.features = features
     if data is None:
-        data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
+        data = trainset.load_data(cfg.data)
     keys = ("age", "gender", "y_age", "y_gender", "age_years", "age_low", "race", "t_age", "t_gender", "fold", "key")
-    names = ("val", "test", "copies", "views") if copies else ("val", "test")
+    names = ("val",) * val + ("test",) + ("copies", "views") * copies
     parts: dict[str, dict[str, list]] = {name: {k: [] for k in keys} for name in names}
     for row in fold_rows:
         k = row["fold"]
         if folds is not None and k not in folds:
             continue
-        split = trainset.make_split(data, cfg.data.protocol, k, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
-                                    cfg.data.test_on, cfg.data.train_on_copies)
+        split = trainset.split_of(data, cfg.data, k)
         model, _ = training.load_run(bench / f"fold_{k}")
-        sets = {"val": split.val, "test": split.test}
+        sets = {"val": split.val, "test": split.test} if val else {"test": split.test}
         if copies:
             from agegender.augment import is_view
             from agegender.splits import copies_of

@@ -265,8 +265,8 @@ def faces(baseline: str | Path, candidates: list[str | Path]) -> list[FacePaired
         d = cfg.data
         key = (d.manifest, d.features, d.root, d.views)
         if key not in loaded:
-            loaded[key] = trainset.load(d.manifest, d.features, d.root or None, d.views)
-        return benchmark.fold_predictions(folder, data=loaded[key])["test"]
+            loaded[key] = trainset.load_data(d)
+        return benchmark.fold_predictions(folder, data=loaded[key], val=False)["test"]
 
     base = test_of(baseline)
     return [face_paired(Path(c).name, base, test_of(c)) for c in candidates]

@@ -26,12 +26,10 @@ def export_bundle(cfg: Config, out: str | Path, folds: list[int] | None = None) 
     ``folds.json`` (the benchmark's rows per fold) for ``cfg``'s data and protocol."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
-    n_folds = 5 if cfg.data.protocol == "adience-5fold" else cfg.data.folds
+    data = trainset.load_data(cfg.data)
     fold_list = []
-    for k in folds if folds is not None else range(n_folds):
-        sp = trainset.make_split(data, cfg.data.protocol, k, n_folds, cfg.data.val_fraction, cfg.data.seed, cfg.data.test_on,
-                                 cfg.data.train_on_copies)
+    for k in folds if folds is not None else range(trainset.fold_count(cfg.data)):
+        sp = trainset.split_of(data, cfg.data, k)
         fold_list.append({"fold": k, "train": sp.train.tolist(), "val": sp.val.tolist(), "test": sp.test.tolist(),
                           "describe": sp.describe()})
     np.save(out / "X.npy", data.X.astype(np.float32))

@@ -92,15 +92,15 @@ def join_benchmark(gender_bench: str | Path, age_bench: str | Path, out: str | P
     if not folds:
         raise ValueError(f"{gender_bench} and {age_bench} share no finished fold")
     d = a_cfg.data
-    data = trainset.load(d.manifest, d.features, d.root or None, d.views)
+    data = trainset.load_data(d)
     out = Path(out)
     for k in folds:
-        split = trainset.make_split(data, d.protocol, k, d.folds, d.val_fraction, d.seed, d.test_on, d.train_on_copies)
+        split = trainset.split_of(data, d, k)
         fold_cfg = replace(a_cfg, data=replace(d, fold=k))
         join_run(Path(gender_bench) / f"fold_{k}", Path(age_bench) / f"fold_{k}", out / f"fold_{k}", fold_cfg, data, split)
         if progress:
             print(f"fold {k}: joined", flush=True)
-    report = benchmark.run(a_cfg, out, folds=folds, progress=progress)
+    report = benchmark.run(a_cfg, out, folds=folds, progress=progress, data=data)
     report["joined"] = {"gender": str(gender_bench), "age": str(age_bench)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from agegender.augment import is_copy
 from agegender.feature_matrix import FeatureMatrix, join_columns, join_rows
 from agegender.features.cache import FeatureSet
 from agegender.manifest import Record
+
+if TYPE_CHECKING:
+    from agegender.config import DataConfig
 
 MISSING = -1
 
@@ -165,6 +169,23 @@ def all_data_validation(records: list[mf.Record], val_fraction: float = 0.1, see
     originals = np.array([i for i, r in enumerate(records) if not r.source.endswith("-aug")], dtype=np.int64)
     sp = splits.random_split([records[i] for i in originals], test_size=max(val_fraction, 1e-9), seed=seed)
     return originals, originals[sp.test]
+
+
+def load_data(d: DataConfig) -> LabelledFeatures:
+    """The rows a config's ``[data]`` names: its manifest with its feature files and views."""
+    return load(d.manifest, d.features, d.root or None, d.views)
+
+
+def fold_count(d: DataConfig) -> int:
+    """How many folds the config's protocol has (Adience's five are fixed by its fold files)."""
+    return 5 if d.protocol == "adience-5fold" else d.folds
+
+
+def split_of(data: LabelledFeatures, d: DataConfig, fold: int | None = None) -> splits.Split:
+    """Fold ``fold`` (default: the config's own) of the config's protocol: the one place a config becomes a split,
+    so training, benchmarks, comparisons and joins hold out the same faces."""
+    return make_split(data, d.protocol, d.fold if fold is None else fold, fold_count(d), d.val_fraction, d.seed,
+                      d.test_on, d.train_on_copies)
 
 
 def make_split(data: LabelledFeatures, protocol: str, fold: int, folds: int = 5, val_fraction: float = 0.1,

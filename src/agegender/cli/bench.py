@@ -156,7 +156,7 @@ def cmd_bench_audit(args) -> int:
     from agegender import audit, manifest
     from agegender.benchmark import fold_predictions
 
-    test = fold_predictions(args.benchmark, args.manifest, args.features)["test"]
+    test = fold_predictions(args.benchmark, args.manifest, args.features, val=False)["test"]
     path = args.manifest or json.loads((Path(args.benchmark) / "report.json").read_text())["config"]["data"]["manifest"]
     by_key = {r.key: r for r in manifest.read(path).records}
     found = audit.disagreements([by_key[k] for k in test["key"]], test["age"], test["gender"], test["y_age"],

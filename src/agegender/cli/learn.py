@@ -26,9 +26,8 @@ def cmd_train(args) -> int:
     from agegender import training, trainset
 
     cfg = _config(args)
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
-    split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
-                                cfg.data.test_on, cfg.data.train_on_copies)
+    data = trainset.load_data(cfg.data)
+    split = trainset.split_of(data, cfg.data)
     print(split.describe())
     try:
         res = training.fit(cfg, data, split, args.out, resume=args.resume, progress=not args.quiet)
@@ -218,9 +217,8 @@ def cmd_join(args) -> int:
         print(f"joined {len(report['folds'])} folds into {args.out}: report.json, report.md")
         return 0
     cfg = config.from_dict(json.loads((Path(args.age) / "config.json").read_text()))
-    data = trainset.load(cfg.data.manifest, cfg.data.features, cfg.data.root or None, cfg.data.views)
-    split = trainset.make_split(data, cfg.data.protocol, cfg.data.fold, cfg.data.folds, cfg.data.val_fraction, cfg.data.seed,
-                                cfg.data.test_on, cfg.data.train_on_copies)
+    data = trainset.load_data(cfg.data)
+    split = trainset.split_of(data, cfg.data)
     meta = joined.join_run(args.gender, args.age, args.out, cfg, data, split)
     t = meta["thresholds"]
     print(f"run: {args.out} (gender from {args.gender}, age from {args.age}); thresholds age {t['age']:.2f}, "

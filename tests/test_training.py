@@ -119,6 +119,33 @@ def test_age_grad_scale_keeps_the_age_heads_from_shaping_the_shared_layers(tmp_p
     assert np.allclose(outs[0.0], outs[1.0], atol=1e-6)                       # the forward pass: the identity
 
 
+def test_pair_head_learns_age_and_gender_together_and_is_not_saved(tmp_path, syn):
+    """``train.pair_loss_weight``: a 16-way head (age group × gender) trains beside the others — its target
+    the age group's mass on the face's gender, only where both labels exist — and the saved model, which
+    every prediction path and export reads, answers with the usual heads alone."""
+    with pytest.raises(config.ConfigError, match="pair_loss_weight"):
+        _cfg(*syn, "train.pair_loss_weight=-1")
+    cfg = _cfg(*syn, "train.epochs=4", "model.hidden=[16]", "model.years_head=true", "train.pair_loss_weight=0.5",
+               "train.precision=\"float32\"")
+    y_age, y_gender = np.array([3, 5, -1, 2]), np.array([1, 0, 1, -1])
+    soft = np.zeros((4, 8), np.float32)
+    soft[0, 3], soft[1, 4:6], soft[3, 2] = 1.0, 0.5, 1.0
+    for ages in (y_age, soft):  # hard groups; soft ones (data.gap_ages = "split"; row 1 between 38-43 and 48-53)
+        y, w = training.targets(cfg, ages, y_gender, np.full(4, np.nan))
+        assert y["pair"].shape == (4, 16) and list(w["pair"]) == [1, 1, 0, 0]
+        assert y["pair"][0, 2 * 3 + 1] == 1 and y["pair"][0].sum() == 1
+    assert np.allclose(y["pair"][1, [8, 10]], 0.5) and y["pair"][1].sum() == 1  # each group's half on "male" (0)
+
+    data = trainset.load(cfg.data.manifest, cfg.data.features)
+    split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
+    res = training.fit(cfg, data, split, tmp_path / "run", progress=False)
+    hist = list(csv.DictReader((tmp_path / "run" / "history.csv").open()))
+    assert float(hist[-1]["pair_loss"]) < float(hist[0]["pair_loss"])      # it trained
+    model, _ = training.load_run(tmp_path / "run")
+    assert set(model.output) == {"age", "gender", "years"}
+    assert res.test.gender > 0.75 and res.test.age_exact > 0.3
+
+
 def test_gap_ages_split_trains_the_age_head_on_soft_targets(syn):
     """``data.gap_ages = "split"``: gap ages join the age head as soft targets between their neighbours;
     faces with a group keep one-hot targets, and a face without any age stays out of the age head."""

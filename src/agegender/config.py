@@ -102,6 +102,8 @@ class TrainConfig:
     gender_loss_weight: float = 1.0
     gender_age_balance: float = 0.0  # gender head: weight rows by (rows in their age group) ** -this (1: groups equal)
     years_loss_weight: float = 0.5
+    pair_loss_weight: float = 0.0  # > 0: a fourth head, age group × gender (16 classes), trains beside the others on
+    #                                the shared layers with this weight and is dropped before the model is saved
     weight_decay: float = 1e-4     # adamw only
     ema: float = 0.0               # > 0: validate, early-stop and keep the weights' moving average (Polyak), this momentum per step
     calibrate: bool = True         # temperature-scale both heads on validation data (the probabilities mean what they say)
@@ -241,6 +243,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"model.age_dropout: a rate in [0, 1), got {m.age_dropout}")
     if not 0 <= m.age_grad_scale <= 1:
         raise ConfigError(f"model.age_grad_scale: a factor in [0, 1], got {m.age_grad_scale}")
+    if t.pair_loss_weight < 0:
+        raise ConfigError(f"train.pair_loss_weight: a weight ≥ 0 (0 = no pair head), got {t.pair_loss_weight}")
+    if t.pair_loss_weight > 0 and m.output == "tuple":
+        raise ConfigError("train.pair_loss_weight needs separate age and gender heads (model.output = 'two_hot')")
     if m.age_hidden and m.output == "tuple":
         raise ConfigError("model.age_hidden needs separate age and gender heads (model.output = 'two_hot')")
     if m.output == "tuple" and t.loss != "mse":

@@ -163,7 +163,8 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     ``train.balance = "race"`` multiplies every head's weights so each race group of these rows weighs
     the same, ``"race_age"`` so each race group has the age mix of all of them (:func:`race_age_balance`);
     ``train.gender_age_balance`` reweights the gender head's rows by age group (children up); the years head
-    (``model.years_head``) learns from ``age_years`` where known.
+    (``model.years_head``) learns from ``age_years`` where known; the pair head (``train.pair_loss_weight``)
+    from rows with both an age group and a gender.
     """
     if cfg.model.output == "tuple":
         ok = (y_age >= 0) & (y_gender >= 0)
@@ -181,6 +182,9 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     if cfg.model.years_head:
         years = age_years if age_years is not None else np.full(len(y_age), np.nan)
         y["years"], w["years"] = years_target(years)
+    if cfg.train.pair_loss_weight > 0:  # a row with both labels: its (soft) age group's mass on its gender
+        y["pair"] = (y_soft[:, :, None] * y["gender"][:, None, :]).reshape(len(y_age), 16)
+        w["pair"] = ((y_soft.sum(1) > 0) & (y_gender >= 0)).astype(np.float32)
     by_age = age_group_balance(y_age, age_years, cfg.train.gender_age_balance)
     if by_age is not None:
         w["gender"] = w["gender"] * by_age
@@ -293,10 +297,11 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
         for k in ("age", "gender"):
             if k in loss:
                 loss[k] = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.train.label_smoothing)
-    loss_weights = ({"age": 1.0, "gender": cfg.train.gender_loss_weight} | ({"years": cfg.train.years_loss_weight}
-                    if "years" in y_tr else {})) if "age" in y_tr else None
+    loss_weights = ({"age": 1.0, "gender": cfg.train.gender_loss_weight}
+                    | ({"years": cfg.train.years_loss_weight} if "years" in y_tr else {})
+                    | ({"pair": cfg.train.pair_loss_weight} if "pair" in y_tr else {})) if "age" in y_tr else None
     # weighted: a row without a label for a head (weight 0) must not count in that head's accuracy
-    metrics = {k: (["accuracy"] if k in ("age", "gender") else ["mae"]) for k in y_tr if k != "years"}
+    metrics = {k: (["accuracy"] if k in ("age", "gender") else ["mae"]) for k in y_tr if k not in ("years", "pair")}
     model.compile(optimizer=_optimizer(cfg, steps), loss=loss, loss_weights=loss_weights, weighted_metrics=metrics)
 
     class Clock(keras.callbacks.Callback):
@@ -339,6 +344,7 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     seconds = before + time.perf_counter() - t0
     if cfg.train.precision != "float32":  # the trained weights into the same model computing in float32
         model = float32_copy(model, built)
+    model = without_training_heads(model)
 
     out = cfg.model.output
     thresholds = labels.Thresholds()
@@ -481,6 +487,19 @@ def bfloat16_native() -> bool:
 
         return bool(tf.config.list_physical_devices("GPU"))
     return False
+
+
+def without_training_heads(model):
+    """The model without heads that only help training (the pair head of ``train.pair_loss_weight``): what is
+    calibrated, saved, exported and served answers with the age, gender and years heads alone."""
+    import keras
+
+    from agegender.models.build import PAIR_HEAD
+
+    outputs = dict(model.output) if isinstance(model.output, dict) else None
+    if outputs is None or PAIR_HEAD not in outputs:
+        return model
+    return keras.Model(model.input, {k: v for k, v in outputs.items() if k != PAIR_HEAD}, name=model.name)
 
 
 def float32_copy(model, build_float32):

@@ -6,6 +6,8 @@ from agegender.config import Config
 
 #: The years head: a distribution over ages 0, 1, …, 100 (older ages count as 100).
 YEARS_BINS = 101
+#: The auxiliary head of ``train.pair_loss_weight``: age group × gender, class ``2 · group + gender``.
+PAIR_HEAD = "pair"
 
 
 def _regularizer(cfg: Config):
@@ -53,6 +55,9 @@ def _outputs(cfg: Config, x):
     if cfg.model.years_head:
         out["years"] = keras.layers.Dense(YEARS_BINS, activation="softmax", name="years", kernel_initializer=init,
                                           kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(age_x)
+    if cfg.train.pair_loss_weight > 0:  # training only (training.without_training_heads drops it)
+        out[PAIR_HEAD] = keras.layers.Dense(16, activation="softmax", name=PAIR_HEAD, kernel_initializer=init,
+                                            kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x)
     return out
 
 

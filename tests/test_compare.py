@@ -1,6 +1,7 @@
 """bench compare: candidates against a baseline on the folds they share (hand-made reports, figures checked by hand)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -91,8 +92,17 @@ def test_a_run_still_going_compares_on_its_finished_folds(tmp_path, capsys):
     assert p.unfinished == ["going"]
     assert main(["bench", "compare", base, str(going)]) == 0
     out = capsys.readouterr().out
-    assert "Unfinished: going (no report.json yet" in out and "| exact | 77.00 | 78.00 | +1.00 ± 0.00 | 2 of 2 |" in out
+    assert "Unfinished: going (folds not in a report.json yet" in out and "| exact | 77.00 | 78.00 | +1.00 ± 0.00 | 2 of 2 |" in out
     assert not compare.paired(compare.load(base), compare.load(base)).unfinished
+    # a finished benchmark given more folds (`--folds 0,1,2` after `--folds 0`): its report holds fold 0 until
+    # the run ends, and the folds finished since are read from their run folders
+    more = _run(tmp_path, "more", [_fold(0, 0.96, 0.75, 4.2)])
+    (Path(more) / "fold_2").mkdir()
+    (Path(more) / "fold_2" / "metadata.json").write_text(json.dumps({"metrics": {"test": _fold(2, 0.92, 0.79, 4.4)["ours"]}}))
+    run = compare.load(more)
+    assert sorted(run.folds) == [0, 2] and run.unfinished
+    assert run.folds[0]["copies: gender"] == pytest.approx(95.0) and run.folds[2]["copies: gender"] is None
+    assert run.folds[2]["gender"] == pytest.approx(92.0)
     (going / "fold_1").rename(tmp_path / "moved")
     for k in (0, 2):
         (going / f"fold_{k}" / "metadata.json").unlink()
@@ -138,3 +148,22 @@ def test_face_by_face_counts_and_exact_mcnemar():
     other = _preds([2], ["a"], [a0], [m], [0], [0])
     with pytest.raises(ValueError, match="shares no finished fold"):
         compare.face_paired("other", base, other)
+
+
+def test_finished_folds_adds_the_folds_a_report_does_not_hold_yet(tmp_path):
+    """What `--faces` re-predicts: a report's folds and those finished since (a run given more `--folds`), each
+    with its own thresholds; a fold still training (no metadata) is left out."""
+    from agegender import benchmark, config
+
+    cfg = config.Config().to_dict()
+    (tmp_path / "report.json").write_text(json.dumps({"config": cfg, "folds": [
+        {"fold": 0, "thresholds": {"age": 0.4, "gender": 0.6}}]}))
+    for k, meta in ((1, {"metrics": {"test": {"gender": 0.9}}, "thresholds": {"age": 0.5, "gender": 0.7}}),
+                    (2, {"metrics": {"test": None}})):
+        (tmp_path / f"fold_{k}").mkdir()
+        (tmp_path / f"fold_{k}" / "config.json").write_text(json.dumps(cfg))
+        (tmp_path / f"fold_{k}" / "metadata.json").write_text(json.dumps(meta))
+    (tmp_path / "fold_3").mkdir()
+    _, rows = benchmark.finished_folds(tmp_path)
+    assert rows == [{"fold": 0, "thresholds": {"age": 0.4, "gender": 0.6}},
+                    {"fold": 1, "thresholds": {"age": 0.5, "gender": 0.7}}]

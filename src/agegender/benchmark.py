@@ -122,19 +122,23 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
 
 
 def finished_folds(benchmark_dir: str | Path) -> tuple[Config, list[dict]]:
-    """A benchmark's config and its finished folds (``fold`` and ``thresholds`` each): from its report.json, or,
-    for a run still going, from each finished fold's ``config.json`` and ``metadata.json``."""
+    """A benchmark's config and its finished folds (``fold`` and ``thresholds`` each): from its report.json and,
+    for folds it does not hold yet (a run still going, or more ``--folds`` added to a finished one), from each
+    finished fold's ``config.json`` and ``metadata.json``."""
     from agegender import config
 
     bench = Path(benchmark_dir)
+    rows, cfg = [], None
     if (bench / "report.json").is_file():
         report = json.loads((bench / "report.json").read_text())
-        return config.from_dict(report["config"]), report["folds"]
-    rows, cfg = [], None
+        cfg, rows = config.from_dict(report["config"]), list(report["folds"])
+    reported = {r["fold"] for r in rows}
     for meta in sorted(bench.glob("fold_*/metadata.json")):
         k = meta.parent.name.removeprefix("fold_")
+        if not k.isdigit() or int(k) in reported:
+            continue
         m = json.loads(meta.read_text())
-        if k.isdigit() and m.get("metrics", {}).get("test") and (meta.parent / "config.json").is_file():
+        if m.get("metrics", {}).get("test") and (meta.parent / "config.json").is_file():
             cfg = cfg or config.from_dict(json.loads((meta.parent / "config.json").read_text()))
             rows.append({"fold": int(k), "thresholds": m["thresholds"]})
     if cfg is None:

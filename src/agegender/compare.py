@@ -47,7 +47,8 @@ COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
 @dataclass
 class Run:
     """One benchmark folder: its name and, per fold, each column's value (None where the run lacks it).
-    ``unfinished``: no report.json yet; the figures are the finished folds' own (``fold_K/metadata.json``)."""
+    ``unfinished``: some folds are not in a report.json (yet): their figures are the finished folds' own
+    (``fold_K/metadata.json``)."""
 
     name: str
     folds: dict[int, dict[str, float | None]]
@@ -72,25 +73,31 @@ def _value(row: dict, where: str, metric: str) -> float | None:
     return float(v) if metric == "years_mae" else 100 * float(v)
 
 
-def _finished_folds(folder: Path) -> list[dict]:
-    """Fold rows of a benchmark still running: each finished fold's test figures from its run folder (the
-    report's ``ours`` for that fold; the phone-like copies are scored only when the report is written)."""
+def _finished_folds(folder: Path, reported: set[int]) -> list[dict]:
+    """Fold rows of a benchmark still running (or given more ``--folds``): each finished fold's test figures from
+    its run folder (the report's ``ours`` for that fold; the phone-like copies are scored only when the report is
+    written), for the folds not in ``reported``."""
     rows = []
     for meta in sorted(folder.glob("fold_*/metadata.json")):
         k = meta.parent.name.removeprefix("fold_")
+        if not k.isdigit() or int(k) in reported:
+            continue
         test = json.loads(meta.read_text()).get("metrics", {}).get("test")
-        if k.isdigit() and test:
+        if test:
             rows.append({"fold": int(k), "ours": test})
     return rows
 
 
 def load(folder: str | Path) -> Run:
-    """The per-fold figures of a benchmark folder: its report.json, or, while it still runs, its finished folds."""
+    """The per-fold figures of a benchmark folder: its report.json's, and those of finished folds it does not hold
+    (a run still going, or one given more folds since its report was written)."""
     folder = Path(folder)
     path = folder / "report.json"
-    unfinished = not path.is_file()
-    rows = _finished_folds(folder) if unfinished else json.loads(path.read_text()).get("folds", [])
-    if unfinished and not rows:
+    rows = json.loads(path.read_text()).get("folds", []) if path.is_file() else []
+    more = _finished_folds(folder, {int(r["fold"]) for r in rows})
+    unfinished = bool(more)
+    rows = rows + more
+    if not path.is_file() and not rows:
         raise FileNotFoundError(f"{folder}: no report.json and no finished fold (fold_K/metadata.json) — is it an "
                                 f"`agegender benchmark --out` folder?")
     folds = {int(r["fold"]): {c: _value(r, w, m) for c, w, m, _ in COLUMNS} for r in rows}
@@ -110,7 +117,7 @@ class Paired:
     delta: dict[str, float | None]  # mean of the per-fold differences (candidate − baseline)
     spread: dict[str, float | None]  # their standard deviation (ddof=1), None with one fold
     ahead: dict[str, int]  # folds on which the candidate was better
-    unfinished: list[str]  # of the two, the runs read from their finished folds (no report.json yet)
+    unfinished: list[str]  # of the two, the runs with folds read from their run folders (not in a report.json yet)
 
 
 def paired(base: Run, candidate: Run) -> Paired:
@@ -159,8 +166,8 @@ def markdown(base: Run, results: list[Paired]) -> str:
             lines.append(f"| {col} | {_cell(p.base[col])} | {_cell(p.cand[col])} | {d} |"
                          + (f" {p.ahead[col]} of {n} |" if n > 1 else ""))
         if p.unfinished:
-            lines += ["", f"Unfinished: {', '.join(p.unfinished)} (no report.json yet: the finished folds' own test "
-                          "figures, without the phone-like copies)"]
+            lines += ["", f"Unfinished: {', '.join(p.unfinished)} (folds not in a report.json yet: the finished folds' "
+                          "own test figures, without the phone-like copies)"]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -22,6 +22,7 @@ from agegender import __version__, evaluation, labels
 from agegender.config import Config, ConfigError
 from agegender.feature_matrix import FeatureMatrix
 from agegender.feature_matrix import batches as feature_batches
+from agegender.models.build import PAIR_HEAD
 from agegender.splits import Split
 from agegender.trainset import LabelledFeatures
 
@@ -183,8 +184,8 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
         years = age_years if age_years is not None else np.full(len(y_age), np.nan)
         y["years"], w["years"] = years_target(years)
     if cfg.train.pair_loss_weight > 0:  # a row with both labels: its (soft) age group's mass on its gender
-        y["pair"] = (y_soft[:, :, None] * y["gender"][:, None, :]).reshape(len(y_age), 16)
-        w["pair"] = ((y_soft.sum(1) > 0) & (y_gender >= 0)).astype(np.float32)
+        y[PAIR_HEAD] = (y_soft[:, :, None] * y["gender"][:, None, :]).reshape(len(y_age), 16)
+        w[PAIR_HEAD] = ((y_soft.sum(1) > 0) & (y_gender >= 0)).astype(np.float32)
     by_age = age_group_balance(y_age, age_years, cfg.train.gender_age_balance)
     if by_age is not None:
         w["gender"] = w["gender"] * by_age
@@ -299,9 +300,9 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
                 loss[k] = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.train.label_smoothing)
     loss_weights = ({"age": 1.0, "gender": cfg.train.gender_loss_weight}
                     | ({"years": cfg.train.years_loss_weight} if "years" in y_tr else {})
-                    | ({"pair": cfg.train.pair_loss_weight} if "pair" in y_tr else {})) if "age" in y_tr else None
+                    | ({PAIR_HEAD: cfg.train.pair_loss_weight} if PAIR_HEAD in y_tr else {})) if "age" in y_tr else None
     # weighted: a row without a label for a head (weight 0) must not count in that head's accuracy
-    metrics = {k: (["accuracy"] if k in ("age", "gender") else ["mae"]) for k in y_tr if k not in ("years", "pair")}
+    metrics = {k: (["accuracy"] if k in ("age", "gender") else ["mae"]) for k in y_tr if k not in ("years", PAIR_HEAD)}
     model.compile(optimizer=_optimizer(cfg, steps), loss=loss, loss_weights=loss_weights, weighted_metrics=metrics)
 
     class Clock(keras.callbacks.Callback):
@@ -493,8 +494,6 @@ def without_training_heads(model):
     """The model without heads that only help training (the pair head of ``train.pair_loss_weight``): what is
     calibrated, saved, exported and served answers with the age, gender and years heads alone."""
     import keras
-
-    from agegender.models.build import PAIR_HEAD
 
     outputs = dict(model.output) if isinstance(model.output, dict) else None
     if outputs is None or PAIR_HEAD not in outputs:

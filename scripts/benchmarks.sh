@@ -388,6 +388,15 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
   --set 'model.age_hidden=[256]' --set model.age_dropout=0.2 --out "$W/S-agedrop2" --quiet
 ag join "$W/A-r5views-bf16" "$W/S-agedrop2" --out "$W/J-agedrop2"
 ag bench compare "$W/A-r5views-bf16" "$W/S-agedrop2" "$W/J-agedrop2" --faces
+# more of age's supervision: the years head's weight 1.0 and 2.0 (default 0.5), and an auxiliary age group × gender
+# head (train.pair_loss_weight; fold 0) — docs/BENCHMARKS.md, 2026-12-06 (the 1.0 run: fold 0, then folds 1-2, then 3-4 added)
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set train.years_loss_weight=1.0 --out "$W/S-y10" --quiet
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set train.years_loss_weight=2.0 --folds 0 --out "$W/S-y20" --quiet
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+  --set train.pair_loss_weight=0.5 --folds 0 --out "$W/S-pair05" --quiet
+ag bench compare "$W/A-r5views-bf16" "$W/S-y10" "$W/S-y20" "$W/S-pair05" --faces
 ag export "$W/S-default0/fold_0" --format onnx --out "$W/fold0-onnx"
 python scripts/fold_test_manifest.py "$W/S-default0" --fold 0 --min-years 15 --per-race 150 --out "$W/fold0-adults.csv"
 python scripts/photo_conditions_study.py "$W/fold0-adults.csv" --n 750 --model "$W/fold0-onnx" --by race \

@@ -121,6 +121,20 @@ def run(cfg: Config, out_dir: str | Path, folds: list[int] | None = None, progre
     return report
 
 
+def fold_metadata(benchmark_dir: str | Path, skip: set[int] = frozenset()) -> list[tuple[int, dict, Path]]:
+    """``(fold, metadata, run folder)`` of each fold run that finished (its ``metadata.json`` holds test scores),
+    folds in ``skip`` left out: what a benchmark still going, or given more ``--folds``, has beyond its report."""
+    found = []
+    for meta in sorted(Path(benchmark_dir).glob("fold_*/metadata.json")):
+        k = meta.parent.name.removeprefix("fold_")
+        if not k.isdigit() or int(k) in skip:
+            continue
+        m = json.loads(meta.read_text())
+        if (m.get("metrics") or {}).get("test"):
+            found.append((int(k), m, meta.parent))
+    return found
+
+
 def finished_folds(benchmark_dir: str | Path) -> tuple[Config, list[dict]]:
     """A benchmark's config and its finished folds (``fold`` and ``thresholds`` each): from its report.json and,
     for folds it does not hold yet (a run still going, or more ``--folds`` added to a finished one), from each
@@ -132,15 +146,10 @@ def finished_folds(benchmark_dir: str | Path) -> tuple[Config, list[dict]]:
     if (bench / "report.json").is_file():
         report = json.loads((bench / "report.json").read_text())
         cfg, rows = config.from_dict(report["config"]), list(report["folds"])
-    reported = {r["fold"] for r in rows}
-    for meta in sorted(bench.glob("fold_*/metadata.json")):
-        k = meta.parent.name.removeprefix("fold_")
-        if not k.isdigit() or int(k) in reported:
-            continue
-        m = json.loads(meta.read_text())
-        if m.get("metrics", {}).get("test") and (meta.parent / "config.json").is_file():
-            cfg = cfg or config.from_dict(json.loads((meta.parent / "config.json").read_text()))
-            rows.append({"fold": int(k), "thresholds": m["thresholds"]})
+    for k, m, run_dir in fold_metadata(bench, skip={r["fold"] for r in rows}):
+        if (run_dir / "config.json").is_file():
+            cfg = cfg or config.from_dict(json.loads((run_dir / "config.json").read_text()))
+            rows.append({"fold": k, "thresholds": m["thresholds"]})
     if cfg is None:
         raise FileNotFoundError(f"{bench}: no report.json and no finished fold (fold_K/metadata.json) — is it an "
                                 f"`agegender benchmark --out` folder?")

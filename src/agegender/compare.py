@@ -73,28 +73,16 @@ def _value(row: dict, where: str, metric: str) -> float | None:
     return float(v) if metric == "years_mae" else 100 * float(v)
 
 
-def _finished_folds(folder: Path, reported: set[int]) -> list[dict]:
-    """Fold rows of a benchmark still running (or given more ``--folds``): each finished fold's test figures from
-    its run folder (the report's ``ours`` for that fold; the phone-like copies are scored only when the report is
-    written), for the folds not in ``reported``."""
-    rows = []
-    for meta in sorted(folder.glob("fold_*/metadata.json")):
-        k = meta.parent.name.removeprefix("fold_")
-        if not k.isdigit() or int(k) in reported:
-            continue
-        test = json.loads(meta.read_text()).get("metrics", {}).get("test")
-        if test:
-            rows.append({"fold": int(k), "ours": test})
-    return rows
-
-
 def load(folder: str | Path) -> Run:
     """The per-fold figures of a benchmark folder: its report.json's, and those of finished folds it does not hold
     (a run still going, or one given more folds since its report was written)."""
+    from agegender.benchmark import fold_metadata
+
     folder = Path(folder)
     path = folder / "report.json"
     rows = json.loads(path.read_text()).get("folds", []) if path.is_file() else []
-    more = _finished_folds(folder, {int(r["fold"]) for r in rows})
+    # the report's ``ours`` for a fold it lacks: the run's own test figures (copies are scored with the report)
+    more = [{"fold": k, "ours": m["metrics"]["test"]} for k, m, _ in fold_metadata(folder, {int(r["fold"]) for r in rows})]
     unfinished = bool(more)
     rows = rows + more
     if not path.is_file() and not rows:

@@ -298,9 +298,9 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
         for k in ("age", "gender"):
             if k in loss:
                 loss[k] = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.train.label_smoothing)
-    loss_weights = ({"age": 1.0, "gender": cfg.train.gender_loss_weight}
-                    | ({"years": cfg.train.years_loss_weight} if "years" in y_tr else {})
-                    | ({PAIR_HEAD: cfg.train.pair_loss_weight} if PAIR_HEAD in y_tr else {})) if "age" in y_tr else None
+    weights = {"age": 1.0, "gender": cfg.train.gender_loss_weight, "years": cfg.train.years_loss_weight,
+               PAIR_HEAD: cfg.train.pair_loss_weight}
+    loss_weights = {k: weights[k] for k in y_tr} if "age" in y_tr else None
     # weighted: a row without a label for a head (weight 0) must not count in that head's accuracy
     metrics = {k: (["accuracy"] if k in ("age", "gender") else ["mae"]) for k in y_tr if k not in ("years", PAIR_HEAD)}
     model.compile(optimizer=_optimizer(cfg, steps), loss=loss, loss_weights=loss_weights, weighted_metrics=metrics)

@@ -4,11 +4,12 @@ and with ``--pictures`` real photos that show no one) and the bundled portrait: 
 run one after the other on each suite, ``--rounds`` times in alternating order — this VM's run-to-run noise
 (±5–10 ms on a 200 ms photo) cancels out of the difference, as two separate runs of the benchmark do not.
 
-``--against`` names the other version's ``faces.py`` (e.g. a checkout of the previous commit:
-``git worktree add OLD HEAD~1``), loaded beside this one; without it the detector is timed alone.
+``--against`` names the other version's ``detectors.py`` (``faces.py`` in versions before 2026-12-07, which
+held the detectors) — e.g. of a checkout of the previous commit: ``git worktree add OLD HEAD~1`` — loaded beside
+this one; without it the detector is timed alone.
 
     python scripts/detector_timing.py ../shared/data/utkface/crop_part1 --pictures W/nobody \\
-        --against OLD/src/agegender/faces.py --per-suite 25 --rounds 2
+        --against OLD/src/agegender/detectors.py --per-suite 25 --rounds 2
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import numpy as np
 
 from agegender.bench.detection import Scene, make_suites, score_scene
 from agegender.cli import default_photo
-from agegender.faces import make_detector
+from agegender.detectors import make_detector
 from agegender.imaging import load_image
 
 
-def _other_detector(faces_py: Path):
-    """The default RetinaFace detector of another version's ``faces.py``, loaded as a module of its own."""
-    spec = importlib.util.spec_from_file_location("other_faces", faces_py)
+def _other_detector(module_py: Path):
+    """The default RetinaFace detector of another version's ``detectors.py`` (or older ``faces.py``), loaded as
+    a module of its own."""
+    spec = importlib.util.spec_from_file_location("other_detectors", module_py)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # (its dataclasses look their module up there)
     spec.loader.exec_module(module)
@@ -52,7 +54,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("faces", help="face crops to paste (e.g. ../shared/data/utkface/crop_part1)")
     ap.add_argument("--pictures", help="a folder of photos that show no one (scripts/benchmarks.sh: W/nobody)")
-    ap.add_argument("--against", type=Path, help="another version's src/agegender/faces.py, timed beside this one")
+    ap.add_argument("--against", type=Path, help="another version's src/agegender/detectors.py (faces.py before 2026-12-07), timed beside this one")
     ap.add_argument("--scenes", type=int, default=200, help="bench detect's --scenes: the suites drawn (default 200, as its figures)")
     ap.add_argument("--per-suite", type=int, default=25, help="photos timed of each suite (its first N)")
     ap.add_argument("--rounds", type=int, default=2)

@@ -2,8 +2,8 @@
 that show no one (``FOLDER``: e.g. scikit-image's pictures of things, unpacked by scripts/benchmarks.sh), each
 scaled to several longer sides, as it is and framed by a plain border (a picture inside a larger photo), read
 through the product's face path (``agegender.faces.FacePipeline``). Prints, per band of the detector's score:
-the false faces, those at the photo's edge (no second look: ``faces.near_edge``), and those whose second look
-scores under ``faces.DOUBT_LOOK`` — answered "not sure it is a face" when scored under ``faces.DOUBT_SCORE``
+the false faces, those at the photo's edge (no second look: ``detectors.near_edge``), and those whose second look
+scores under ``detectors.DOUBT_LOOK`` — answered "not sure it is a face" when scored under ``detectors.DOUBT_SCORE``
 (docs/FACES.md).
 
     python scripts/false_faces_study.py W/nobody [--sides 300 450 640 800 1024 1600]
@@ -21,7 +21,8 @@ BANDS = (0.5, 0.6, 0.75, 0.9, 1.0001)
 
 
 def main() -> None:
-    from agegender.faces import DOUBT_LOOK, DOUBT_SCORE, FacePipeline, near_edge
+    from agegender.detectors import DOUBT_LOOK, DOUBT_SCORE, near_edge
+    from agegender.faces import FacePipeline
     from agegender.imaging import load_image
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

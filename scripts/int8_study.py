@@ -31,7 +31,8 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from agegender import manifest as mf
-from agegender.faces import FacePipeline, dlib_model_file
+from agegender.dlib_models import dlib_model_file
+from agegender.faces import FacePipeline
 from agegender.features import faceres, get_extractor
 from agegender.features.agnet import flushed_model
 from agegender.features.cache import compute_features

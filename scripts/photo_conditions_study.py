@@ -19,7 +19,7 @@ Prints a table: faces found, gender of the best guess (answered or not), faces a
 on the answered ones (and the age group's best guess where the manifest labels ages); how many of the faces found the detector scored under ``--face-bar`` (what a plain bar
 on its score would turn Undefined) with the gender of their best guess — to weigh such a bar against the
 false faces found on pictures of things — and how many the product's second look doubts (answered "not sure
-it is a face": faces.DOUBT_SCORE; docs/FACES.md). Gender only (the crops carry no age); the answer counted as answered is the whole
+it is a face": detectors.DOUBT_SCORE; docs/FACES.md). Gender only (the crops carry no age); the answer counted as answered is the whole
 2-hot one, as the CLI and the page give it.
 
     agegender data gender-folders ../shared/data/celeba-gender --out celeba.csv
@@ -208,7 +208,7 @@ def main() -> None:
                     "group)")
     ap.add_argument("--conditions", help="only the conditions whose names contain one of these comma-separated words")
     ap.add_argument("--no-rescue", action="store_true", help="without the second look at small faces scored under the "
-                    "detector's threshold (faces.RESCUE_LOOK): what the photo path found before it")
+                    "detector's threshold (detectors.RESCUE_LOOK): what the photo path found before it")
     args = ap.parse_args()
 
     faces = [r for r in mf.sample(mf.read(args.manifest), args.n, args.seed) if r.gender is not None]

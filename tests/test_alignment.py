@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from agegender import alignment
-from agegender.faces import FacePipeline, decode_retinaface
+from agegender.detectors import decode_retinaface
+from agegender.faces import FacePipeline
 
 
 def test_similarity_recovers_a_known_transform_and_inverts():

@@ -88,7 +88,7 @@ def test_a_false_face_is_answered_undefined_not_sure_it_is_a_face(capsys):
     from pathlib import Path
 
     from agegender.cli import main
-    from agegender.faces import DOUBT_LOOK
+    from agegender.detectors import DOUBT_LOOK
 
     wheel = Path(__file__).parent / "fixtures" / "nobody" / "colorwheel.png"
     res = Predictor.default().predict(wheel)

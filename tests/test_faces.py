@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.faces import (
-    FacePipeline,
-    RetinaFaceDetector,
-    is_upright,
-    merge_detections,
-    unturn,
-    unturn_box,
-    upright_turn,
-)
+from agegender.detectors import RetinaFaceDetector, is_upright, merge_detections, unturn, unturn_box, upright_turn
+from agegender.faces import FacePipeline
 from agegender.imaging import load_image
 
 
@@ -461,7 +454,7 @@ def test_a_false_face_on_a_picture_of_a_thing_is_doubted_by_its_second_look(reti
     """RetinaFace scores a pattern on a colour wheel 0.67 — a face to it. Looked at again on its
     neighbourhood enlarged, the pattern is no face: its second look scores under DOUBT_LOOK, and the face
     carries that doubt (an Undefined answer, tests/test_builtin_model.py)."""
-    from agegender.faces import DOUBT_LOOK, DOUBT_SCORE
+    from agegender.detectors import DOUBT_LOOK, DOUBT_SCORE
 
     (face,) = retina.faces(load_image(COLOUR_WHEEL))
     assert face.score < DOUBT_SCORE
@@ -474,7 +467,7 @@ def test_real_faces_scored_low_are_found_again_by_the_second_look(astronaut, ret
     """A face 23 px wide scores under DOUBT_SCORE, yet its neighbourhood enlarged (the face ~80 px) shows it
     clearly: no doubt. A face sure enough gets no second look; nor does one that the photo's edge cuts,
     whose box stops short of the edge — its neighbourhood, cut too, would not show it again."""
-    from agegender.faces import DOUBT_LOOK, DOUBT_SCORE, near_edge, upright_turn
+    from agegender.detectors import DOUBT_LOOK, DOUBT_SCORE, near_edge, upright_turn
 
     (small,) = retina.faces(_small_astronaut(astronaut))
     assert small.score < DOUBT_SCORE and small.second_look >= max(DOUBT_LOOK, 0.9) and small.doubt is None
@@ -505,13 +498,13 @@ def test_small_faces_scored_under_the_threshold_are_found_by_a_second_look(astro
     (the neighbourhood enlarged, the face ~80 px) finds it surely: the face is found, with its own score and
     no doubt. A detector without the rescue misses it; on the colour wheel, whose candidates are patterns, the
     rescue adds nothing; and however many candidates a photo has, at most RESCUE_MAX get a look."""
-    from agegender import faces as F
+    from agegender import detectors as D
 
     photo = _small_astronaut(astronaut, 20)
     (face,) = retina.faces(photo)
-    assert face.score <= F.RETINA_SCORE_THRESHOLD and face.second_look >= 0.9 and face.doubt is None
+    assert face.score <= D.RETINA_SCORE_THRESHOLD and face.second_look >= 0.9 and face.doubt is None
     assert 290 <= face.box[0] < face.box[2] <= 330  # where the head was pasted (x 300, 20 px face)
-    assert F.RetinaFaceDetector(rescue=False).detect(photo) == []
+    assert D.RetinaFaceDetector(rescue=False).detect(photo) == []
     assert len(retina.faces(load_image(COLOUR_WHEEL))) == 1
     # a crowd far away: 14 faces 16 px wide, none scored over the threshold; the best 10 get a look, and are found
     head = Image.fromarray(astronaut).crop((131, 10, 320, 224))
@@ -520,11 +513,11 @@ def test_small_faces_scored_under_the_threshold_are_found_by_a_second_look(astro
     for j in range(14):
         crowd.paste(small, (60 + 100 * (j % 6), 60 + 110 * (j // 6)))
     crowd = np.asarray(crowd)
-    det = F.RetinaFaceDetector()
+    det = D.RetinaFaceDetector()
     looks, look = [], det._look
     det._look = lambda image, box, k: looks.append(box) or look(image, box, k)
-    assert F.RetinaFaceDetector(rescue=False).detect(crowd) == []
-    assert len(det.detect(crowd)) == len(looks) == F.RESCUE_MAX == 10
+    assert D.RetinaFaceDetector(rescue=False).detect(crowd) == []
+    assert len(det.detect(crowd)) == len(looks) == D.RESCUE_MAX == 10
 
 
 def test_small_faces_scored_low_in_a_photo_lying_turned_are_found_by_a_second_look(astronaut, retina):
@@ -534,36 +527,36 @@ def test_small_faces_scored_low_in_a_photo_lying_turned_are_found_by_a_second_lo
     landmarks standing the right way (once missed). With a larger face giving the photo's turn away, the photo
     is searched in that turn and its small faces scored low there get the second look too: the 20 px face
     beside a 60 px one is found in every turn, as in the upright photo (once only the 60 px face)."""
-    from agegender import faces as F
+    from agegender import detectors as D
 
     upside_down = np.ascontiguousarray(np.rot90(_small_astronaut(astronaut, 20), 2))
     (face,) = retina.faces(upside_down)
-    assert face.score <= F.RETINA_SCORE_THRESHOLD and face.doubt is None and upright_turn(face.landmarks) == 2
+    assert face.score <= D.RETINA_SCORE_THRESHOLD and face.doubt is None and upright_turn(face.landmarks) == 2
     x0, y0, x1, y1 = face.box  # within the head (40 × 45 px, pasted at 300, 200), upside down with the photo
     assert 640 - 340 <= x0 < x1 <= 640 - 300 and 480 - 245 <= y0 < y1 <= 480 - 200
-    assert F.RetinaFaceDetector(rescue=False).detect(upside_down) == []
+    assert D.RetinaFaceDetector(rescue=False).detect(upside_down) == []
     photo = _small_astronaut(astronaut, 20, at=(400, 200), beside=(60, (100, 150)))
     for k in (0, 1, 2, 3):
         turned = np.ascontiguousarray(np.rot90(photo, k))
         found = retina.faces(turned)
         assert len(found) == 2 and all(upright_turn(f.landmarks) == (4 - k) % 4 for f in found), (k, found)
         assert sorted(f.width for f in found)[0] < 30  # the small face, not a part of the large one
-        assert len(F.RetinaFaceDetector(rescue=False).detect(turned)) == 1
+        assert len(D.RetinaFaceDetector(rescue=False).detect(turned)) == 1
 
 
 def test_a_small_photo_lying_turned_is_searched_on_the_detectors_copy_in_its_hinted_turn(astronaut):
     """A 640×480 photo (no small-face pass) turned, its one face 32 px wide: searched turned at 320 px it is
     16 px, found in no turn; its best look there gives the turn away, and the detector's own copy searched in that
     turn alone finds it — in every turn, standing the right way (once only in one of them)."""
-    from agegender import faces as F
+    from agegender import detectors as D
 
     photo = _small_astronaut(astronaut, 32)
     missed = 0
     for k in (1, 2, 3):
         turned = np.ascontiguousarray(np.rot90(photo, k))
-        ((box, score, pts),) = F.RetinaFaceDetector().detect(turned)
-        assert score >= F.TURNED_HINT_SURE and upright_turn(pts) == (4 - k) % 4, (k, score)
-        missed += F.RetinaFaceDetector(rescue=False).detect(turned) == []
+        ((box, score, pts),) = D.RetinaFaceDetector().detect(turned)
+        assert score >= D.TURNED_HINT_SURE and upright_turn(pts) == (4 - k) % 4, (k, score)
+        missed += D.RetinaFaceDetector(rescue=False).detect(turned) == []
     assert missed >= 2
 
 
@@ -573,13 +566,13 @@ def test_a_turned_group_too_small_for_the_detectors_copy_is_found_by_second_look
     their candidates looked at in the other turns give the photo's turn away, or, when the finer copy searched
     in the turn of the best look finds faces scored under TURNED_HINT_SURE, a second look at them confirms the
     turn — and all three faces come back, where they are."""
-    from agegender import faces as F
+    from agegender import detectors as D
 
     for scale, size, k in ((0.33, (2300, 1700), 1), (0.3, (1600, 1200), 2), (0.36, (2000, 1500), 3)):
         image, spots = phone_photo(scale, size=size)
         h, w = image.shape[:2]
         turned = np.ascontiguousarray(np.rot90(image, k))
-        assert F.RetinaFaceDetector(rescue=False).detect(turned) == []
-        found = F.RetinaFaceDetector().detect(turned)
+        assert D.RetinaFaceDetector(rescue=False).detect(turned) == []
+        found = D.RetinaFaceDetector().detect(turned)
         back = [SimpleNamespace(box=unturn_box(box, k, w, h)) for box, _, _ in found]  # in the photo's pixels
         assert len(found) == 3 and _one_per_spot(back, spots), (size, k, found)

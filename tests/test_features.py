@@ -118,7 +118,7 @@ def test_onnx_descriptor_equals_dlibs_own(astronaut, retina):
     """dlib128 runs dlib's ResNet rebuilt as ONNX from dlib's file: the same numbers as dlib computes."""
     import dlib
 
-    from agegender.faces import dlib_model_file
+    from agegender.dlib_models import dlib_model_file
     from agegender.features.dlib_embedding import MODEL_FILE
     from agegender.features.dlib_onnx import read_layers
 

@@ -26,7 +26,7 @@ def test_the_keras_tail_reproduces_dlibs_own_network(cut):
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
-    from agegender.faces import dlib_model_file
+    from agegender.dlib_models import dlib_model_file
     from agegender.features import extractor_dim
     from agegender.features.dlib_embedding import MODEL_FILE
     from agegender.features.dlib_onnx import descriptor_onnx
@@ -202,7 +202,7 @@ def _one_copy_of_a_face(tmp_path, astronaut, flag: str, name: str):
 def test_tight_copies_cut_the_face_close_and_only_where_there_is_one(tmp_path, astronaut, capsys):
     """--tight: one copy of each image with a face, cut around the eyes within TIGHT_RANGES (little hair or
     background), the same file on a second run; an image without a face gets none."""
-    from agegender.faces import RetinaFaceDetector
+    from agegender.detectors import RetinaFaceDetector
 
     rec, args = _one_copy_of_a_face(tmp_path, astronaut, "--tight", "tight")
     first = rec.full_path.read_bytes()
@@ -221,7 +221,7 @@ def test_close_up_copies_fill_a_1024_px_frame_with_the_face(tmp_path, astronaut,
     """--close-up: one copy of each image with a face, a square CLOSE_UP_RANGE eye distances wide around its
     landmarks scaled to 1024 px (a face larger than RetinaFace's anchors: the close-up pass's case), the same
     file on a second run; an image without a face gets none."""
-    from agegender.faces import RetinaFaceDetector
+    from agegender.detectors import RetinaFaceDetector
 
     rec, args = _one_copy_of_a_face(tmp_path, astronaut, "--close-up", "closeup")
     first = rec.full_path.read_bytes()
@@ -260,7 +260,7 @@ def test_gray_copies_are_grayscale_and_keep_their_labels(tmp_path, astronaut, ca
 def _one_kind_of_copy(tmp_path, flag: str, kind: str, original: np.ndarray):
     """``data augment m.csv aug FLAG KIND`` on the face ``face.png`` (labels 25-32, f): the arguments, the copy's
     record — its own source, a copy but not a phone-like one — and its pixels, in which RetinaFace still finds a face."""
-    from agegender.faces import RetinaFaceDetector
+    from agegender.detectors import RetinaFaceDetector
     from agegender.manifest import read
 
     args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "aug"), flag, kind, "--quiet",
@@ -278,7 +278,7 @@ def test_occluded_copies_cover_the_eyes_or_the_mouth_and_keep_the_face_findable(
     """--occlude glasses: dark lenses over both eyes, the mouth untouched; --occlude mask: the nose, mouth and
     chin behind one flat colour, the eyes untouched. Each its own source (not a phone-like copy), the same
     file on a second run, RetinaFace still finds the face; an image without a face gets none."""
-    from agegender.faces import RetinaFaceDetector
+    from agegender.detectors import RetinaFaceDetector
     from agegender.manifest import read
 
     Image.fromarray(astronaut).save(tmp_path / "face.png")
@@ -323,7 +323,7 @@ def test_restyled_copies_smooth_burn_out_or_shake_the_photo_and_keep_the_face_fi
     writes."""
     import cv2
 
-    from agegender.faces import RetinaFaceDetector
+    from agegender.detectors import RetinaFaceDetector
     from agegender.manifest import read
 
     Image.fromarray(astronaut).save(tmp_path / "face.png")
@@ -702,7 +702,7 @@ def test_a_model_on_dlibs_last_two_stages_trains_exports_and_predicts(trunk64_ru
     dlibtrunk64 itself, answers for a photo."""
     from agegender import export, training
     from agegender.cli import default_photo
-    from agegender.faces import dlib_model_file
+    from agegender.dlib_models import dlib_model_file
     from agegender.features.dlib_embedding import MODEL_FILE
     from agegender.features.dlib_onnx import folded, read_layers, residual_blocks
     from agegender.predictor import Predictor

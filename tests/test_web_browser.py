@@ -214,7 +214,7 @@ def test_iphone_and_avif_photos_on_the_server_and_on_the_device(server, browser,
 def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(server, browser, phone_photo, tmp_path):  # noqa: F811
     """A large photo (2300×1700: under the test server's 4-megapixel limit) and messenger-sized ones
     (1600×1200, 1024×768) of three small faces: device.js runs the same second detection pass as the server
-    (faces.RetinaFaceDetector) and finds the same faces; one pass at 640 px finds none of them. Turned on its
+    (detectors.RetinaFaceDetector) and finds the same faces; one pass at 640 px finds none of them. Turned on its
     side, such a photo is searched turned as the server searches it."""
     import httpx
     from PIL import Image
@@ -260,12 +260,13 @@ def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(s
 def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811
     """The bundled photo turned a quarter clockwise and upside down (no EXIF orientation): RetinaFace finds
     the face but misplaces its landmarks; device.js runs the same upright pass as the server
-    (faces.RetinaFaceDetector) and both read the portrait as upright — "25-32, female", landmarks within
+    (detectors.RetinaFaceDetector) and both read the portrait as upright — "25-32, female", landmarks within
     a few pixels of the turned originals."""
     import httpx
     from PIL import Image
 
-    from agegender.faces import LANDMARK_NAMES, RetinaFaceDetector, unturn
+    from agegender.detectors import RetinaFaceDetector, unturn
+    from agegender.faces import LANDMARK_NAMES
 
     (_, _, upright_pts), = RetinaFaceDetector().detect(astronaut)
     h, w = astronaut.shape[:2]
@@ -314,7 +315,7 @@ def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_
 
 def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811
     """The portrait's face overflowing a 1024 px photo: RetinaFace alone finds it as several faces; device.js
-    runs the server's close-up pass (faces.RetinaFaceDetector) and both find it once, with the same box and
+    runs the server's close-up pass (detectors.RetinaFaceDetector) and both find it once, with the same box and
     landmarks, read as "25-32, female" — and once when it lies on its side."""
     import httpx
     from PIL import Image
@@ -352,7 +353,7 @@ def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, 
 
 
 def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser, astronaut, tmp_path):  # noqa: F811
-    """The colour wheel's false face: device.js gives it the server's second look (faces.RetinaFaceDetector.
+    """The colour wheel's false face: device.js gives it the server's second look (detectors.RetinaFaceDetector.
     second_look) and answers it Undefined, "not sure it is a face" — the page says it may not be a face, with no
     best guess; a real face 23 px wide, scored as low, is found again on both and keeps its answer's reason free
     of that doubt; one 20 px wide, scored under the detector's threshold, is found by that look on both."""
@@ -360,7 +361,7 @@ def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser,
     from PIL import Image
     from selenium.webdriver.common.by import By
 
-    from agegender.faces import DOUBT_LOOK
+    from agegender.detectors import DOUBT_LOOK
     from test_faces import COLOUR_WHEEL, _small_astronaut
 
     browser.get(server + "/")
@@ -387,12 +388,13 @@ def test_small_faces_lying_turned_are_found_on_the_device_as_on_the_server(serve
     that turn, where its small face scored low gets the second look), and a group of three ~30 px faces upside down
     in a 1600×1200 photo (the turn of the best look confirmed by a second look), and a 32 px face in a 640×480 photo
     on its side (the detector's copy searched in the turn of the best look at 320 px). device.js finds what the server
-    finds, where it finds it, with landmarks standing the same way (faces.RetinaFaceDetector._rescued,
+    finds, where it finds it, with landmarks standing the same way (detectors.RetinaFaceDetector._rescued,
     _turned_faces)."""
     import httpx
     from PIL import Image
 
-    from agegender.faces import LANDMARK_NAMES, upright_turn
+    from agegender.detectors import upright_turn
+    from agegender.faces import LANDMARK_NAMES
     from test_faces import _small_astronaut
 
     browser.get(server + "/")

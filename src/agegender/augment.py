@@ -282,7 +282,7 @@ def turn(image: Image.Image, degrees: int) -> Image.Image:
 #: Close-ups: a square around the face's 5 landmarks, a random number in ``CLOSE_UP_RANGE`` of eye distances
 #: on a side (a face is ~2.5 wide: from overflowing the frame to filling most of it; cut at the image's
 #: edges), scaled to ``CLOSE_UP_SIZE`` px on its longer side — a selfie at arm's length, a high-resolution
-#: portrait: faces larger than RetinaFace's anchors on its 640 px copy (faces.CLOSE_UP_SIDE) — :func:`close_up`.
+#: portrait: faces larger than RetinaFace's anchors on its 640 px copy (detectors.CLOSE_UP_SIDE) — :func:`close_up`.
 CLOSE_UP_RANGE = (1.5, 3.0)
 CLOSE_UP_SIZE = 1024
 CLOSE_UP_QUALITY = 90

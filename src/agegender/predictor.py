@@ -105,7 +105,7 @@ class Predictor:
     answers are averaged: a little more accurate, twice the features' cost (docs/MODEL.md has both).
 
     ``small_faces``: photos more than three times ``detect_size`` (a phone's 12 megapixels) are searched a
-    second time at twice that size for faces too small for the first copy (faces.RetinaFaceDetector; docs/FACES.md).
+    second time at twice that size for faces too small for the first copy (detectors.RetinaFaceDetector; docs/FACES.md).
     """
 
     def __init__(self, model_dir: str | os.PathLike, detector: str = "retinaface", threads: int = 1,

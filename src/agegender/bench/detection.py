@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from agegender.faces import DETECTORS, RETINA_SCORE_THRESHOLD, make_detector, unturn
+from agegender.detectors import DETECTORS, RETINA_SCORE_THRESHOLD, make_detector, unturn
 from agegender.imaging import load_image
 
 
@@ -81,9 +81,9 @@ def score_scene(scene: Scene, detections: list[tuple]) -> tuple[list[bool], list
 
 
 def doubted(det, scene: Scene, detections: list[tuple], false: list[int]) -> tuple[int, int]:
-    """How many of the faces found and of the false positives the second look doubts (faces.DOUBT_SCORE:
+    """How many of the faces found and of the false positives the second look doubts (detectors.DOUBT_SCORE:
     what the product answers "not sure it is a face")."""
-    from agegender.faces import DOUBT_LOOK, second_look_of
+    from agegender.detectors import DOUBT_LOOK, second_look_of
 
     out = [0, 0]
     for j, (box, score, pts) in enumerate(detections):
@@ -196,11 +196,11 @@ def run(faces_dir: str | Path, n_scenes: int = 100, seed: int = 0, detectors: tu
     a face"; ``ms_second_looks``: their time per image, beside the detector's ``ms_per_image``).
 
     ``max_sides``: detect on copies scaled to at most this longer side (``None``: the detector's default);
-    ``small_faces``: RetinaFace with and/or without its second pass on large photos (faces.RetinaFaceDetector);
+    ``small_faces``: RetinaFace with and/or without its second pass on large photos (detectors.RetinaFaceDetector);
     ``score_thresholds``: RetinaFace's, a row each (what a lower one finds, and what it finds that is not a face);
     ``turned``: each suite also turned, every scene by a random quarter turn (photos whose EXIF orientation
     was lost); ``uprights``, ``close_ups``, ``rescues``: RetinaFace with and/or without its upright and close-up
-    passes and its second look at small faces scored under the threshold (faces.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes and 800×600 (a photo without the small-face pass)
+    passes and its second look at small faces scored under the threshold (detectors.RetinaFaceDetector); ``faceless``: also photos with no face at the phone, messenger and web sizes and 800×600 (a photo without the small-face pass)
     (textured backgrounds, a quarter as many as ``n_scenes`` each, drawn apart so the other suites stay the same):
     what a detector finds there is false, and the searches for a face lying turned or too close run in full;
     ``faceless_dir``: the same with real photos that show no one (landscapes, objects, documents), each scaled so

@@ -33,10 +33,10 @@ def step_timings(photo: str | Path, threads: int = 1, repeat: int = 20) -> list[
         rows.append((f"detect: {det}", _ms(lambda p=p: p.detector.detect(image), repeat)))
     pipe = FacePipeline("retinaface", threads=threads)
     face = pipe.faces(image)[0]
-    from agegender.faces import _dlib, _shape_predictor
+    from agegender.dlib_models import load_dlib, shape_predictor
 
-    rect = _dlib().rectangle(*[int(v) for v in face.box])
-    rows.append(("landmarks: dlib 5-point", _ms(lambda: _shape_predictor()(image, rect), repeat)))
+    rect = load_dlib().rectangle(*[int(v) for v in face.box])
+    rows.append(("landmarks: dlib 5-point", _ms(lambda: shape_predictor()(image, rect), repeat)))
     rows.append(("align: one 150 px chip", _ms(lambda: pipe.chip(image, face, 150, 0.25), repeat)))
     for name in list_extractors():
         ex = get_extractor(name, threads=threads)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agegender.cli.common import DETECTORS, CliError, bounded, default_photo, detect_size_arg, threads_arg
-from agegender.faces import LANDMARKS, RETINA_SCORE_THRESHOLD
+from agegender.detectors import RETINA_SCORE_THRESHOLD
+from agegender.faces import LANDMARKS
 
 #: ``bench detect``'s on/off/both choice for one of RetinaFace's passes → the settings it gets a row for.
 PASS_ROWS = {"on": (True,), "off": (False,), "both": (False, True)}

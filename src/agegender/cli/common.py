@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agegender.faces import DETECTORS, LANDMARKS
+from agegender.detectors import DETECTORS
+from agegender.faces import LANDMARKS
 
 
 class CliError(Exception):

@@ -26,7 +26,7 @@ class DlibEmbedding:
     chips = (ChipSpec(150, 0.25),)
 
     def __init__(self, threads: int = 1):
-        from agegender.faces import dlib_model_file
+        from agegender.dlib_models import dlib_model_file
         from agegender.features.dlib_onnx import descriptor_onnx
         from agegender.resources import onnx_session
 

@@ -136,7 +136,7 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
         x = keras.layers.GlobalAveragePooling2D()(x)
         x = _dense_stack(cfg, x)
     elif cfg.model.kind == "dlibtail":
-        from agegender.faces import dlib_model_file
+        from agegender.dlib_models import dlib_model_file
         from agegender.features.dlib_embedding import MODEL_FILE
         from agegender.features.dlib_onnx import cut_of_dim
         from agegender.models.dlibtail import Columns, tail

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
-from agegender import alignment, faces, imaging, labels, tracking
-from agegender.faces import dlib_model_file
+from agegender import alignment, detectors, faces, imaging, labels, tracking
+from agegender.dlib_models import dlib_model_file
 from agegender.features import faceres
 from agegender.features.agnet import (
     AGE_MAP_OUTPUT,
@@ -124,26 +124,26 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
                 "means": norm["means"], "scale": norm["scale"]}
 
     age, gender = manifest["models"]["age"], manifest["models"]["gender"]
-    max_side = pred.detect_size or faces.RETINA_MAX_SIDE
+    max_side = pred.detect_size or detectors.RETINA_MAX_SIDE
     return {
         "model": head.name,
-        "detector": {"file": "retinaface.onnx", "score_threshold": faces.RETINA_SCORE_THRESHOLD,
-                     "max_side": max_side, "nms": faces.RETINA_NMS, "mean_bgr": MEAN.tolist(),
-                     "min_face": faces.MIN_FACE, "fine_factor": faces.RETINA_FINE_FACTOR if pred.small_faces else 0,
-                     "fine_above": faces.RETINA_FINE_ABOVE,
-                     "fine_maybe_side": faces.fine_maybe_side(max_side),
-                     "small_face": faces.RETINA_SMALL_FACE,
-                     "upright_score": faces.UPRIGHT_SCORE, "upright_roll": faces.UPRIGHT_ROLL,
-                     "upright_context": faces.UPRIGHT_CONTEXT, "upright_side": faces.UPRIGHT_SIDE, "turned_side": faces.TURNED_SIDE,
-                     "turned_hint_score": faces.TURNED_HINT_SCORE, "turned_hint_sure": faces.TURNED_HINT_SURE,
-                     "doubt_score": faces.DOUBT_SCORE, "doubt_look": faces.DOUBT_LOOK,
-                     "doubt_edge": faces.DOUBT_EDGE, "rescue_score": faces.RESCUE_SCORE, "rescue_iou": faces.RESCUE_IOU,
-                     "rescue_inside": faces.RESCUE_INSIDE, "rescue_max": faces.RESCUE_MAX,
-                     "rescue_look": faces.RESCUE_LOOK,
-                     "upright_iou": faces.UPRIGHT_IOU, "upright_miss_ratio": faces.UPRIGHT_MISS_RATIO,
-                     "close_up_side": faces.CLOSE_UP_SIDE, "close_up_canvas": faces.CLOSE_UP_CANVAS,
-                     "close_up_inside": faces.CLOSE_UP_INSIDE, "close_up_part": faces.CLOSE_UP_PART,
-                     "close_up_eyes": faces.CLOSE_UP_EYES},
+        "detector": {"file": "retinaface.onnx", "score_threshold": detectors.RETINA_SCORE_THRESHOLD,
+                     "max_side": max_side, "nms": detectors.RETINA_NMS, "mean_bgr": MEAN.tolist(),
+                     "min_face": faces.MIN_FACE, "fine_factor": detectors.RETINA_FINE_FACTOR if pred.small_faces else 0,
+                     "fine_above": detectors.RETINA_FINE_ABOVE,
+                     "fine_maybe_side": detectors.fine_maybe_side(max_side),
+                     "small_face": detectors.RETINA_SMALL_FACE,
+                     "upright_score": detectors.UPRIGHT_SCORE, "upright_roll": detectors.UPRIGHT_ROLL,
+                     "upright_context": detectors.UPRIGHT_CONTEXT, "upright_side": detectors.UPRIGHT_SIDE, "turned_side": detectors.TURNED_SIDE,
+                     "turned_hint_score": detectors.TURNED_HINT_SCORE, "turned_hint_sure": detectors.TURNED_HINT_SURE,
+                     "doubt_score": detectors.DOUBT_SCORE, "doubt_look": detectors.DOUBT_LOOK,
+                     "doubt_edge": detectors.DOUBT_EDGE, "rescue_score": detectors.RESCUE_SCORE, "rescue_iou": detectors.RESCUE_IOU,
+                     "rescue_inside": detectors.RESCUE_INSIDE, "rescue_max": detectors.RESCUE_MAX,
+                     "rescue_look": detectors.RESCUE_LOOK,
+                     "upright_iou": detectors.UPRIGHT_IOU, "upright_miss_ratio": detectors.UPRIGHT_MISS_RATIO,
+                     "close_up_side": detectors.CLOSE_UP_SIDE, "close_up_canvas": detectors.CLOSE_UP_CANVAS,
+                     "close_up_inside": detectors.CLOSE_UP_INSIDE, "close_up_part": detectors.CLOSE_UP_PART,
+                     "close_up_eyes": detectors.CLOSE_UP_EYES},
         "alignment": {"template": alignment.RETINA5_TEMPLATE.tolist()},
         "age_net": {"file": "age-map.onnx" if "age-map.onnx" in files else "age.onnx", **net(age),
                     "age_weights": age["age_weights"], "map_output": AGE_MAP_OUTPUT, "map_shape": list(AGE_MAP_SHAPE)},

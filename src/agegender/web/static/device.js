@@ -60,7 +60,7 @@ const AgeGenderDevice = (() => {
     return rgb;
   }
 
-  // ---- RetinaFace (faces.RetinaFaceDetector + retinaface.preprocess/postprocess)
+  // ---- RetinaFace (detectors.RetinaFaceDetector + retinaface.preprocess/postprocess)
   const STRIDES = [8, 16, 32], SIZES = [[16, 32], [64, 128], [256, 512]], VC = 0.1, VS = 0.2;
 
   function detectorInput(img, cfg, scale) {
@@ -98,7 +98,7 @@ const AgeGenderDevice = (() => {
   }
 
   // One pass on a copy scaled by `scale`: faces as {box: [x, y, w, h], score, lm} in the image's pixels, scored
-  // over `threshold` (faces.RetinaFaceDetector._run).
+  // over `threshold` (detectors.RetinaFaceDetector._run).
   async function detectAt(img, cfg, session, scale, threshold = cfg.score_threshold) {
     const inp = detectorInput(img, cfg, scale);
     const out = await session.run({ [session.inputNames[0]]: inp.tensor });
@@ -131,7 +131,7 @@ const AgeGenderDevice = (() => {
     return faces;
   }
 
-  // faces.RetinaFaceDetector.detect: one pass on a copy at most max_side long; a photo more than
+  // detectors.RetinaFaceDetector.detect: one pass on a copy at most max_side long; a photo more than
   // fine_above times larger (or over fine_maybe_side px, when the first pass found no face or a small one) is
   // searched again on a copy fine_factor times larger, and the faces that would be under small_face px on
   // the first copy join the first pass's. A face too large for the detector's anchors, or none found, gets
@@ -196,7 +196,7 @@ const AgeGenderDevice = (() => {
       }
       found = suppress(found.concat(more), cfg.nms);
       if (cfg.close_up_side && found.some(large)) found = await closeUp(img, cfg, session, scale, found, k);  // a close-up lying turned
-      if (cfg.rescue_max) {  // faces.RetinaFaceDetector._rescued_apart: a face found by a second look that is a part of one found since
+      if (cfg.rescue_max) {  // detectors.RetinaFaceDetector._rescued_apart: a face found by a second look that is a part of one found since
         const kept = sure(found);
         found = found.filter((d) => d.score > cfg.score_threshold || kept.every((f) => apart(f.box, d.box, cfg)));
       }
@@ -214,7 +214,7 @@ const AgeGenderDevice = (() => {
     return faces;
   }
 
-  // faces.RetinaFaceDetector._rescued: the candidates scored under the threshold (from rescue_score up), apart from
+  // detectors.RetinaFaceDetector._rescued: the candidates scored under the threshold (from rescue_score up), apart from
   // the faces found (rescue_iou, rescue_inside), that a second look finds to be faces (rescue_look, stricter than
   // doubt_look) — small faces the detector scores low, darker ones more often; at most rescue_max, the best
   // scored first, each looked at turned upright by its landmarks; otherTurns (a photo with no face in any turn:
@@ -236,12 +236,12 @@ const AgeGenderDevice = (() => {
     return out;
   }
 
-  // faces._apart: two faces, not one found twice or a face and a part of it (boxes as [x, y, w, h])
+  // detectors._apart: two faces, not one found twice or a face and a part of it (boxes as [x, y, w, h])
   function apart(a, b, cfg) {
     return iou(a, b) < cfg.rescue_iou && inside(a, b) < cfg.rescue_inside && inside(b, a) < cfg.rescue_inside;
   }
 
-  // faces.RetinaFaceDetector._close_up: the photo at half of close_up_canvas of the copy's size in the middle
+  // detectors.RetinaFaceDetector._close_up: the photo at half of close_up_canvas of the copy's size in the middle
   // of a canvas close_up_canvas of it, of the copy's mean colour, turned by k quarter turns (a photo lying
   // turned); each whole face found there takes the place of the faces found that are parts of it
   // (close_up_inside of their area in its box, at least close_up_part of its side), or keeps the one whose
@@ -275,20 +275,20 @@ const AgeGenderDevice = (() => {
     return suppress(out.concat(found.filter((_, i) => !partsOf.has(i))), cfg.nms);
   }
 
-  // faces._inside: the share of box a's area that lies in box b (boxes as [x, y, w, h])
+  // detectors._inside: the share of box a's area that lies in box b (boxes as [x, y, w, h])
   function inside(a, b) {
     const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
     const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
     return a[2] * a[3] > 0 ? ix * iy / (a[2] * a[3]) : 0;
   }
 
-  // faces._same_eyes: both eyes of lm within tol eye distances of ref's
+  // detectors._same_eyes: both eyes of lm within tol eye distances of ref's
   function sameEyes(lm, ref, tol) {
     const d = Math.hypot(ref[1][0] - ref[0][0], ref[1][1] - ref[0][1]);
     return d > 0 && Math.max(...[0, 1].map((k) => Math.hypot(lm[k][0] - ref[k][0], lm[k][1] - ref[k][1]))) <= tol * d;
   }
 
-  // faces.is_upright: eyes within maxRoll degrees of level, the mouth at least 0.3 eye distances below them
+  // detectors.is_upright: eyes within maxRoll degrees of level, the mouth at least 0.3 eye distances below them
   function isUpright(lm, maxRoll) {
     const dx = lm[1][0] - lm[0][0], dy = lm[1][1] - lm[0][1], n = Math.hypot(dx, dy);
     if (!(n > 0) || Math.abs(Math.atan2(dy, dx) * 180 / Math.PI) > maxRoll) return false;
@@ -307,7 +307,7 @@ const AgeGenderDevice = (() => {
     return { width: tw, height: th, data: out };
   }
 
-  // faces.unturn: points found on rot90(image, k) of a w×h image → the same points on the image
+  // detectors.unturn: points found on rot90(image, k) of a w×h image → the same points on the image
   function unturn(pts, k, w, h) {
     let p = pts;
     for (let i = k - 1; i >= 0; i--) {
@@ -317,13 +317,13 @@ const AgeGenderDevice = (() => {
     return p;
   }
 
-  // faces.unturn_box: a box [x, y, w, h] found on rot90(image, k) of a w×h image → the same box on the image
+  // detectors.unturn_box: a box [x, y, w, h] found on rot90(image, k) of a w×h image → the same box on the image
   function unturnBox([x, y, bw, bh], k, w, h) {
     const [[ax, ay], [bx, by]] = unturn([[x, y], [x + bw, y + bh]], k, w, h);
     return [Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay)];
   }
 
-  // faces.RetinaFaceDetector._on_turned: one pass on the image scaled by `scale` and turned by k quarter
+  // detectors.RetinaFaceDetector._on_turned: one pass on the image scaled by `scale` and turned by k quarter
   // turns (np.rot90), faces as detectAt gives them, in the image's pixels
   async function onTurned(img, cfg, session, scale, k, threshold = cfg.score_threshold) {
     const ws = Math.max(1, Math.round(img.width * scale)), hs = Math.max(1, Math.round(img.height * scale));
@@ -340,7 +340,7 @@ const AgeGenderDevice = (() => {
     });
   }
 
-  // faces.RetinaFaceDetector._turned_faces: no face found, so the image is searched again at most
+  // detectors.RetinaFaceDetector._turned_faces: no face found, so the image is searched again at most
   // turned_side long (at the first pass's scale when it got the small-face pass: its faces are small),
   // turned by 90°, 180° and 270°: [the turn with the best-scored face, its faces, the copies searched in that
   // turn (0, 1: the detector's, 2: the finer one too), the candidates under the threshold that search gave (from
@@ -372,7 +372,7 @@ const AgeGenderDevice = (() => {
     return sure ? [hint[0], found, fine ? 2 : 1, all.filter((f) => f.score <= cfg.score_threshold)] : [0, [], 0, []];
   }
 
-  // faces.RetinaFaceDetector._upright_landmarks: the face's neighbourhood (at most upright_side px) as it is
+  // detectors.RetinaFaceDetector._upright_landmarks: the face's neighbourhood (at most upright_side px) as it is
   // and turned by 90°, 180° and 270°; in each look the best-scored upright face whose box overlaps the face's
   // by upright_iou; the best turned look when it misses under upright_miss_ratio of what the look as it is
   // misses, else lm when upright, else the look as it is: [landmarks, quarter turns of the look chosen]
@@ -393,7 +393,7 @@ const AgeGenderDevice = (() => {
     return [isUpright(lm, cfg.upright_roll) ? lm : asIs[1], 0];
   }
 
-  // faces._neighbourhood: the square upright_context times the box's longer side around its centre (cut by
+  // detectors._neighbourhood: the square upright_context times the box's longer side around its centre (cut by
   // the photo's edges), scaled so its longer side is at most upright_side px (exactly that with enlarge)
   function neighbourhood(img, cfg, box, enlarge) {
     const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
@@ -408,15 +408,15 @@ const AgeGenderDevice = (() => {
     return { small: rgbOf(ctx, sw, sh), sw, sh, scale, x0, y0 };
   }
 
-  // faces.RetinaFaceDetector.second_look: the best score of the face in box found again on its neighbourhood
-  // enlarged (the face ~80 px), turned so the face stands upright by its landmarks (faces.upright_turn); 0 when
+  // detectors.RetinaFaceDetector.second_look: the best score of the face in box found again on its neighbourhood
+  // enlarged (the face ~80 px), turned so the face stands upright by its landmarks (detectors.upright_turn); 0 when
   // not found there: a face scored under doubt_score that is not found again (doubt_look) may be none (a
   // pattern in gravel, a star field)
   async function secondLook(img, cfg, session, box, lm) {
     return (await look(img, cfg, session, box, uprightTurn(lm))).score;
   }
 
-  // faces.RetinaFaceDetector._look: the best score of the face in box found again on its neighbourhood enlarged,
+  // detectors.RetinaFaceDetector._look: the best score of the face in box found again on its neighbourhood enlarged,
   // turned by k quarter turns, and its landmarks in the photo's pixels ({score: 0} when not found there)
   async function look(img, cfg, session, box, k) {
     const near = neighbourhood(img, cfg, box, true), { sw, sh, scale, x0, y0 } = near;
@@ -427,7 +427,7 @@ const AgeGenderDevice = (() => {
     return best;
   }
 
-  // faces.RetinaFaceDetector._same_faces: the faces found on a neighbourhood of box (neighbourhood()) turned by
+  // detectors.RetinaFaceDetector._same_faces: the faces found on a neighbourhood of box (neighbourhood()) turned by
   // k quarter turns that are the face in box (their box overlaps it by upright_iou), landmarks on the turned copy
   async function sameFaces(near, k, box, cfg, session, threshold = cfg.score_threshold) {
     const { small, sw, sh, scale, x0, y0 } = near, out = [];
@@ -438,19 +438,19 @@ const AgeGenderDevice = (() => {
     return out;
   }
 
-  // faces.commonest_turn: the quarter turns most of turns share (a tie: the fewest); 0 for none
+  // detectors.commonest_turn: the quarter turns most of turns share (a tie: the fewest); 0 for none
   function commonestTurn(turns) {
     const count = (t) => turns.filter((u) => u === t).length;
     return [1, 2, 3].reduce((best, t) => (count(t) > count(best) ? t : best), 0);
   }
 
-  // faces.upright_turn: the quarter turns that bring a face with these landmarks nearest upright (eyes level)
+  // detectors.upright_turn: the quarter turns that bring a face with these landmarks nearest upright (eyes level)
   function uprightTurn(lm) {
     const a = Math.atan2(lm[1][1] - lm[0][1], lm[1][0] - lm[0][0]) * 180 / Math.PI;
     return Number.isFinite(a) ? (((Math.round(a / 90) % 4) + 4) % 4) : 0;
   }
 
-  // faces.near_edge: a (clipped) box within doubt_edge of its longer side of the photo's edge — the face may be cut by it
+  // detectors.near_edge: a (clipped) box within doubt_edge of its longer side of the photo's edge — the face may be cut by it
   function nearEdge(b, w, h, cfg) {
     const m = Math.max(0.5, cfg.doubt_edge * Math.max(b[2] - b[0], b[3] - b[1]));
     return b[0] <= m || b[1] <= m || b[2] >= w - m || b[3] >= h - m;

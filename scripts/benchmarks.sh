@@ -480,6 +480,8 @@ ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk.csv" --features
 ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk.csv" --features "${U/faceres.npz/faceres-int8.npz}" --folds 0 --out "$W/a8-dlibtail-orig-int8" --quiet
 python scripts/compare_alignments.py "$W/a8-dlibtail-orig" --manifest "$W/utk.csv" --train "$U" --only 0 float="$U" int8="${U/faceres.npz/faceres-int8.npz}"
 for under in "" crop_part1; do python scripts/pose_study.py "$W/a8-dlibtail-orig" --manifest "$W/utk.csv" --train "$U" --only 0 --under "$under"; done
+# how much of a wider chip the training crops fill (context around the face for gender; docs/BENCHMARKS.md)
+python scripts/chip_context_study.py "$W/utk.csv" "$W/celeba.csv" --per-folder 300
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed

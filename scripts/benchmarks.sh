@@ -394,6 +394,15 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
   --set train.years_loss_weight=1.0 --out "$W/S-y10" --quiet
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.years_loss_weight=2.0 --folds 0 --out "$W/S-y20" --quiet
+# … its CelebA check: the built-in recipe on all the data, weight 1.0 and the default's 0.5 (the same-day noise)
+for y in 1.0 0.5; do
+  ag train configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'data.protocol="all"' \
+    --set train.years_loss_weight=$y --out "$W/builtin-y$y" --quiet
+  ag export "$W/builtin-y$y" --format onnx --out "$W/model-y$y" --weights fp16
+  ag evaluate "$W/model-y$y" --manifest "$W/celeba.csv" --features "$C"
+done
+python scripts/compare_models.py "$W/celeba.csv" src/agegender/data/model "$C" "$W/model-y1.0" "$C"
+python scripts/compare_models.py "$W/celeba.csv" "$W/model-y0.5" "$C" "$W/model-y1.0" "$C"
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.pair_loss_weight=0.5 --folds 0 --out "$W/S-pair05" --quiet
 ag bench compare "$W/A-r5views-bf16" "$W/S-y10" "$W/S-y20" "$W/S-pair05" --faces

@@ -28,13 +28,13 @@ from agegender.imaging import load_image
 SIDE = 100
 
 
-def inside_share(pipe: FacePipeline, image: np.ndarray, padding: float) -> float | None:
-    """The share of the first face's chip with ``padding`` that lies inside ``image`` (None: no face)."""
+def inside_shares(pipe: FacePipeline, image: np.ndarray, paddings: list[float]) -> list[float] | None:
+    """The share of the first face's chip with each of ``paddings`` that lies inside ``image`` (None: no face)."""
     faces = pipe.faces(image)
     if not faces:
         return None
     mask = np.full_like(image, 255)
-    return float(pipe.chip(mask, faces[0], SIDE, padding).mean()) / 255
+    return [float(pipe.chip(mask, faces[0], SIDE, p).mean()) / 255 for p in paddings]
 
 
 def main() -> None:
@@ -60,11 +60,9 @@ def main() -> None:
             shares = defaultdict(list)
             for i in sorted(pick):
                 r = records[i]
-                image = load_image(Path(r.root) / r.path)
-                for p in paddings:
-                    s = inside_share(pipe, image, p)
-                    if s is not None:
-                        shares[p].append(s)
+                found = inside_shares(pipe, load_image(Path(r.root) / r.path), paddings)
+                for p, share in zip(paddings, found or []):
+                    shares[p].append(share)
             cells = [f"{100 * np.mean(shares[p]):.0f} % ({100 * np.mean(np.array(shares[p]) >= 0.95):.0f} %)"
                      if shares[p] else "—" for p in paddings]
             print(f"| {Path(path).stem}: {folder} | {len(shares[paddings[0]])} | {' | '.join(cells)} |", flush=True)

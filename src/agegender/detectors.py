@@ -41,6 +41,7 @@ def fine_maybe_side(max_side: int) -> float:
     or a small one, for a detector copy of ``max_side`` (module notes)."""
     return RETINA_FINE_MAYBE_ABOVE * max(max_side, RETINA_MAX_SIDE)
 
+
 #: The close-up pass: RetinaFace's largest anchors are 256–512 px, so a face that fills most of the
 #: detector's copy (a close-up, a high-resolution portrait) is often found as several overlapping faces —
 #: its upper half, its left part… (CelebA crops scaled to 640 px: about 30 % of them got extra faces; a face

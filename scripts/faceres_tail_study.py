@@ -170,6 +170,7 @@ def default(manifest: str, features: str, views: str, work: Path, fold: int, out
     from agegender.models import build_model
     from agegender.models.faceres_tail import MAP_DIM
     from agegender.splits import copies_of
+    from agegender.targets import targets
     from agegender.training import (
         _optimizer,
         _trunk_columns,
@@ -177,7 +178,6 @@ def default(manifest: str, features: str, views: str, work: Path, fold: int, out
         choose_thresholds,
         fuse_years,
         shuffled_batches,
-        targets,
     )
 
     cfg = load_config(config)

@@ -446,7 +446,7 @@ def test_thresholds_from_a_target_accuracy():
 
 
 def test_years_summary_and_targets():
-    from agegender.training import years_target
+    from agegender.targets import years_target
 
     p = np.zeros((2, 101))
     p[0, 30] = 1.0

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from agegender import config, training, trainset
+from agegender import config, targets, training, trainset
 from agegender.splits import subjects_overlap
 from training_data import kill_mid_training, learnable
 
@@ -131,7 +131,7 @@ def test_pair_head_learns_age_and_gender_together_and_is_not_saved(tmp_path, syn
     soft = np.zeros((4, 8), np.float32)
     soft[0, 3], soft[1, 4:6], soft[3, 2] = 1.0, 0.5, 1.0
     for ages in (y_age, soft):  # hard groups; soft ones (data.gap_ages = "split"; row 1 between 38-43 and 48-53)
-        y, w = training.targets(cfg, ages, y_gender, np.full(4, np.nan))
+        y, w = targets.targets(cfg, ages, y_gender, np.full(4, np.nan))
         assert y["pair"].shape == (4, 16) and list(w["pair"]) == [1, 1, 0, 0]
         assert y["pair"][0, 2 * 3 + 1] == 1 and y["pair"][0].sum() == 1
     assert np.allclose(y["pair"][1, [8, 10]], 0.5) and y["pair"][1].sum() == 1  # each group's half on "male" (0)
@@ -144,22 +144,6 @@ def test_pair_head_learns_age_and_gender_together_and_is_not_saved(tmp_path, syn
     model, _ = training.load_run(tmp_path / "run")
     assert set(model.output) == {"age", "gender", "years"}
     assert res.test.gender > 0.75 and res.test.age_exact > 0.3
-
-
-def test_gap_ages_split_trains_the_age_head_on_soft_targets(syn):
-    """``data.gap_ages = "split"``: gap ages join the age head as soft targets between their neighbours;
-    faces with a group keep one-hot targets, and a face without any age stays out of the age head."""
-    cfg = _cfg(*syn, "data.gap_ages=split")
-    data = trainset.load(cfg.data.manifest, cfg.data.features)
-    idx = np.arange(len(data.y_age))
-    data.age_years[:3], data.y_age[:3] = [22.0, 40.0, np.nan], [-1, 5, -1]
-    soft = data.train_age_labels(idx, "split")
-    y, w = training.targets(cfg, soft, data.y_gender, data.age_years)
-    assert np.allclose(y["age"][0], [0, 0, 0, 0.6, 0.4, 0, 0, 0]) and w["age"][0] == 1
-    assert y["age"][1].argmax() == 5 and y["age"][1].max() == 1 and w["age"][1] == 1
-    assert w["age"][2] == 0
-    drop_y, drop_w = training.targets(cfg, data.train_age_labels(idx, "drop"), data.y_gender, data.age_years)
-    assert drop_w["age"][0] == 0 and np.array_equal(drop_y["age"][1], y["age"][1])
 
 
 def test_label_smoothing_trains_and_is_checked(tmp_path, syn):
@@ -244,48 +228,6 @@ def test_bfloat16_trains_in_mixed_precision_and_keeps_a_float32_model(tmp_path, 
     assert {layer.dtype_policy.compute_dtype for layer in model.layers} == {"float32"}
     again = training.predict_probs(model, data.X[split.test], "two_hot")
     assert np.allclose(again[0], res.test_probs[0], atol=1e-6)   # scored as saved: the float32 model
-
-
-def test_gender_age_balance_weighs_children_up(syn):
-    """``train.gender_age_balance``: the gender head's row weights ∝ (rows in the age group) ** -power,
-    mean 1 over rows with a group; a gap age joins its nearest group; the age head is untouched."""
-    with pytest.raises(config.ConfigError, match="gender_age_balance"):
-        _cfg(*syn, "train.gender_age_balance=1.5")
-    cfg = _cfg(*syn, "train.gender_age_balance=1")
-    # 6 rows: three aged 25-32, one 0-2, one 3 years old (a gap age, as near 0-2 as 4-6: a tie goes to the older group), one unknown
-    y_age = np.array([4, 4, 4, 0, -1, -1])
-    years = np.array([28.0, 30.0, 26.0, 1.0, 3.0, np.nan])
-    y_gender = np.array([0, 1, 0, 1, 0, 1])
-    y, w = training.targets(cfg, y_age, y_gender, years)
-    # groups 25-32 ×3, 0-2 ×1, 4-6 ×1: raw weights 1/3, 1/3, 1/3, 1, 1 → mean 0.6 → 0.556 ×3, 1.667 ×2
-    assert np.allclose(w["gender"], [5 / 9, 5 / 9, 5 / 9, 5 / 3, 5 / 3, 1.0], atol=1e-6)
-    assert np.allclose(w["age"], [1, 1, 1, 1, 0, 0])
-    half = training.age_group_balance(y_age, years, 0.5)
-    assert half[3] / half[0] == pytest.approx(np.sqrt(3))
-    assert training.age_group_balance(y_age, years, 0.0) is None
-
-
-def test_race_age_balance_gives_every_race_the_age_mix_of_all(syn):
-    """``train.balance = "race_age"``: weighted, each race group has the age mix of all the rows (so race tells
-    nothing of age); a row without a race keeps weight 1; no weight passes the cap before the mean is made 1."""
-    # race a: 3 aged 25-32, 1 aged 60+; race b: 1 aged 25-32, 3 aged 60+ (one of them 57: a gap age, nearest 60+);
-    # one row without a race. Overall: half 25-32, half 60+.
-    race = np.array(["a", "a", "a", "a", "b", "b", "b", "b", ""], dtype=object)
-    y_age = np.array([4, 4, 4, 7, 4, 7, 7, -1, 7])
-    years = np.array([28.0, 30.0, 26.0, 65.0, 29.0, 70.0, 61.0, 57.0, 80.0])
-    w = training.race_age_balance(race, y_age, years)
-    # a's 25-32 (1/2)/(3/4) = 2/3, a's 60+ (1/2)/(1/4) = 2; b the other way round (their mean is 1 already)
-    assert np.allclose(w, [2 / 3, 2 / 3, 2 / 3, 2, 2, 2 / 3, 2 / 3, 2 / 3, 1.0], atol=1e-6)
-    for r in ("a", "b"):
-        rows = race == r
-        old = rows & (np.array([4, 4, 4, 7, 4, 7, 7, 7, 7]) == 7)
-        assert w[old].sum() / w[rows].sum() == pytest.approx(0.5)
-    capped = training.race_age_balance(race, y_age, years, cap=1.5)
-    assert capped[3] / capped[0] == pytest.approx(1.5 / (2 / 3))
-    assert training.race_age_balance(None, y_age, years) is None
-    cfg = _cfg(*syn, 'train.balance="race_age"')
-    _, tw = training.targets(cfg, y_age, np.zeros(9, int), years, race)
-    assert np.allclose(tw["gender"], w) and np.allclose(tw["age"], w * (y_age >= 0))
 
 
 def test_refuses_to_overwrite_a_finished_run(tmp_path, syn):

@@ -266,6 +266,12 @@ def cmd_bench_fuzz(args) -> int:
     return 1 if bad else 0
 
 
+def _moved_data_args(p) -> None:
+    """A benchmark folder records its manifest and feature files; these name them again where they moved."""
+    p.add_argument("--manifest", help="the benchmark's manifest, if it moved")
+    p.add_argument("--features", help="its feature files (comma-separated), if they moved")
+
+
 def register(sub) -> None:
     b = sub.add_parser("bench", help="speed and detection benchmarks (print their figures)")
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
@@ -327,8 +333,7 @@ def register(sub) -> None:
                          "at most 1 %% of people below are passed as over, then on the test folds: false over, and how many "
                          "people at or above are sent to show an ID. --write-model stores the thresholds in a model's metadata.")
     ba.add_argument("benchmark", help="a benchmark folder (agegender benchmark … --out DIR)")
-    ba.add_argument("--manifest", help="the benchmark's manifest, if it moved")
-    ba.add_argument("--features", help="its feature files, if they moved")
+    _moved_data_args(ba)
     ba.add_argument("--write-model", metavar="MODEL", help="write the thresholds into this model folder's metadata.json")
     ba.set_defaults(func=cmd_bench_age_check)
     bu = bsub.add_parser("audit", help="possible label errors: test faces a benchmark's fold models contradict with high confidence",
@@ -338,8 +343,7 @@ def register(sub) -> None:
     bu.add_argument("benchmark", help="a benchmark folder")
     bu.add_argument("--out", required=True, help="folder for audit.csv and the contact sheets")
     bu.add_argument("--confidence", type=bounded(0.5, 0.9999, float), default=0.95)
-    bu.add_argument("--manifest")
-    bu.add_argument("--features")
+    _moved_data_args(bu)
     bu.set_defaults(func=cmd_bench_audit)
     bc = bsub.add_parser("compare", help="candidate benchmarks against a baseline, fold by fold on the folds they share",
                          description="A paired comparison from the runs' report.json: each candidate against the baseline on "
@@ -363,8 +367,7 @@ def register(sub) -> None:
                          "targets (per head, or for the whole 2-hot answer), measured on the test folds — answered share, "
                          "accuracy on answered faces, and the answered share of the worst and best race group.")
     bt.add_argument("benchmark", help="a benchmark folder")
-    bt.add_argument("--manifest")
-    bt.add_argument("--features")
+    _moved_data_args(bt)
     bt.add_argument("--target-gender", type=bounded(0.5, 0.9999, float), nargs="*", default=[0.95, 0.97])
     bt.add_argument("--target-age", type=bounded(0.3, 0.9999, float), nargs="*", default=[0.8])
     bt.add_argument("--target-joint", type=bounded(0.1, 0.9999, float), nargs="*", default=[0.8, 0.85, 0.9])

@@ -67,3 +67,20 @@ def test_race_age_balance_gives_every_race_the_age_mix_of_all():
     cfg = _cfg('train.balance="race_age"')
     _, tw = targets.targets(cfg, y_age, np.zeros(9, int), years, race)
     assert np.allclose(tw["gender"], w) and np.allclose(tw["age"], w * (y_age >= 0))
+
+
+def test_gender_only_weight_scales_just_the_rows_without_any_age():
+    """``train.gender_only_weight``: a row with a gender and neither an age group nor years (a CelebA crop) weighs
+    that much in the gender head; a gap age (years, no group), a row with a group, and a row without a gender keep
+    their weights; 1 changes nothing."""
+    with pytest.raises(config.ConfigError, match="gender_only_weight"):
+        _cfg("train.gender_only_weight=0")
+    y_age = np.array([4, -1, -1, -1])
+    years = np.array([30.0, 35.0, np.nan, np.nan])
+    y_gender = np.array([0, 1, 1, -1])
+    _, w = targets.targets(_cfg("train.gender_only_weight=0.25"), y_age, y_gender, years)
+    assert np.allclose(w["gender"], [1, 1, 0.25, 0])
+    _, w1 = targets.targets(_cfg(), y_age, y_gender, years)
+    assert np.allclose(w1["gender"], [1, 1, 1, 0]) and np.allclose(w["age"], w1["age"])
+    _, w_none = targets.targets(_cfg("train.gender_only_weight=0.25"), y_age, y_gender, None)
+    assert np.allclose(w_none["gender"], [1, 0.25, 0.25, 0])   # without years, the gap age has no age either

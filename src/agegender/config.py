@@ -101,6 +101,7 @@ class TrainConfig:
     mixup: float = 0.0             # α of mixup: each training row blended with another of its batch, λ ~ Beta(α, α) (0 = off)
     gender_loss_weight: float = 1.0
     gender_age_balance: float = 0.0  # gender head: weight rows by (rows in their age group) ** -this (1: groups equal)
+    gender_only_weight: float = 1.0  # rows with a gender and no age at all (CelebA-like gender-only sets) weigh this much
     years_loss_weight: float = 0.5
     pair_loss_weight: float = 0.0  # > 0: a fourth head, age group × gender (16 classes), trains beside the others on
     #                                the shared layers with this weight and is dropped before the model is saved
@@ -262,6 +263,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"data.fold: must be in 0..{d.folds - 1}, got {d.fold}")
     if not 0 <= t.gender_age_balance <= 1:
         raise ConfigError(f"train.gender_age_balance: must be in [0, 1] (0 off, 1 every age group equal), got {t.gender_age_balance}")
+    if not 0 < t.gender_only_weight <= 10:
+        raise ConfigError(f"train.gender_only_weight: must be in (0, 10] (1: as much as any other row), got {t.gender_only_weight}")
     if not 0 <= t.mixup <= 10:
         raise ConfigError(f"train.mixup: the Beta distribution's α must be in [0, 10] (0 = off), got {t.mixup}")
     if not 0 <= t.ema < 1:

@@ -115,13 +115,23 @@ def age_group_balance(y_age: np.ndarray, age_years: np.ndarray | None, power: fl
     return w
 
 
+def gender_only_scale(y_age: np.ndarray, y_gender: np.ndarray, age_years: np.ndarray | None, weight: float) -> np.ndarray:
+    """``weight`` on the rows labelled with a gender and no age at all (neither a group nor years: a gender-only
+    set such as the CelebA crops), 1 elsewhere. Why: such rows teach gender on other faces than UTKFace's, but
+    at full weight they also pull the shared layers from what age needs (docs/MODEL.md, CelebA half A)."""
+    no_years = np.ones(len(y_age), bool) if age_years is None else np.isnan(age_years)
+    only = (y_age < 0) & no_years & (y_gender >= 0)
+    return np.where(only, weight, 1.0).astype(np.float32)
+
+
 def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.ndarray | None = None,
             race: np.ndarray | None = None) -> tuple[dict, dict]:
     """Keras targets and sample weights; a missing label gets weight 0 for its head only.
 
     ``train.balance = "race"`` multiplies every head's weights so each race group of these rows weighs
     the same, ``"race_age"`` so each race group has the age mix of all of them (:func:`race_age_balance`);
-    ``train.gender_age_balance`` reweights the gender head's rows by age group (children up); the years head
+    ``train.gender_age_balance`` reweights the gender head's rows by age group (children up),
+    ``train.gender_only_weight`` the rows with a gender and no age (:func:`gender_only_scale`); the years head
     (``model.years_head``) learns from ``age_years`` where known; the pair head (``train.pair_loss_weight``)
     from rows with both an age group and a gender.
     """
@@ -147,6 +157,8 @@ def targets(cfg: Config, y_age: np.ndarray, y_gender: np.ndarray, age_years: np.
     by_age = age_group_balance(y_age, age_years, cfg.train.gender_age_balance)
     if by_age is not None:
         w["gender"] = w["gender"] * by_age
+    if cfg.train.gender_only_weight != 1:
+        w["gender"] = w["gender"] * gender_only_scale(y_age, y_gender, age_years, cfg.train.gender_only_weight)
     balance = None
     if cfg.train.balance == "race":
         balance = group_balance(race)

@@ -403,6 +403,9 @@ for y in 1.0 0.5; do
 done
 python scripts/compare_models.py "$W/celeba.csv" src/agegender/data/model "$C" "$W/model-y1.0" "$C"
 python scripts/compare_models.py "$W/celeba.csv" "$W/model-y0.5" "$C" "$W/model-y1.0" "$C"
+# … and train_builtin.sh's five-fold float32 benchmark with weight 1.0 (2026-12-07: fold 0 only, for time)
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" \
+  --set train.years_loss_weight=1.0 --folds 0 --out "$W/a8-w10" --quiet
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.pair_loss_weight=0.5 --folds 0 --out "$W/S-pair05" --quiet
 ag bench compare "$W/A-r5views-bf16" "$W/S-y10" "$W/S-y20" "$W/S-pair05" --faces

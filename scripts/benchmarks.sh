@@ -406,6 +406,8 @@ python scripts/compare_models.py "$W/celeba.csv" "$W/model-y0.5" "$C" "$W/model-
 # … and train_builtin.sh's five-fold float32 benchmark with weight 1.0 (2026-12-07: fold 0 only, for time)
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" \
   --set train.years_loss_weight=1.0 --folds 0 --out "$W/a8-w10" --quiet
+ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" \
+  --folds 0 --out "$W/a8-default0" --quiet    # the default's recipe again, the same day: the run-to-run noise
 # CelebA half A at half weight in the gender head (train.gender_only_weight; docs/MODEL.md, 2026-12-07), fold 0,
 # scored on half B beside the shipped model and the weight-1.0 fold model above (no CelebA)
 ag data split "$W/celeba.csv" 0 --out "$W/celeba-a.csv"; ag data split "$W/celeba.csv" 1 --out "$W/celeba-b.csv"
@@ -422,7 +424,7 @@ ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+celeba-a+aug.cs
   --features "$W/uca-dlibtrunk.npz,$W/uca-agnet.npz,$W/uca-faceres.npz" --views "$W/uca-r5-dlibtrunk.npz,$W/uca-r5-agnet.npz,$W/uca-r5-faceres.npz" \
   --set train.gender_only_weight=0.5 --folds 0 --out "$W/S-celeba-w05" --quiet
 CB="$W/celeba-b-dlibtrunk.npz,$W/celeba-b-agnet.npz,$W/celeba-b-faceres.npz"
-for m in "$W/S-celeba-w05/fold_0" "$W/a8-w10/fold_0" src/agegender/data/model; do ag evaluate "$m" --manifest "$W/celeba-b.csv" --features "$CB"; done
+for m in "$W/S-celeba-w05/fold_0" "$W/a8-default0/fold_0" "$W/a8-w10/fold_0" src/agegender/data/model; do ag evaluate "$m" --manifest "$W/celeba-b.csv" --features "$CB"; done
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.pair_loss_weight=0.5 --folds 0 --out "$W/S-pair05" --quiet
 ag bench compare "$W/A-r5views-bf16" "$W/S-y10" "$W/S-y20" "$W/S-pair05" --faces

@@ -409,7 +409,7 @@ ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-fa
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" \
   --folds 0 --out "$W/a8-default0" --quiet    # the default's recipe again, the same day: the run-to-run noise
 # CelebA half A at half weight in the gender head (train.gender_only_weight; docs/MODEL.md, 2026-12-07), fold 0,
-# scored on half B beside the shipped model and the weight-1.0 fold model above (no CelebA)
+# scored on half B beside the same-day fold-0 models above (no CelebA) and the shipped model
 ag data split "$W/celeba.csv" 0 --out "$W/celeba-a.csv"; ag data split "$W/celeba.csv" 1 --out "$W/celeba-b.csv"
 ag data augment "$W/celeba-a.csv" "$W/celeba-aug" --copies 2 --workers 2 --quiet --out "$W/celeba-a-aug.csv"
 ag data merge "$W/utk.csv" "$W/celeba-a.csv" --out "$W/utk+celeba-a.csv"

@@ -119,8 +119,7 @@ def gender_only_scale(y_age: np.ndarray, y_gender: np.ndarray, age_years: np.nda
     """``weight`` on the rows labelled with a gender and no age at all (neither a group nor years: a gender-only
     set such as the CelebA crops), 1 elsewhere. Why: such rows teach gender on other faces than UTKFace's, but
     at full weight they also pull the shared layers from what age needs (docs/MODEL.md, CelebA half A)."""
-    no_years = np.ones(len(y_age), bool) if age_years is None else np.isnan(age_years)
-    only = (y_age < 0) & no_years & (y_gender >= 0)
+    only = (_age_groups_of(y_age, age_years) < 0) & (y_gender >= 0)
     return np.where(only, weight, 1.0).astype(np.float32)
 
 

@@ -1,12 +1,13 @@
 """Export agreement and the framework-free runtime, on a small model trained here on real face features."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from agegender import export, labels
+from agegender import export, inputs, labels
 from agegender.cli import main
 
 pytest.importorskip("keras")
@@ -138,6 +139,29 @@ def test_cli_predict_folder_json_csv_annotate(tiny_run, mixed_folder, tmp_path, 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("source,face,x0,y0,x1,y1,score,age_group,gender,undefined,reason")
     assert len(lines) == 1 + 5
+
+
+def test_cli_predict_folder_reads_jfif_and_names_what_it_passes_over(tiny_model, tmp_path, capsys):
+    from agegender.cli import default_photo
+
+    folder = tmp_path / "downloads"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "portrait.jfif").write_bytes(Path(default_photo()).read_bytes())  # a JPEG as Windows browsers save it
+    (folder / "sub" / "notes.pdf").write_bytes(b"%PDF-1.4 not a photo")
+    (folder / "report.txt").write_text("a text file")
+    (folder / ".DS_Store").write_bytes(b"\0\0")  # folder clutter: passed over without a word
+    (folder / "Thumbs.db").write_bytes(b"\0")
+    assert main(["predict", str(folder), "--model", str(tiny_model), "--json", "--quiet"]) == 0
+    cap = capsys.readouterr()
+    rows = [json.loads(line) for line in cap.out.splitlines()]
+    assert [Path(r["source"]).name for r in rows] == ["portrait.jfif"] and len(rows[0]["faces"]) == 1
+    assert "passed over 2 file(s)" in cap.err and "notes.pdf" in cap.err and "report.txt" in cap.err
+    assert ".DS_Store" not in cap.err and "Thumbs.db" not in cap.err
+    passed = inputs.PassedOver()  # the frames' path (videos, the webcam, --age-check) lists folders the same way
+    assert [Path(i.source).name for i in inputs.expand([str(folder)], passed)] == ["portrait.jfif"]
+    assert passed.count == 2 and sorted(passed.examples) == ["notes.pdf", "report.txt"]
+    assert main(["predict", str(folder / "sub" / "notes.pdf"), "--model", str(tiny_model), "--quiet"]) == 1  # named: tried
+    assert "notes.pdf" in capsys.readouterr().err
 
 
 def test_cli_predict_exit_code_and_video(tiny_run, tmp_path, astronaut, capsys):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,8 @@ import numpy as np
 from agegender.imaging import os_problem
 from agegender.paths import glob_files, has_magic, walk_files
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".hif", ".avif", ".ppm",
-                  ".pgm"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".hif",
+                  ".avif", ".ppm", ".pgm"}  # .jfif/.jpe: JPEGs as browsers on Windows save them
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
 
@@ -29,10 +29,38 @@ class Item:
     error: str | None = None          # could not even be listed / opened
 
 
-def expand(args: list[str]) -> list[Item]:
+@dataclass
+class PassedOver:
+    """The files a folder search leaves out because their names are no image's or video's (notes, PDFs, …):
+    how many, and the first few names — so a caller can say so instead of passing them over in silence.
+    A file named explicitly is always tried, whatever its name."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    #: folder clutter nobody means as a photo: not worth a word
+    QUIET = frozenset({"thumbs.db", "desktop.ini"})
+
+    def add(self, name: str) -> None:
+        if name.startswith(".") or name.lower() in self.QUIET:
+            return
+        self.count += 1
+        if len(self.examples) < 5:
+            self.examples.append(name)
+
+    def message(self) -> str | None:
+        if not self.count:
+            return None
+        names = ", ".join(self.examples) + (", …" if self.count > len(self.examples) else "")
+        return (f"passed over {self.count} file(s) in the folder(s) whose names are no image's or video's ({names}); "
+                "name such a file to try it anyway")
+
+
+def expand(args: list[str], passed_over: PassedOver | None = None) -> list[Item]:
     """Files as given; folders searched recursively for images and videos; ``*``/``?``/``**`` patterns
     matched. Each real file is listed once (link loops are not followed twice, see :mod:`agegender.paths`);
-    whatever cannot be listed or read becomes an item with an ``error`` in plain words."""
+    whatever cannot be listed or read becomes an item with an ``error`` in plain words; the files a folder
+    search leaves out are counted in ``passed_over``."""
     items: list[Item] = []
 
     def unreadable(where: str, e: OSError) -> None:
@@ -50,7 +78,12 @@ def expand(args: list[str]) -> list[Item]:
                 continue
         if exists and p.is_dir():
             start = len(items)
-            found = [q for q in walk_files(p, unreadable) if q.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES]
+            found = []
+            for q in walk_files(p, unreadable):
+                if q.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+                    found.append(q)
+                elif passed_over is not None:
+                    passed_over.add(q.name)
             if not found and len(items) == start:
                 items.append(Item(a, error="folder holds no image or video files"))
             items.extend(Item(str(q), path=q) for q in found)

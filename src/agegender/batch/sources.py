@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agegender.imaging import ImageError, os_problem, read_file
-from agegender.inputs import IMAGE_SUFFIXES
+from agegender.inputs import IMAGE_SUFFIXES, PassedOver
 from agegender.paths import glob_files, has_magic, walk_files
 
 MANIFEST_SUFFIXES = (".csv", ".parquet")
@@ -43,11 +43,13 @@ def _is_image(name: str) -> bool:
     return Path(name).suffix.lower() in IMAGE_SUFFIXES or name.lower().endswith(".ppm.bz2")
 
 
-def iter_sources(args: Iterable[str], manifest_root: str | None = None) -> Iterator[Source]:
-    """Every image the arguments name, lazily, in a stable order (folders sorted within each folder)."""
+def iter_sources(args: Iterable[str], manifest_root: str | None = None,
+                 passed_over: PassedOver | None = None) -> Iterator[Source]:
+    """Every image the arguments name, lazily, in a stable order (folders sorted within each folder); the files
+    a folder or prefix walk leaves out (no image name) are counted in ``passed_over``."""
     for a in args:
         if is_url(a):
-            yield from _remote(a)
+            yield from _remote(a, passed_over)
             continue
         p = Path(a)
         if p.suffix.lower() in MANIFEST_SUFFIXES and p.is_file():
@@ -65,6 +67,8 @@ def iter_sources(args: Iterable[str], manifest_root: str | None = None) -> Itera
                 if _is_image(q.name):
                     found = True
                     yield Source(str(q), str(q))
+                elif passed_over is not None:
+                    passed_over.add(q.name)
             yield from errors
             if not found and not errors:
                 yield Source(a, a, "folder holds no image files")
@@ -96,7 +100,7 @@ def _manifest(path: Path, root: str | None) -> Iterator[Source]:
         yield Source(full, full)
 
 
-def _remote(url: str) -> Iterator[Source]:
+def _remote(url: str, passed_over: PassedOver | None = None) -> Iterator[Source]:
     """An fsspec URL: one object, a glob, or a prefix walked folder by folder."""
     try:
         import fsspec
@@ -126,6 +130,8 @@ def _remote(url: str) -> Iterator[Source]:
                     found = True
                     p = full(f"{folder.rstrip('/')}/{f}")
                     yield Source(p, p)
+                elif passed_over is not None:
+                    passed_over.add(f)
         if not found:
             yield Source(url, url, "no image files under this URL")
     except (OSError, ValueError, ImportError) as e:

@@ -111,6 +111,7 @@ def _predict_images(args) -> int:
     """Images through worker processes (or this process), in input order, to stdout and/or --out."""
     from tqdm import tqdm
 
+    from agegender import inputs
     from agegender.batch import output, run
     from agegender.batch.rows import rows_of
     from agegender.batch.sources import iter_sources
@@ -126,7 +127,8 @@ def _predict_images(args) -> int:
     total = None
     if not args.quiet and not any("://" in p for p in args.paths):
         total = sum(1 for s in iter_sources(args.paths, args.root) if s.name not in done)  # names only: O(1) memory
-    sources = (s for s in iter_sources(args.paths, args.root) if s.name not in done)
+    passed = inputs.PassedOver()
+    sources = (s for s in iter_sources(args.paths, args.root, passed) if s.name not in done)
     predictor = load_predictor(args) if workers == 1 else None
     annotate = Path(args.annotate) if args.annotate else None
     if annotate:
@@ -158,6 +160,8 @@ def _predict_images(args) -> int:
         bar.close()
         if writer:
             writer.close()
+    if passed.message():
+        print(f"agegender: {passed.message()}", file=sys.stderr)
     print(tally.summary() + (f"; {len(done)} already in {args.out}" if done else "")
           + (f"; answers in {args.out}" if args.out else ""), file=sys.stderr)
     return 0 if tally.ok or done else 1
@@ -186,7 +190,10 @@ def _predict_frames(args) -> int:
 
     pred = load_predictor(args)
     check = agecheck.from_metadata(pred.metadata, args.age_check) if args.age_check else None
-    items = inputs.expand(args.paths) if args.paths else []
+    passed = inputs.PassedOver()
+    items = inputs.expand(args.paths, passed) if args.paths else []
+    if passed.message():
+        print(f"agegender: {passed.message()}", file=sys.stderr)
     trackers: dict[str, FaceTracker] = {}
     sizes: dict[str, tuple[int, int]] = {}  # each video's frame size
 

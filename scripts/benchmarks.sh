@@ -425,6 +425,21 @@ ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+celeba-a+aug.cs
   --set train.gender_only_weight=0.5 --folds 0 --out "$W/S-celeba-w05" --quiet
 CB="$W/celeba-b-dlibtrunk.npz,$W/celeba-b-agnet.npz,$W/celeba-b-faceres.npz"
 for m in "$W/S-celeba-w05/fold_0" "$W/a8-default0/fold_0" "$W/a8-w10/fold_0" src/agegender/data/model; do ag evaluate "$m" --manifest "$W/celeba-b.csv" --features "$CB"; done
+# CelebA against reviewed labels (docs/MODEL.md, 2026-12-07): the audits looked through (every contradiction, and a
+# random sample of agreements), the review in docs/reviews/celeba-gender.csv applied, the models scored again
+for ex in dlibtrunk agnet faceres; do
+  ag features "$W/celeba-a.csv" --extractor $ex --out "$W/celeba-a-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+done
+ag evaluate src/agegender/data/model --manifest "$W/celeba-b.csv" --features "$CB" --audit "$W/audit-b" --audit-confidence 0.5 --audit-sample 120
+ag evaluate src/agegender/data/model --manifest "$W/celeba-a.csv" --features "$W/celeba-a-dlibtrunk.npz,$W/celeba-a-agnet.npz,$W/celeba-a-faceres.npz" \
+  --audit "$W/audit-a" --audit-confidence 0.5 --audit-sample 60
+for m in "$W/S-celeba-w05/fold_0" "$W/a8-default0/fold_0"; do ag evaluate "$m" --manifest "$W/celeba-b.csv" --features "$CB" \
+  --audit "$W/audit-b-$(basename "$(dirname "$m")")" --audit-confidence 0.5; done   # their contradictions were looked at too
+ag data relabel "$W/celeba.csv" docs/reviews/celeba-gender.csv --out "$W/celeba-reviewed.csv"
+ag data relabel "$W/celeba-b.csv" docs/reviews/celeba-gender.csv --out "$W/celeba-b-reviewed.csv"
+ag evaluate src/agegender/data/model --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" --peer
+ag evaluate src/agegender/data/model-fast --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnet.npz"
+for m in "$W/S-celeba-w05/fold_0" "$W/a8-default0/fold_0" src/agegender/data/model; do ag evaluate "$m" --manifest "$W/celeba-b-reviewed.csv" --features "$CB"; done
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.pair_loss_weight=0.5 --folds 0 --out "$W/S-pair05" --quiet
 ag bench compare "$W/A-r5views-bf16" "$W/S-y10" "$W/S-y20" "$W/S-pair05" --faces

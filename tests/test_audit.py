@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -59,7 +60,25 @@ def test_write_gives_a_list_and_contact_sheets_even_when_an_image_is_gone(tmp_pa
     assert tuple(sheet[ch // 2, cw // 2]) != (255, 255, 255)            # the first face is drawn
 
 
-def test_evaluate_audit_lists_the_faces_the_built_in_model_contradicts(tmp_path, utk_named_faces):
+def test_agreement_sample_draws_per_label_among_the_faces_the_model_agrees_with(tmp_path):
+    recs = _records(tmp_path, 8)
+    gender = np.array([[0.9, 0.1]] * 4 + [[0.2, 0.8]] * 4)  # the model: m for faces 0-3, f for 4-7
+    y_gender = np.array([0, 0, 0, 1, 1, 1, 0, -1])          # face 3 and 6 contradict it, face 7 has no label
+    age = np.full((8, 8), 0.125)
+    y_age = np.full(8, -1)
+    sample = audit.agreement_sample(recs, age, gender, y_age, y_gender, n=2, seed=0)
+    by_label = {lab: [d.record.key for d in sample if d.label == lab] for lab in ("m", "f")}
+    assert len(by_label["m"]) == 2 and set(by_label["m"]) <= {"k0", "k1", "k2"}  # never k3/k6: they disagree
+    assert len(by_label["f"]) == 2 and set(by_label["f"]) <= {"k4", "k5"}
+    assert all(d.answer == d.label and d.part == "gender" for d in sample)
+    assert audit.agreement_sample(recs, age, gender, y_age, y_gender, n=2, seed=0) == sample  # reproducible
+    assert len(audit.agreement_sample(recs, age, gender, y_age, y_gender, n=50)) == 5  # all there are: 3 m + 2 f
+    files = audit.write(sample, tmp_path / "out", name="sample")
+    assert sorted(p.name for p in files) == ["sample-gender-f-1.png", "sample-gender-m-1.png", "sample.csv"]
+    assert audit.summary(sample) in ("gender m: 2, gender f: 2", "gender f: 2, gender m: 2")
+
+
+def test_evaluate_audit_lists_the_faces_the_built_in_model_contradicts(tmp_path, utk_named_faces, capsys):
     """The 40 crops are all the bundled (female) astronaut, half of them named male: the built-in model
     mostly calls her a woman with ≥ 95 %, so the audit lists mostly the crops labelled male."""
     from agegender.cli import main
@@ -77,6 +96,19 @@ def test_evaluate_audit_lists_the_faces_the_built_in_model_contradicts(tmp_path,
     assert all(r["model_answer"] == "f" for r in m_as_f) and all(float(r["confidence"]) >= 0.95 for r in rows)
     assert len(m_as_f) >= 10 > len(f_as_m)  # 20 crops are labelled male (measured: 12 listed, and 1 of the 20 "female")
     assert (tmp_path / "audit" / "gender-m-as-f-1.png").is_file()
+    # the loop closed: a person looks, writes what the faces show, and the model is scored against that
+    review = tmp_path / "review.csv"
+    review.write_text("key,gender\n" + "".join(f"{r['key']},f\n" for r in m_as_f))
+    assert main(["data", "relabel", str(tmp_path / "m.csv"), str(review), "--out", str(tmp_path / "seen.csv")]) == 0
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    for man, out in ((tmp_path / "m.csv", before), (tmp_path / "seen.csv", after)):
+        assert main(["evaluate", "src/agegender/data/model", "--manifest", str(man), "--features", ",".join(feats),
+                     "--json", str(out)]) == 0
+    assert json.loads(after.read_text())["gender"] == pytest.approx(
+        json.loads(before.read_text())["gender"] + len(m_as_f) / 40)  # each relabelled face now scores right
+    assert main(["evaluate", "src/agegender/data/model", "--manifest", str(tmp_path / "m.csv"), "--features",
+                 ",".join(feats), "--audit-sample", "5"]) == 2
+    assert "--audit-sample goes with --audit" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:  # argparse refuses it, naming the option
         main(["evaluate", "src/agegender/data/model", "--manifest", str(tmp_path / "m.csv"), "--features",
               ",".join(feats), "--audit", str(tmp_path / "a2"), "--audit-confidence", "1.5"])

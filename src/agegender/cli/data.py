@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from agegender.cli.common import add_manifest_output, bounded, finish_manifest
 
 
@@ -77,6 +79,18 @@ def cmd_data_split(args) -> int:
     from agegender import manifest as mf
 
     return finish_manifest(mf.split_part(mf.read(args.manifest), args.parts, args.part), args)
+
+
+def cmd_data_relabel(args) -> int:
+    from agegender import manifest as mf
+    from agegender import relabel
+
+    review = relabel.read_review(args.review)
+    for problem in review.problems:
+        print(f"agegender: {problem}", file=sys.stderr)
+    applied = relabel.apply(mf.read(args.manifest), review)
+    print(applied.summary())
+    return finish_manifest(applied.manifest, args)
 
 
 def cmd_data_augment(args) -> int:
@@ -260,6 +274,15 @@ def register(sub) -> None:
                     "hash of each subject (the key when there is none) picks its part: the same on every machine")
     add_manifest_output(sp, check=False)
     sp.set_defaults(func=cmd_data_split)
+
+    rl = dsub.add_parser("relabel", help="a person's review of labels (e.g. after `evaluate --audit`) applied to a "
+                         "manifest → manifest, to score models against what the faces show")
+    rl.add_argument("manifest", help="a manifest file (.csv or .parquet)")
+    rl.add_argument("review", help="a CSV with a 'key' column (as in the manifest and audit.csv) and a 'gender' and/or "
+                    "'age_group' column: the label seen (m/f; an Adience group); empty or ? keeps the data set's label, "
+                    "drop leaves the face out; other columns are ignored (docs/DATASETS.md)")
+    add_manifest_output(rl, check=False)
+    rl.set_defaults(func=cmd_data_relabel)
 
     s = dsub.add_parser("stats", help="breakdown table of a manifest")
     s.add_argument("manifest", help="a manifest file (.csv or .parquet)")

@@ -55,6 +55,9 @@ def cmd_evaluate(args) -> int:
 
     import numpy as np
 
+    if args.audit_sample and not args.audit:
+        raise CliError("--audit-sample goes with --audit DIR (the sheets are written there)")
+
     from agegender import calibration, evaluation, fairness, labels, trainset
     from agegender.feature_matrix import FeatureMatrix
     from agegender.feature_matrix import batches as feature_batches
@@ -115,6 +118,11 @@ def cmd_evaluate(args) -> int:
         files = audit.write(found, args.audit)
         print(f"audit: {len(found)} faces where the model contradicts the label with ≥ {100 * args.audit_confidence:.0f} % "
               f"({audit.summary(found)}); {files[0]} and {len(files) - 1} contact sheets")
+        if args.audit_sample:
+            agree = audit.agreement_sample(data.records, *probs, data.y_age, data.y_gender, args.audit_sample)
+            files = audit.write(agree, args.audit, name="sample")
+            print(f"audit: {len(agree)} faces drawn at random where the model agrees with the label ({audit.summary(agree)}),"
+                  f" to look for the errors it shares; {files[0]} and {len(files) - 1} contact sheets")
     if args.json:
         out = {**sc.to_dict(), "groups": {"ours": ours, "peer": peer}, "calibration": ece, "age_ranges": ranges}
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
@@ -263,6 +271,10 @@ def register(sub) -> None:
                     "score the average of both answers, as `predict --flip` answers")
     ev.add_argument("--audit", metavar="DIR", help="list the faces where the model contradicts the label with high "
                     "confidence (possible label errors) in DIR/audit.csv, with contact sheets to look through")
+    ev.add_argument("--audit-sample", type=bounded(0), default=0, metavar="N",
+                    help="--audit: also N faces per label value (each gender, each age group) drawn at random where the "
+                    "model agrees with the label, on their own sheets: wrong labels the model shares do not show in "
+                    "the audit, and a look through these says how many to expect (default: none)")
     ev.add_argument("--audit-confidence", type=bounded(0.5, 0.9999, float), default=0.95, metavar="P",
                     help="--audit: the model's probability for its answer, at least (default: %(default)s; age: also "
                     "2 or more groups from the label)")

@@ -167,3 +167,18 @@ def test_finished_folds_adds_the_folds_a_report_does_not_hold_yet(tmp_path):
     _, rows = benchmark.finished_folds(tmp_path)
     assert rows == [{"fold": 0, "thresholds": {"age": 0.4, "gender": 0.6}},
                     {"fold": 1, "thresholds": {"age": 0.5, "gender": 0.7}}]
+
+
+def test_the_baselines_kept_in_the_repository_load_and_compare():
+    """baselines/: the default's recipe's figures per fold, so a screen on a new machine compares without
+    training the baseline again (docs/TRAINING.md). Each must load as a finished run with every column."""
+    root = Path(__file__).resolve().parents[1] / "baselines"
+    runs = [compare.load(d) for d in sorted(root.iterdir()) if (d / "report.json").is_file()]
+    assert runs, "no baseline kept"
+    for run in runs:
+        assert run.folds and not run.unfinished
+        for figures in run.folds.values():
+            assert all(v is not None for v in figures.values()), run.name  # copies, children, 38-43 … all there
+            assert 90 < figures["gender"] < 100 and 70 < figures["exact"] < 85 and 60 < figures["answered"] < 80
+        same = compare.paired(run, run)
+        assert same.folds == sorted(run.folds) and all(d == 0 for d in same.delta.values())

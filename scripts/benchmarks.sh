@@ -5,7 +5,10 @@ set -euo pipefail
 W=${1:-bench-work}
 SHARED=${AGEGENDER_SHARED:-../shared}
 mkdir -p "$W"
-ag() { agegender "$@"; }
+# Every face set here is one of face crops (UTKFace, CelebA and their copies), cut as the built-in models' training
+# crops were: --detector aligned wherever a line names no detector (`features`' own default, auto, gives crops the
+# same features but keeps them under another cache key, so these caches stay valid)
+ag() { if [[ $1 == features && " $* " != *" --detector "* ]]; then agegender "$@" --detector aligned; else agegender "$@"; fi; }
 
 # 1. the unified UTKFace manifest and its features (cached: a rerun recomputes nothing)
 ag data utkface "$SHARED/data/utkface" --out "$W/utk.csv"

@@ -24,7 +24,7 @@ agegender data merge "$W/utk.csv" "$W/celeba-train.csv" --out "$W/utk+celeba.csv
 feats() {  # manifest → comma-separated feature files, one per extractor
   local m=$1 files=()
   for ex in ${EXTRACTORS//,/ }; do
-    agegender features "$W/$m.csv" --extractor $ex --out "$W/$m-$ex.npz" --cache "$W/features.sqlite" --workers 2 --quiet >&2
+    agegender features "$W/$m.csv" --extractor $ex --detector aligned --out "$W/$m-$ex.npz" --cache "$W/features.sqlite" --workers 2 --quiet >&2
     files+=("$W/$m-$ex.npz")
   done
   (IFS=,; echo "${files[*]}")

@@ -21,7 +21,7 @@ SHARED=${AGEGENDER_SHARED:-../shared}
 mkdir -p "$W"
 agegender data utkface "$SHARED/data/utkface" --out "$W/utk.csv"
 feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature files (PREFIX …-r5: retina5 chips)
-  local man=$1 prefix=$2; shift 2; local files=() how=()
+  local man=$1 prefix=$2; shift 2; local files=() how=(--detector aligned)   # face crops, as always cut
   [[ "$prefix" == *-r5 ]] && how=(--detector retinaface --landmarks retina5)
   for ex in "$@"; do
     agegender features "$man" --extractor "$ex" "${how[@]}" --out "$W/$prefix-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet >&2

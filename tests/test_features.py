@@ -251,3 +251,42 @@ def test_parallel_workers_give_the_same_features(tmp_path, small_manifest):
     assert np.array_equal(one.rows, two.rows) and np.allclose(one.features, two.features, atol=1e-6)
     assert set(one.failed) == set(two.failed)
     assert (two.computed, two.failed_now, two.cache_hits) == (5, 2, 0)
+
+
+def test_auto_cuts_crops_as_aligned_and_photos_as_prediction_does(tmp_path, astronaut):
+    """``--detector auto`` (features' default): a face crop gets exactly the aligned features the built-in models
+    were trained on; the same face set loosely in a photo (`data augment --portrait`, as FairFace frames faces)
+    gets exactly the photo path's — not whole-image alignment, which misreads such a photo."""
+    from agegender import augment
+    from agegender.faces import AUTO_CROP_SHARE
+
+    crop = Image.fromarray(astronaut[40:200, 160:290])  # the face fills most of it (its box: 54 % of the crop)
+    crop.save(tmp_path / "crop.png")
+    augment.portrait(crop, np.random.default_rng(0)).save(tmp_path / "portrait.png")
+    man = Manifest([Record(path=n, root=str(tmp_path), source="t", key=n) for n in ("crop.png", "portrait.png")])
+    ex = get_extractor("agnet")
+
+    def feats(pipe):
+        return compute_features(man, ex, pipe, tmp_path / "c.sqlite", progress=False).features
+
+    auto = FacePipeline("auto")
+    assert auto.setting.startswith(f"auto{AUTO_CROP_SHARE:g}[aligned;retinaface") and "retina5" in auto.setting
+    got, aligned, photo = feats(auto), feats(FacePipeline("aligned")), feats(FacePipeline("retinaface", landmarks="retina5"))
+    assert np.array_equal(got[0], aligned[0]) and not np.array_equal(got[0], photo[0])   # the crop: as trained
+    assert np.array_equal(got[1], photo[1]) and not np.allclose(got[1], aligned[1], atol=1e-3)  # the photo: as predicted
+    # whole-image alignment of the photo reads another face than the crop's; the photo path reads the crop's
+    assert np.abs(photo[1] - aligned[0]).mean() < np.abs(aligned[1] - aligned[0]).mean()
+    with pytest.raises(ValueError, match="auto detector picks the alignment itself"):
+        FacePipeline("auto", landmarks="retina5")
+    from agegender.cli import main  # the CLI's default: a manifest of either kind is cut right without a flag
+
+    assert main(["features", str(mf.write(man, tmp_path / "m.csv")), "--extractor", "agnet", "--out",
+                 str(tmp_path / "f.npz"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"]) == 0
+    cli = FeatureSet.load(tmp_path / "f.npz")
+    assert "detector=auto" in cli.setting and np.array_equal(cli.features, got)
+    from agegender.predictor import model_landmarks  # a model trained on auto's features is not taken as retina5-trained
+
+    assert model_landmarks({"preprocessing": {"settings": [cli.setting]}}) == "dlib"
+    assert model_landmarks({"preprocessing": {"settings": [photo_setting := compute_features(
+        man, ex, FacePipeline("retinaface", landmarks="retina5"), tmp_path / "c.sqlite", progress=False).setting]}}) == "retina5"
+    assert "/retina5" in photo_setting

@@ -485,7 +485,10 @@ def test_a_fine_tuned_model_exports_with_its_calibration_and_years(tail_run, cap
     assert meta["preprocessing"]["extractors"] == ["dlibtrunk", "agnet"]
     assert meta["training"]["views"] and "utkface-view-aug" in meta["training"]["train_sources"]
     assert meta["training"]["train"] > 40 * 0.75  # the originals left after validation, and their views
-    assert not any("/retina5" in x for x in meta["preprocessing"]["settings"])  # trained on dlib's chips (+ views)
+    from agegender.predictor import model_landmarks
+
+    assert all("detector=auto" in x for x in meta["preprocessing"]["settings"])  # features' default: crops cut as aligned
+    assert model_landmarks(meta) == "dlib"  # trained on dlib's chips (+ views): no retina5 forced on prediction
     assert main(["export", str(tail_run), "--format", "onnx"]) == 0
     assert "DISAGREES" not in capsys.readouterr().out
     diffs = export.check_agreement(tail_run)
@@ -775,3 +778,28 @@ def test_evaluate_scores_flipped_answers_from_mirrored_features(tmp_path, utk_na
     assert main(["evaluate", str(FAST_MODEL), "--manifest", str(m), "--features", str(tmp_path / "plain.npz"),
                  "--mirrored", str(tmp_path / "half.npz")]) != 0
     assert "not the same images" in capsys.readouterr().err
+
+
+def test_portrait_copies_set_the_crop_loosely_in_a_448_px_photo(tmp_path, astronaut, capsys):
+    """--portrait: one copy of every image, the crop 30 % as wide as a 448 px square photo in its middle on a
+    plain background, the same file on a second run."""
+    from agegender.manifest import read
+
+    Image.fromarray(astronaut[40:200, 160:290]).save(tmp_path / "a.png")
+    (tmp_path / "m.csv").write_text("path,source,key,gender\na.png,celeba,a,f\n")
+    args = ["data", "augment", str(tmp_path / "m.csv"), str(tmp_path / "p"), "--portrait", "--quiet", "--root",
+            str(tmp_path), "--out", str(tmp_path / "p.csv")]
+    assert main(args) == 0
+    (rec,) = read(tmp_path / "p.csv").records
+    assert rec.subject == "a" and rec.gender == 1 and rec.source == "celeba-portrait-aug"
+    im = np.asarray(Image.open(rec.full_path).convert("RGB")).astype(int)
+    assert im.shape == (448, 448, 3)
+    width = round(448 * augment.PORTRAIT_SHARE)
+    assert tuple(im[5, 5]) in {tuple(c) for c in np.array(augment.PORTRAIT_BACKGROUNDS)} or \
+        min(np.abs(im[5, 5] - np.array(augment.PORTRAIT_BACKGROUNDS)).sum(axis=1)) <= 6  # a plain background (JPEG)
+    crop_columns = (np.abs(im - im[5, 5]).sum(axis=2) > 40).any(axis=0)  # where the picture differs from the background
+    assert abs(int(crop_columns.sum()) - width) <= 4
+    assert not augment.is_phone_copy(rec) and "loosely framed 448 px portraits" in capsys.readouterr().out
+    first = rec.full_path.read_bytes()
+    rec.full_path.unlink()
+    assert main(args) == 0 and rec.full_path.read_bytes() == first

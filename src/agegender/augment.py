@@ -369,6 +369,23 @@ def grayscale(image: Image.Image) -> Image.Image:
     return image.convert("L").convert("RGB")
 
 
+#: Loosely framed portraits: the crop this share of a square photo's width, on a plain background of one colour
+#: drawn per image from ``PORTRAIT_BACKGROUNDS`` — how FairFace's 448 px images (margin 1.25) frame a face.
+PORTRAIT_SIZE, PORTRAIT_SHARE, PORTRAIT_QUALITY = 448, 0.3, 90
+PORTRAIT_BACKGROUNDS = ((120, 118, 110), (200, 200, 195), (40, 45, 50), (90, 120, 150), (150, 130, 100))
+
+
+def portrait(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """``image`` (a face crop) scaled to :data:`PORTRAIT_SHARE` of a :data:`PORTRAIT_SIZE` px square photo's width
+    and set in its middle on a plain background: a face crop as a loosely framed portrait."""
+    width = round(PORTRAIT_SIZE * PORTRAIT_SHARE)
+    face = image.resize((width, max(1, round(image.height * width / image.width))), Image.BICUBIC)
+    colour = PORTRAIT_BACKGROUNDS[int(rng.integers(len(PORTRAIT_BACKGROUNDS)))]
+    canvas = Image.new("RGB", (PORTRAIT_SIZE, PORTRAIT_SIZE), colour)
+    canvas.paste(face, ((PORTRAIT_SIZE - face.width) // 2, (PORTRAIT_SIZE - face.height) // 2))
+    return canvas
+
+
 def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
     """The record of copy ``copy`` of ``rec``: a number for a phone-like copy (source ``X-aug``), a tag such
     as ``64px`` for another kind (source ``X-64px-aug``): every kind trains only with its original."""
@@ -381,7 +398,7 @@ def copy_record(rec: Record, copy: int | str, out_dir: Path) -> Record:
 
 def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, str | None]:
     """One copy of ``kind`` (``""``: phone-like copy number ``copy``; ``"64px"``: shrunk; ``"tight"``; ``"closeup"``;
-    ``"gray"``; ``"glasses"``, ``"mask"``; ``"beauty"``, ``"overexposed"``, ``"shake"``; ``"turn90"`` …) → its record and a problem, or ``(None, None)`` when an image is
+    ``"gray"``; ``"portrait"``; ``"glasses"``, ``"mask"``; ``"beauty"``, ``"overexposed"``, ``"shake"``; ``"turn90"`` …) → its record and a problem, or ``(None, None)`` when an image is
     too small to shrink or has no face to cut tight or to cover."""
     from agegender.imaging import ImageError, load_image
 
@@ -400,6 +417,8 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
         out, quality = close_up(image, _rng(rec.key, "closeup", seed)), CLOSE_UP_QUALITY
     elif kind == "gray":
         out, quality = grayscale(image), GRAY_QUALITY
+    elif kind == "portrait":
+        out, quality = portrait(image, _rng(rec.key, "portrait", seed)), PORTRAIT_QUALITY
     elif kind in OCCLUSIONS:
         out, quality = occlude(image, kind, _rng(rec.key, kind, seed)), OCCLUDED_QUALITY
     elif kind in LOOKS:
@@ -421,7 +440,7 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
             progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False,
-            occlude: str = "", turn: int | str = 0, close: bool = False, look: str = "") -> Manifest:
+            occlude: str = "", turn: int | str = 0, close: bool = False, look: str = "", loose: bool = False) -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
     (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
     than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused); ``tight``: instead, one
@@ -431,9 +450,10 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     face behind sunglasses or a mask (:func:`occlude`); ``turn`` (one of :data:`TURNS`, or ``"any"``): instead,
     one copy of every image turned by that many degrees (:func:`turn`); ``close``: instead, one copy of every
     image with a face, the face as a close-up (:func:`close_up`); ``look`` (one of :data:`LOOKS`, or ``"any"``):
-    instead, one copy of every image with that look (:func:`restyle`)."""
-    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) + close + bool(look) > 1:
-        raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude, turn, close-up or look")
+    instead, one copy of every image with that look (:func:`restyle`); ``loose``: instead, one copy of every image
+    as a loosely framed portrait (:func:`portrait`)."""
+    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) + close + bool(look) + loose > 1:
+        raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude, turn, close-up, look or portrait")
     if look and look not in (*LOOKS, ANY_LOOK):
         raise ValueError(f"unknown look {look!r}; choose one of {', '.join((*LOOKS, ANY_LOOK))}")
     if occlude and occlude not in (*OCCLUSIONS, ANY_OCCLUSION):
@@ -443,8 +463,8 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    kind = ("tight" if tight else "closeup" if close else "gray" if gray else occlude or look or (f"turn{turn}" if turn else "")
-            or (f"{shrink}px" if shrink else ""))
+    kind = ("tight" if tight else "closeup" if close else "gray" if gray else "portrait" if loose else occlude or look
+            or (f"turn{turn}" if turn else "") or (f"{shrink}px" if shrink else ""))
     per_image = 1 if kind else copies
 
     def kind_of(rec: Record) -> str:
@@ -491,6 +511,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     elif gray:
         notes = [f"augment: {len(records)} of {len(manifest)} images in grayscale in {out_dir}; each copy's subject "
                  "is its original's key"]
+    elif loose:
+        notes = [f"augment: {len(records)} of {len(manifest)} images as loosely framed {PORTRAIT_SIZE} px portraits in "
+                 f"{out_dir}; each copy's subject is its original's key"]
     elif shrink:
         notes = [f"augment: {len(records)} of {len(manifest)} images shrunk to {shrink} px in {out_dir} (the others "
                  "are not larger); each copy's subject is its original's key"]
@@ -500,9 +523,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     return Manifest(records, drops, notes)
 
 
-#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, close-up, grayscale, occluded, restyled or turned ones and other views (``X-view-aug``,
+#: Sources of copies that are not phone-like: shrunk (``X-64px-aug``), tight, close-up, grayscale, portrait, occluded, restyled or turned ones and other views (``X-view-aug``,
 #: :func:`agegender.trainset.load`). They train like copies but are not what "on phone-like copies" scores.
-_OTHER_KIND = re.compile(r"-(view|tight|closeup|gray|glasses|mask|beauty|overexposed|shake|turn\d+|\d+px)" + re.escape(SUFFIX) + "$")
+_OTHER_KIND = re.compile(r"-(view|tight|closeup|gray|portrait|glasses|mask|beauty|overexposed|shake|turn\d+|\d+px)" + re.escape(SUFFIX) + "$")
 
 
 def is_copy(rec: Record) -> bool:

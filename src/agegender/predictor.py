@@ -74,9 +74,11 @@ class ImageResult:
 
 
 def model_landmarks(metadata: dict) -> str:
-    """The alignment a model was trained with (its feature settings name it)."""
+    """The alignment a model was trained with (its feature settings name it). Features cut by ``auto`` (crops
+    with dlib's landmarks, photos with RetinaFace's) name both: such a model is taken as dlib-trained, like one
+    trained on crops — on photos prediction uses ``retina5`` anyway (:func:`photo_landmarks`)."""
     settings = metadata.get("preprocessing", {}).get("settings", [])
-    return "retina5" if any("/retina5" in s for s in settings) else "dlib"
+    return "retina5" if any("/retina5" in s and "detector=auto" not in s for s in settings) else "dlib"
 
 
 def photo_landmarks(detector: str, metadata: dict) -> str:

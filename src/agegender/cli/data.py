@@ -103,7 +103,8 @@ def cmd_data_augment(args) -> int:
     return finish_manifest(augment.augment(m, args.dir, copies=args.copies, seed=args.seed, workers=args.workers,
                                            progress=not args.quiet, shrink=args.shrink, tight=args.tight,
                                            gray=args.gray, occlude=args.occlude or "",
-                                           turn=args.turn or 0, close=args.close_up, look=args.look or ""), args)
+                                           turn=args.turn or 0, close=args.close_up, look=args.look or "",
+                                           loose=args.portrait), args)
 
 
 def cmd_data_stats(args) -> int:
@@ -152,7 +153,7 @@ def register(sub) -> None:
                          "one low-resolution copy of every larger image; with --tight, one copy with the face cut close; with --gray, one in "
                          "grayscale; with --occlude, one with the face behind sunglasses or a face mask; with --turn, one turned sideways or "
                          "upside down; with --close-up, one with the face filling the frame at 1024 px; with --look, one through a beauty filter, "
-                         "overexposed or shaken. Each copy keeps its original's labels and "
+                         "overexposed or shaken; with --portrait, one as a loosely framed portrait. Each copy keeps its original's labels and "
                          "names it as its subject: splits keep copies with their originals.")
     au.add_argument("manifest", help="the originals' manifest")
     au.add_argument("dir", help="folder for the copies (resumable: existing copies are kept)")
@@ -183,6 +184,10 @@ def register(sub) -> None:
                     "90): beauty (a beauty filter: skin smoothed, edges kept, a little brighter), overexposed (brightness "
                     "x1.5-2, highlights burnt out) or shake (motion blur in any direction); any: one of the three per "
                     "image, drawn from the seed")
+    kind.add_argument("--portrait", action="store_true",
+                    help="instead: one copy of every image (a face crop) as a loosely framed portrait: 30 %% as wide as "
+                    "a 448 px square photo, on a plain background (JPEG quality 90) — how FairFace's 448 px images frame "
+                    "faces; to check that a set of such photos is read as photos (`features --detector auto`)")
     au.add_argument("--root", help="resolve the manifest's image paths against this folder")
     au.add_argument("--workers", type=bounded(1, 256), default=1, help="processes (default: %(default)s)")
     au.add_argument("--quiet", action="store_true")

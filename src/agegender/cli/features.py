@@ -87,12 +87,15 @@ def register(sub) -> None:
     fe.add_argument("--extractor", required=True,
                     help=f"{', '.join(list_extractors())}, or a '+'-joined concatenation (docs/FACES.md)")
     fe.add_argument("--out", required=True, metavar="FILE", help="output .npz (features, rows, keys, failures)")
-    fe.add_argument("--detector", choices=DETECTORS, default="aligned",
-                    help="'aligned' (default) for images that are already face crops; retinaface/hog for photos")
+    fe.add_argument("--detector", choices=("auto", *DETECTORS), default="auto",
+                    help="auto (default): each image looked at first — a face crop (its face covers ≥ 40 %% of it) "
+                    "is cut as 'aligned' with dlib's landmarks, as the built-in models' training crops were; a "
+                    "photo (a loosely framed portrait, a scene) as prediction cuts photos (retinaface, retina5). "
+                    "Or one way for all: 'aligned' (every image is a face crop), retinaface or hog (photos)")
     fe.add_argument("--landmarks", choices=LANDMARKS, default="dlib",
-                    help="chip alignment: dlib's shape predictor (default: how the built-in models' training "
-                    "crops are aligned) or retina5 (RetinaFace's own 5 landmarks, how prediction aligns photos, "
-                    "on the server and the phone; needs --detector retinaface)")
+                    help="chip alignment with --detector retinaface/hog/aligned: dlib's shape predictor (default: how "
+                    "the built-in models' training crops are aligned) or retina5 (RetinaFace's own 5 landmarks, how "
+                    "prediction aligns photos, on the server and the phone; needs --detector retinaface)")
     fe.add_argument("--cache", metavar="FILE", help="SQLite cache (default: FILE with suffix .cache.sqlite)")
     fe.add_argument("--root", help="resolve manifest paths against this folder")
     fe.add_argument("--batch-size", type=bounded(1, 4096), default=32)

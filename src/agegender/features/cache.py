@@ -126,7 +126,7 @@ def compute_features(
     from tqdm import tqdm
 
     setting = f"{extractor.name}@{extractor.version}|detector={pipeline.setting}" + ("|mirror" if mirror else "")
-    if pipeline.landmarks == "retina5":  # cached chips of an earlier cutter are not these
+    if "retina5" in pipeline.setting:  # cached chips of an earlier cutter are not these (auto cuts photos so too)
         from agegender.alignment import CUTTER
 
         setting += f"|cutter={CUTTER}"

@@ -258,7 +258,9 @@ def test_auto_cuts_crops_as_aligned_and_photos_as_prediction_does(tmp_path, astr
     were trained on; the same face set loosely in a photo (`data augment --portrait`, as FairFace frames faces)
     gets exactly the photo path's — not whole-image alignment, which misreads such a photo."""
     from agegender import augment
+    from agegender.cli import main
     from agegender.faces import AUTO_CROP_SHARE
+    from agegender.predictor import model_landmarks
 
     crop = Image.fromarray(astronaut[40:200, 160:290])  # the face fills most of it (its box: 54 % of the crop)
     crop.save(tmp_path / "crop.png")
@@ -278,14 +280,12 @@ def test_auto_cuts_crops_as_aligned_and_photos_as_prediction_does(tmp_path, astr
     assert np.abs(photo[1] - aligned[0]).mean() < np.abs(aligned[1] - aligned[0]).mean()
     with pytest.raises(ValueError, match="auto detector picks the alignment itself"):
         FacePipeline("auto", landmarks="retina5")
-    from agegender.cli import main  # the CLI's default: a manifest of either kind is cut right without a flag
-
+    # the CLI's default: a manifest of either kind is cut right without a flag
     assert main(["features", str(mf.write(man, tmp_path / "m.csv")), "--extractor", "agnet", "--out",
                  str(tmp_path / "f.npz"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"]) == 0
     cli = FeatureSet.load(tmp_path / "f.npz")
     assert "detector=auto" in cli.setting and np.array_equal(cli.features, got)
-    from agegender.predictor import model_landmarks  # a model trained on auto's features is not taken as retina5-trained
-
+    # a model trained on auto's features is not taken as retina5-trained
     assert model_landmarks({"preprocessing": {"settings": [cli.setting]}}) == "dlib"
     assert model_landmarks({"preprocessing": {"settings": [photo_setting := compute_features(
         man, ex, FacePipeline("retinaface", landmarks="retina5"), tmp_path / "c.sqlite", progress=False).setting]}}) == "retina5"

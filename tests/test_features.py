@@ -272,7 +272,7 @@ def test_auto_cuts_crops_as_aligned_and_photos_as_prediction_does(tmp_path, astr
         return compute_features(man, ex, pipe, tmp_path / "c.sqlite", progress=False).features
 
     auto = FacePipeline("auto")
-    assert auto.setting.startswith(f"auto{AUTO_CROP_SHARE:g}[aligned;retinaface") and "retina5" in auto.setting
+    assert auto.setting.startswith(f"auto{AUTO_CROP_SHARE:g}+centre[aligned;retinaface") and "retina5" in auto.setting
     got, aligned, photo = feats(auto), feats(FacePipeline("aligned")), feats(FacePipeline("retinaface", landmarks="retina5"))
     assert np.array_equal(got[0], aligned[0]) and not np.array_equal(got[0], photo[0])   # the crop: as trained
     assert np.array_equal(got[1], photo[1]) and not np.allclose(got[1], aligned[1], atol=1e-3)  # the photo: as predicted
@@ -290,3 +290,18 @@ def test_auto_cuts_crops_as_aligned_and_photos_as_prediction_does(tmp_path, astr
     assert model_landmarks({"preprocessing": {"settings": [photo_setting := compute_features(
         man, ex, FacePipeline("retinaface", landmarks="retina5"), tmp_path / "c.sqlite", progress=False).setting]}}) == "retina5"
     assert "/retina5" in photo_setting
+
+
+def test_auto_reads_a_photos_subject_the_face_over_its_centre(astronaut):
+    """A data set's photo is framed on the person its labels are about: ``auto`` puts the face over the image's
+    centre first even when another, larger face stands at the side (plain RetinaFace: the largest first)."""
+    face = Image.fromarray(astronaut[40:200, 160:290])
+    photo = Image.new("RGB", (900, 900), (120, 118, 110))
+    photo.paste(face.resize((260, 320)), (10, 20))        # a bystander, larger, at the left
+    photo.paste(face.resize((180, 222)), (360, 339))      # the subject, in the middle
+    image = np.asarray(photo)
+    plain = FacePipeline("retinaface", landmarks="retina5").faces(image)
+    auto = FacePipeline("auto").faces(image)
+    assert len(plain) == len(auto) == 2 and plain[0].box[0] < 100            # largest first: the bystander
+    x0, y0, x1, y1 = auto[0].box
+    assert x0 <= 450 <= x1 and y0 <= 450 <= y1 and auto[1].box == plain[0].box  # auto: the subject, then the rest

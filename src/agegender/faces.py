@@ -9,7 +9,8 @@ Detectors (pick with ``FacePipeline(detector=...)``; they live in detectors.py):
 * ``auto`` (``agegender features``' default): each image looked at first — a face crop (its face covers at
   least ``AUTO_CROP_SHARE`` of it, or RetinaFace finds none) is cut as ``aligned`` with dlib's landmarks, as
   the built-in models' training crops were; a photo (a loosely framed portrait, a scene) as ``retinaface``
-  with ``retina5``, as prediction cuts photos. Whole-image alignment of a photo gives misaligned chips (faces
+  with ``retina5``, as prediction cuts photos, its subject first: the face over the image's centre (a data
+  set's photo is framed on the person it labels), else the largest. Whole-image alignment of a photo gives misaligned chips (faces
   30 % of a 448 px portrait's width: two thirds of them Undefined, docs/FACES.md).
 
 Alignment (``landmarks``): ``dlib`` refines the face with dlib's 5-point shape predictor (CC0,
@@ -129,19 +130,24 @@ class FacePipeline:
         # features with and without them); "+rescue" (2026-12-05): small faces scored under the threshold found by
         # a second look — a crop whose only face scored so low once failed (a failure the cache keeps) and now has one
         if self._crop is not None:
-            return f"auto{AUTO_CROP_SHARE:g}[{self._crop.setting};{self._photo.setting}]"
+            return f"auto{AUTO_CROP_SHARE:g}+centre[{self._crop.setting};{self._photo.setting}]"
         name = f"{self.detector_name}+upright2" if self.upright else self.detector_name
         name += "+closeup" if self.close_up else ""
         name += "+rescue" if self.rescue else ""
         return name if self.landmarks == "dlib" else f"{name}/{self.landmarks}"
 
     def faces(self, image: np.ndarray) -> list[Face]:
-        """Every face in ``image`` (``(H, W, 3)`` uint8 RGB), largest first; ``[]`` when there is none."""
+        """Every face in ``image`` (``(H, W, 3)`` uint8 RGB), largest first (``auto``: a photo's subject first);
+        ``[]`` when there is none."""
         if self._crop is not None:
             found = self._photo.faces(image)
-            if found and found[0].area < AUTO_CROP_SHARE * image.shape[0] * image.shape[1]:
-                return found  # a photo
-            return self._crop.faces(image)
+            h, w = image.shape[:2]
+            if not found or found[0].area >= AUTO_CROP_SHARE * h * w:
+                return self._crop.faces(image)
+            # a photo — and a data set's photo is framed on the person its labels are about (FairFace centres
+            # them): the face over the image's centre comes first (the largest of them), else the largest
+            central = [f for f in found if f.box[0] <= w / 2 <= f.box[2] and f.box[1] <= h / 2 <= f.box[3]]
+            return central[:1] + [f for f in found if not central or f is not central[0]]
         out = []
         for box, score, pts in self.detector.detect(image):
             if min(box[2] - box[0], box[3] - box[1]) < self.min_face:

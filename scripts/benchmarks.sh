@@ -443,6 +443,29 @@ ag data relabel "$W/celeba-b.csv" docs/reviews/celeba-gender.csv --out "$W/celeb
 ag evaluate src/agegender/data/model --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" --peer
 ag evaluate src/agegender/data/model-fast --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnet.npz"
 for m in "$W/S-celeba-w05/fold_0" "$W/a8-default0/fold_0" src/agegender/data/model; do ag evaluate "$m" --manifest "$W/celeba-b-reviewed.csv" --features "$CB"; done
+# crops or photos (docs/FACES.md, 2026-12-07): faces set into loosely framed 448 px portraits, cut whole (the old
+# default, --detector aligned) or looked at first (--detector auto, the default now)
+ag data sample "$W/celeba-b.csv" 1000 --out "$W/celeba-b1k.csv"
+ag data augment "$W/celeba-b1k.csv" "$W/portrait" --portrait --quiet --out "$W/portrait-b1k.csv"
+python scripts/fold_test_manifest.py "$W/a8-default0" --fold 0 --out "$W/f0test.csv"
+ag data sample "$W/f0test.csv" 1000 --out "$W/f0t1k.csv"
+ag data augment "$W/f0t1k.csv" "$W/portrait-utk" --portrait --quiet --out "$W/f0t1k-portrait.csv"
+python scripts/crop_share.py "$W/utk.csv" "$W/celeba.csv" "$W/portrait-b1k.csv" --n 300
+for set in "celeba-b1k portrait-b1k src/agegender/data/model" "f0t1k f0t1k-portrait $W/a8-default0/fold_0"; do
+  read -r crops portraits model <<< "$set"
+  for ex in dlibtrunk agnet faceres; do
+    ag features "$W/$crops.csv" --extractor $ex --out "$W/$crops-$ex.npz" --cache "$W/features-$ex.sqlite" --quiet
+    for d in aligned auto; do
+      ag features "$W/$portraits.csv" --extractor $ex --detector $d --out "$W/$portraits-$d-$ex.npz" --cache "$W/features-$ex.sqlite" --quiet
+    done
+  done
+  ag evaluate "$model" --manifest "$W/$crops.csv" --features "$W/$crops-dlibtrunk.npz,$W/$crops-agnet.npz,$W/$crops-faceres.npz" --peer
+  for d in aligned auto; do
+    ag evaluate "$model" --manifest "$W/$portraits.csv" --features "$W/$portraits-$d-dlibtrunk.npz,$W/$portraits-$d-agnet.npz,$W/$portraits-$d-faceres.npz" --peer
+  done
+done
+for d in aligned auto; do ag evaluate src/agegender/data/model-fast --manifest "$W/portrait-b1k.csv" --features "$W/portrait-b1k-$d-agnet.npz"; done
+ag evaluate src/agegender/data/model-fast --manifest "$W/celeba-b1k.csv" --features "$W/celeba-b1k-agnet.npz"
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.pair_loss_weight=0.5 --folds 0 --out "$W/S-pair05" --quiet
 ag bench compare "$W/A-r5views-bf16" "$W/S-y10" "$W/S-y20" "$W/S-pair05" --faces

@@ -10,8 +10,8 @@ Detectors (pick with ``FacePipeline(detector=...)``; they live in detectors.py):
   least ``AUTO_CROP_SHARE`` of it, or RetinaFace finds none) is cut as ``aligned`` with dlib's landmarks, as
   the built-in models' training crops were; a photo (a loosely framed portrait, a scene) as ``retinaface``
   with ``retina5``, as prediction cuts photos, its subject first: the face over the image's centre (a data
-  set's photo is framed on the person it labels), else the largest. Whole-image alignment of a photo gives misaligned chips (faces
-  30 % of a 448 px portrait's width: two thirds of them Undefined, docs/FACES.md).
+  set's photo is framed on the person it labels), else the largest. Whole-image alignment of a photo gives
+  misaligned chips (faces 30 % of a 448 px portrait's width: two thirds of them Undefined, docs/FACES.md).
 
 Alignment (``landmarks``): ``dlib`` refines the face with dlib's 5-point shape predictor (CC0,
 ``face-recognition-models``) and cuts every chip with dlib's own ``get_face_chip_details`` (size and
@@ -122,6 +122,8 @@ class FacePipeline:
     @property
     def setting(self) -> str:
         """What the cache and the model metadata record about this pipeline."""
+        if self._crop is not None:  # auto: both ways, and how it chooses
+            return f"auto{AUTO_CROP_SHARE:g}+centre[{self._crop.setting};{self._photo.setting}]"
         # "+upright2": faces turned sideways or upside down are read upright, and a photo whose faces lie
         # turned is searched turned (caches made before it are plain "retinaface"; "+upright" ones,
         # 2026-12-04 only, had neither the photo's search nor TURNED_SIDE); "+closeup": the close-up pass
@@ -129,8 +131,6 @@ class FacePipeline:
         # under CLOSE_UP_SIDE px in a photo under 960 px: UTKFace's and CelebA's crops have the same
         # features with and without them); "+rescue" (2026-12-05): small faces scored under the threshold found by
         # a second look — a crop whose only face scored so low once failed (a failure the cache keeps) and now has one
-        if self._crop is not None:
-            return f"auto{AUTO_CROP_SHARE:g}+centre[{self._crop.setting};{self._photo.setting}]"
         name = f"{self.detector_name}+upright2" if self.upright else self.detector_name
         name += "+closeup" if self.close_up else ""
         name += "+rescue" if self.rescue else ""

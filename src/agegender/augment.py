@@ -440,7 +440,7 @@ def _write_one(job: tuple[Record, int, int, str, str]) -> tuple[Record | None, s
 
 def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int = 0, workers: int = 1,
             progress: bool = True, shrink: int = 0, tight: bool = False, gray: bool = False,
-            occlude: str = "", turn: int | str = 0, close: bool = False, look: str = "", loose: bool = False) -> Manifest:
+            occlude: str = "", turn: int | str = 0, close: bool = False, look: str = "", portraits: bool = False) -> Manifest:
     """Write ``copies`` degraded copies of every image under ``out_dir/images/`` and return their manifest
     (resumable: files already there are kept). ``shrink`` > 0: instead, one copy of every image larger
     than ``shrink`` px, shrunk to it (``copies`` and ``seed`` are then unused); ``tight``: instead, one
@@ -450,9 +450,9 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     face behind sunglasses or a mask (:func:`occlude`); ``turn`` (one of :data:`TURNS`, or ``"any"``): instead,
     one copy of every image turned by that many degrees (:func:`turn`); ``close``: instead, one copy of every
     image with a face, the face as a close-up (:func:`close_up`); ``look`` (one of :data:`LOOKS`, or ``"any"``):
-    instead, one copy of every image with that look (:func:`restyle`); ``loose``: instead, one copy of every image
+    instead, one copy of every image with that look (:func:`restyle`); ``portraits``: instead, one copy of every image
     as a loosely framed portrait (:func:`portrait`)."""
-    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) + close + bool(look) + loose > 1:
+    if (shrink > 0) + tight + gray + bool(occlude) + bool(turn) + close + bool(look) + portraits > 1:
         raise ValueError("one kind of copy at a time: shrink, tight, gray, occlude, turn, close-up, look or portrait")
     if look and look not in (*LOOKS, ANY_LOOK):
         raise ValueError(f"unknown look {look!r}; choose one of {', '.join((*LOOKS, ANY_LOOK))}")
@@ -463,7 +463,7 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    kind = ("tight" if tight else "closeup" if close else "gray" if gray else "portrait" if loose else occlude or look
+    kind = ("tight" if tight else "closeup" if close else "gray" if gray else "portrait" if portraits else occlude or look
             or (f"turn{turn}" if turn else "") or (f"{shrink}px" if shrink else ""))
     per_image = 1 if kind else copies
 
@@ -511,7 +511,7 @@ def augment(manifest: Manifest, out_dir: str | Path, copies: int = 2, seed: int 
     elif gray:
         notes = [f"augment: {len(records)} of {len(manifest)} images in grayscale in {out_dir}; each copy's subject "
                  "is its original's key"]
-    elif loose:
+    elif portraits:
         notes = [f"augment: {len(records)} of {len(manifest)} images as loosely framed {PORTRAIT_SIZE} px portraits in "
                  f"{out_dir}; each copy's subject is its original's key"]
     elif shrink:

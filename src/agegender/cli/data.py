@@ -104,7 +104,7 @@ def cmd_data_augment(args) -> int:
                                            progress=not args.quiet, shrink=args.shrink, tight=args.tight,
                                            gray=args.gray, occlude=args.occlude or "",
                                            turn=args.turn or 0, close=args.close_up, look=args.look or "",
-                                           loose=args.portrait), args)
+                                           portraits=args.portrait), args)
 
 
 def cmd_data_stats(args) -> int:

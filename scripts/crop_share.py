@@ -1,11 +1,12 @@
-"""How much of each image its largest face covers (RetinaFace's box over the image's area): where
-``agegender features --detector auto`` draws the line between face crops and photos (``faces.AUTO_CROP_SHARE``).
+"""How much of each image its largest face covers (RetinaFace's box over the image's area) and spans (the box's
+smaller share of the image's width and height): where ``agegender features --detector auto`` draws the line between
+face crops and photos (``faces.AUTO_CROP_SHARE``, ``faces.AUTO_CROP_SPAN``; ``faces.is_crop``).
 
     python scripts/crop_share.py utk.csv celeba.csv portrait-b1k.csv --n 300
 
-Prints, per manifest, the share's minimum, 1st, 5th, 50th, 95th percentile and maximum over ``--n`` images drawn
-at random (seed 0; UTKFace's manifest split into its 200 px ``crop_part1`` and 64 px ``utkface64`` crops), how many
-had no face, and how many ``auto`` would cut as photos.
+Prints, per manifest, both measures' minimum, 1st, 5th, 50th, 95th percentile and maximum over ``--n`` images
+drawn at random (seed 0; UTKFace's manifest split into its 200 px ``crop_part1`` and 64 px ``utkface64`` crops), how
+many had no face, and how many ``auto`` would cut as photos.
 """
 
 from __future__ import annotations
@@ -16,20 +17,28 @@ import random
 import numpy as np
 
 from agegender import manifest as mf
-from agegender.faces import AUTO_CROP_SHARE, FacePipeline
+from agegender.faces import FacePipeline, is_crop
 from agegender.imaging import ImageError, load_image
 
 
-def shares(paths: list[str], pipe: FacePipeline) -> np.ndarray:
-    out = []
+def measures(paths: list[str], pipe: FacePipeline) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Each image's cover and span (of the faces found), how many had no face, how many ``auto`` cuts as photos."""
+    cover, span, none, photos = [], [], 0, 0
     for p in paths:
         try:
             image = load_image(p)
         except ImageError:
             continue
         faces = pipe.faces(image)
-        out.append(faces[0].area / (image.shape[0] * image.shape[1]) if faces else np.nan)
-    return np.array(out)
+        if not faces:
+            none += 1
+            continue
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = faces[0].box
+        cover.append((x1 - x0) * (y1 - y0) / (w * h))
+        span.append(min((x1 - x0) / w, (y1 - y0) / h))
+        photos += not is_crop(faces[0].box, w, h)
+    return np.array(cover), np.array(span), none, photos
 
 
 def main() -> None:
@@ -46,12 +55,13 @@ def main() -> None:
             groups = {f"{name} (200 px crop_part1)": [r for r in recs if "crop_part1" in r.path],
                       f"{name} (64 px utkface64)": [r for r in recs if "utkface64" in r.path]}
         for label, rs in groups.items():
-            a = shares([str(r.full_path) for r in rs[: args.n]], pipe)
-            found = a[~np.isnan(a)]
-            pct = " / ".join(f"{v:.2f}" for v in np.percentile(found, [0, 1, 5, 50, 95, 100])) if len(found) else "—"
-            print(f"{label}: {len(a)} images, {int(np.isnan(a).sum())} without a face; share min / p1 / p5 / median / "
-                  f"p95 / max = {pct}; cut as photos by auto (< {AUTO_CROP_SHARE:g}): {int((found < AUTO_CROP_SHARE).sum())}")
+            cover, span, none, photos = measures([str(r.full_path) for r in rs[: args.n]], pipe)
 
+            def pct(a: np.ndarray) -> str:
+                return " / ".join(f"{v:.2f}" for v in np.percentile(a, [0, 1, 5, 50, 95, 100])) if len(a) else "—"
+
+            print(f"{label}: {len(cover) + none} images, {none} without a face; min / p1 / p5 / median / p95 / max — "
+                  f"cover {pct(cover)}; span {pct(span)}; cut as photos by auto: {photos}")
 
 if __name__ == "__main__":
     main()

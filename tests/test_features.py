@@ -259,7 +259,7 @@ def test_auto_cuts_crops_as_aligned_and_photos_as_prediction_does(tmp_path, astr
     gets exactly the photo path's — not whole-image alignment, which misreads such a photo."""
     from agegender import augment
     from agegender.cli import main
-    from agegender.faces import AUTO_CROP_SHARE
+    from agegender.faces import AUTO_CROP_SHARE, AUTO_CROP_SPAN
     from agegender.predictor import model_landmarks
 
     crop = Image.fromarray(astronaut[40:200, 160:290])  # the face fills most of it (its box: 54 % of the crop)
@@ -272,7 +272,8 @@ def test_auto_cuts_crops_as_aligned_and_photos_as_prediction_does(tmp_path, astr
         return compute_features(man, ex, pipe, tmp_path / "c.sqlite", progress=False).features
 
     auto = FacePipeline("auto")
-    assert auto.setting.startswith(f"auto{AUTO_CROP_SHARE:g}+centre[aligned;retinaface") and "retina5" in auto.setting
+    assert auto.setting.startswith(f"auto{AUTO_CROP_SHARE:g}x{AUTO_CROP_SPAN:g}+centre[aligned;retinaface")
+    assert "retina5" in auto.setting
     got, aligned, photo = feats(auto), feats(FacePipeline("aligned")), feats(FacePipeline("retinaface", landmarks="retina5"))
     assert np.array_equal(got[0], aligned[0]) and not np.array_equal(got[0], photo[0])   # the crop: as trained
     assert np.array_equal(got[1], photo[1]) and not np.allclose(got[1], aligned[1], atol=1e-3)  # the photo: as predicted
@@ -305,3 +306,12 @@ def test_auto_reads_a_photos_subject_the_face_over_its_centre(astronaut):
     assert len(plain) == len(auto) == 2 and plain[0].box[0] < 100            # largest first: the bystander
     x0, y0, x1, y1 = auto[0].box
     assert x0 <= 450 <= x1 and y0 <= 450 <= y1 and auto[1].box == plain[0].box  # auto: the subject, then the rest
+
+
+def test_is_crop_needs_the_face_to_cover_and_span_its_image():
+    from agegender.faces import is_crop
+
+    assert is_crop((20, 10, 180, 190), 200, 200)           # a UTKFace-like crop
+    assert not is_crop((150, 150, 290, 320), 448, 448)     # a loosely framed portrait
+    assert not is_crop((0, 0, 300, 300), 300, 900)         # a tall photo, its face large: half the area, a third of the height
+    assert not is_crop((0, 0, 0, 0), 100, 100)

@@ -7,7 +7,7 @@ Detectors (pick with ``FacePipeline(detector=...)``; they live in detectors.py):
 * ``hog``: dlib's HOG detector (Boost licence); faster on large faces, misses more.
 * ``aligned``: no detection — the image is already a face crop (UTKFace, CelebA's crops).
 * ``auto`` (``agegender features``' default): each image looked at first — a face crop (its face covers at
-  least ``AUTO_CROP_SHARE`` of it, or RetinaFace finds none) is cut as ``aligned`` with dlib's landmarks, as
+  least ``AUTO_CROP_SHARE`` of it and spans most of its width and height, or RetinaFace finds none) is cut as ``aligned`` with dlib's landmarks, as
   the built-in models' training crops were; a photo (a loosely framed portrait, a scene) as ``retinaface``
   with ``retina5``, as prediction cuts photos, its subject first: the face over the image's centre (a data
   set's photo is framed on the person it labels), else the largest. Whole-image alignment of a photo gives
@@ -39,10 +39,19 @@ LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 LANDMARKS = ("dlib", "retina5")
 #: Faces smaller than this (pixels, shorter side of the box) are ignored.
 MIN_FACE = 16
-#: ``auto``: an image whose largest face's RetinaFace box covers at least this share of it is a face crop
-#: (scripts/crop_share.py, 300 of each: UTKFace's 200 and 64 px crops ≥ 0.49, CelebA's ≥ 0.68; CelebA's faces set
-#: 30 % as wide as a 448 px portrait, as FairFace's loosely framed images are, ≤ 0.18).
+#: ``auto``: an image whose largest face's RetinaFace box covers at least this share of it, and at least
+#: ``AUTO_CROP_SPAN`` of its width and of its height, is a face crop (scripts/crop_share.py, 300 of each: UTKFace's
+#: 200 and 64 px crops cover ≥ 0.49 and span ≥ 0.68, CelebA's ≥ 0.68 and ≥ 0.75; CelebA's faces set 30 % as wide
+#: as a 448 px portrait, as FairFace's loosely framed images are, ≤ 0.18). The span keeps a tall or wide photo
+#: whose face is large out: a whole-image box much longer than the face misaligns it.
 AUTO_CROP_SHARE = 0.4
+AUTO_CROP_SPAN = 0.5
+
+
+def is_crop(box: tuple[float, float, float, float], width: int, height: int) -> bool:
+    """Whether a face box makes its image a face crop for ``auto`` (:data:`AUTO_CROP_SHARE`, :data:`AUTO_CROP_SPAN`)."""
+    bw, bh = max(box[2] - box[0], 0.0), max(box[3] - box[1], 0.0)
+    return bw * bh >= AUTO_CROP_SHARE * width * height and min(bw / width, bh / height) >= AUTO_CROP_SPAN
 
 
 @dataclass
@@ -123,7 +132,7 @@ class FacePipeline:
     def setting(self) -> str:
         """What the cache and the model metadata record about this pipeline."""
         if self._crop is not None:  # auto: both ways, and how it chooses
-            return f"auto{AUTO_CROP_SHARE:g}+centre[{self._crop.setting};{self._photo.setting}]"
+            return f"auto{AUTO_CROP_SHARE:g}x{AUTO_CROP_SPAN:g}+centre[{self._crop.setting};{self._photo.setting}]"
         # "+upright2": faces turned sideways or upside down are read upright, and a photo whose faces lie
         # turned is searched turned (caches made before it are plain "retinaface"; "+upright" ones,
         # 2026-12-04 only, had neither the photo's search nor TURNED_SIDE); "+closeup": the close-up pass
@@ -142,7 +151,7 @@ class FacePipeline:
         if self._crop is not None:
             found = self._photo.faces(image)
             h, w = image.shape[:2]
-            if not found or found[0].area >= AUTO_CROP_SHARE * h * w:
+            if not found or is_crop(found[0].box, w, h):
                 return self._crop.faces(image)
             # a photo — and a data set's photo is framed on the person its labels are about (FairFace centres
             # them): the face over the image's centre comes first (the largest of them), else the largest

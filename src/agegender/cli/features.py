@@ -88,7 +88,8 @@ def register(sub) -> None:
                     help=f"{', '.join(list_extractors())}, or a '+'-joined concatenation (docs/FACES.md)")
     fe.add_argument("--out", required=True, metavar="FILE", help="output .npz (features, rows, keys, failures)")
     fe.add_argument("--detector", choices=("auto", *DETECTORS), default="auto",
-                    help="auto (default): each image looked at first — a face crop (its face covers ≥ 40 %% of it) "
+                    help="auto (default): each image looked at first — a face crop (its face covers ≥ 40 %% of it and "
+                    "spans ≥ half its width and height) "
                     "is cut as 'aligned' with dlib's landmarks, as the built-in models' training crops were; a "
                     "photo (a loosely framed portrait, a scene) as prediction cuts photos (retinaface, retina5). "
                     "Or one way for all: 'aligned' (every image is a face crop), retinaface or hog (photos)")

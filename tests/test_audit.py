@@ -118,3 +118,24 @@ def test_evaluate_audit_lists_the_faces_the_built_in_model_contradicts(tmp_path,
         main(["evaluate", "src/agegender/data/model", "--manifest", str(tmp_path / "m.csv"), "--features",
               ",".join(feats), "--audit", str(tmp_path / "a2"), "--audit-confidence", "1.5"])
     assert e.value.code == 2 and not (tmp_path / "a2").exists()
+
+
+def test_evaluate_computing_features_names_the_images_it_could_not_read(tmp_path, astronaut, capsys):
+    """`evaluate` without --features: a broken file and an image without a face are named with what went wrong
+    (as `agegender features` names them) and the faces that worked are scored."""
+    from agegender import manifest as mf
+    from agegender.cli import main
+
+    Image.fromarray(astronaut[40:200, 160:290]).save(tmp_path / "face.png")
+    Image.new("RGB", (200, 200), (90, 120, 150)).save(tmp_path / "sky.png")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "face.png").read_bytes()[:300])
+    man = mf.Manifest([Record(path=n, root=str(tmp_path), source="t", key=n, age_group=4, gender=1)
+                       for n in ("face.png", "sky.png", "cut.jpg")])
+    mf.write(man, tmp_path / "m.csv")
+    out = tmp_path / "e.json"
+    assert main(["evaluate", "src/agegender/data/model", "--manifest", str(tmp_path / "m.csv"), "--json", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "features dlibtrunk: 1 of 3 images" in err
+    assert f"failed: {tmp_path / 'sky.png'}: no face found" in err and f"failed: {tmp_path / 'cut.jpg'}: " in err
+    assert err.count("failed: ") == 2  # once, not per extractor
+    assert json.loads(out.read_text())["n_gender"] == 1

@@ -92,6 +92,12 @@ def test_bad_rows_name_file_and_line(tmp_path):
     p.write_text("path,root,source,key,subject,fold,age_group,gender,age_years\na,,s,a,,,25-32,m,\nb,,s,b,,,70-80,m,\n")
     with pytest.raises(mf.ManifestError, match=r"m.csv:3: unknown age group '70-80'"):
         mf.read(p)
+    p.write_text("path,root,source,key\na,,s,a\nsome words, not a row\n")     # fields short of the source
+    with pytest.raises(mf.ManifestError, match=r"m.csv:3: no source \(a row cut short"):
+        mf.read(p)
+    p.write_text("path,root,source,key\n,,s,a\n")
+    with pytest.raises(mf.ManifestError, match=r"m.csv:2: no path"):
+        mf.read(p)
     (tmp_path / "x.csv").write_text("foo,bar\n1,2\n")
     with pytest.raises(mf.ManifestError, match="not a manifest"):
         mf.read(tmp_path / "x.csv")

@@ -7,8 +7,9 @@ Detectors (pick with ``FacePipeline(detector=...)``; they live in detectors.py):
 * ``hog``: dlib's HOG detector (Boost licence); faster on large faces, misses more.
 * ``aligned``: no detection — the image is already a face crop (UTKFace, CelebA's crops).
 * ``auto`` (``agegender features``' default): each image looked at first — a face crop (its face covers at
-  least ``AUTO_CROP_SHARE`` of it and spans most of its width and height, or RetinaFace finds none) is cut as ``aligned`` with dlib's landmarks, as
-  the built-in models' training crops were; a photo (a loosely framed portrait, a scene) as ``retinaface``
+  least ``AUTO_CROP_SHARE`` of it and spans most of its width and height) is cut as ``aligned`` with dlib's
+  landmarks, as the built-in models' training crops were; an image where RetinaFace finds no face has none
+  (of UTKFace's and CelebA's 33,354 crops, 12: eyes, a barcode, blur, paintings — docs/FACES.md); a photo (a loosely framed portrait, a scene) as ``retinaface``
   with ``retina5``, as prediction cuts photos, its subject first: the face over the image's centre (a data
   set's photo is framed on the person it labels), else the largest. Whole-image alignment of a photo gives
   misaligned chips (faces 30 % of a 448 px portrait's width: two thirds of them Undefined, docs/FACES.md).
@@ -132,7 +133,7 @@ class FacePipeline:
     def setting(self) -> str:
         """What the cache and the model metadata record about this pipeline."""
         if self._crop is not None:  # auto: both ways, and how it chooses
-            return f"auto{AUTO_CROP_SHARE:g}x{AUTO_CROP_SPAN:g}+centre[{self._crop.setting};{self._photo.setting}]"
+            return f"auto{AUTO_CROP_SHARE:g}x{AUTO_CROP_SPAN:g}+centre+found[{self._crop.setting};{self._photo.setting}]"
         # "+upright2": faces turned sideways or upside down are read upright, and a photo whose faces lie
         # turned is searched turned (caches made before it are plain "retinaface"; "+upright" ones,
         # 2026-12-04 only, had neither the photo's search nor TURNED_SIDE); "+closeup": the close-up pass
@@ -151,7 +152,9 @@ class FacePipeline:
         if self._crop is not None:
             found = self._photo.faces(image)
             h, w = image.shape[:2]
-            if not found or is_crop(found[0].box, w, h):
+            if not found:  # not "a crop too tight to detect": the crops RetinaFace misses are mostly not faces
+                return []
+            if is_crop(found[0].box, w, h):
                 return self._crop.faces(image)
             # a photo — and a data set's photo is framed on the person its labels are about (FairFace centres
             # them): the face over the image's centre comes first (the largest of them), else the largest

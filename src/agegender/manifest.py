@@ -97,6 +97,9 @@ class Record:
             v = (row.get(name) or "").strip()
             return v or None
 
+        for name in ("path", "source"):
+            if opt(name) is None:
+                raise ValueError(f"no {name} (a row cut short, or a line that is not a manifest row?)")
         fold, age, gender, years, span = opt("fold"), opt("age_group"), opt("gender"), opt("age_years"), opt("age_range")
         age_range = None if span is None else labels.parse_age_range(span)
         if span is not None and age_range is None:

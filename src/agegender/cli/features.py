@@ -39,32 +39,22 @@ def cmd_faces(args) -> int:
 
 def cmd_features(args) -> int:
     from agegender import manifest as mf
-    from agegender.faces import FacePipeline
-    from agegender.features import get_extractor
-    from agegender.features.cache import compute_features, compute_features_parallel
+    from agegender.features.cache import compute_manifest_features
 
     m = mf.read(args.manifest)
     if args.root:
         m = m.with_root(args.root)
     if args.limit:
         m = mf.Manifest(m.records[: args.limit], m.drops)
-    ex = get_extractor(args.extractor, threads=args.threads)
-    pipe = FacePipeline(args.detector, threads=args.threads, landmarks=args.landmarks, upright=not args.no_upright,
-                        close_up=not args.no_close_up)
     cache = args.cache or str(Path(args.out).with_suffix(".cache.sqlite"))
-    if args.workers > 1:
-        fs = compute_features_parallel(m, args.extractor, args.detector, cache, workers=args.workers,
-                                       batch_size=args.batch_size, progress=not args.quiet, landmarks=args.landmarks,
-                                       mirror=args.mirror, upright=not args.no_upright, close_up=not args.no_close_up)
-    else:
-        fs = compute_features(m, ex, pipe, cache, batch_size=args.batch_size, progress=not args.quiet, mirror=args.mirror)
+    fs = compute_manifest_features(m, args.extractor, args.detector, cache, workers=args.workers, threads=args.threads,
+                                   batch_size=args.batch_size, progress=not args.quiet, landmarks=args.landmarks,
+                                   mirror=args.mirror, upright=not args.no_upright, close_up=not args.no_close_up)
     out = fs.save(args.out, m)
-    print(f"{len(fs.rows)} of {len(m)} images → {fs.features.shape[1]}-D {ex.name} features in {out} "
+    print(f"{len(fs.rows)} of {len(m)} images → {fs.features.shape[1]}-D {fs.extractor} features in {out} "
           f"({fs.cache_hits} from cache {cache}, {fs.computed} computed, {len(fs.failed)} failed)")
-    for _i, why in list(fs.failed.items())[: args.show_failures]:
-        print(f"  failed: {why}")
-    if len(fs.failed) > args.show_failures:
-        print(f"  … and {len(fs.failed) - args.show_failures} more (all listed in {out})")
+    for line in fs.failure_lines(args.show_failures, out):
+        print(line)
     return 0 if len(fs.rows) else 1
 
 
@@ -91,7 +81,8 @@ def register(sub) -> None:
                     help="auto (default): each image looked at first — a face crop (its face covers ≥ 40 %% of it and "
                     "spans ≥ half its width and height) "
                     "is cut as 'aligned' with dlib's landmarks, as the built-in models' training crops were; a "
-                    "photo (a loosely framed portrait, a scene) as prediction cuts photos (retinaface, retina5). "
+                    "photo (a loosely framed portrait, a scene) as prediction cuts photos (retinaface, retina5); "
+                    "where RetinaFace finds no face: 'no face found'. "
                     "Or one way for all: 'aligned' (every image is a face crop), retinaface or hog (photos)")
     fe.add_argument("--landmarks", choices=LANDMARKS, default="dlib",
                     help="chip alignment with --detector retinaface/hog/aligned: dlib's shape predictor (default: how "

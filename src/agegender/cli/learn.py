@@ -169,9 +169,7 @@ def _computed_features(args) -> str:
     import sys
 
     from agegender import manifest as mf
-    from agegender.faces import FacePipeline
-    from agegender.features import get_extractor
-    from agegender.features.cache import compute_features, compute_features_parallel
+    from agegender.features.cache import compute_manifest_features
 
     meta_file = Path(args.run) / "metadata.json"
     if not meta_file.is_file():
@@ -183,13 +181,12 @@ def _computed_features(args) -> str:
     cache = Path(args.cache) if args.cache else Path(args.manifest).with_suffix(".features.sqlite")
     files = []
     for name in names:
-        if args.workers > 1:
-            fs = compute_features_parallel(m, name, "auto", cache, workers=args.workers)
-        else:
-            fs = compute_features(m, get_extractor(name), FacePipeline("auto"), cache)
+        fs = compute_manifest_features(m, name, "auto", cache, workers=args.workers)
         files.append(str(fs.save(cache.with_name(f"{cache.stem}-{name}.npz"), m)))
         print(f"features {name}: {len(fs.rows)} of {len(m)} images ({fs.cache_hits} from {cache}, {fs.computed} computed, "
               f"{len(fs.failed)} failed) → {files[-1]}", file=sys.stderr)
+        if name == names[0]:  # an image fails alike for every extractor: its face, its file
+            print(*fs.failure_lines(10, files[-1]), sep="\n", file=sys.stderr)
     return ",".join(files)
 
 

@@ -99,6 +99,14 @@ class FeatureSet:
         atomic_write(path, write)
         return path
 
+    def failure_lines(self, limit: int, saved: str | Path) -> list[str]:
+        """The first ``limit`` failures, each naming its image and what went wrong, and how many more ``saved``
+        (this set's ``.npz``) lists — what `agegender features` and `agegender evaluate` print."""
+        lines = [f"  failed: {why}" for why in list(self.failed.values())[:limit]]
+        if len(self.failed) > limit:
+            lines.append(f"  … and {len(self.failed) - limit} more (all listed in {saved})")
+        return lines
+
     @classmethod
     def load(cls, path: str | Path) -> FeatureSet:
         with np.load(path) as z:
@@ -244,3 +252,21 @@ def compute_features_parallel(manifest: Manifest, extractor: str, detector: str,
     fs.failed_now += failed_now
     fs.cache_hits -= computed + failed_now
     return fs
+
+
+def compute_manifest_features(manifest: Manifest, extractor: str, detector: str, cache_path: str | Path, *,
+                              workers: int = 1, threads: int = 1, batch_size: int = 32, progress: bool = True,
+                              landmarks: str = "dlib", mirror: bool = False, upright: bool = True,
+                              close_up: bool = True) -> FeatureSet:
+    """One extractor's features for a manifest, in this process or (``workers`` > 1) spread over processes
+    (:func:`compute_features_parallel`) — the same result either way."""
+    from agegender.features import get_extractor
+
+    ex = get_extractor(extractor, threads=threads)  # an unknown name fails here, not inside a worker
+    if workers > 1:
+        return compute_features_parallel(manifest, extractor, detector, cache_path, workers=workers,
+                                         batch_size=batch_size, progress=progress, landmarks=landmarks, mirror=mirror,
+                                         upright=upright, close_up=close_up)
+    pipe = FacePipeline(detector, threads=threads, landmarks=landmarks, upright=upright, close_up=close_up)
+    return compute_features(manifest, ex, pipe, cache_path,
+                            batch_size=batch_size, progress=progress, mirror=mirror)

@@ -555,6 +555,32 @@ for under in "" crop_part1; do python scripts/pose_study.py "$W/a8-dlibtail-orig
 # how much of a wider chip the training crops fill (context around the face for gender; docs/BENCHMARKS.md)
 python scripts/chip_context_study.py "$W/utk.csv" "$W/celeba.csv" --per-folder 300
 
+# a fast-model candidate: the age network's last stage fine-tuned on agnetmap alone (docs/BENCHMARKS.md; not adopted)
+ag features "$W/utk.csv" --extractor agnetmap --out "$W/utk-agnetmap.npz" --workers 2 --quiet
+ag benchmark utkface-a8 configs/logreg.toml --manifest "$W/utk.csv" --features "$W/utk-agnet.npz" --set model.years_head=true --folds 0 --out "$W/T-fast0" --quiet
+for lr in 5e-5 2e-4 5e-4; do
+  ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk.csv" --features "$W/utk-agnetmap.npz" --set train.learning_rate=$lr --folds 0 --out "$W/T-agnettail-$lr" --quiet
+done
+bash scripts/train_builtin.sh "$W" agnettail    # features of the copies and views, the five folds, the model on all data
+ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --folds 0 --out "$W/T-agnettail-aug" --quiet
+ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" --folds 0 --out "$W/T-agnettail-augviews" --quiet
+ag features "$W/utk.csv" --extractor agnet --detector retinaface --landmarks retina5 --out "$W/utk-r5-agnet.npz" --cache "$W/features-agnet.sqlite" --workers 2 --quiet
+for ex in agnet agnetmap; do ag features "$W/utk-aug.csv" --extractor $ex --out "$W/utk-aug-$ex.npz" --workers 2 --quiet; done
+python scripts/compare_alignments.py "$W/T-fast0" --manifest "$W/utk.csv" --train "$W/utk-agnet.npz" --only 0 crops="$W/utk-agnet.npz" \
+  retina5="$W/utk-r5-agnet.npz" phone="$W/utk-aug-agnet.npz" --copies phone="$W/utk-aug.csv"
+python scripts/compare_alignments.py "$W/T-agnettail-2e-4" --manifest "$W/utk.csv" --train "$W/utk-agnetmap.npz" --only 0 crops="$W/utk-agnetmap.npz" \
+  retina5="$W/utk-r5-agnetmap.npz" phone="$W/utk-aug-agnetmap.npz" --copies phone="$W/utk-aug.csv"
+for run in T-agnettail-aug T-agnettail-augviews; do
+  python scripts/compare_alignments.py "$W/$run" --manifest "$W/utk+aug.csv" --train "$W/utk+aug-agnetmap.npz" --only 0 crops="$W/utk+aug-agnetmap.npz" \
+    retina5="$W/utk-r5-agnetmap.npz" phone="$W/utk-aug-agnetmap.npz" --copies phone="$W/utk-aug.csv"
+done
+ag features "$W/celeba.csv" --extractor agnetmap --out "$W/celeba-agnetmap.npz" --workers 2 --quiet
+ag evaluate "$W/T-fast0/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz"
+for run in T-agnettail-5e-5 T-agnettail-2e-4 T-agnettail-5e-4 T-agnettail-aug T-agnettail-augviews; do
+  ag evaluate "$W/$run/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"; done
+ag evaluate "$W/model-agnettail" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"
+ag evaluate "$W/model-agnettail" --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnetmap.npz"
+
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed
 for fs in builtin pixels; do

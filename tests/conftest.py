@@ -124,6 +124,22 @@ def agnetmap_run(tmp_path_factory, utk_named_faces):
 
 
 @pytest.fixture(scope="session")
+def agnettail_run(tmp_path_factory, utk_named_faces):
+    """A fast-model candidate (configs/agnettail.toml: the age network's last stage fine-tuned, no dlib),
+    trained one epoch on the 40 named faces and exported to ONNX: ``DIR/run`` (features in ``DIR``)."""
+    from agegender.cli import main
+
+    d = tmp_path_factory.mktemp("agnettail")
+    assert main(["data", "utkface", str(utk_named_faces), "--out", str(d / "m.csv")]) == 0
+    assert main(["features", str(d / "m.csv"), "--extractor", "agnetmap", "--out", str(d / "agnetmap.npz"), "--quiet"]) == 0
+    assert main(["train", "configs/agnettail.toml", "--manifest", str(d / "m.csv"), "--features", str(d / "agnetmap.npz"),
+                 "--set", "data.protocol=\"all\"", "--set", "data.val_fraction=0.25", "--set", "train.epochs=1",
+                 "--set", "model.hidden=[16]", "--out", str(d / "run"), "--quiet"]) == 0
+    assert main(["export", str(d / "run"), "--format", "onnx"]) == 0
+    return d
+
+
+@pytest.fixture(scope="session")
 def trunk64_run(tmp_path_factory, utk_named_faces):
     """A dlibtail model that fine-tunes dlib's last two stages (dlibtrunk64 + agnet), trained one epoch on
     the 40 named faces and exported to ONNX: ``DIR/run`` (features in ``DIR``)."""

@@ -699,6 +699,35 @@ def test_a_model_with_a_networks_last_stage_trains_exports_and_predicts(fixture,
     assert "images:" in capsys.readouterr().out
 
 
+def test_the_age_networks_last_stage_alone_trains_exports_and_predicts(agnettail_run):
+    """``agnetmap`` as the only features (configs/agnettail.toml), no dlib trunk — the age network's stage
+    trains (its weights move), no dlib layer is built, the ONNX export agrees and the Predictor (which computes
+    agnetmap itself) answers for a photo with an age in years."""
+    from agegender import export, training
+    from agegender.cli import default_photo
+    from agegender.config import load
+    from agegender.models import build_model
+    from agegender.predictor import Predictor
+
+    run = agnettail_run / "run"
+    meta = json.loads((run / "metadata.json").read_text())
+    assert meta["preprocessing"]["extractors"] == ["agnetmap"] and meta["preprocessing"]["input_dim"] == 83 + 6272
+    model, _ = training.load_run(run)
+    names = {lay.name for lay in model.layers}
+    assert {"agnet_map", "other", "agnet_tail_layer_6_conv"} <= names and "trunk" not in names
+    assert not any(n.startswith("dlibtail_") for n in names)
+    other = model.get_layer("other")
+    assert (other.start, other.stop) == (0, 83)  # agnet's own outputs, joined with the stage's pooled values
+    fresh = build_model(load("configs/agnettail.toml"), 83 + 6272, trunk_columns=0, map_tail="agnetmap")
+    conv = "agnet_tail_layer_6_conv"
+    assert np.abs(model.get_layer(conv).get_weights()[0] - fresh.get_layer(conv).get_weights()[0]).max() > 1e-6
+    assert export.check_agreement(run)["onnx"] <= export.TOLERANCE
+    face = Predictor.load(run).predict(default_photo()).faces
+    assert len(face) == 1 and face[0].answer.years is not None
+    with pytest.raises(ValueError, match="or a map extractor"):
+        build_model(load("configs/agnettail.toml"), 83, trunk_columns=0)
+
+
 def test_a_model_on_dlibs_last_two_stages_trains_exports_and_predicts(trunk64_run, capsys):
     """dlibtrunk64 first: the model runs (and fine-tunes) the 128-channel stage as well as the last one;
     the features are cached as float16; the ONNX export agrees and the Predictor, which computes

@@ -441,7 +441,9 @@ def mix_batch(X: np.ndarray, y: dict, w: dict, alpha: float, rng: np.random.Gene
 
 
 def _trunk_columns(cfg: Config, data: LabelledFeatures) -> int | None:
-    """How many leading feature columns are dlib's trunk (``dlibtail`` models; they must come first)."""
+    """How many leading feature columns are dlib's trunk (``dlibtail`` models; they must come first) — 0 when
+    a map extractor, last, is the only network fine-tuned (e.g. ``agnetmap`` alone: the age network's last
+    stage, a fast model's)."""
     if cfg.model.kind != "dlibtail":
         return None
     from agegender.features import extractor_dim
@@ -449,8 +451,11 @@ def _trunk_columns(cfg: Config, data: LabelledFeatures) -> int | None:
 
     first = data.extractors[0].split("+")[0] if data.extractors else ""
     if first not in TRUNK_EXTRACTORS:
+        if _map_tail(cfg, data)[0]:
+            return 0
         raise ValueError(f"model.kind = 'dlibtail' needs a dlib trunk's features ({', '.join(TRUNK_EXTRACTORS)}) first in "
-                         f"data.features (got {', '.join(data.extractors)})")
+                         f"data.features, or a map extractor ({', '.join(MAP_EXTRACTORS)}) last "
+                         f"(got {', '.join(data.extractors)})")
     return extractor_dim(first)
 
 

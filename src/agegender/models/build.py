@@ -99,7 +99,8 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
     ``dlibtail``: the first ``trunk_columns`` features are dlib's trunk activations (the ``dlibtrunk``
     extractor, or ``dlibtrunk64``: then its last two stages run); dlib's last stage runs on them
     (fine-tuned unless ``model.tune_tail`` is false), its pooled 256 values join the remaining
-    (standardised) features, and the dense stack follows.
+    (standardised) features, and the dense stack follows. ``trunk_columns`` = 0 (with ``map_tail``): no
+    dlib stage, only the map's network's.
     ``map_tail`` (a map extractor's name, :func:`map_tail_module`): the last features are that network's
     map before its last stage, which runs on them fine-tuned beside dlib's stage — ``faceresmap``:
     faceres-deep's 7×7×1024 map (``models/faceres_tail.py``), ``agnetmap``: the age network's 7×7×128
@@ -141,18 +142,22 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
         from agegender.features.dlib_onnx import cut_of_dim
         from agegender.models.dlibtail import Columns, tail
 
-        try:
-            cut = cut_of_dim(trunk_columns or 0)
-        except ValueError as e:
-            raise ValueError(f"model.kind = 'dlibtail' needs a dlib trunk's features (dlibtrunk, dlibtrunk64) first in "
-                             f"data.features: {e}") from None
+        trunk_columns = trunk_columns or 0
+        if trunk_columns or not map_tail:
+            try:
+                cut = cut_of_dim(trunk_columns)
+            except ValueError as e:
+                raise ValueError(f"model.kind = 'dlibtail' needs a dlib trunk's features (dlibtrunk, dlibtrunk64) first "
+                                 f"in data.features, or a map extractor's last: {e}") from None
 
         def dropped(t, name: str):
             return keras.layers.Dropout(cfg.model.trunk_dropout, name=name)(t) if cfg.model.trunk_dropout > 0 else t
 
-        trunk = dropped(Columns(0, trunk_columns, name="trunk")(x), "trunk_dropout")
-        pooled = tail(trunk, dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail, cut=cut)
-        parts = [keras.layers.LayerNormalization(name="pooled_norm")(pooled)]
+        parts = []
+        if trunk_columns:
+            trunk = dropped(Columns(0, trunk_columns, name="trunk")(x), "trunk_dropout")
+            pooled = tail(trunk, dlib_model_file(MODEL_FILE), trainable=cfg.model.tune_tail, cut=cut)
+            parts.append(keras.layers.LayerNormalization(name="pooled_norm")(pooled))
         end = input_dim
         if map_tail:
             module, net = map_tail_module(map_tail), map_tail.removesuffix("map")

@@ -579,6 +579,9 @@ ag evaluate "$W/T-fast0/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba
 for run in T-agnettail-5e-5 T-agnettail-2e-4 T-agnettail-5e-4 T-agnettail-aug T-agnettail-augviews; do
   ag evaluate "$W/$run/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"; done
 ag evaluate "$W/model-agnettail" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"
+ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" \
+  --set 'model.gender_from="other"' --folds 0 --out "$W/T-agnettail-gother" --quiet
+ag evaluate "$W/T-agnettail-gother/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"
 ag evaluate "$W/model-agnettail" --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnetmap.npz"
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation

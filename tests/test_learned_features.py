@@ -726,6 +726,18 @@ def test_the_age_networks_last_stage_alone_trains_exports_and_predicts(agnettail
     assert len(face) == 1 and face[0].answer.years is not None
     with pytest.raises(ValueError, match="or a map extractor"):
         build_model(load("configs/agnettail.toml"), 83, trunk_columns=0)
+    # model.gender_from = "other": the gender head reads agnet's 83 outputs alone, linearly (the gender network's
+    # own answer, as the fast model reads it); the age and years heads read the stack on the stage
+    from agegender.config import ConfigError, validate
+
+    cfg = load("configs/agnettail.toml")
+    cfg.model.gender_from = "other"
+    split = build_model(cfg, 83 + 6272, trunk_columns=0, map_tail="agnetmap")
+    assert split.get_layer("gender").get_weights()[0].shape == (83, 2)
+    assert split.get_layer("age").get_weights()[0].shape == (512, 8) and fresh.get_layer("gender").get_weights()[0].shape == (512, 2)
+    cfg.model.kind = "head"
+    with pytest.raises(ConfigError, match="gender_from = 'other' needs model.kind = 'dlibtail'"):
+        validate(cfg)
 
 
 def test_a_model_on_dlibs_last_two_stages_trains_exports_and_predicts(trunk64_run, capsys):

@@ -23,6 +23,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 CHOICES = {
     "model.kind": ("head", "fcn", "cnn", "dlibtail"),
     "model.output": ("two_hot", "tuple"),
+    "model.gender_from": ("stack", "other"),
     "model.regularizer": ("none", "l2", "l1", "l1l2", "max_norm"),
     "train.optimizer": ("adam", "adamw", "rmsprop", "adadelta", "sgd"),
     "train.schedule": ("constant", "cosine", "exponential"),
@@ -81,6 +82,8 @@ class ModelConfig:
     age_hidden: list[int] = field(default_factory=list)  # dense layers after the shared stack that only the age
     #                                (and years) heads see, gender's head reading the shared stack (docs/BENCHMARKS.md)
     age_dropout: float | None = None  # dropout after each age_hidden layer (None: model.dropout's first rate)
+    gender_from: str = "stack"     # dlibtail: the gender head reads the dense stack, or ("other") only the features no
+    #                                fine-tuned stage reads (e.g. agnet's outputs), linearly — a frozen network's own gender
     age_grad_scale: float = 1.0    # the age and years heads' gradient into the shared stack, times this (0: they do
     #                                not shape it; the gender head alone does)
 
@@ -244,6 +247,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"model.age_dropout: a rate in [0, 1), got {m.age_dropout}")
     if not 0 <= m.age_grad_scale <= 1:
         raise ConfigError(f"model.age_grad_scale: a factor in [0, 1], got {m.age_grad_scale}")
+    if m.gender_from == "other" and m.kind != "dlibtail":
+        raise ConfigError("model.gender_from = 'other' needs model.kind = 'dlibtail' (the features beside its stages)")
     if t.pair_loss_weight < 0:
         raise ConfigError(f"train.pair_loss_weight: a weight ≥ 0 (0 = no pair head), got {t.pair_loss_weight}")
     if t.pair_loss_weight > 0 and m.output == "tuple":

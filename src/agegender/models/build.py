@@ -30,7 +30,8 @@ def _dropouts(cfg: Config, n: int) -> list[float]:
     return list(d) if isinstance(d, list) and d else [float(d or 0.0)] * n
 
 
-def _outputs(cfg: Config, x):
+def _outputs(cfg: Config, x, gender_x=None):
+    """The heads on ``x``; the gender head on ``gender_x`` instead when given (``model.gender_from = "other"``)."""
     import keras
 
     reg, con = _regularizer(cfg)
@@ -50,7 +51,8 @@ def _outputs(cfg: Config, x):
         "age": keras.layers.Dense(8, activation="softmax", name="age", kernel_initializer=init,
                                   kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(age_x),
         "gender": keras.layers.Dense(2, activation="softmax", name="gender", kernel_initializer=init,
-                                     kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(x),
+                                     kernel_regularizer=reg, kernel_constraint=con, dtype="float32")(
+            x if gender_x is None else gender_x),
     }
     if cfg.model.years_head:
         out["years"] = keras.layers.Dense(YEARS_BINS, activation="softmax", name="years", kernel_initializer=init,
@@ -165,9 +167,14 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
             fmap = dropped(Columns(end, input_dim, name=f"{net}_map")(x), f"{net}_map_dropout")
             parts.append(keras.layers.LayerNormalization(name=f"{net}_pooled_norm")(
                 module.tail(fmap, trainable=cfg.model.tune_tail)))
-        if end > trunk_columns:
-            parts.append(Columns(trunk_columns, end, name="other")(x))
+        other = Columns(trunk_columns, end, name="other")(x) if end > trunk_columns else None
+        if other is not None:
+            parts.append(other)
+        elif cfg.model.gender_from == "other":
+            raise ValueError("model.gender_from = 'other' needs features beside the fine-tuned stages (e.g. agnet's)")
         x = _dense_stack(cfg, keras.layers.Concatenate(name="with_other_features")(parts) if len(parts) > 1 else parts[0])
+        if cfg.model.gender_from == "other":
+            return keras.Model(inp, _outputs(cfg, x, gender_x=other), name=f"agegender_{cfg.model.kind}")
     else:
         raise ValueError(f"unknown model.kind {cfg.model.kind!r}")
     return keras.Model(inp, _outputs(cfg, x), name=f"agegender_{cfg.model.kind}")

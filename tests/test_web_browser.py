@@ -33,6 +33,16 @@ def browser(tmp_path):
     drv.quit()
 
 
+def _open_page(browser, url: str, timeout: int = 60) -> None:
+    """Load the page and wait until device.js has defined ``AgeGenderDevice`` (reloading if a script did not
+    arrive: once, a busy test machine ran a test's script against a page without it)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, timeout).until(
+        lambda d: d.execute_script("return typeof AgeGenderDevice !== 'undefined'") or d.refresh())
+
+
 def _upload(browser, path, engine: str | None = None, timeout: int = 180) -> dict:
     """Choose ``engine`` (server/device), upload ``path``, wait for the answer the page shows."""
     from selenium.webdriver.common.by import By
@@ -96,7 +106,7 @@ def test_upload_photo_shows_labels_on_a_phone_sized_page(server, browser, tmp_pa
 
     from agegender.cli import default_photo
 
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     assert "agegender" in browser.title
     _installed(browser)  # installable: the service worker registers, keeps the app's files and goes active
     inp = browser.find_element(By.ID, "file")
@@ -128,7 +138,7 @@ def test_a_page_whose_app_cannot_be_kept_offline_says_so_and_still_answers(brows
     proc, base = start_server("--model", str(model), ready="/ready")
     try:
         (model / "model.onnx").unlink()  # loaded by the server's predictors; /models/head.onnx now fails
-        browser.get(base + "/")
+        _open_page(browser, base + "/")
         note = browser.find_element(By.ID, "offline")
         WebDriverWait(browser, 120).until(lambda d: note.is_displayed())
         assert note.text.startswith("This app could not be kept for offline use (") and "short of storage" in note.text
@@ -151,7 +161,7 @@ def test_on_device_model_gives_the_same_answer_as_the_server(server, browser, tm
     from agegender.predictor import Predictor
     from agegender.web.device import device_model_dir
 
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     on_device = _upload(browser, default_photo(), engine="device")
     assert on_device["engine"] == "device"
     device_pred = Predictor.load(device_model_dir(Predictor.default()))  # aligns photos as the browser does
@@ -185,7 +195,7 @@ def test_iphone_and_avif_photos_on_the_server_and_on_the_device(server, browser,
     from agegender.cli import default_photo
 
     heic = Path(__file__).parent / "fixtures" / "heic" / "astronaut-turned.heic"
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     served = _upload(browser, heic, engine="server")
     assert (served["width"], served["height"]) == (400, 512) and len(served["faces"]) == 1
     # shown with its box either way: Chromium cannot decode HEIC, so the page draws on the server's JPEG (/api/preview)
@@ -221,7 +231,7 @@ def test_small_faces_of_a_phone_photo_are_found_on_the_device_as_on_the_server(s
 
     from agegender.faces import FacePipeline
 
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     # faces ~43 px: ~12 px at 640, ~24 px at 1280; ~28 px: ~11 px at 640, ~22 px at 1280; ~18 px in a
     # 1024 px photo: ~11 px at 640, ~22 px on a 1280 px copy larger than the photo
     for scale, size in ((0.45, (2300, 1700)), (0.3, (1600, 1200)), (0.2, (1024, 768))):
@@ -270,7 +280,7 @@ def test_a_face_turned_sideways_or_upside_down_is_read_upright_on_the_device_as_
 
     (_, _, upright_pts), = RetinaFaceDetector().detect(astronaut)
     h, w = astronaut.shape[:2]
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     for k in (3, 2):
         path = tmp_path / f"turned{k}.jpg"
         Image.fromarray(np.ascontiguousarray(np.rot90(astronaut, k))).save(path, quality=95)
@@ -325,7 +335,7 @@ def test_a_close_up_is_one_face_on_the_device_as_on_the_server(server, browser, 
     path = tmp_path / "close-up.jpg"
     Image.fromarray(_close_up(astronaut, 0.6, 1024)[0]).save(path, quality=95)
     served = httpx.post(server + "/api/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")}, timeout=120).json()
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     on_device = _upload(browser, path, engine="device")
     assert len(served["faces"]) == len(on_device["faces"]) == 1, (served, on_device)
     d, p = on_device["faces"][0], served["faces"][0]
@@ -364,7 +374,7 @@ def test_a_false_face_is_doubted_on_the_device_as_on_the_server(server, browser,
     from agegender.detectors import DOUBT_LOOK
     from test_faces import COLOUR_WHEEL, _small_astronaut
 
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     small, smaller = tmp_path / "far-away.png", tmp_path / "farther.png"
     Image.fromarray(_small_astronaut(astronaut)).save(small)
     Image.fromarray(_small_astronaut(astronaut, 20)).save(smaller)  # scored under the threshold: found by its second look
@@ -397,7 +407,7 @@ def test_small_faces_lying_turned_are_found_on_the_device_as_on_the_server(serve
     from agegender.faces import LANDMARK_NAMES
     from test_faces import _small_astronaut
 
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     photos = {"upside-down.png": np.rot90(_small_astronaut(astronaut, 20), 2),
               "on-its-side.png": np.rot90(_small_astronaut(astronaut, 20, at=(400, 200), beside=(60, (100, 150))), 1),
               "group-upside-down.png": np.rot90(phone_photo(0.3, size=(1600, 1200))[0], 2),
@@ -428,7 +438,7 @@ def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     from agegender.imaging import load_image
     from agegender.predictor import Predictor
 
-    browser.get(base + "/")
+    _open_page(browser, base + "/")
     browser.set_script_timeout(180)  # the first call loads onnxruntime-web and the models
     data = base64.b64encode(default_photo().read_bytes()).decode()
     got = browser.execute_async_script(
@@ -510,7 +520,7 @@ def test_the_phone_cuts_the_same_chip_bytes_as_the_server(server, browser, astro
 
     from agegender import alignment
 
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     h, w = astronaut.shape[:2]
     data = base64.b64encode(astronaut.tobytes()).decode()
     cases = []
@@ -534,7 +544,7 @@ def test_the_phones_undefined_rule_is_the_servers(server, browser):  # noqa: F81
     the one threshold on p(age) × p(gender)."""
     from agegender import labels
 
-    browser.get(server + "/")
+    _open_page(browser, server + "/")
     names = {"age_groups": list(labels.AGE_GROUPS), "genders": list(labels.GENDERS)}
     cases = [([0, 0, 0, 0, 0.8, 0.2, 0, 0], [0.9, 0.1]), ([0, 0, 0, 0, 0.7, 0.3, 0, 0], [0.8, 0.2]),
              ([0, 0, 0, 0, 0.95, 0.05, 0, 0], [0.4, 0.6]), ([0.3, 0.3, 0.4, 0, 0, 0, 0, 0], [0.5, 0.5])]
@@ -560,7 +570,7 @@ def test_installed_app_answers_offline_as_the_server_does(browser):
     try:
         served = httpx.post(base + "/api/predict", files={"file": ("a.jpg", default_photo().read_bytes(), "image/jpeg")},
                             timeout=120).json()
-        browser.get(base + "/")
+        _open_page(browser, base + "/")
         _installed(browser)
         assert browser.execute_script("return caches.open('agegender-v5').then(c => c.match('/models/age.onnx'))"
                                       ".then(r => !!r)") is True

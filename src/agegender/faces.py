@@ -8,10 +8,11 @@ Detectors (pick with ``FacePipeline(detector=...)``; they live in detectors.py):
 * ``aligned``: no detection — the image is already a face crop (UTKFace, CelebA's crops).
 * ``auto`` (``agegender features``' default): each image looked at first — a face crop (its face covers at
   least ``AUTO_CROP_SHARE`` of it and spans most of its width and height) is cut as ``aligned`` with dlib's
-  landmarks, as the built-in models' training crops were; an image where RetinaFace finds no face has none
-  (of UTKFace's and CelebA's 33,354 crops, 12: eyes, a barcode, blur, paintings — docs/FACES.md); a photo (a loosely framed portrait, a scene) as ``retinaface``
-  with ``retina5``, as prediction cuts photos, its subject first: the face over the image's centre (a data
-  set's photo is framed on the person it labels), else the largest. Whole-image alignment of a photo gives
+  landmarks, as the built-in models' training crops were; a photo (a loosely framed portrait, a scene) as
+  ``retinaface`` with ``retina5``, as prediction cuts photos, its subject first: the face over the image's
+  centre (a data set's photo is framed on the person it labels), else the largest; an image where RetinaFace
+  finds no face has none (of UTKFace's and CelebA's 33,354 crops, 12: eyes, a barcode, blur, paintings —
+  docs/FACES.md). Whole-image alignment of a photo gives
   misaligned chips (faces 30 % of a 448 px portrait's width: two thirds of them Undefined, docs/FACES.md).
 
 Alignment (``landmarks``): ``dlib`` refines the face with dlib's 5-point shape predictor (CC0,

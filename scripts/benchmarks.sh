@@ -582,6 +582,8 @@ ag evaluate "$W/model-agnettail" --manifest "$W/celeba.csv" --features "$W/celeb
 ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" \
   --set 'model.gender_from="other"' --folds 0 --out "$W/T-agnettail-gother" --quiet
 ag evaluate "$W/T-agnettail-gother/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"
+python scripts/compare_alignments.py "$W/T-agnettail-gother" --manifest "$W/utk+aug.csv" --train "$W/utk+aug-agnetmap.npz" --only 0 \
+  crops="$W/utk+aug-agnetmap.npz" retina5="$W/utk-r5-agnetmap.npz" phone="$W/utk-aug-agnetmap.npz" --copies phone="$W/utk-aug.csv"
 ag evaluate "$W/model-agnettail" --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnetmap.npz"
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation

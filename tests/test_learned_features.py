@@ -735,6 +735,22 @@ def test_the_age_networks_last_stage_alone_trains_exports_and_predicts(agnettail
     split = build_model(cfg, 83 + 6272, trunk_columns=0, map_tail="agnetmap")
     assert split.get_layer("gender").get_weights()[0].shape == (83, 2)
     assert split.get_layer("age").get_weights()[0].shape == (512, 8) and fresh.get_layer("gender").get_weights()[0].shape == (512, 2)
+    # and that layer is fitted on its own before the whole model trains (at the model's rate it learns too slowly):
+    # on rows whose agnet columns tell gender, the untrained model is at chance, the started one is not
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 2, 1000)
+    X = np.abs(rng.normal(size=(1000, 83 + 6272))).astype(np.float32)
+    X[:, 5] += 3 * g
+    mean, var = X.mean(0), X.var(0) + 1e-6
+    mean[83:], var[83:] = 0.0, 1.0
+    split = build_model(cfg, X.shape[1], mean, var, trunk_columns=0, map_tail="agnetmap")
+
+    def accuracy():
+        return (np.argmax(split.predict(X, verbose=0)["gender"], 1) == g).mean()
+
+    assert accuracy() < 0.75
+    training._start_gender_layer(cfg, split, X, np.arange(1000), np.eye(2)[g], np.ones(1000), (0, 83), mean, var)
+    assert accuracy() > 0.95
     cfg.model.kind = "head"
     with pytest.raises(ConfigError, match="gender_from = 'other' needs model.kind = 'dlibtail'"):
         validate(cfg)

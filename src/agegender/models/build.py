@@ -112,6 +112,7 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
 
     inp = keras.Input((input_dim,), name="features")
     x = inp
+    gender_x = None  # the gender head's own input (model.gender_from = "other"), else the stack's
     if mean is not None:
         from agegender.models.layers import Standardize
 
@@ -174,7 +175,7 @@ def build_model(cfg: Config, input_dim: int, mean=None, variance=None, trunk_col
             raise ValueError("model.gender_from = 'other' needs features beside the fine-tuned stages (e.g. agnet's)")
         x = _dense_stack(cfg, keras.layers.Concatenate(name="with_other_features")(parts) if len(parts) > 1 else parts[0])
         if cfg.model.gender_from == "other":
-            return keras.Model(inp, _outputs(cfg, x, gender_x=other), name=f"agegender_{cfg.model.kind}")
+            gender_x = other
     else:
         raise ValueError(f"unknown model.kind {cfg.model.kind!r}")
-    return keras.Model(inp, _outputs(cfg, x), name=f"agegender_{cfg.model.kind}")
+    return keras.Model(inp, _outputs(cfg, x, gender_x), name=f"agegender_{cfg.model.kind}")

@@ -53,13 +53,15 @@ python scripts/collect_benchmarks.py "$W"/adience5-*
 
 # 8. gender of the built-in models on unseen CelebA crops (docs/MODEL.md)
 ag data gender-folders "$SHARED/data/celeba-gender" --out "$W/celeba.csv"
-for ex in agnet dlib128 dlibtrunk faceres; do
+for ex in agnet agnetmap dlib128 dlibtrunk faceres; do
   ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
 done
 ag evaluate src/agegender/data/model --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" --peer \
    --audit "$W/celeba-audit"    # the faces it contradicts with ≥ 95 %: mostly wrong labels (docs/MODEL.md)
-ag evaluate src/agegender/data/model-fast --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz" --peer
+ag evaluate src/agegender/data/model-fast --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz" --peer
 [ -d "$W/model-mlp" ] || bash scripts/train_builtin.sh "$W" mlp      # the earlier defaults, for the paired comparisons
+[ -d "$W/model-fast-logreg" ] || bash scripts/train_builtin.sh "$W" fast-logreg   # the previous fast model
+ag evaluate "$W/model-fast-logreg" --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz"
 [ -d "$W/model-dlibtail" ] || bash scripts/train_builtin.sh "$W" dlibtail
 ag evaluate "$W/model-dlibtail" --manifest "$W/celeba.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz"
 ag evaluate "$W/model-mlp" --manifest "$W/celeba.csv" --features "$W/celeba-dlib128.npz,$W/celeba-agnet.npz"
@@ -441,7 +443,10 @@ for m in "$W/S-celeba-w05/fold_0" "$W/a8-default0/fold_0"; do ag evaluate "$m" -
 ag data relabel "$W/celeba.csv" docs/reviews/celeba-gender.csv --out "$W/celeba-reviewed.csv"
 ag data relabel "$W/celeba-b.csv" docs/reviews/celeba-gender.csv --out "$W/celeba-b-reviewed.csv"
 ag evaluate src/agegender/data/model --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres.npz" --peer
-ag evaluate src/agegender/data/model-fast --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnet.npz"
+ag evaluate src/agegender/data/model-fast --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnetmap.npz"
+ag evaluate "$W/model-fast-logreg" --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnet.npz"
+python scripts/compare_models.py "$W/celeba-reviewed.csv" src/agegender/data/model-fast "$W/celeba-agnetmap.npz" \
+  "$W/model-fast-logreg" "$W/celeba-agnet.npz"     # the fast model and the previous one: a tie (docs/MODEL.md)
 for m in "$W/S-celeba-w05/fold_0" "$W/a8-default0/fold_0" src/agegender/data/model; do ag evaluate "$m" --manifest "$W/celeba-b-reviewed.csv" --features "$CB"; done
 # crops or photos (docs/FACES.md, 2026-12-07): faces set into loosely framed 448 px portraits, cut whole (the old
 # default, --detector aligned) or looked at first (--detector auto, the default now)
@@ -453,7 +458,7 @@ ag data augment "$W/f0t1k.csv" "$W/portrait-utk" --portrait --quiet --out "$W/f0
 python scripts/crop_share.py "$W/utk.csv" "$W/celeba.csv" "$W/portrait-b1k.csv" --n 300
 for set in "celeba-b1k portrait-b1k src/agegender/data/model" "f0t1k f0t1k-portrait $W/a8-default0/fold_0"; do
   read -r crops portraits model <<< "$set"
-  for ex in dlibtrunk agnet faceres; do
+  for ex in dlibtrunk agnet agnetmap faceres; do
     ag features "$W/$crops.csv" --extractor $ex --out "$W/$crops-$ex.npz" --cache "$W/features-$ex.sqlite" --quiet
     for d in aligned auto; do
       ag features "$W/$portraits.csv" --extractor $ex --detector $d --out "$W/$portraits-$d-$ex.npz" --cache "$W/features-$ex.sqlite" --quiet
@@ -464,8 +469,10 @@ for set in "celeba-b1k portrait-b1k src/agegender/data/model" "f0t1k f0t1k-portr
     ag evaluate "$model" --manifest "$W/$portraits.csv" --features "$W/$portraits-$d-dlibtrunk.npz,$W/$portraits-$d-agnet.npz,$W/$portraits-$d-faceres.npz" --peer
   done
 done
-for d in aligned auto; do ag evaluate src/agegender/data/model-fast --manifest "$W/portrait-b1k.csv" --features "$W/portrait-b1k-$d-agnet.npz"; done
-ag evaluate src/agegender/data/model-fast --manifest "$W/celeba-b1k.csv" --features "$W/celeba-b1k-agnet.npz"
+for d in aligned auto; do ag evaluate src/agegender/data/model-fast --manifest "$W/portrait-b1k.csv" --features "$W/portrait-b1k-$d-agnetmap.npz"; done
+ag evaluate src/agegender/data/model-fast --manifest "$W/celeba-b1k.csv" --features "$W/celeba-b1k-agnetmap.npz"
+for d in aligned auto; do ag evaluate "$W/model-fast-logreg" --manifest "$W/portrait-b1k.csv" --features "$W/portrait-b1k-$d-agnet.npz"; done
+ag evaluate "$W/model-fast-logreg" --manifest "$W/celeba-b1k.csv" --features "$W/celeba-b1k-agnet.npz"
 ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
   --set train.pair_loss_weight=0.5 --folds 0 --out "$W/S-pair05" --quiet
 ag bench compare "$W/A-r5views-bf16" "$W/S-y10" "$W/S-y20" "$W/S-pair05" --faces
@@ -555,15 +562,21 @@ for under in "" crop_part1; do python scripts/pose_study.py "$W/a8-dlibtail-orig
 # how much of a wider chip the training crops fill (context around the face for gender; docs/BENCHMARKS.md)
 python scripts/chip_context_study.py "$W/utk.csv" "$W/celeba.csv" --per-folder 300
 
-# a fast-model candidate: the age network's last stage fine-tuned on agnetmap alone (docs/BENCHMARKS.md; not adopted)
+# the fast model (since 2026-12-07): the age network's last stage fine-tuned on agnetmap alone (docs/BENCHMARKS.md);
+# the screens read gender from the stack (S), the shipped config from agnet's outputs
+S=(--set 'model.gender_from="stack"')
 ag features "$W/utk.csv" --extractor agnetmap --out "$W/utk-agnetmap.npz" --workers 2 --quiet
 ag benchmark utkface-a8 configs/logreg.toml --manifest "$W/utk.csv" --features "$W/utk-agnet.npz" --set model.years_head=true --folds 0 --out "$W/T-fast0" --quiet
 for lr in 5e-5 2e-4 5e-4; do
-  ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk.csv" --features "$W/utk-agnetmap.npz" --set train.learning_rate=$lr --folds 0 --out "$W/T-agnettail-$lr" --quiet
+  ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk.csv" --features "$W/utk-agnetmap.npz" "${S[@]}" --set train.learning_rate=$lr --folds 0 --out "$W/T-agnettail-$lr" --quiet
 done
-bash scripts/train_builtin.sh "$W" agnettail    # features of the copies and views, the five folds, the model on all data
-ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --folds 0 --out "$W/T-agnettail-aug" --quiet
-ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" --folds 0 --out "$W/T-agnettail-augviews" --quiet
+bash scripts/train_builtin.sh "$W" fast    # features of the copies and views, the five folds, the fast model on all data
+ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" "${S[@]}" --folds 0 --out "$W/T-agnettail-aug" --quiet
+ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" "${S[@]}" --folds 0 --out "$W/T-agnettail-augviews" --quiet
+ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" "${S[@]}" --out "$W/A-agnettail-stack" --quiet
+ag train configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" "${S[@]}" \
+  --set 'data.protocol="all"' --out "$W/builtin-agnettail-stack" --quiet
+ag export "$W/builtin-agnettail-stack" --format onnx --out "$W/model-agnettail-stack" --weights fp16
 ag features "$W/utk.csv" --extractor agnet --detector retinaface --landmarks retina5 --out "$W/utk-r5-agnet.npz" --cache "$W/features-agnet.sqlite" --workers 2 --quiet
 for ex in agnet agnetmap; do ag features "$W/utk-aug.csv" --extractor $ex --out "$W/utk-aug-$ex.npz" --workers 2 --quiet; done
 python scripts/compare_alignments.py "$W/T-fast0" --manifest "$W/utk.csv" --train "$W/utk-agnet.npz" --only 0 crops="$W/utk-agnet.npz" \
@@ -578,13 +591,15 @@ ag features "$W/celeba.csv" --extractor agnetmap --out "$W/celeba-agnetmap.npz" 
 ag evaluate "$W/T-fast0/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnet.npz"
 for run in T-agnettail-5e-5 T-agnettail-2e-4 T-agnettail-5e-4 T-agnettail-aug T-agnettail-augviews; do
   ag evaluate "$W/$run/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"; done
-ag evaluate "$W/model-agnettail" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"
+ag evaluate "$W/model-agnettail-stack" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"
 ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" \
   --set 'model.gender_from="other"' --folds 0 --out "$W/T-agnettail-gother" --quiet
 ag evaluate "$W/T-agnettail-gother/fold_0" --manifest "$W/celeba.csv" --features "$W/celeba-agnetmap.npz"
 python scripts/compare_alignments.py "$W/T-agnettail-gother" --manifest "$W/utk+aug.csv" --train "$W/utk+aug-agnetmap.npz" --only 0 \
   crops="$W/utk+aug-agnetmap.npz" retina5="$W/utk-r5-agnetmap.npz" phone="$W/utk-aug-agnetmap.npz" --copies phone="$W/utk-aug.csv"
-ag evaluate "$W/model-agnettail" --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnetmap.npz"
+ag evaluate "$W/model-agnettail-stack" --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-agnetmap.npz"
+for i in 1 2; do for m in "$W/model-fast-logreg" src/agegender/data/model-fast; do   # the cost, alternating (docs/BENCHMARKS.md)
+  ag bench predict --model "$m" --threads 1 --repeat 20 --folder "$SHARED/data/utkface/crop_part1" --limit 1000; done; done
 
 # 13. the original experiment (docs/BENCHMARKS.md): TFLearn, tf.keras 2.12, DNNClassifier beside Keras 3; the ablation
 bash scripts/seed-frameworks/setup.sh .venv-seed

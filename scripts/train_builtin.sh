@@ -10,10 +10,10 @@
 #                    → WORKDIR/model-celeba (not shipped)
 #           faceres  the previous default (the same without the retina5 views) → WORKDIR/model-faceres (kept reproducible)
 #           dlibtail the one before (without faceres either) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
-#           fast     logistic regression on agnet with a years head (configs/logreg.toml) → src/agegender/data/model-fast
-#           agnettail a fast-model candidate: the age network's last stage fine-tuned on agnetmap + MLP + years head,
-#                    on the default's data (configs/agnettail.toml) → WORKDIR/model-agnettail (not shipped: better on
-#                    UTKFace, worse on CelebA's gender — docs/BENCHMARKS.md)
+#           fast     the age network's last stage fine-tuned on agnetmap + MLP for age and years, gender one linear
+#                    layer on agnet's outputs, on the default's data (configs/agnettail.toml) → src/agegender/data/model-fast
+#           fast-logreg the previous fast model: logistic regression on agnet with a years head (configs/logreg.toml)
+#                    → WORKDIR/model-fast-logreg (kept reproducible, not shipped)
 #           mlp      the previous default (MLP on dlib128 + agnet, configs/builtin.toml) → WORKDIR/model-mlp (kept
 #                    reproducible, not shipped)
 # Needs ../shared (UTKFace) and the train + export extras. Features are cached in WORKDIR, so reruns are quick.
@@ -33,7 +33,7 @@ feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature file
   (IFS=,; echo "${files[*]}")
 }
 case "$MODEL" in
-  default|64px|celeba|faceres|dlibtail|agnettail)
+  default|64px|celeba|faceres|dlibtail|fast)
     agegender data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
     agegender data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
     MAN="$W/utk+aug.csv"; CONFIG=configs/dlibtail.toml; EXTRA=(--weights fp16)
@@ -52,20 +52,20 @@ case "$MODEL" in
                agegender data merge "$W/utk+celeba-a.csv" "$W/utk-aug.csv" "$W/celeba-a-aug.csv" --out "$W/utk+celeba-a+aug.csv"
                MAN="$W/utk+celeba-a+aug.csv"; F=$(feats "$MAN" "utk+celeba-a+aug" dlibtrunk agnet faceres); OUT="$W/model-celeba"
                V=$(feats "$W/utk+celeba-a.csv" utk+celeba-a-r5 dlibtrunk agnet faceres) ;;   # the manifest begins with these rows
-      agnettail) F=$(feats "$MAN" "utk+aug" agnetmap); CONFIG=configs/agnettail.toml; OUT="$W/model-agnettail"
+      fast)    F=$(feats "$MAN" "utk+aug" agnetmap); CONFIG=configs/agnettail.toml; OUT=src/agegender/data/model-fast
                V=$(feats "$W/utk.csv" utk-r5 agnetmap) ;;
       faceres) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT="$W/model-faceres" ;;
       *) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet); OUT="$W/model-dlibtail" ;;
     esac ;;
-  fast)
+  fast-logreg)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk agnet); CONFIG=configs/logreg.toml
-    OUT=src/agegender/data/model-fast; EXTRA=() ;;
+    OUT="$W/model-fast-logreg"; EXTRA=() ;;
   mlp)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk dlib128 agnet); CONFIG=configs/builtin.toml
     OUT="$W/model-mlp"; EXTRA=() ;;
-  *) echo "unknown model $MODEL (default, 64px, celeba, faceres, dlibtail, agnettail, fast or mlp)" >&2; exit 2 ;;
+  *) echo "unknown model $MODEL (default, 64px, celeba, faceres, dlibtail, fast, fast-logreg or mlp)" >&2; exit 2 ;;
 esac
-SET=(); [ "$MODEL" = fast ] && SET=(--set model.years_head=true)
+SET=(); [ "$MODEL" = fast-logreg ] && SET=(--set model.years_head=true)
 [ -n "${V:-}" ] && SET+=(--views "$V")
 rm -rf "$W/builtin-$MODEL" "$W/a8-builtin-$MODEL"
 agegender train "$CONFIG" --manifest "$MAN" --features "$F" --set 'data.protocol="all"' "${SET[@]}" --out "$W/builtin-$MODEL" --quiet

@@ -125,7 +125,7 @@ def agnetmap_run(tmp_path_factory, utk_named_faces):
 
 @pytest.fixture(scope="session")
 def agnettail_run(tmp_path_factory, utk_named_faces):
-    """A fast-model candidate (configs/agnettail.toml: the age network's last stage fine-tuned, no dlib),
+    """The fast model's recipe (configs/agnettail.toml: the age network's last stage fine-tuned, no dlib),
     trained one epoch on the 40 named faces and exported to ONNX: ``DIR/run`` (features in ``DIR``)."""
     from agegender.cli import main
 

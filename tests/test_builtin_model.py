@@ -47,7 +47,22 @@ def test_photos_are_aligned_by_retinafaces_landmarks_unless_told_or_another_dete
 def test_default_is_the_accurate_model_and_fast_is_smaller():
     assert Predictor.default().model_dir == DEFAULT_MODEL
     fast = Predictor.fast()
-    assert fast.model_dir == FAST_MODEL and fast.metadata["preprocessing"]["extractors"] == ["agnet"]
+    assert fast.model_dir == FAST_MODEL and fast.metadata["preprocessing"]["extractors"] == ["agnetmap"]
+
+
+def test_the_fast_model_reads_cached_features_in_any_float_type():
+    """Predictor.distributions on agnetmap rows as a cache keeps them (float16, a FeatureMatrix read in chunks)
+    gives what it gives on float32 rows (it used to fail: onnxruntime takes float32 arrays only)."""
+    import numpy as np
+
+    from agegender.feature_matrix import FeatureMatrix
+
+    fast = Predictor.fast()
+    rows = np.random.default_rng(0).normal(size=(5000, 83 + 6272)).astype(np.float16)
+    plain = fast.distributions(rows.astype(np.float32))
+    for X in (rows, FeatureMatrix([[rows[:, :83], rows[:, 83:]]])):
+        age, gender = fast.distributions(X)
+        assert age.shape == (5000, 8) and np.allclose(age, plain[0], atol=1e-6) and np.allclose(gender, plain[1], atol=1e-6)
 
 
 def test_prediction_imports_no_deep_learning_framework():

@@ -726,15 +726,17 @@ def test_the_age_networks_last_stage_alone_trains_exports_and_predicts(agnettail
     assert len(face) == 1 and face[0].answer.years is not None
     with pytest.raises(ValueError, match="or a map extractor"):
         build_model(load("configs/agnettail.toml"), 83, trunk_columns=0)
-    # model.gender_from = "other": the gender head reads agnet's 83 outputs alone, linearly (the gender network's
-    # own answer, as the fast model reads it); the age and years heads read the stack on the stage
+    # model.gender_from = "other" (the fast model's config): the gender head reads agnet's 83 outputs alone,
+    # linearly (the gender network's own answer); the age and years heads read the stack on the stage
     from agegender.config import ConfigError, validate
 
     cfg = load("configs/agnettail.toml")
+    assert cfg.model.gender_from == "other" and model.get_layer("gender").get_weights()[0].shape == (83, 2)
+    assert fresh.get_layer("age").get_weights()[0].shape == (512, 8)
+    cfg.model.gender_from = "stack"
+    stacked = build_model(cfg, 83 + 6272, trunk_columns=0, map_tail="agnetmap")
+    assert stacked.get_layer("gender").get_weights()[0].shape == (512, 2)
     cfg.model.gender_from = "other"
-    split = build_model(cfg, 83 + 6272, trunk_columns=0, map_tail="agnetmap")
-    assert split.get_layer("gender").get_weights()[0].shape == (83, 2)
-    assert split.get_layer("age").get_weights()[0].shape == (512, 8) and fresh.get_layer("gender").get_weights()[0].shape == (512, 2)
     # and that layer is fitted on its own before the whole model trains (at the model's rate it learns too slowly):
     # on rows whose agnet columns tell gender, the untrained model is at chance, the started one is not
     rng = np.random.default_rng(0)
@@ -796,12 +798,13 @@ def test_test_time_flip_averages_the_face_and_its_mirror_image(tmp_path, astrona
     pipe = FacePipeline("retinaface", landmarks="retina5")
     feats = {mir: compute_features(m, ex, pipe, tmp_path / "c.sqlite", progress=False, mirror=mir) for mir in (False, True)}
     assert "|mirror" in feats[True].setting and not np.allclose(feats[True].features, feats[False].features)
-    assert np.allclose(feats[False].features, plain.features(astronaut, plain.pipeline.faces(astronaut)[:1]), atol=1e-5)
+    # the fast model's agnetmap features are cached as float16 (its relative precision ~5e-4): hence the tolerances
+    assert np.allclose(feats[False].features, plain.features(astronaut, plain.pipeline.faces(astronaut)[:1]), rtol=1e-3, atol=1e-3)
     age = [plain.distributions(feats[mir].features)[0][0] for mir in (False, True)]
     gender = [plain.distributions(feats[mir].features)[1][0] for mir in (False, True)]
     got = flip.predict(default_photo()).faces[0].answer
-    assert np.allclose(got.age_probs, np.mean(age, 0), atol=1e-5) and np.allclose(got.gender_probs, np.mean(gender, 0), atol=1e-5)
-    assert not np.allclose(got.age_probs, age[0], atol=1e-4)  # really averaged with something else
+    assert np.allclose(got.age_probs, np.mean(age, 0), atol=5e-4) and np.allclose(got.gender_probs, np.mean(gender, 0), atol=5e-4)
+    assert not np.allclose(got.age_probs, age[0], atol=1e-2)  # really averaged with something else (here 0.05 apart)
     assert got.years is not None and got.years_spread > 0
 
 
@@ -823,14 +826,14 @@ def test_evaluate_scores_flipped_answers_from_mirrored_features(tmp_path, utk_na
     m = tmp_path / "m.csv"
     assert main(["data", "utkface", str(utk_named_faces), "--out", str(m)]) == 0
     for name, extra in (("plain", []), ("mirror", ["--mirror"])):
-        assert main(["features", str(m), "--extractor", "agnet", "--out", str(tmp_path / f"{name}.npz"), "--quiet", *extra]) == 0
+        assert main(["features", str(m), "--extractor", "agnetmap", "--out", str(tmp_path / f"{name}.npz"), "--quiet", *extra]) == 0
     capsys.readouterr()
     lines = {}
     for name, extra in (("plain", []), ("flip", ["--mirrored", str(tmp_path / "mirror.npz")])):
         assert main(["evaluate", str(FAST_MODEL), "--manifest", str(m), "--features", str(tmp_path / "plain.npz"), *extra]) == 0
         lines[name] = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("40 images:"))
     assert lines["plain"] != lines["flip"]
-    assert main(["features", str(m), "--extractor", "agnet", "--mirror", "--limit", "20", "--out", str(tmp_path / "half.npz"),
+    assert main(["features", str(m), "--extractor", "agnetmap", "--mirror", "--limit", "20", "--out", str(tmp_path / "half.npz"),
                  "--quiet"]) == 0
     assert main(["evaluate", str(FAST_MODEL), "--manifest", str(m), "--features", str(tmp_path / "plain.npz"),
                  "--mirrored", str(tmp_path / "half.npz")]) != 0

@@ -572,7 +572,7 @@ def test_installed_app_answers_offline_as_the_server_does(browser):
                             timeout=120).json()
         _open_page(browser, base + "/")
         _installed(browser)
-        assert browser.execute_script("return caches.open('agegender-v5').then(c => c.match('/models/age.onnx'))"
+        assert browser.execute_script("return caches.open('agegender-v5').then(c => c.match('/models/age-map.onnx'))"
                                       ".then(r => !!r)") is True
     finally:
         stop_server(proc)

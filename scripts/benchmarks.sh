@@ -601,6 +601,8 @@ ag evaluate "$W/model-agnettail-stack" --manifest "$W/celeba-reviewed.csv" --fea
 for set in model.trunk_dropout=0.4 train.learning_rate=1e-4; do   # two screens of the shipped recipe (docs/BENCHMARKS.md)
   ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" \
     --set $set --folds 0 --out "$W/T-fast-${set##*.}" --quiet; done
+ag benchmark utkface-a8 configs/agnettail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-agnetmap.npz" --views "$W/utk-r5-agnetmap.npz" \
+  --set model.trunk_dropout=0.4 --out "$W/A-drop04" --quiet    # the first on five folds: a tie
 for i in 1 2; do for m in "$W/model-fast-logreg" src/agegender/data/model-fast; do   # the cost, alternating (docs/BENCHMARKS.md)
   ag bench predict --model "$m" --threads 1 --repeat 20 --folder "$SHARED/data/utkface/crop_part1" --limit 1000; done; done
 

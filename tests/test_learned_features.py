@@ -751,7 +751,7 @@ def test_the_age_networks_last_stage_alone_trains_exports_and_predicts(agnettail
         return (np.argmax(split.predict(X, verbose=0)["gender"], 1) == g).mean()
 
     assert accuracy() < 0.75
-    training._start_gender_layer(split, X, np.arange(1000), np.eye(2)[g], np.ones(1000), mean, var)
+    training._start_gender_layer(split, X, np.arange(1000), np.eye(2)[g], np.ones(1000))
     assert accuracy() > 0.95
     cfg.model.kind = "head"
     with pytest.raises(ConfigError, match="gender_from = 'other' needs model.kind = 'dlibtail'"):

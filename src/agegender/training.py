@@ -150,7 +150,7 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
     with precision_policy(cfg.train.precision):
         model = built()
     if cfg.model.gender_from == "other" and not resume:
-        _start_gender_layer(model, X, tr, y_tr["gender"], w_tr["gender"], mean, var)
+        _start_gender_layer(model, X, tr, y_tr["gender"], w_tr["gender"])
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
     if cfg.train.label_smoothing > 0:  # the two softmax heads only (the years head's targets are soft already)
@@ -442,18 +442,20 @@ def mix_batch(X: np.ndarray, y: dict, w: dict, alpha: float, rng: np.random.Gene
     return Xm.astype(np.float32), ym, wm
 
 
-def _start_gender_layer(model, X, rows: np.ndarray, y: np.ndarray, w: np.ndarray, mean, var) -> None:
+def _start_gender_layer(model, X, rows: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
     """``model.gender_from = "other"``: fit the gender head — one linear layer on the standardised features beside
-    the fine-tuned stages (the model's ``other`` columns) — on its own first (logistic regression, as the fast model
-    is fitted: Adam 3e-3, 60 epochs), then the whole model trains from there. At the whole model's rate the layer
-    learns too slowly: the stages overfit first (docs/BENCHMARKS.md)."""
+    the fine-tuned stages (the model's ``other`` columns, standardised by its own ``standardize`` layer's
+    statistics) — on its own first (logistic regression, as the fast model is fitted: Adam 3e-3, 60 epochs), then
+    the whole model trains from there. At the whole model's rate the layer learns too slowly: the stages overfit
+    first (docs/BENCHMARKS.md)."""
     import keras
 
     other = model.get_layer("other")
     a, b = other.start, other.stop
     Z = np.asarray(X[rows, a:b], dtype=np.float32)
-    if mean is not None:
-        Z = (Z - mean[a:b].astype(np.float32)) / np.sqrt(np.maximum(var[a:b], 1e-12)).astype(np.float32)
+    if any(layer.name == "standardize" for layer in model.layers):
+        std = model.get_layer("standardize")
+        Z = (Z - np.asarray(std.mean)[a:b]) * np.asarray(std.inv_std)[a:b]
     head = model.get_layer("gender")
     inp = keras.Input((b - a,))
     layer = keras.layers.Dense(2, activation="softmax", kernel_regularizer=head.kernel_regularizer)

@@ -93,9 +93,9 @@ def utk_named_faces(tmp_path_factory, astronaut):
     return d
 
 
-def _map_tail_run(d, faces, extractor: str):
-    """A dlibtail model that fine-tunes ``extractor``'s network's last stage too (dlibtrunk + that map
-    extractor, with views), trained one epoch on the 40 named faces and exported to ONNX: ``d/run``."""
+def _dlibtail_run(d, faces, extractor: str):
+    """A dlibtail model on dlibtrunk + ``extractor`` (a map extractor: that network's last stage fine-tuned
+    too), with views, trained one epoch on the 40 named faces and exported to ONNX: ``d/run``."""
     from agegender.cli import main
 
     assert main(["data", "utkface", str(faces), "--out", str(d / "m.csv")]) == 0
@@ -114,13 +114,19 @@ def _map_tail_run(d, faces, extractor: str):
 @pytest.fixture(scope="session")
 def faceresmap_run(tmp_path_factory, utk_named_faces):
     """A dlibtail model that fine-tunes faceres-deep's last block too: ``DIR/run`` (features in ``DIR``)."""
-    return _map_tail_run(tmp_path_factory.mktemp("maptail"), utk_named_faces, "faceresmap")
+    return _dlibtail_run(tmp_path_factory.mktemp("maptail"), utk_named_faces, "faceresmap")
 
 
 @pytest.fixture(scope="session")
 def agnetmap_run(tmp_path_factory, utk_named_faces):
     """A dlibtail model that fine-tunes the age network's last stage too: ``DIR/run`` (features in ``DIR``)."""
-    return _map_tail_run(tmp_path_factory.mktemp("agnetmap"), utk_named_faces, "agnetmap")
+    return _dlibtail_run(tmp_path_factory.mktemp("agnetmap"), utk_named_faces, "agnetmap")
+
+
+@pytest.fixture(scope="session")
+def faceres160_run(tmp_path_factory, utk_named_faces):
+    """A dlibtail model on dlibtrunk + faceres-deep reading 160 px chips: ``DIR/run`` (features in ``DIR``)."""
+    return _dlibtail_run(tmp_path_factory.mktemp("faceres160"), utk_named_faces, "faceres160")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ def chips(astronaut, retina):
 
 
 @pytest.mark.parametrize("name,dim", [("pixels", 3072), ("dlib128", 128), ("agnet", 83), ("dlib128+agnet", 211),
-                                      ("faceres", 1126)])
+                                      ("faceres", 1126), ("faceres160", 1126)])
 def test_shapes_and_determinism(chips, name, dim):
     ex = get_extractor(name)
     assert ex.dim == dim
@@ -49,6 +49,20 @@ def test_faceres_reads_the_astronaut_as_an_adult_woman(chips):
     red = np.zeros((1, 2, 2, 3), np.uint8)
     red[..., 0] = 255
     assert np.allclose(FaceResDeep.prepare(red)[0, 0, 0], [-103.939, -116.779, 255 - 123.68], atol=1e-3)
+
+
+def test_faceres160_is_faceres_deep_on_a_smaller_chip_of_the_same_face(chips):
+    """faceres160 runs the same network on 160 px chips cut with faceres's padding: the same reading of the
+    face (female, an adult), not the same numbers."""
+    from agegender.features.faceres import POOLED
+
+    small, big = get_extractor("faceres160"), get_extractor("faceres")
+    assert small.chips[0].size == 160 and small.chips[0].padding == big.chips[0].padding
+    c = chips(small)
+    assert c[0].shape[1:] == (160, 160, 3)
+    v, w = small.extract(c)[0], big.extract(chips(big))[0]
+    assert v[POOLED] < -2 and 20 < v[POOLED + 1] < 60
+    assert not np.allclose(v, w) and np.corrcoef(v[:POOLED], w[:POOLED])[0, 1] > 0.5  # 0.72 here
 
 
 def test_relu6_written_as_one_clip_gives_the_same_values_and_the_shipped_faceres_has_it(tmp_path):
@@ -147,7 +161,7 @@ def test_dlib_embedding_is_unit_scale_and_identity_aware(astronaut, retina, chip
 def test_unknown_extractor():
     with pytest.raises(ValueError, match="unknown extractor 'vgg'"):
         get_extractor("agnet+vgg")
-    assert set(list_extractors()) == {"pixels", "pixels64", "dlib128", "dlibtrunk", "dlibtrunk64", "agnet", "agnetmap", "faceres", "faceresmap"}
+    assert set(list_extractors()) == {"pixels", "pixels64", "dlib128", "dlibtrunk", "dlibtrunk64", "agnet", "agnetmap", "faceres", "faceres160", "faceresmap"}
 
 
 @pytest.fixture()

@@ -431,7 +431,7 @@ def _browser_features_match_python(base: str, browser, model_dir) -> list[str]:
     extractor: both cut chips with the same float32 operations, but from landmarks that onnxruntime-web
     and native onnxruntime compute a hair apart, and run the networks with different kernels; each part's
     features must agree to within 1 % of that part's spread (measured on the bundled photo: dlibtrunk
-    0.4 %, agnet 0.03 %, agnetmap 0.2 %, faceres 0.008 %, faceresmap 0.09 %, dlibtrunk64 0.2 %). Returns the extractors compared."""
+    0.4 %, agnet 0.03 %, agnetmap 0.2 %, faceres 0.008 %, faceresmap 0.09 %, dlibtrunk64 0.2 %, faceres160 0.01 %). Returns the extractors compared."""
     import base64
 
     from agegender.cli import default_photo
@@ -478,6 +478,21 @@ def test_faceresmap_gives_the_same_features_in_the_browser(faceresmap_run, brows
         cfg = httpx.get(base + "/models/device.json").json()
         assert cfg["model"] == "run" and cfg["faceres_net"]["file"] == "faceres-map.onnx"
         assert _browser_features_match_python(base, browser, faceresmap_run / "run") == ["dlibtrunk", "faceresmap"]
+    finally:
+        stop_server(proc)
+
+
+def test_faceres160_gives_the_same_features_in_the_browser(faceres160_run, browser):
+    """faceres160 (faceres-deep on 160 px chips): the page gets the network with that input size and cuts
+    160 px chips, and computes what the server computes."""
+    import httpx
+
+    proc, base = start_server("--model", str(faceres160_run / "run"))
+    try:
+        cfg = httpx.get(base + "/models/device.json").json()
+        assert cfg["model"] == "run" and cfg["faceres_net"]["file"] == "faceres160.onnx" and cfg["faceres_net"]["size"] == 160
+        assert "/models/faceres160.onnx" in cfg["files"] and "/models/faceres.onnx" not in cfg["files"]
+        assert _browser_features_match_python(base, browser, faceres160_run / "run") == ["dlibtrunk", "faceres160"]
     finally:
         stop_server(proc)
 

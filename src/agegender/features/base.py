@@ -53,12 +53,12 @@ class Concat:
 def _registry() -> dict[str, type]:
     from agegender.features.agnet import AgeGenderMap, AgeGenderNets
     from agegender.features.dlib_embedding import DlibEmbedding, DlibTrunk, DlibTrunk64
-    from agegender.features.faceres import FaceResDeep, FaceResMap
+    from agegender.features.faceres import FaceRes160, FaceResDeep, FaceResMap
     from agegender.features.pixels import Pixels, Pixels64
 
     return {"pixels": Pixels, "pixels64": Pixels64, "dlib128": DlibEmbedding, "dlibtrunk": DlibTrunk,
             "dlibtrunk64": DlibTrunk64, "agnet": AgeGenderNets, "agnetmap": AgeGenderMap,
-            "faceres": FaceResDeep, "faceresmap": FaceResMap}
+            "faceres": FaceResDeep, "faceres160": FaceRes160, "faceresmap": FaceResMap}
 
 
 def list_extractors() -> list[str]:

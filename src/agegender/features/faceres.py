@@ -96,6 +96,31 @@ def with_map_output() -> bytes:
     return m.SerializeToString()
 
 
+@cache
+def at_size(size: int) -> bytes:
+    """faceres-deep reading a ``size`` px chip: its input's height and width set to ``size`` (the network is
+    convolutions and a global pooling, so any size runs; its weights are the same)."""
+    import onnx
+
+    m = onnx.load(str(model_file()))
+    for d in m.graph.input[0].type.tensor_type.shape.dim[1:3]:
+        d.dim_value = size
+    return m.SerializeToString()
+
+
+class FaceRes160(FaceResDeep):
+    """``faceres160``: the ``faceres`` values read from a 160 px chip (the same face region) instead of 224 px —
+    half the network's cost per face (docs/BENCHMARKS.md measures what it costs in accuracy)."""
+
+    name = "faceres160"
+    version = "1"
+    chips = (ChipSpec(160, 0.2),)
+
+    @staticmethod
+    def network() -> Path | bytes:
+        return at_size(160)
+
+
 class FaceResMap(FaceResDeep):
     """``faceresmap``: the ``faceres`` values followed by the 7×7×1024 map before faceres-deep's last block
     (row, column, channel order), from one run of the network — for models that fine-tune that block

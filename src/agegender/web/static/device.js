@@ -603,7 +603,7 @@ const AgeGenderDevice = (() => {
     return units.map((_, f) => d.slice(f * net.dim, (f + 1) * net.dim));
   }
 
-  // features/faceres.py: faceres-deep on 224 px chips, BGR minus the ImageNet means, NHWC → the pooled
+  // features/faceres.py: faceres-deep on its chips (224 px; faceres160: 160 px, net.size), BGR minus the ImageNet means, NHWC → the pooled
   // activations, the gender logit, the expected age and the log age probabilities; withMap (faceresmap):
   // then the map before its last block, from the graph's NCHW to (row, column, channel) as FaceResMap does
   async function faceres(units, pyramid, cfg, sessions, withMap) {

@@ -8,6 +8,8 @@
 #           celeba   a candidate: the default + half A of the CelebA gender crops (../shared/data/celeba-gender, gender
 #                    only; with their copies and views), half B never trained on: the check (docs/MODEL.md)
 #                    → WORKDIR/model-celeba (not shipped)
+#           faceres160 a candidate: the default with faceres-deep reading 160 px chips (`faceres160`, about half its
+#                    cost; docs/BENCHMARKS.md) → WORKDIR/model-faceres160 (not shipped)
 #           faceres  the previous default (the same without the retina5 views) → WORKDIR/model-faceres (kept reproducible)
 #           dlibtail the one before (without faceres either) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
 #           fast     the age network's last stage fine-tuned on agnetmap + MLP for age and years, gender one linear
@@ -33,7 +35,7 @@ feats() {  # feats MANIFEST PREFIX EXTRACTOR… → comma-separated feature file
   (IFS=,; echo "${files[*]}")
 }
 case "$MODEL" in
-  default|64px|celeba|faceres|dlibtail|fast)
+  default|64px|celeba|faceres160|faceres|dlibtail|fast)
     agegender data augment "$W/utk.csv" "$W/aug" --copies 2 --workers 2 --quiet --out "$W/utk-aug.csv"
     agegender data merge "$W/utk.csv" "$W/utk-aug.csv" --out "$W/utk+aug.csv"
     MAN="$W/utk+aug.csv"; CONFIG=configs/dlibtail.toml; EXTRA=(--weights fp16)
@@ -52,6 +54,8 @@ case "$MODEL" in
                agegender data merge "$W/utk+celeba-a.csv" "$W/utk-aug.csv" "$W/celeba-a-aug.csv" --out "$W/utk+celeba-a+aug.csv"
                MAN="$W/utk+celeba-a+aug.csv"; F=$(feats "$MAN" "utk+celeba-a+aug" dlibtrunk agnet faceres); OUT="$W/model-celeba"
                V=$(feats "$W/utk+celeba-a.csv" utk+celeba-a-r5 dlibtrunk agnet faceres) ;;   # the manifest begins with these rows
+      faceres160) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres160); OUT="$W/model-faceres160"
+               V=$(feats "$W/utk.csv" utk-r5 dlibtrunk agnet faceres160) ;;
       fast)    F=$(feats "$MAN" "utk+aug" agnetmap); CONFIG=configs/agnettail.toml; OUT=src/agegender/data/model-fast
                V=$(feats "$W/utk.csv" utk-r5 agnetmap) ;;
       faceres) F=$(feats "$MAN" "utk+aug" dlibtrunk agnet faceres); OUT="$W/model-faceres" ;;
@@ -63,7 +67,7 @@ case "$MODEL" in
   mlp)
     MAN="$W/utk.csv"; F=$(feats "$MAN" utk dlib128 agnet); CONFIG=configs/builtin.toml
     OUT="$W/model-mlp"; EXTRA=() ;;
-  *) echo "unknown model $MODEL (default, 64px, celeba, faceres, dlibtail, fast, fast-logreg or mlp)" >&2; exit 2 ;;
+  *) echo "unknown model $MODEL (default, 64px, celeba, faceres160, faceres, dlibtail, fast, fast-logreg or mlp)" >&2; exit 2 ;;
 esac
 SET=(); [ "$MODEL" = fast-logreg ] && SET=(--set model.years_head=true)
 [ -n "${V:-}" ] && SET+=(--views "$V")

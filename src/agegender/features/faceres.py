@@ -110,7 +110,7 @@ def at_size(size: int) -> bytes:
 
 class FaceRes160(FaceResDeep):
     """``faceres160``: the ``faceres`` values read from a 160 px chip (the same face region) instead of 224 px —
-    half the network's cost per face (docs/BENCHMARKS.md measures what it costs in accuracy)."""
+    about half the network's cost per face (docs/BENCHMARKS.md measures what it costs in accuracy)."""
 
     name = "faceres160"
     version = "1"

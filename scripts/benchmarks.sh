@@ -632,3 +632,22 @@ ag bench scenes "$SHARED/data/utkface/crop_part1" "$W/scenes" --n 500
 ag bench batch "$W/scenes" --workers 1 2 --limit 2000 --ray
 ag bench batch "$SHARED/data/utkface/crop_part1" --workers 1 2 --limit 2000 --fast --stream 100000
 python scripts/bench_live.py --camera both
+
+# 15. faceres-deep on 160 px chips (`faceres160`, 2026-12-07; docs/BENCHMARKS.md): the default's recipe with it, fold 0
+for ex in dlibtrunk agnet faceres160; do
+  ag features "$W/utk+aug.csv" --extractor $ex --out "$W/utk+aug-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+  ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk-r5-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
+  ag features "$W/celeba.csv" --extractor $ex --out "$W/celeba-$ex.npz" --cache "$W/features-$ex.sqlite" --quiet
+done
+ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres160.npz" \
+  --views "$W/utk-r5-dlibtrunk.npz,$W/utk-r5-agnet.npz,$W/utk-r5-faceres160.npz" --folds 0 --out "$W/A-faceres160" --quiet
+ag evaluate "$W/A-faceres160/fold_0" --manifest "$W/celeba-reviewed.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres160.npz"
+python scripts/profile_steps.py   # where the default's time goes, step by step (then --model "$W/M160", made below)
+# its cost: a model of the same shape (400 faces, one epoch: the weights do not change the cost) against the default, alternating
+head -401 "$W/utk.csv" > "$W/small.csv"
+for ex in dlibtrunk agnet faceres160; do ag features "$W/small.csv" --extractor $ex --out "$W/small-$ex.npz" --cache "$W/features-$ex.sqlite" --quiet; done
+ag train configs/dlibtail.toml --manifest "$W/small.csv" --features "$W/small-dlibtrunk.npz,$W/small-agnet.npz,$W/small-faceres160.npz" \
+  --set 'data.protocol="all"' --set train.epochs=1 --out "$W/speed160-run" --quiet
+ag export "$W/speed160-run" --format onnx --out "$W/M160" --weights fp16
+for i in 1 2; do for m in src/agegender/data/model "$W/M160"; do
+  ag bench predict --model "$m" --threads 1 --repeat 20 --folder "$SHARED/data/utkface/crop_part1" --limit 500; done; done

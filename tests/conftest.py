@@ -94,7 +94,7 @@ def utk_named_faces(tmp_path_factory, astronaut):
 
 
 def _dlibtail_run(d, faces, extractor: str):
-    """A dlibtail model on dlibtrunk + ``extractor`` (a map extractor: that network's last stage fine-tuned
+    """A dlibtail model on dlibtrunk + ``extractor`` (for a map extractor, that network's last stage is fine-tuned
     too), with views, trained one epoch on the 40 named faces and exported to ONNX: ``d/run``."""
     from agegender.cli import main
 

@@ -40,8 +40,10 @@ YEARS_BINS = 101  # the years head's ages 0–100 (models/build.py; no framework
 
 #: Extractors the page can compute (device.js): all exist as ONNX.
 DEVICE_EXTRACTORS = {"agnet", "agnetmap", "dlib128", "dlibtrunk", "dlibtrunk64", "faceres", "faceres160", "faceresmap"}
-#: faceres-deep's files as the page may get them (device_files): with its map, reading 160 px chips, plain.
-FACERES_FILES = ("faceres-map.onnx", "faceres160.onnx", "faceres.onnx")
+#: faceres-deep as the page gets it, by extractor: the served file (its own name: an installed app keeps the
+#: plain file cached) and the extractor class (its network and chip).
+FACERES_NETS = {"faceresmap": ("faceres-map.onnx", faceres.FaceResMap), "faceres160": ("faceres160.onnx", faceres.FaceRes160),
+                "faceres": ("faceres.onnx", faceres.FaceResDeep)}
 #: dlib's network as the page runs it: extractor → (served file, the ONNX cut, output size).
 DLIB_NETS = {ex.name: (f"{ex.cut}.onnx", ex.cut, ex.dim) for ex in (DlibEmbedding, DlibTrunk, DlibTrunk64)}
 
@@ -99,13 +101,15 @@ def device_files(pred: ServedModel) -> dict[str, Path | bytes]:
     for name, (file, cut, _) in DLIB_NETS.items():
         if name in _extractors(meta):
             files[file] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE), cut)
-    if "faceresmap" in _extractors(meta):  # another name: an installed app keeps the plain file cached
-        files["faceres-map.onnx"] = faceres.with_map_output()
-    elif "faceres160" in _extractors(meta):  # the same network reading 160 px chips
-        files["faceres160.onnx"] = faceres.FaceRes160.network()
-    elif "faceres" in _extractors(meta):
-        files["faceres.onnx"] = faceres.model_file()
+    if any(name in FACERES_NETS for name in _extractors(meta)):
+        file, net = _faceres_net(meta)
+        files[file] = net.network()
     return files
+
+
+def _faceres_net(meta: dict) -> tuple[str, type]:
+    """The served file and extractor class of the model's faceres-deep extractor (plain ``faceres`` if none)."""
+    return next((FACERES_NETS[name] for name in _extractors(meta) if name in FACERES_NETS), FACERES_NETS["faceres"])
 
 
 def _extractors(meta: dict) -> list[str]:
@@ -121,7 +125,8 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
     from retinaface.preprocess import MEAN
 
     pad = float(manifest["preprocessing"]["face_chip_padding"])
-    faceres_chip = (faceres.FaceRes160 if "faceres160" in _extractors(meta) else faceres.FaceResDeep).chips[0]
+    faceres_file, faceres_ex = _faceres_net(meta)
+    faceres_chip = faceres_ex.chips[0]
 
     def net(cfg: dict) -> dict:
         norm = cfg["input"]["normalization"]
@@ -158,7 +163,7 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
         "dlib_nets": {name: {"file": file, "input": "chips", "size": DlibEmbedding.chips[0].size,
                              "padding": DlibEmbedding.chips[0].padding, "dim": dim}
                       for name, (file, _, dim) in DLIB_NETS.items()},
-        "faceres_net": {"file": next((f for f in FACERES_FILES if f in files), "faceres.onnx"),
+        "faceres_net": {"file": faceres_file,
                         "input": faceres.INPUT, "outputs": list(faceres.OUTPUTS), "map_output": faceres.MAP_OUTPUT,
                         "map_shape": list(faceres.MAP_SHAPE),
                         "size": faceres_chip.size, "padding": faceres_chip.padding,

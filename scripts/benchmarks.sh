@@ -656,3 +656,4 @@ ag train configs/dlibtail.toml --manifest "$W/small.csv" --features "$W/small-dl
 ag export "$W/speed160-run" --format onnx --out "$W/M160" --weights fp16
 for i in 1 2; do for m in src/agegender/data/model "$W/M160"; do
   ag bench predict --model "$m" --threads 1 --repeat 20 --folder "$SHARED/data/utkface/crop_part1" --limit 500; done; done
+for i in 1 2 3; do python scripts/bench_live.py --seconds 20; python scripts/bench_live.py --seconds 20 --model "$W/M160"; done   # live mode in Chromium

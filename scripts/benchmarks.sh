@@ -644,6 +644,7 @@ ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug.csv" --feat
 for c in celeba celeba-reviewed; do   # the default's: A-r5views/fold_0 on celeba.csv, the shipped model on celeba-reviewed.csv (§ CelebA above)
   ag evaluate "$W/A-faceres160/fold_0" --manifest "$W/$c.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres160.npz"
 done
+python scripts/flip_study.py "$W/A-faceres160" --originals "$W/utk.csv" --work "$W/flip160" --chips   # test-time flip on it (fold 0)
 # then all five folds into the same folder (fold 0 is kept and scored again; a stopped fold resumes from its backup)
 ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres160.npz" \
   --views "$W/utk-r5-dlibtrunk.npz,$W/utk-r5-agnet.npz,$W/utk-r5-faceres160.npz" --out "$W/A-faceres160" --quiet

@@ -648,7 +648,7 @@ python scripts/flip_study.py "$W/A-faceres160" --originals "$W/utk.csv" --work "
 # then all five folds into the same folder (fold 0 is kept and scored again; a stopped fold resumes from its backup)
 ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres160.npz" \
   --views "$W/utk-r5-dlibtrunk.npz,$W/utk-r5-agnet.npz,$W/utk-r5-faceres160.npz" --out "$W/A-faceres160" --quiet
-python scripts/profile_steps.py   # where the default's time goes, step by step (then --model "$W/M160", made below)
+ag bench predict --threads 1 --repeat 30 --steps   # where the default's time goes, step by step (then --model "$W/M160", made below)
 # its cost: a model of the same shape (400 faces, one epoch: the weights do not change the cost) against the default, alternating
 head -401 "$W/utk.csv" > "$W/small.csv"
 for ex in dlibtrunk agnet faceres160; do ag features "$W/small.csv" --extractor $ex --out "$W/small-$ex.npz" --cache "$W/features-$ex.sqlite" --quiet; done

@@ -92,6 +92,9 @@ def test_speed_command_prints_its_figures_for_either_alignment(capsys):
         assert main(["bench", "predict", "--model", str(FAST_MODEL), "--threads", "1", "--repeat", "1", "--landmarks", lm]) == 0
         out = capsys.readouterr().out
         assert "ms  end to end, the same photo scaled to 448 px" in out and "KiB  model file(s)" in out
+    assert main(["bench", "predict", "--model", str(FAST_MODEL), "--threads", "1", "--repeat", "1", "--steps"]) == 0
+    out = capsys.readouterr().out  # the fast model's one extractor, step by step
+    assert "ms  step: detection + landmarks" in out and "ms  step: agnetmap, network" in out
     with pytest.raises(SystemExit):
         main(["bench", "predict", "--landmarks", "eyes"])
 

@@ -80,11 +80,13 @@ def folder_throughput(folder: str | Path, extractor: str = "agnet", detector: st
 def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: str | Path | None = None,
                       threads: int = 1, repeat: int = 20, limit: int = 300, workers: int = 2,
                       detect_size: int | None = None, landmarks: str | None = None, flip: bool = False,
-                      small_faces: bool = True) -> list[tuple[str, str]]:
+                      small_faces: bool = True, steps: bool = False) -> list[tuple[str, str]]:
     """Model alone, end to end per photo, aligned faces/s for a folder, model size — and the peer.
     ``landmarks``: the photo's alignment (``retina5`` or ``dlib``; default: :func:`~agegender.predictor.photo_landmarks`);
     ``flip``: with test-time flip (the photo's timings; the folder's faces/s stay without); ``small_faces``:
-    RetinaFace's second pass on photos over 3× the detect size (on, as in ``predict``)."""
+    RetinaFace's second pass on photos over 3× the detect size (on, as in ``predict``); ``steps``: also the
+    photo's time step by step as this model runs it (detection, each extractor's chips and network) — which
+    step a speed-up must target."""
     from agegender.predictor import DEFAULT_MODEL, Predictor
 
     model_dir = Path(model_dir or DEFAULT_MODEL)
@@ -106,6 +108,8 @@ def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: s
         (f"end to end, {image.shape[1]}x{image.shape[0]} photo, {len(faces)} face(s) (decode + detect + align + features + model)",
          f"{_ms(lambda: pred.predict(photo), repeat):.2f} ms"),
     ]
+    if steps:
+        rows += _model_steps(pred, image, faces[:1], repeat)
     if max(image.shape[:2]) != 448:  # the speed goal's size: the same photo scaled to a 448 px longer side
         import io
 
@@ -132,6 +136,19 @@ def predictor_timings(model_dir: str | Path | None, photo: str | Path, folder: s
             r = crops_throughput(model_dir, paths, threads=threads, workers=w)
             rows.append((f"face crops, folder of {len(paths)}, {w} process(es), batches of 32 ({r['detector']})",
                          f"{r['faces_per_s']:.1f} faces/s"))
+    return rows
+
+
+def _model_steps(pred, image: np.ndarray, faces: list, repeat: int) -> list[tuple[str, str]]:
+    """The photo's detection (with landmarks and every pass the predictor makes), then for each of the model's
+    extractors its chips and its network, for ``faces``."""
+    rows = [("step: detection + landmarks", f"{_ms(lambda: pred.pipeline.faces(image), repeat):.2f} ms")]
+    for ex in pred.extractors:
+        def cut(ex=ex):
+            return [np.stack([pred.pipeline.chip(image, f, s.size, s.padding, []) for f in faces]) for s in ex.chips]
+        chips = cut()
+        rows.append((f"step: {ex.name}, chips ({'+'.join(str(s.size) for s in ex.chips)} px)", f"{_ms(cut, repeat):.2f} ms"))
+        rows.append((f"step: {ex.name}, network", f"{_ms(lambda ex=ex, chips=chips: ex.extract(chips), repeat):.2f} ms"))
     return rows
 
 

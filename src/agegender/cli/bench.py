@@ -36,7 +36,7 @@ def cmd_bench_predict(args) -> int:
         print(f"\n## prediction, {threads} thread(s), model {args.model or 'built-in'}")
         for name, value in speed.predictor_timings(args.model, photo, args.folder, threads, args.repeat, args.limit,
                                                          args.workers, args.detect_size, args.landmarks, args.flip,
-                                                         args.small_faces):
+                                                         args.small_faces, args.steps):
             print(f"  {value:>14}  {name}")
     return 0
 
@@ -297,6 +297,8 @@ def register(sub) -> None:
     bp.add_argument("--flip", action="store_true", help="the photo with test-time flip (predict --flip)")
     bp.add_argument("--no-small-faces", dest="small_faces", action="store_false",
                     help="one detection pass on large photos (predict --no-small-faces)")
+    bp.add_argument("--steps", action="store_true",
+                    help="also the photo's time step by step: detection, each extractor's chips and network")
     bp.set_defaults(func=cmd_bench_predict)
     bl = bsub.add_parser("load", help="N concurrent clients against a running `agegender serve` (this machine only)")
     bl.add_argument("--url", default="http://127.0.0.1:8000", help="the server (loopback only; default: %(default)s)")

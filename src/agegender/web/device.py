@@ -101,15 +101,15 @@ def device_files(pred: ServedModel) -> dict[str, Path | bytes]:
     for name, (file, cut, _) in DLIB_NETS.items():
         if name in _extractors(meta):
             files[file] = descriptor_onnx(dlib_model_file(DESCRIPTOR_FILE), cut)
-    if any(name in FACERES_NETS for name in _extractors(meta)):
-        file, net = _faceres_net(meta)
-        files[file] = net.network()
+    if (faceres_net := _faceres_net(meta)) is not None:
+        file, ex = faceres_net
+        files[file] = ex.network()
     return files
 
 
-def _faceres_net(meta: dict) -> tuple[str, type]:
-    """The served file and extractor class of the model's faceres-deep extractor (plain ``faceres`` if none)."""
-    return next((FACERES_NETS[name] for name in _extractors(meta) if name in FACERES_NETS), FACERES_NETS["faceres"])
+def _faceres_net(meta: dict) -> tuple[str, type] | None:
+    """The served file and extractor class of the model's faceres-deep extractor; ``None`` if it has none."""
+    return next((FACERES_NETS[name] for name in _extractors(meta) if name in FACERES_NETS), None)
 
 
 def _extractors(meta: dict) -> list[str]:
@@ -125,7 +125,7 @@ def device_settings(pred: ServedModel, files: dict[str, Path | bytes]) -> dict:
     from retinaface.preprocess import MEAN
 
     pad = float(manifest["preprocessing"]["face_chip_padding"])
-    faceres_file, faceres_ex = _faceres_net(meta)
+    faceres_file, faceres_ex = _faceres_net(meta) or FACERES_NETS["faceres"]  # settings name it even when unused
     faceres_chip = faceres_ex.chips[0]
 
     def net(cfg: dict) -> dict:

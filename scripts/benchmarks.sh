@@ -633,7 +633,7 @@ ag bench batch "$W/scenes" --workers 1 2 --limit 2000 --ray
 ag bench batch "$SHARED/data/utkface/crop_part1" --workers 1 2 --limit 2000 --fast --stream 100000
 python scripts/bench_live.py --camera both
 
-# 15. faceres-deep on 160 px chips (`faceres160`, 2026-12-07; docs/BENCHMARKS.md): the default's recipe with it, fold 0, then 5 folds
+# 15. faceres-deep on 160 px chips (`faceres160`, 2026-12-07; docs/BENCHMARKS.md): the default's recipe with it, fold 0, then folds 1-3 in bfloat16: not adopted
 for ex in dlibtrunk agnet faceres160; do
   ag features "$W/utk+aug.csv" --extractor $ex --out "$W/utk+aug-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
   ag features "$W/utk.csv" --extractor $ex --detector retinaface --landmarks retina5 --out "$W/utk-r5-$ex.npz" --cache "$W/features-$ex.sqlite" --workers 2 --quiet
@@ -645,9 +645,10 @@ for c in celeba celeba-reviewed; do   # the default's: A-r5views/fold_0 on celeb
   ag evaluate "$W/A-faceres160/fold_0" --manifest "$W/$c.csv" --features "$W/celeba-dlibtrunk.npz,$W/celeba-agnet.npz,$W/celeba-faceres160.npz"
 done
 python scripts/flip_study.py "$W/A-faceres160" --originals "$W/utk.csv" --work "$W/flip160" --chips   # test-time flip on it (fold 0)
-# then all five folds into the same folder (fold 0 is kept and scored again; a stopped fold resumes from its backup)
+# then folds 1-3 in bfloat16 (needs AVX512-BF16), fold by fold against the default's recipe in bfloat16 (baselines/)
 ag benchmark utkface-a8 configs/dlibtail.toml --manifest "$W/utk+aug.csv" --features "$W/utk+aug-dlibtrunk.npz,$W/utk+aug-agnet.npz,$W/utk+aug-faceres160.npz" \
-  --views "$W/utk-r5-dlibtrunk.npz,$W/utk-r5-agnet.npz,$W/utk-r5-faceres160.npz" --out "$W/A-faceres160" --quiet
+  --views "$W/utk-r5-dlibtrunk.npz,$W/utk-r5-agnet.npz,$W/utk-r5-faceres160.npz" --set 'train.precision="bfloat16"' --folds 1,2,3 --out "$W/A-faceres160-bf16" --quiet
+ag bench compare baselines/A-r5views-bf16 "$W/A-faceres160-bf16"
 ag bench predict --threads 1 --repeat 30 --steps   # where the default's time goes, step by step (then --model "$W/M160", made below)
 # its cost: a model of the same shape (400 faces, one epoch: the weights do not change the cost) against the default, alternating
 head -401 "$W/utk.csv" > "$W/small.csv"

@@ -9,7 +9,7 @@
 #                    only; with their copies and views), half B never trained on: the check (docs/MODEL.md)
 #                    → WORKDIR/model-celeba (not shipped)
 #           faceres160 a candidate: the default with faceres-deep reading 160 px chips (`faceres160`, about half its
-#                    cost; docs/BENCHMARKS.md) → WORKDIR/model-faceres160 (not shipped)
+#                    cost; behind the default on folds 0-3, docs/BENCHMARKS.md) → WORKDIR/model-faceres160 (not shipped)
 #           faceres  the previous default (the same without the retina5 views) → WORKDIR/model-faceres (kept reproducible)
 #           dlibtail the one before (without faceres either) → WORKDIR/model-dlibtail (kept reproducible, not shipped)
 #           fast     the age network's last stage fine-tuned on agnetmap + MLP for age and years, gender one linear

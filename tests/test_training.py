@@ -155,6 +155,26 @@ def test_label_smoothing_trains_and_is_checked(tmp_path, syn):
     assert res.epochs == 3 and res.test.gender > 0.6
 
 
+def test_focal_loss_weighs_easy_rows_less_and_is_checked(tmp_path, syn):
+    """``train.focal_gamma``: the same start, the same rows; each row's cross-entropy times (1 - p) ** gamma, so the
+    softmax heads' losses come out below plain cross-entropy's from the first epoch, and the model still learns."""
+    for bad in ("train.focal_gamma=-1", "train.focal_gamma=9"):
+        with pytest.raises(config.ConfigError, match="focal_gamma"):
+            _cfg(*syn, bad)
+    with pytest.raises(config.ConfigError, match="focal_gamma"):
+        _cfg(*syn, "train.focal_gamma=2", 'train.loss="mse"')
+    hist, res = {}, None
+    for gamma in (0, 2):
+        cfg = _cfg(*syn, "train.epochs=3", f"train.focal_gamma={gamma}", "model.hidden=[8]", "train.seed=4")
+        data = trainset.load(cfg.data.manifest, cfg.data.features)
+        res = training.fit(cfg, data, trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0), tmp_path / f"r{gamma}",
+                           progress=False)
+        hist[gamma] = list(csv.DictReader((tmp_path / f"r{gamma}" / "history.csv").open()))
+    for head in ("age_loss", "gender_loss"):
+        assert float(hist[2][0][head]) < 0.8 * float(hist[0][0][head])
+    assert float(hist[2][-1]["gender_loss"]) < float(hist[2][0]["gender_loss"]) and res.test.gender > 0.6
+
+
 def test_mixup_blends_rows_and_their_labels_and_trains(tmp_path, syn):
     """``train.mixup``: inputs and targets blended by the same λ; a label one row lacks is not blended in."""
     X = np.array([[0.0, 0.0], [10.0, 20.0], [4.0, 4.0], [1.0, 3.0]], np.float32)

@@ -101,6 +101,7 @@ class TrainConfig:
     class_weights: str = "none"
     balance: str = "none"          # "race": every race group weighs the same; "race_age": each has the age mix of all (UTKFace labels)
     label_smoothing: float = 0.0   # age and gender heads: mix this much of a uniform target into each label
+    focal_gamma: float = 0.0       # > 0: age and gender heads learn with focal cross-entropy, (1 - p) ** this per row
     mixup: float = 0.0             # α of mixup: each training row blended with another of its batch, λ ~ Beta(α, α) (0 = off)
     gender_loss_weight: float = 1.0
     gender_age_balance: float = 0.0  # gender head: weight rows by (rows in their age group) ** -this (1: groups equal)
@@ -278,6 +279,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
     if t.label_smoothing > 0 and t.loss != "categorical_crossentropy":
         raise ConfigError("train.label_smoothing needs train.loss = 'categorical_crossentropy'")
+    if not 0 <= t.focal_gamma <= 5:
+        raise ConfigError(f"train.focal_gamma: must be in [0, 5], got {t.focal_gamma}")
+    if t.focal_gamma > 0 and t.loss != "categorical_crossentropy":
+        raise ConfigError("train.focal_gamma needs train.loss = 'categorical_crossentropy'")
     for key, value in (("train.target_gender_accuracy", t.target_gender_accuracy), ("train.target_age_accuracy", t.target_age_accuracy)):
         if not 0 <= value < 1:
             raise ConfigError(f"{key}: must be in [0, 1) (0 = use train.min_coverage), got {value}")

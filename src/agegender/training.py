@@ -153,15 +153,12 @@ def fit(cfg: Config, data: LabelledFeatures, split: Split, run_dir: str | Path, 
         _start_gender_layer(model, X, tr, y_tr["gender"], w_tr["gender"])
     steps = int(np.ceil(len(tr) / cfg.train.batch_size))
     loss = {k: cfg.train.loss for k in y_tr}
-    if cfg.train.label_smoothing > 0 or cfg.train.focal_gamma > 0:  # the two softmax heads only (the years
-        for k in ("age", "gender"):                                    # head's targets are soft already)
-            if k not in loss:
-                continue
-            if cfg.train.focal_gamma > 0:  # alpha 1: the heads keep their weights relative to each other
-                loss[k] = keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=cfg.train.focal_gamma,
-                                                                    label_smoothing=cfg.train.label_smoothing)
-            else:
-                loss[k] = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.train.label_smoothing)
+    smooth, gamma = cfg.train.label_smoothing, cfg.train.focal_gamma
+    for k in ("age", "gender"):  # the two softmax heads only (the years head's targets are soft already)
+        if k in loss and gamma > 0:  # alpha 1: the heads keep their weights relative to each other
+            loss[k] = keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=gamma, label_smoothing=smooth)
+        elif k in loss and smooth > 0:
+            loss[k] = keras.losses.CategoricalCrossentropy(label_smoothing=smooth)
     weights = {"age": 1.0, "gender": cfg.train.gender_loss_weight, "years": cfg.train.years_loss_weight,
                PAIR_HEAD: cfg.train.pair_loss_weight}
     loss_weights = {k: weights[k] for k in y_tr} if "age" in y_tr else None

@@ -659,3 +659,13 @@ ag export "$W/speed160-run" --format onnx --out "$W/M160" --weights fp16
 for i in 1 2; do for m in src/agegender/data/model "$W/M160"; do
   ag bench predict --model "$m" --threads 1 --repeat 20 --folder "$SHARED/data/utkface/crop_part1" --limit 500; done; done
 for i in 1 2 3; do python scripts/bench_live.py --seconds 20; python scripts/bench_live.py --seconds 20 --model "$W/M160"; done   # live mode in Chromium
+
+# 16. training-recipe screens in bfloat16 (2026-12-08; docs/BENCHMARKS.md "Focal loss and a longer schedule"): the default's
+# recipe (§12's features and views) again on fold 0 on this machine, then focal loss and a 20-epoch schedule; not adopted
+for s in "base" "focal2 train.focal_gamma=2" "e20 train.epochs=20"; do
+  set -- $s
+  ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
+    --folds 0 --out "$W/S-$1" --quiet ${2:+--set "$2"}
+  ag bench compare baselines/A-r5views-bf16 "$W/S-$1"
+done
+for s in focal2 e20; do ag bench compare "$W/S-base" "$W/S-$s"; done

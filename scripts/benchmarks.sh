@@ -660,12 +660,12 @@ for i in 1 2; do for m in src/agegender/data/model "$W/M160"; do
   ag bench predict --model "$m" --threads 1 --repeat 20 --folder "$SHARED/data/utkface/crop_part1" --limit 500; done; done
 for i in 1 2 3; do python scripts/bench_live.py --seconds 20; python scripts/bench_live.py --seconds 20 --model "$W/M160"; done   # live mode in Chromium
 
-# 16. training-recipe screens in bfloat16 (2026-12-08; docs/BENCHMARKS.md "Focal loss and a longer schedule"): the default's
-# recipe (§12's features and views) again on fold 0 on this machine, then focal loss and a 20-epoch schedule; not adopted
-for s in "base" "focal2 train.focal_gamma=2" "e20 train.epochs=20"; do
+# 16. training-recipe screens in bfloat16 (2026-12-08; docs/BENCHMARKS.md "Focal loss, a longer schedule, less dropout"): the default's
+# recipe (§12's features and views) again on fold 0 on this machine, then focal loss, a 20-epoch schedule and head dropout 0.3; not adopted
+for s in "base" "focal2 train.focal_gamma=2" "e20 train.epochs=20" "drop3 model.dropout=0.3"; do
   set -- $s
   ag benchmark utkface-a8 configs/dlibtail.toml $A --features "$PREV,$W/utk+aug-faceres.npz" --views "$V" --set 'train.precision="bfloat16"' \
     --folds 0 --out "$W/S-$1" --quiet ${2:+--set "$2"}
   ag bench compare baselines/A-r5views-bf16 "$W/S-$1"
 done
-for s in focal2 e20; do ag bench compare "$W/S-base" "$W/S-$s"; done
+for s in focal2 e20 drop3; do ag bench compare "$W/S-base" "$W/S-$s"; done

@@ -163,12 +163,12 @@ def test_focal_loss_weighs_easy_rows_less_and_is_checked(tmp_path, syn):
             _cfg(*syn, bad)
     with pytest.raises(config.ConfigError, match="focal_gamma"):
         _cfg(*syn, "train.focal_gamma=2", 'train.loss="mse"')
+    data = trainset.load(*syn)
+    split = trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0)
     hist, res = {}, None
     for gamma in (0, 2):
         cfg = _cfg(*syn, "train.epochs=3", f"train.focal_gamma={gamma}", "model.hidden=[8]", "train.seed=4")
-        data = trainset.load(cfg.data.manifest, cfg.data.features)
-        res = training.fit(cfg, data, trainset.make_split(data, "utkface-a8", 0, 5, 0.1, 0), tmp_path / f"r{gamma}",
-                           progress=False)
+        res = training.fit(cfg, data, split, tmp_path / f"r{gamma}", progress=False)
         hist[gamma] = list(csv.DictReader((tmp_path / f"r{gamma}" / "history.csv").open()))
     for head in ("age_loss", "gender_loss"):
         assert float(hist[2][0][head]) < 0.8 * float(hist[0][0][head])
